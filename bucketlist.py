@@ -1,0 +1,478 @@
+"""The bucketlist HTTP API: the Bottle application ``app``, its plugins and its routes."""
+import json
+import logging
+import re
+from urllib.parse import parse_qsl, urlencode
+
+from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
+from peewee import IntegrityError, InterfaceError, OperationalError
+
+import auth
+import settings
+from models import MAX_ID, Bucketlist, Item, User, db, utcnow
+
+log = logging.getLogger('bucketlist')
+
+app = Bottle()
+# Path ids are digits only; longer than 18 digits can name no row, so they do not even match (404).
+app.router.add_filter('id', lambda config: (r'[0-9]{1,18}', int, str))
+
+
+# --- Errors: everything that fails becomes an RFC 9457 problem document -------------------------
+
+class APIError(HTTPError):
+    """A failure the client can act on; ``errors`` maps field names to what is wrong with them."""
+
+    def __init__(self, status, detail, errors=None, **headers):
+        super().__init__(status, detail, **headers)
+        self.errors = errors
+
+
+def problem_json(error):
+    """Bottle's handler for every error status, its own 404/405/500 included."""
+    status = error.status_code
+    # A 500's body may hold internals (the exception text); the client gets a fixed sentence.
+    detail = error.body if status != 500 else 'The server could not complete the request.'
+    body = {'type': 'about:blank', 'title': HTTP_CODES.get(status, 'Error'), 'status': status,
+            'detail': detail, 'message': detail}
+    if getattr(error, 'errors', None):
+        body['errors'] = error.errors
+    response.content_type = 'application/problem+json'
+    if status == 401:
+        response.set_header('WWW-Authenticate', 'Bearer')
+    add_standard_headers()
+    return json.dumps(body)
+
+
+app.default_error_handler = problem_json
+
+
+class ErrorsPlugin:
+    """Turns exceptions a route raises into the HTTP errors ``problem_json`` renders."""
+    name, api = 'errors', 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except HTTPResponse:
+                raise
+            except (OperationalError, InterfaceError):
+                log.warning('database unavailable on %s %s', request.method, request.path,
+                            exc_info=True)
+                raise APIError(503, 'The database is unavailable. Please retry shortly.',
+                               **{'Retry-After': '1'})
+            except Exception:
+                log.exception('unhandled error on %s %s', request.method, request.path)
+                raise HTTPError(500)
+        return wrapper
+
+
+class TokenAuthPlugin:
+    """Requires a valid Bearer token on every route not marked ``public=True``.
+
+    The token's user id is ``request.user_id`` inside the route.
+    """
+    name, api = 'token_auth', 2
+
+    def apply(self, callback, route):
+        if route.config.get('public'):
+            return callback
+
+        def wrapper(*args, **kwargs):
+            try:
+                request.token_claims = auth.read_token(request.get_header('Authorization'))
+            except auth.InvalidToken as invalid:
+                raise APIError(401, str(invalid))
+            request.user_id = int(request.token_claims['sub'])
+            return callback(*args, **kwargs)
+        return wrapper
+
+
+app.install(ErrorsPlugin())
+app.install(TokenAuthPlugin())
+
+
+def add_standard_headers():
+    response.set_header('X-Content-Type-Options', 'nosniff')
+    response.set_header('Cache-Control', 'no-store')
+
+
+@app.hook('after_request')
+def finish_request():
+    # Returns the connection to the pool, also when the route raised.
+    if not db.is_closed():
+        db.close()
+    add_standard_headers()
+
+
+# --- Reading requests ----------------------------------------------------------------------------
+
+def read_body():
+    """The raw request body, refused with 413 before reading when it is over the limit."""
+    limit = settings.MAX_BODY_BYTES
+    too_large = APIError(413, f'The request body is larger than {limit} bytes.')
+    if request.content_length > limit:
+        raise too_large
+    stream = request.environ.get('wsgi.input')
+    if stream is None:
+        return b''
+    size = request.content_length if request.content_length >= 0 else limit + 1
+    body = stream.read(size) if size else b''
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def _refuse_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError('duplicate key')
+    return dict(pairs)
+
+
+def _refuse_constant(name):
+    raise ValueError(f'{name} is not JSON')
+
+
+def request_fields():
+    """The request body as (fields, from_form): a JSON object or a URL-encoded form."""
+    body = read_body()
+    media_type = request.content_type.split(';')[0].strip().lower()
+    if not body and not media_type:
+        return {}, False
+    if media_type == 'application/json' or media_type.endswith('+json'):
+        try:
+            fields = json.loads(body.decode('utf-8'), object_pairs_hook=_refuse_duplicate_keys,
+                                parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).')
+        if not isinstance(fields, dict):
+            raise APIError(400, 'The request body must be a JSON object.')
+        return fields, False
+    if media_type == 'application/x-www-form-urlencoded':
+        try:
+            pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True, errors='strict',
+                              max_num_fields=100)
+        except ValueError:
+            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.')
+        fields = dict(pairs)
+        if len(fields) != len(pairs):
+            raise APIError(400, 'The request body repeats a field.')
+        return fields, True
+    raise APIError(415, 'Send the body as application/json or application/x-www-form-urlencoded.')
+
+
+READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
+                    'date_modified', 'items'}
+
+
+def clean_body(cleaners, required=()):
+    """Clean values for the fields in ``cleaners`` from the body, or 400 naming every bad field.
+
+    ``cleaners`` maps a field to a function of (value, from_form) that returns the clean
+    value or raises ValueError with a message for the client.
+    """
+    fields, from_form = request_fields()
+    errors = {}
+    for name in fields.keys() - cleaners.keys():
+        errors[name] = 'This field is read-only.' if name in READ_ONLY_FIELDS else 'Unknown field.'
+    values = {}
+    for name, clean in cleaners.items():
+        if name not in fields:
+            if name in required:
+                errors[name] = 'This field is required.'
+            continue
+        try:
+            values[name] = clean(fields[name], from_form)
+        except ValueError as invalid:
+            errors[name] = str(invalid)
+    if errors:
+        raise APIError(400, 'The request body has invalid fields: ' + ', '.join(sorted(errors)) + '.',
+                       errors=errors)
+    return values
+
+
+def clean_text(value, from_form=False):
+    if not isinstance(value, str):
+        raise ValueError('Must be a string.')
+    if '\x00' in value:
+        raise ValueError('Must not contain NUL characters.')
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('Must be valid Unicode text.')
+    return value
+
+
+def clean_name(value, from_form=False):
+    name = clean_text(value).strip()
+    if not name:
+        raise ValueError('Must not be blank.')
+    if len(name) > 255:
+        raise ValueError('Must be at most 255 characters.')
+    return name
+
+
+def clean_done(value, from_form):
+    if isinstance(value, bool):
+        return value
+    if from_form and value in FORM_BOOLEANS:
+        return FORM_BOOLEANS[value]
+    raise ValueError('Must be a boolean (true or false).')
+
+
+FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
+EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+
+
+def clean_email(value, from_form=False):
+    email = clean_text(value).strip().lower()
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        raise ValueError('Must be a valid email address.')
+    return email
+
+
+def clean_new_password(value, from_form=False):
+    password = clean_text(value)
+    if not 8 <= len(password) <= 1024:
+        raise ValueError('Must be from 8 to 1024 characters.')
+    return password
+
+
+def query_param(name):
+    """One query-string parameter as text (None when absent), or 400."""
+    values = request.query.getall(name)
+    if len(values) > 1:
+        raise APIError(400, f'The query parameter {name!r} is given more than once.')
+    if not values:
+        return None
+    try:
+        return clean_text(values[0].encode('latin1').decode('utf-8'))
+    except (UnicodeError, ValueError):
+        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.')
+
+
+def positive_query_int(name, default, maximum):
+    text = query_param(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and 1 <= int(text) <= maximum):
+        raise APIError(400, f'The query parameter {name!r} must be a whole number from 1 to {maximum}.',
+                       errors={name: f'Must be a whole number from 1 to {maximum}.'})
+    return int(text)
+
+
+def paginate(query, order_by):
+    """One page of ``query`` as a list; sets the Link and X-Total-Count headers."""
+    page = positive_query_int('page', 1, MAX_ID)
+    limit = positive_query_int('limit', settings.PAGE_SIZE, settings.MAX_PAGE_SIZE)
+    total = query.count()
+    last = max(1, -(-total // limit))
+    links = {'first': 1, 'last': last}
+    if page > 1:
+        links['prev'] = min(page - 1, last)
+    if page < last:
+        links['next'] = page + 1
+    other_params = [(k, v) for k, v in request.query.allitems() if k not in ('page', 'limit')]
+    response.set_header('Link', ', '.join(
+        f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
+        for rel, number in links.items()))
+    response.set_header('X-Total-Count', str(total))
+    return list(query.order_by(order_by).paginate(page, limit))
+
+
+def json_list(rows):
+    """A JSON array response (Bottle serialises dicts itself, lists not)."""
+    response.content_type = 'application/json'
+    return json.dumps(rows)
+
+
+# --- Representations -----------------------------------------------------------------------------
+
+def timestamp(moment):
+    return moment.isoformat(timespec='microseconds') + 'Z'
+
+
+def bucketlist_json(bucketlist, items=None):
+    body = {'id': bucketlist.id, 'name': bucketlist.name, 'created_by': bucketlist.owner_id,
+            'date_created': timestamp(bucketlist.date_created),
+            'date_modified': timestamp(bucketlist.date_modified)}
+    if items is not None:
+        body['items'] = [item_json(item) for item in items]
+    return body
+
+
+def item_json(item):
+    return {'id': item.id, 'name': item.name, 'done': item.done, 'bucketlist_id': item.bucketlist_id,
+            'date_created': timestamp(item.date_created),
+            'date_modified': timestamp(item.date_modified)}
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+
+@app.post('/auth/register', public=True)
+def register():
+    fields = clean_body({'email': clean_email, 'password': clean_new_password},
+                        required=('email', 'password'))
+    try:
+        with db.atomic():
+            User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
+    except IntegrityError:
+        raise APIError(409, 'User already exists. Please login.')
+    response.status = 201
+    return {'message': 'You registered successfully. Please login.'}
+
+
+@app.post('/auth/login', public=True)
+def login():
+    fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
+    user = User.get_or_none(User.email == fields['email'].strip().lower())
+    if not auth.check_password(user, fields['password']):
+        raise APIError(401, 'Invalid email or password, Please try again')
+    return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
+
+
+@app.post('/auth/logout')
+def logout():
+    auth.revoke_token(request.token_claims)
+    return {'message': 'You logged out successfully.'}
+
+
+# --- Bucketlists ---------------------------------------------------------------------------------
+
+def owned_bucketlist(bucketlist_id):
+    """The caller's bucketlist with this id, or 404 (also when it is somebody else's)."""
+    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
+    if bucketlist is None:
+        raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+    return bucketlist
+
+
+def save_bucketlist(bucketlist, fields):
+    """Apply ``fields``, mark the bucketlist modified and save; a name the owner already uses is 409."""
+    for name, value in fields.items():
+        setattr(bucketlist, name, value)
+    bucketlist.date_modified = utcnow() if bucketlist.id else bucketlist.date_created
+    try:
+        with db.atomic():
+            bucketlist.save()
+    except IntegrityError:
+        raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
+
+
+@app.post('/bucketlists/')
+def bucketlist_create():
+    fields = clean_body({'name': clean_name}, required=('name',))
+    bucketlist = Bucketlist(owner=request.user_id, date_created=utcnow())
+    save_bucketlist(bucketlist, fields)
+    response.status = 201
+    return bucketlist_json(bucketlist, items=[])
+
+
+@app.get('/bucketlists/')
+def bucketlist_list():
+    query = Bucketlist.select().where(Bucketlist.owner == request.user_id)
+    q = query_param('q')
+    if q:
+        query = query.where(Bucketlist.name_contains(q))
+    return json_list([bucketlist_json(b) for b in paginate(query, Bucketlist.id)])
+
+
+@app.get('/bucketlists/<bucketlist_id:id>')
+def bucketlist_show(bucketlist_id):
+    bucketlist = owned_bucketlist(bucketlist_id)
+    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+
+
+@app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
+def bucketlist_update(bucketlist_id):
+    partial = request.method == 'PATCH'
+    fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
+    bucketlist = owned_bucketlist(bucketlist_id)
+    save_bucketlist(bucketlist, fields)
+    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+
+
+@app.delete('/bucketlists/<bucketlist_id:id>')
+def bucketlist_delete(bucketlist_id):
+    owned_bucketlist(bucketlist_id).delete_instance()
+    return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
+
+
+# --- Items ---------------------------------------------------------------------------------------
+
+ITEM_FIELDS = {'name': clean_name, 'done': clean_done}
+
+
+def owned_item(bucketlist_id, item_id):
+    item = Item.owned_by(request.user_id, bucketlist_id, item_id)
+    if item is None:
+        raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+    return item
+
+
+@app.post('/bucketlists/<bucketlist_id:id>/items/')
+def item_create(bucketlist_id):
+    fields = clean_body(ITEM_FIELDS, required=('name',))
+    bucketlist = owned_bucketlist(bucketlist_id)
+    now = utcnow()
+    item = Item.create(bucketlist=bucketlist, date_created=now, date_modified=now, **fields)
+    response.status = 201
+    return item_json(item)
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/items/')
+def item_list(bucketlist_id):
+    bucketlist = owned_bucketlist(bucketlist_id)
+    query = Item.select().where(Item.bucketlist == bucketlist)
+    q = query_param('q')
+    if q:
+        query = query.where(Item.name_contains(q))
+    done = query_param('done')
+    if done is not None:
+        if done not in FORM_BOOLEANS:
+            raise APIError(400, "The query parameter 'done' must be true or false.",
+                           errors={'done': 'Must be true or false.'})
+        query = query.where(Item.done == FORM_BOOLEANS[done])
+    return json_list([item_json(item) for item in paginate(query, Item.id)])
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
+def item_show(bucketlist_id, item_id):
+    return item_json(owned_item(bucketlist_id, item_id))
+
+
+@app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
+def item_update(bucketlist_id, item_id):
+    partial = request.method == 'PATCH'
+    fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
+    item = owned_item(bucketlist_id, item_id)
+    if not partial:
+        fields.setdefault('done', False)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.date_modified = utcnow()
+    item.save()
+    return item_json(item)
+
+
+@app.delete('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
+def item_delete(bucketlist_id, item_id):
+    owned_item(bucketlist_id, item_id).delete_instance()
+    return {'message': f'item {item_id} deleted successfully'}
+
+
+# --- Operations ----------------------------------------------------------------------------------
+
+@app.get('/health', public=True)
+def health():
+    db.execute_sql('SELECT 1')
+    return {'status': 'ok', 'database': 'reachable'}
+
+
+if __name__ == '__main__':
+    logging.basicConfig(level=logging.INFO)
+    if settings.SECRET_IS_GENERATED:
+        log.warning('SECRET is not set: using a random one, so tokens die with this process')
+    app.run(host='127.0.0.1', port=settings.PORT)

@@ -1,0 +1,211 @@
+"""Ordered SQL migration steps and their command line: upgrade, status, downgrade.
+
+    python migrations.py                 apply every pending step (the default)
+    python migrations.py status          list steps, applied or pending
+    python migrations.py downgrade [N]   undo steps down to version N (default: one step)
+
+Each step is SQL, or SQL per dialect where SQLite and PostgreSQL differ. Steps run in
+order inside one transaction that first takes a lock (an advisory lock on PostgreSQL,
+BEGIN IMMEDIATE on SQLite), so two release phases racing each other apply every step
+once. A step that has landed is never edited: change the schema with a new step.
+"""
+import sys
+from collections import namedtuple
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from peewee import PostgresqlDatabase
+
+Step = namedtuple('Step', 'version name up down')
+
+# Any constant works; it only has to be the same in every process that migrates.
+ADVISORY_LOCK_KEY = 0x6275636B6C697374  # 'bucklist'
+
+STEPS = [
+    Step(1, 'create bucketlists', up=[
+        '''CREATE TABLE "bucketlists" (
+            "id" {serial} NOT NULL PRIMARY KEY,
+            "name" VARCHAR(255) NOT NULL,
+            "date_created" {timestamp} NOT NULL,
+            "date_modified" {timestamp} NOT NULL)''',
+    ], down=[
+        'DROP TABLE "bucketlists"',
+    ]),
+
+    # Bucketlists made before accounts existed have no owner: this step refuses
+    # (NOT NULL) rather than guess one. Give them an owner first.
+    Step(2, 'accounts and bucketlist owners', up={
+        'postgresql': [
+            '''CREATE TABLE "users" (
+                "id" SERIAL NOT NULL PRIMARY KEY,
+                "email" VARCHAR(254) NOT NULL,
+                "password_hash" TEXT NOT NULL,
+                "date_created" TIMESTAMP NOT NULL)''',
+            'CREATE UNIQUE INDEX "users_email" ON "users" ("email")',
+            '''ALTER TABLE "bucketlists" ADD COLUMN "owner_id" INTEGER NOT NULL
+                REFERENCES "users" ("id") ON DELETE CASCADE''',
+            'CREATE UNIQUE INDEX "bucketlists_owner_id_name" ON "bucketlists" ("owner_id", "name")',
+            'CREATE INDEX "bucketlists_owner_id_id" ON "bucketlists" ("owner_id", "id")',
+            '''CREATE TABLE "revoked_tokens" (
+                "jti" VARCHAR(64) NOT NULL PRIMARY KEY,
+                "expires_at" TIMESTAMP NOT NULL)''',
+            'CREATE INDEX "revoked_tokens_expires_at" ON "revoked_tokens" ("expires_at")',
+        ],
+        'sqlite': [
+            '''CREATE TABLE "users" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "email" VARCHAR(254) NOT NULL,
+                "password_hash" TEXT NOT NULL,
+                "date_created" DATETIME NOT NULL)''',
+            'CREATE UNIQUE INDEX "users_email" ON "users" ("email")',
+            # SQLite cannot add a NOT NULL foreign key column: rebuild the table.
+            '''CREATE TABLE "bucketlists_new" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "name" VARCHAR(255) NOT NULL,
+                "owner_id" INTEGER NOT NULL,
+                "date_created" DATETIME NOT NULL,
+                "date_modified" DATETIME NOT NULL,
+                FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+            '''INSERT INTO "bucketlists_new" ("id", "name", "owner_id", "date_created", "date_modified")
+                SELECT "id", "name", NULL, "date_created", "date_modified" FROM "bucketlists"''',
+            'DROP TABLE "bucketlists"',
+            'ALTER TABLE "bucketlists_new" RENAME TO "bucketlists"',
+            'CREATE UNIQUE INDEX "bucketlists_owner_id_name" ON "bucketlists" ("owner_id", "name")',
+            'CREATE INDEX "bucketlists_owner_id_id" ON "bucketlists" ("owner_id", "id")',
+            '''CREATE TABLE "revoked_tokens" (
+                "jti" VARCHAR(64) NOT NULL PRIMARY KEY,
+                "expires_at" DATETIME NOT NULL)''',
+            'CREATE INDEX "revoked_tokens_expires_at" ON "revoked_tokens" ("expires_at")',
+        ],
+    }, down={
+        'postgresql': [
+            'DROP TABLE "revoked_tokens"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "owner_id"',
+            'DROP TABLE "users"',
+        ],
+        'sqlite': [
+            'DROP TABLE "revoked_tokens"',
+            '''CREATE TABLE "bucketlists_old" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "name" VARCHAR(255) NOT NULL,
+                "date_created" DATETIME NOT NULL,
+                "date_modified" DATETIME NOT NULL)''',
+            '''INSERT INTO "bucketlists_old" ("id", "name", "date_created", "date_modified")
+                SELECT "id", "name", "date_created", "date_modified" FROM "bucketlists"''',
+            'DROP TABLE "bucketlists"',
+            'ALTER TABLE "bucketlists_old" RENAME TO "bucketlists"',
+            'DROP TABLE "users"',
+        ],
+    }),
+
+    Step(3, 'items, deleted with their bucketlist', up=[
+        '''CREATE TABLE "items" (
+            "id" {serial} NOT NULL PRIMARY KEY,
+            "name" VARCHAR(255) NOT NULL,
+            "done" {boolean} NOT NULL,
+            "bucketlist_id" INTEGER NOT NULL,
+            "date_created" {timestamp} NOT NULL,
+            "date_modified" {timestamp} NOT NULL,
+            FOREIGN KEY ("bucketlist_id") REFERENCES "bucketlists" ("id") ON DELETE CASCADE)''',
+        'CREATE INDEX "items_bucketlist_id_id" ON "items" ("bucketlist_id", "id")',
+    ], down=[
+        'DROP TABLE "items"',
+    ]),
+]
+
+# Column types spelled differently by the two dialects, for steps written once.
+TYPES = {
+    'postgresql': {'serial': 'SERIAL', 'timestamp': 'TIMESTAMP', 'boolean': 'BOOLEAN'},
+    'sqlite': {'serial': 'INTEGER', 'timestamp': 'DATETIME', 'boolean': 'INTEGER'},
+}
+
+
+def dialect(database):
+    return 'postgresql' if isinstance(database, PostgresqlDatabase) else 'sqlite'
+
+
+def statements(database, sql):
+    """The statements of one step's ``up`` or ``down`` for this database's dialect."""
+    name = dialect(database)
+    if isinstance(sql, dict):
+        return sql[name]
+    return [statement.format(**TYPES[name]) for statement in sql]
+
+
+@contextmanager
+def _locked(database):
+    """A transaction no other migrating process can enter; yields the applied versions."""
+    sqlite = dialect(database) == 'sqlite'
+    with database.atomic('IMMEDIATE') if sqlite else database.atomic():
+        if not sqlite:
+            database.execute_sql('SELECT pg_advisory_xact_lock(%s)', (ADVISORY_LOCK_KEY,))
+        database.execute_sql('''CREATE TABLE IF NOT EXISTS "schema_migrations" (
+            "version" INTEGER NOT NULL PRIMARY KEY,
+            "name" VARCHAR(255) NOT NULL,
+            "applied_at" VARCHAR(32) NOT NULL)''')
+        cursor = database.execute_sql('SELECT "version" FROM "schema_migrations"')
+        yield {version for (version,) in cursor.fetchall()}
+
+
+def upgrade(database, target=None):
+    """Apply pending steps up to ``target`` (default: the latest). Returns the steps applied."""
+    param = database.param
+    done = []
+    with _locked(database) as applied:
+        for step in STEPS:
+            if step.version in applied or (target is not None and step.version > target):
+                continue
+            for statement in statements(database, step.up):
+                database.execute_sql(statement)
+            database.execute_sql(
+                f'INSERT INTO "schema_migrations" ("version", "name", "applied_at") '
+                f'VALUES ({param}, {param}, {param})',
+                (step.version, step.name, datetime.now(timezone.utc).isoformat()))
+            done.append(step)
+    return done
+
+
+def downgrade(database, target=None):
+    """Undo applied steps, newest first, down to version ``target`` (default: one step back)."""
+    done = []
+    with _locked(database) as applied:
+        stop = (max(applied, default=0) - 1) if target is None else target
+        for step in reversed(STEPS):
+            if step.version not in applied or step.version <= stop:
+                continue
+            for statement in statements(database, step.down):
+                database.execute_sql(statement)
+            database.execute_sql(
+                f'DELETE FROM "schema_migrations" WHERE "version" = {database.param}',
+                (step.version,))
+            done.append(step)
+    return done
+
+
+def status(database):
+    """(step, applied?) for every step, oldest first."""
+    with _locked(database) as applied:
+        return [(step, step.version in applied) for step in STEPS]
+
+
+def main(argv):
+    from models import db
+    command, args = (argv[0], argv[1:]) if argv else ('upgrade', [])
+    if command == 'upgrade' and not args:
+        steps = upgrade(db)
+        print('\n'.join(f'applied {s.version}: {s.name}' for s in steps) or 'already up to date')
+    elif command == 'downgrade' and len(args) <= 1 and all(a.isdigit() for a in args):
+        steps = downgrade(db, int(args[0]) if args else None)
+        print('\n'.join(f'reverted {s.version}: {s.name}' for s in steps) or 'nothing to revert')
+    elif command == 'status' and not args:
+        for step, applied in status(db):
+            print(f'{step.version:>4}  {"applied" if applied else "pending":8} {step.name}')
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    db.close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
