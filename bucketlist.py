@@ -388,8 +388,8 @@ def bucketlist_show(bucketlist_id):
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
-    fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
     bucketlist = owned_bucketlist(bucketlist_id)
+    fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
     save_bucketlist(bucketlist, fields)
     return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
 
@@ -414,8 +414,8 @@ def owned_item(bucketlist_id, item_id):
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/')
 def item_create(bucketlist_id):
-    fields = clean_body(ITEM_FIELDS, required=('name',))
     bucketlist = owned_bucketlist(bucketlist_id)
+    fields = clean_body(ITEM_FIELDS, required=('name',))
     now = utcnow()
     item = Item.create(bucketlist=bucketlist, date_created=now, date_modified=now, **fields)
     response.status = 201
@@ -446,8 +446,8 @@ def item_show(bucketlist_id, item_id):
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
     partial = request.method == 'PATCH'
-    fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
     item = owned_item(bucketlist_id, item_id)
+    fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
     if not partial:
         fields.setdefault('done', False)
     for name, value in fields.items():

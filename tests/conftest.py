@@ -1,0 +1,77 @@
+"""Fixtures: the app on a freshly migrated database (SQLite, or PostgreSQL from
+TEST_DATABASE_URL), emptied after every test, and logged-in WebTest clients."""
+import os
+import tempfile
+
+import pytest
+
+# Settings are read once at import: choose the database before anything imports them.
+os.environ['APP_SETTINGS'] = 'testing'
+os.environ['TOKEN_TTL_SECONDS'] = os.environ.get('TOKEN_TTL_SECONDS', '3600')
+TEST_DIR = tempfile.mkdtemp(prefix='bucketlist-tests-')
+os.environ['DATABASE_URL'] = (os.environ.get('TEST_DATABASE_URL')
+                              or f'sqlite:///{TEST_DIR}/test.db')
+
+from webtest import TestApp  # noqa: E402
+
+import bucketlist  # noqa: E402
+import migrations  # noqa: E402
+from models import MODELS, db  # noqa: E402
+
+ON_POSTGRESQL = migrations.dialect(db) == 'postgresql'
+postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason='needs TEST_DATABASE_URL (PostgreSQL)')
+
+PASSWORD = 'correct horse battery'
+
+
+def pytest_report_header(config):
+    return f'database: {migrations.dialect(db)} ({os.environ["DATABASE_URL"]})'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def schema():
+    if ON_POSTGRESQL:
+        db.execute_sql('DROP SCHEMA public CASCADE')
+        db.execute_sql('CREATE SCHEMA public')
+    migrations.upgrade(db)
+    db.close()
+    yield
+    db.close()
+
+
+@pytest.fixture(autouse=True)
+def empty_tables():
+    yield
+    tables = [model._meta.table_name for model in MODELS]
+    with db.connection_context():
+        if ON_POSTGRESQL:
+            db.execute_sql(f'TRUNCATE {", ".join(tables)} RESTART IDENTITY CASCADE')
+        else:
+            for table in reversed(tables):
+                db.execute_sql(f'DELETE FROM "{table}"')
+
+
+@pytest.fixture
+def client():
+    """An anonymous client."""
+    return TestApp(bucketlist.app)
+
+
+def register_and_login(email, password=PASSWORD):
+    client = TestApp(bucketlist.app)
+    client.post('/auth/register', {'email': email, 'password': password}, status=201)
+    token = client.post('/auth/login', {'email': email, 'password': password}, status=200).json['access_token']
+    client.authorization = ('Bearer', token)
+    return client
+
+
+@pytest.fixture
+def user():
+    """A client logged in as alice@example.com."""
+    return register_and_login('alice@example.com')
+
+
+@pytest.fixture
+def other_user():
+    """A second, unrelated account: it must never see alice's data."""
+    return register_and_login('bob@example.com')

@@ -1,0 +1,166 @@
+"""Registration, login, logout and token checks (the tutorial's part 2 tests, and the hostile cases)."""
+import time
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+from webtest import TestApp
+
+import auth
+import bucketlist
+import settings
+from models import RevokedToken, User
+from tests.conftest import PASSWORD, register_and_login
+
+USER = {'email': 'test@example.com', 'password': 'test_password'}
+
+
+def assert_unauthorized(res):
+    assert res.status_int == 401
+    assert res.headers['WWW-Authenticate'] == 'Bearer'
+    assert res.content_type == 'application/problem+json'
+
+
+def test_registration(client):
+    res = client.post('/auth/register', USER, status=201)
+    assert res.json['message'] == 'You registered successfully. Please login.'
+
+
+def test_already_registered_user(client):
+    client.post('/auth/register', USER, status=201)
+    res = client.post('/auth/register', USER, status=409)
+    assert res.json['message'] == 'User already exists. Please login.'
+
+
+def test_emails_are_unique_regardless_of_case(client):
+    client.post('/auth/register', USER, status=201)
+    client.post_json('/auth/register', {**USER, 'email': ' Test@Example.COM '}, status=409)
+    assert User.select().count() == 1
+
+
+def test_user_login(client):
+    client.post('/auth/register', USER, status=201)
+    res = client.post('/auth/login', USER, status=200)
+    assert res.json['message'] == 'You logged in successfully.'
+    assert res.json['access_token']
+
+
+def test_non_registered_user_login(client):
+    res = client.post('/auth/login', {'email': 'not_a_user@example.com', 'password': 'nope'}, status=401)
+    assert res.json['message'] == 'Invalid email or password, Please try again'
+
+
+def test_wrong_password_gets_the_same_answer_as_an_unknown_email(client):
+    client.post('/auth/register', USER, status=201)
+    wrong = client.post('/auth/login', {**USER, 'password': 'wrong_password'}, status=401)
+    unknown = client.post('/auth/login', {**USER, 'email': 'nobody@example.com'}, status=401)
+    assert wrong.json == unknown.json
+
+
+@pytest.mark.parametrize('body, field', [
+    ({'email': 'not-an-email', 'password': 'long enough'}, 'email'),
+    ({'email': 'a@example.com', 'password': 'short'}, 'password'),
+    ({'password': 'long enough'}, 'email'),
+    ({'email': 'a@example.com'}, 'password'),
+    ({'email': ['a@example.com'], 'password': 'long enough'}, 'email'),
+    ({'email': 'a@example.com', 'password': 12345678}, 'password'),
+])
+def test_bad_registrations_name_the_field(client, body, field):
+    res = client.post_json('/auth/register', body, status=400)
+    assert field in res.json['errors']
+    assert User.select().count() == 0
+
+
+def test_passwords_are_stored_as_argon2id_hashes(client):
+    client.post('/auth/register', USER, status=201)
+    stored = User.get().password_hash
+    assert stored.startswith('$argon2id$') and USER['password'] not in stored
+
+
+def test_password_is_rehashed_on_login_when_parameters_change(client, monkeypatch):
+    client.post('/auth/register', USER, status=201)
+    old_hash = User.get().password_hash
+    monkeypatch.setattr(auth, 'password_hasher',
+                        type(auth.password_hasher)(time_cost=2, memory_cost=2048, parallelism=1))
+    client.post('/auth/login', USER, status=200)
+    new_hash = User.get().password_hash
+    assert new_hash != old_hash and '$m=2048,t=2,p=1$' in new_hash
+    client.post('/auth/login', USER, status=200)
+
+
+def test_bucketlist_routes_require_a_token(client):
+    for method, path in [('GET', '/bucketlists/'), ('POST', '/bucketlists/'), ('GET', '/bucketlists/1'),
+                         ('PUT', '/bucketlists/1'), ('DELETE', '/bucketlists/1'),
+                         ('GET', '/bucketlists/1/items/'), ('POST', '/auth/logout')]:
+        assert_unauthorized(client.request(path, method=method, status=401))
+
+
+@pytest.mark.parametrize('header', ['Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer not.a.jwt',
+                                    'Bearer a.b.c', 'Token abc'])
+def test_malformed_authorization_is_401(client, header):
+    assert_unauthorized(client.get('/bucketlists/', headers={'Authorization': header}, status=401))
+
+
+def claims_for(user_id, **changes):
+    now = datetime.now(timezone.utc)
+    claims = {'sub': str(user_id), 'iat': now, 'exp': now + timedelta(hours=1), 'jti': 'x' * 32}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_tampered_token_is_401(user):
+    header, payload, signature = user.authorization[1].split('.')
+    forged = jwt.encode(claims_for(2), 'another secret that is long enough!', algorithm='HS256')
+    for token in (f'{header}.{forged.split(".")[1]}.{signature}', f'{header}.{payload}.{signature[:-2]}AA'):
+        assert_unauthorized(user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
+
+
+def test_alg_none_is_401(client):
+    token = jwt.encode(claims_for(1), None, algorithm='none')
+    assert_unauthorized(client.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
+
+
+@pytest.mark.parametrize('missing', ['sub', 'iat', 'exp', 'jti'])
+def test_tokens_without_required_claims_are_401(user, missing):
+    token = jwt.encode(claims_for(1, **{missing: None}), settings.SECRET, algorithm='HS256')
+    assert_unauthorized(user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
+
+
+@pytest.mark.parametrize('subject', ['0', '-1', 'abc', '99999999999999999999', '١'])
+def test_tokens_with_impossible_subjects_are_401(client, subject):
+    token = jwt.encode(claims_for(subject), settings.SECRET, algorithm='HS256')
+    assert_unauthorized(client.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
+
+
+def test_expired_token_is_401(monkeypatch):
+    monkeypatch.setattr(settings, 'TOKEN_TTL_SECONDS', 1)
+    user = register_and_login('short@example.com')
+    user.get('/bucketlists/', status=200)
+    time.sleep(2.1)
+    res = user.get('/bucketlists/', status=401)
+    assert_unauthorized(res)
+    assert 'expired' in res.json['detail']
+
+
+def test_logout_revokes_the_token_at_once(user):
+    user.post('/auth/logout', status=200)
+    assert_unauthorized(user.get('/bucketlists/', status=401))
+    assert RevokedToken.select().count() == 1
+
+
+def test_logout_leaves_other_sessions_working():
+    first = register_and_login('carol@example.com')
+    second = TestApp(bucketlist.app)
+    token = second.post('/auth/login', {'email': 'carol@example.com', 'password': PASSWORD}).json['access_token']
+    second.authorization = ('Bearer', token)
+    first.post('/auth/logout', status=200)
+    second.get('/bucketlists/', status=200)
+
+
+def test_login_response_never_contains_the_password(client):
+    client.post('/auth/register', USER, status=201)
+    res = client.post('/auth/login', USER)
+    assert USER['password'] not in res.text
+    claims = jwt.decode(res.json['access_token'], settings.SECRET, algorithms=['HS256'])
+    assert set(claims) == {'sub', 'iat', 'exp', 'jti'}
+    assert claims['exp'] - claims['iat'] == settings.TOKEN_TTL_SECONDS

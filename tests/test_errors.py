@@ -1,0 +1,91 @@
+"""Every failure is a problem+json document a client can read; none is a 500 or an HTML page."""
+import pytest
+
+import bucketlist
+import settings
+from models import Bucketlist
+
+
+def assert_problem(res, status):
+    assert res.status_int == status
+    assert res.content_type == 'application/problem+json'
+    body = res.json
+    assert body['status'] == status and body['title'] and body['detail'] and body['type']
+    assert '<html' not in res.text.lower() and 'Traceback' not in res.text
+    return body
+
+
+def test_unknown_url_is_problem_json(client):
+    assert_problem(client.get('/nowhere', status=404), 404)
+
+
+def test_wrong_method_is_405_with_allow(user):
+    res = user.request('/bucketlists/', method='PATCH', status=405)
+    assert_problem(res, 405)
+    assert set(res.headers['Allow'].split(',')) == {'GET', 'POST'}
+
+
+@pytest.mark.parametrize('path', ['/bucketlists/0', '/bucketlists/-1', '/bucketlists/abc',
+                                  '/bucketlists/2147483648', '/bucketlists/99999999999999999999999',
+                                  '/bucketlists/1.5', '/bucketlists/%00'])
+def test_ids_that_name_no_row_are_404(user, path):
+    for method in ('GET', 'PUT', 'PATCH', 'DELETE'):
+        assert_problem(user.request(path, method=method, status=404), 404)
+
+
+def test_malformed_json_is_400(user):
+    res = user.post('/bucketlists/', '{"name": ', content_type='application/json', status=400)
+    assert 'JSON' in assert_problem(res, 400)['detail']
+
+
+@pytest.mark.parametrize('body', ['[1, 2]', '"name"', '42', 'null', '{"name": NaN}',
+                                  '{"name": "a", "name": "b"}', '[' * 100000 + ']' * 100000])
+def test_json_that_is_not_one_plain_object_is_400(user, body):
+    assert_problem(user.post('/bucketlists/', body, content_type='application/json', status=400), 400)
+
+
+def test_invalid_utf8_is_400(user):
+    assert_problem(user.post('/bucketlists/', b'{"name": "\xff"}', content_type='application/json',
+                             status=400), 400)
+    assert_problem(user.post('/bucketlists/', b'name=%ff', content_type='application/x-www-form-urlencoded',
+                             status=400), 400)
+
+
+@pytest.mark.parametrize('name', ['a\x00b', '\ud800'])
+def test_nul_characters_and_lone_surrogates_are_400(user, name):
+    res = user.post_json('/bucketlists/', {'name': name}, status=400)
+    assert 'name' in assert_problem(res, 400)['errors']
+    assert Bucketlist.select().count() == 0
+
+
+def test_unsupported_content_type_is_415(user):
+    res = user.post('/bucketlists/', '<name>x</name>', content_type='application/xml', status=415)
+    assert_problem(res, 415)
+
+
+def test_body_over_the_limit_is_413(user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_BODY_BYTES', 64)
+    res = user.post_json('/bucketlists/', {'name': 'x' * 100}, status=413)
+    assert_problem(res, 413)
+
+
+def test_unexpected_exception_is_500_without_traceback(user, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise RuntimeError('secret internals: SELECT * FROM users')
+    monkeypatch.setattr(bucketlist, 'bucketlist_json', explode)
+    res = user.post_json('/bucketlists/', {'name': 'Boom'}, status=500)
+    body = assert_problem(res, 500)
+    assert 'secret internals' not in res.text and 'SELECT' not in res.text
+    assert body['detail'] == 'The server could not complete the request.'
+    assert 'secret internals' in caplog.text and 'Traceback' in caplog.text
+
+
+def test_validation_errors_name_each_field(user):
+    user.post_json('/bucketlists/', {'name': 'Trips'}, status=201)
+    res = user.post_json('/bucketlists/1/items/', {'name': '', 'done': 'yes', 'extra': 1}, status=400)
+    assert set(assert_problem(res, 400)['errors']) == {'name', 'done', 'extra'}
+
+
+def test_errors_carry_security_headers(client):
+    res = client.get('/nowhere', status=404)
+    assert res.headers['X-Content-Type-Options'] == 'nosniff'

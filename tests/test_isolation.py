@@ -1,0 +1,52 @@
+"""Another user's bucketlists and items are 404 on every route and method: existence never leaks."""
+import json
+
+import pytest
+
+from models import Bucketlist, Item
+
+ROUTES = [
+    ('GET', '/bucketlists/{b}', None),
+    ('PUT', '/bucketlists/{b}', {'name': 'Stolen'}),
+    ('PATCH', '/bucketlists/{b}', {'name': 'Stolen'}),
+    ('DELETE', '/bucketlists/{b}', None),
+    ('GET', '/bucketlists/{b}/items/', None),
+    ('POST', '/bucketlists/{b}/items/', {'name': 'Planted'}),
+    ('GET', '/bucketlists/{b}/items/{i}', None),
+    ('PUT', '/bucketlists/{b}/items/{i}', {'name': 'Stolen'}),
+    ('PATCH', '/bucketlists/{b}/items/{i}', {'done': True}),
+    ('DELETE', '/bucketlists/{b}/items/{i}', None),
+]
+
+
+@pytest.fixture
+def alices_data(user):
+    bucketlist = user.post_json('/bucketlists/', {'name': 'Private'}).json
+    item = user.post_json(f'/bucketlists/{bucketlist["id"]}/items/', {'name': 'Secret'}).json
+    return bucketlist['id'], item['id']
+
+
+def send(client, method, url, body):
+    payload = json.dumps(body).encode() if body is not None else b''
+    return client.request(url, method=method, body=payload, content_type='application/json', expect_errors=True)
+
+
+@pytest.mark.parametrize('method, path, body', ROUTES)
+def test_other_users_cannot_touch_alices_data(other_user, alices_data, method, path, body):
+    bucketlist_id, item_id = alices_data
+    res = send(other_user, method, path.format(b=bucketlist_id, i=item_id), body)
+    missing = send(other_user, method, path.format(b=9999, i=9999), body)
+    # Somebody else's row gets the answer no row at all gets.
+    assert res.status_int == missing.status_int == 404
+    assert res.json['title'] == missing.json['title']
+    assert Bucketlist.get_by_id(bucketlist_id).name == 'Private'
+    item = Item.get_by_id(item_id)
+    assert (item.name, item.done) == ('Secret', False)
+    assert Item.select().count() == 1
+
+
+def test_lists_show_only_your_own(user, other_user, alices_data):
+    assert other_user.get('/bucketlists/').json == []
+    assert other_user.get('/bucketlists/?q=Private').json == []
+    assert other_user.get('/bucketlists/').headers['X-Total-Count'] == '0'
+    assert len(user.get('/bucketlists/').json) == 1

@@ -1,0 +1,97 @@
+"""Pages, Link and X-Total-Count on both collections; case-insensitive literal search; done filter."""
+import re
+
+import pytest
+
+
+def links(res):
+    return {rel: url for url, rel in re.findall(r'<([^>]*)>; rel="(\w+)"', res.headers['Link'])}
+
+
+@pytest.fixture
+def many(user):
+    for number in range(1, 46):
+        user.post_json('/bucketlists/', {'name': f'Goal {number:02d}'}, status=201)
+    return user
+
+
+def test_default_page_is_the_first_twenty_in_id_order(many):
+    res = many.get('/bucketlists/')
+    assert [b['name'] for b in res.json] == [f'Goal {n:02d}' for n in range(1, 21)]
+    assert res.headers['X-Total-Count'] == '45'
+    assert links(res) == {'first': '/bucketlists/?page=1&limit=20', 'next': '/bucketlists/?page=2&limit=20',
+                          'last': '/bucketlists/?page=3&limit=20'}
+
+
+def test_following_next_visits_every_row_once(many):
+    seen, url = [], '/bucketlists/?limit=7'
+    while url:
+        res = many.get(url)
+        seen += [b['id'] for b in res.json]
+        url = links(res).get('next')
+    assert seen == sorted(set(seen)) and len(seen) == 45
+
+
+def test_last_page_and_prev(many):
+    res = many.get('/bucketlists/?page=3&limit=20')
+    assert len(res.json) == 5
+    assert links(res)['prev'] == '/bucketlists/?page=2&limit=20' and 'next' not in links(res)
+
+
+def test_a_page_past_the_end_is_empty(many):
+    res = many.get('/bucketlists/?page=9')
+    assert res.json == [] and res.headers['X-Total-Count'] == '45'
+    assert links(res)['prev'] == '/bucketlists/?page=3&limit=20'
+
+
+def test_limit_of_one_hundred_is_the_most(many):
+    assert len(many.get('/bucketlists/?limit=100').json) == 45
+
+
+@pytest.mark.parametrize('query', ['page=0', 'page=-1', 'page=abc', 'page=1.5', 'limit=0', 'limit=101',
+                                   'limit=', 'page=99999999999999999999', 'page=1&page=2', 'limit=%EF%BC%91'])
+def test_bad_page_parameters_are_400(many, query):
+    res = many.get(f'/bucketlists/?{query}', status=400)
+    assert res.content_type == 'application/problem+json'
+
+
+def test_empty_collection_has_one_page(user):
+    res = user.get('/bucketlists/')
+    assert res.json == [] and res.headers['X-Total-Count'] == '0'
+    assert links(res) == {'first': '/bucketlists/?page=1&limit=20', 'last': '/bucketlists/?page=1&limit=20'}
+
+
+def test_search_is_a_case_insensitive_substring(user):
+    for name in ('Visit Paris', 'PARIS again', 'Rome', 'Ärger in Örebro'):
+        user.post_json('/bucketlists/', {'name': name})
+    assert [b['name'] for b in user.get('/bucketlists/?q=paris').json] == ['Visit Paris', 'PARIS again']
+    assert [b['name'] for b in user.get('/bucketlists/?q=%C3%A4rger').json] == ['Ärger in Örebro']
+    assert user.get('/bucketlists/?q=paris').headers['X-Total-Count'] == '2'
+
+
+def test_search_keeps_other_parameters_in_links(user):
+    for number in range(3):
+        user.post_json('/bucketlists/', {'name': f'Paris {number}'})
+    res = user.get('/bucketlists/?q=paris&limit=1')
+    assert links(res)['next'] == '/bucketlists/?q=paris&page=2&limit=1'
+
+
+@pytest.mark.parametrize('query, expected', [('100%', ['100% done']), ('a_b', ['a_b']), ('\\', ['back\\slash'])])
+def test_search_wildcards_are_literal(user, query, expected):
+    for name in ('100% done', '1000 done', 'a_b', 'axb', 'back\\slash'):
+        user.post_json('/bucketlists/', {'name': name})
+    assert [b['name'] for b in user.get('/bucketlists/', {'q': query}).json] == expected
+
+
+def test_items_paginate_search_and_filter_by_done(user):
+    bucketlist = user.post_json('/bucketlists/', {'name': 'List'}).json
+    url = f'/bucketlists/{bucketlist["id"]}/items/'
+    for number in range(25):
+        user.post_json(url, {'name': f'Item {number}', 'done': number % 5 == 0})
+    assert len(user.get(url).json) == 20
+    assert user.get(url).headers['X-Total-Count'] == '25'
+    assert [i['name'] for i in user.get(url + '?done=true').json] == [f'Item {n}' for n in (0, 5, 10, 15, 20)]
+    assert len(user.get(url + '?done=false&limit=100').json) == 20
+    assert [i['name'] for i in user.get(url + '?q=item 1&done=false').json][:2] == ['Item 1', 'Item 11']
+    user.get(url + '?done=maybe', status=400)
+    user.get(url + '?page=0', status=400)
