@@ -1,0 +1,126 @@
+"""The schema comes from migrations.py alone: steps apply once, undo cleanly and match models.py."""
+import os
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from peewee import IntegrityError
+
+import migrations
+from models import MODELS, open_database
+from tests.conftest import ON_POSTGRESQL
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """The URL of a brand-new empty database of the kind the suite runs on."""
+    if not ON_POSTGRESQL:
+        yield f'sqlite:///{tmp_path}/migrations.db'
+        return
+    parts = urlsplit(os.environ['TEST_DATABASE_URL'])
+    name = f'bucketlist_migrations_{uuid.uuid4().hex[:8]}'
+    admin = psycopg2.connect(urlunsplit(parts._replace(scheme='postgresql')))
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE {name}')
+    yield urlunsplit(parts._replace(path='/' + name))
+    admin.cursor().execute(f'DROP DATABASE {name} WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def empty_database(empty_database_url):
+    database = open_database(empty_database_url.replace('postgresql://', 'postgresql+pool://', 1))
+    yield database
+    database.close()
+
+
+def schema_of(database):
+    """Tables with their columns, indexes and foreign keys, as the database reports them."""
+    schema = {}
+    for table in database.get_tables():
+        if table == 'schema_migrations':
+            continue
+        schema[table] = (
+            sorted((c.name, c.data_type.lower(), c.null, c.primary_key) for c in database.get_columns(table)),
+            sorted((i.name, tuple(i.columns), i.unique) for i in database.get_indexes(table)),
+            sorted((f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table)),
+        )
+    return schema
+
+
+def test_migrations_match_the_models(empty_database):
+    migrations.upgrade(empty_database)
+    migrated = schema_of(empty_database)
+    migrations.downgrade(empty_database, 0)
+    assert schema_of(empty_database) == {}
+    with empty_database.bind_ctx(MODELS):
+        empty_database.create_tables(MODELS)
+    declared = schema_of(empty_database)
+    assert set(migrated) == {model._meta.table_name for model in MODELS}
+    assert migrated == declared
+
+
+def test_upgrade_twice_is_a_no_op(empty_database):
+    assert len(migrations.upgrade(empty_database)) == len(migrations.STEPS)
+    assert migrations.upgrade(empty_database) == []
+    assert all(applied for _, applied in migrations.status(empty_database))
+
+
+def test_downgrade_one_step_and_back(empty_database):
+    migrations.upgrade(empty_database)
+    undone = migrations.downgrade(empty_database)
+    assert [step.version for step in undone] == [migrations.STEPS[-1].version]
+    assert not migrations.status(empty_database)[-1][1]
+    assert [s.version for s in migrations.upgrade(empty_database)] == [migrations.STEPS[-1].version]
+
+
+def test_every_step_can_be_undone_and_redone(empty_database):
+    migrations.upgrade(empty_database)
+    migrations.downgrade(empty_database, 0)
+    assert empty_database.get_tables() == ['schema_migrations']
+    migrations.upgrade(empty_database)
+    assert set(empty_database.get_tables()) == {m._meta.table_name for m in MODELS} | {'schema_migrations'}
+
+
+def test_accounts_step_refuses_to_orphan_existing_bucketlists(empty_database):
+    migrations.upgrade(empty_database, target=1)
+    empty_database.execute_sql("INSERT INTO bucketlists (name, date_created, date_modified) "
+                               "VALUES ('old', '2020-01-01', '2020-01-01')")
+    with pytest.raises(IntegrityError):
+        migrations.upgrade(empty_database)
+    # All or nothing: the failed step left no trace, the old row is still there.
+    assert [applied for _, applied in migrations.status(empty_database)] == [True, False, False]
+    assert empty_database.execute_sql('SELECT name FROM bucketlists').fetchall() == [('old',)]
+
+
+def run_cli(url, *args):
+    env = {**os.environ, 'DATABASE_URL': url, 'APP_SETTINGS': 'development'}
+    return subprocess.Popen([sys.executable, 'migrations.py', *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_concurrent_upgrades_apply_each_step_once(empty_database_url, empty_database):
+    runs = [run_cli(empty_database_url) for _ in range(4)]
+    results = [run.communicate(timeout=60) + (run.returncode,) for run in runs]
+    assert [code for _, _, code in results] == [0, 0, 0, 0], results
+    applied_lines = [line for out, _, _ in results for line in out.splitlines() if line.startswith('applied')]
+    assert len(applied_lines) == len(migrations.STEPS)
+    rows = empty_database.execute_sql('SELECT version FROM schema_migrations ORDER BY version').fetchall()
+    assert [version for (version,) in rows] == [step.version for step in migrations.STEPS]
+
+
+def test_cli_status_and_downgrade(empty_database_url):
+    out, err = run_cli(empty_database_url).communicate(timeout=60)
+    assert 'applied 1: create bucketlists' in out
+    out, _ = run_cli(empty_database_url, 'status').communicate(timeout=60)
+    assert out.count('applied') == len(migrations.STEPS)
+    out, _ = run_cli(empty_database_url, 'downgrade', '1').communicate(timeout=60)
+    assert 'reverted 2' in out and 'reverted 3' in out
+    run = run_cli(empty_database_url, 'sideways')
+    run.communicate(timeout=60)
+    assert run.returncode == 2
