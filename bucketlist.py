@@ -1,13 +1,16 @@
 """The bucketlist HTTP API: the Bottle application ``app``, its plugins and its routes."""
 import json
 import logging
+import os
 import re
 from urllib.parse import parse_qsl, urlencode
 
-from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
+from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response, static_file
 from peewee import IntegrityError, InterfaceError, OperationalError
 
 import auth
+import browsable
+import openapi
 import settings
 from models import MAX_ID, Bucketlist, Item, User, db, utcnow
 
@@ -89,7 +92,9 @@ class TokenAuthPlugin:
         return wrapper
 
 
+# Installed first means outermost: errors see everything, the HTML page needs no token.
 app.install(ErrorsPlugin())
+app.install(browsable.BrowsablePlugin())
 app.install(TokenAuthPlugin())
 
 
@@ -464,6 +469,25 @@ def item_delete(bucketlist_id, item_id):
 
 
 # --- Operations ----------------------------------------------------------------------------------
+
+@app.get('/openapi.json', public=True)
+def openapi_document():
+    return openapi.DOCUMENT
+
+
+@app.get('/docs', public=True)
+def docs():
+    response.content_type = 'text/html; charset=utf-8'
+    return openapi.docs_page()
+
+
+@app.get('/static/<filename:path>', public=True)
+def static(filename):
+    return static_file(filename, root=STATIC_ROOT)
+
+
+STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
+
 
 @app.get('/health', public=True)
 def health():
