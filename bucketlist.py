@@ -1,8 +1,11 @@
 """The bucketlist HTTP API: the Bottle application ``app``, its plugins and its routes."""
+import hashlib
 import json
 import logging
 import os
 import re
+import uuid
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response, static_file
@@ -12,9 +15,29 @@ import auth
 import browsable
 import openapi
 import settings
-from models import MAX_ID, Bucketlist, Item, User, db, utcnow
+from models import MAX_ID, Bucketlist, IdempotencyKey, Item, ThrottleEvent, User, db, locked, utcnow
+
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every log record (``-`` outside a request)."""
+
+    def filter(self, record):
+        try:
+            record.request_id = request.environ.get('bucketlist.request_id', '-')
+        except RuntimeError:
+            record.request_id = '-'
+        return True
+
 
 log = logging.getLogger('bucketlist')
+if not log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.addFilter(RequestIdFilter())
+    _handler.setFormatter(logging.Formatter(
+        '%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s'))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
 
 app = Bottle()
 # Path ids are digits only; longer than 18 digits can name no row, so they do not even match (404).
@@ -71,6 +94,46 @@ class ErrorsPlugin:
         return wrapper
 
 
+def dumps(body):
+    return json.dumps(body).encode()
+
+
+def etag_of(body_bytes):
+    return '"' + hashlib.sha256(body_bytes).hexdigest()[:32] + '"'
+
+
+class JSONPlugin:
+    """Serialises what a route returns (dict or list), with an ETag; answers If-None-Match with 304."""
+    name, api = 'json', 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            body = callback(*args, **kwargs)
+            if not isinstance(body, (dict, list)):
+                return body
+            payload = dumps(body)
+            etag = etag_of(payload)
+            response.content_type = 'application/json'
+            response.set_header('ETag', etag)
+            if request.method in ('GET', 'HEAD') and etag in etags_in('If-None-Match'):
+                response.status = 304
+                return b''
+            return payload
+        return wrapper
+
+
+def etags_in(header):
+    """The entity tags listed in a conditional request header ('*' included as is)."""
+    return [tag.strip() for tag in (request.get_header(header) or '').split(',') if tag.strip()]
+
+
+def check_if_match(representation):
+    """412 when the request's If-Match names none of ``representation()``'s current ETag."""
+    wanted = etags_in('If-Match')
+    if wanted and '*' not in wanted and etag_of(dumps(representation())) not in wanted:
+        raise APIError(412, 'The resource has changed since you read it; fetch it again (If-Match).')
+
+
 class TokenAuthPlugin:
     """Requires a valid Bearer token on every route not marked ``public=True``.
 
@@ -93,14 +156,43 @@ class TokenAuthPlugin:
 
 
 # Installed first means outermost: errors see everything, the HTML page needs no token.
+app.uninstall('json')
 app.install(ErrorsPlugin())
+app.install(JSONPlugin())
 app.install(browsable.BrowsablePlugin())
 app.install(TokenAuthPlugin())
+
+
+REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+
+
+@app.hook('before_request')
+def start_request():
+    given = request.get_header('X-Request-ID') or ''
+    request.environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    if request.method == 'OPTIONS' and cors_origin():
+        raise HTTPResponse(status=204, **{
+            'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
+            'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, If-None-Match, '
+                                            'Idempotency-Key, X-Request-ID',
+            'Access-Control-Max-Age': '600'})
+
+
+def cors_origin():
+    """The request's Origin when CORS_ORIGINS allows it, else None."""
+    origin = request.get_header('Origin')
+    return origin if origin in settings.CORS_ORIGINS else None
 
 
 def add_standard_headers():
     response.set_header('X-Content-Type-Options', 'nosniff')
     response.set_header('Cache-Control', 'no-store')
+    response.set_header('X-Request-ID', request.environ.get('bucketlist.request_id', ''))
+    if settings.CORS_ORIGINS:
+        response.set_header('Vary', 'Origin')
+        if cors_origin():
+            response.set_header('Access-Control-Allow-Origin', cors_origin())
+            response.set_header('Access-Control-Expose-Headers', 'ETag, Link, X-Total-Count, X-Request-ID')
 
 
 @app.hook('after_request')
@@ -115,6 +207,12 @@ def finish_request():
 
 def read_body():
     """The raw request body, refused with 413 before reading when it is over the limit."""
+    if 'bucketlist.body' not in request.environ:
+        request.environ['bucketlist.body'] = _read_limited_body()
+    return request.environ['bucketlist.body']
+
+
+def _read_limited_body():
     limit = settings.MAX_BODY_BYTES
     too_large = APIError(413, f'The request body is larger than {limit} bytes.')
     if request.content_length > limit:
@@ -287,12 +385,6 @@ def paginate(query, order_by):
     return list(query.order_by(order_by).paginate(page, limit))
 
 
-def json_list(rows):
-    """A JSON array response (Bottle serialises dicts itself, lists not)."""
-    response.content_type = 'application/json'
-    return json.dumps(rows)
-
-
 # --- Representations -----------------------------------------------------------------------------
 
 def timestamp(moment):
@@ -316,10 +408,40 @@ def item_json(item):
 
 # --- Accounts ------------------------------------------------------------------------------------
 
+def client_address():
+    """The client's address: the connection's, or X-Forwarded-For's when proxies are trusted."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in (request.get_header('X-Forwarded-For') or '').split(',')]
+        if len(forwarded) >= hops and forwarded[-hops]:
+            return forwarded[-hops][:255]
+    return request.environ.get('REMOTE_ADDR') or '-'
+
+
+def throttle(limits):
+    """429 with Retry-After when a (kind, subject, limit, window) already counts ``limit`` recent events."""
+    now = utcnow()
+    for kind, subject, limit, window in limits:
+        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit)]
+        if len(recent) >= limit:
+            retry_after = int((recent[-1] + window - now).total_seconds()) + 1
+            raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
+
+
+def login_limits(email):
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    return [('login-account', email, settings.LOGIN_FAILURES_PER_ACCOUNT, window),
+            ('login-address', client_address(), settings.LOGIN_FAILURES_PER_ADDRESS, window)]
+
+
 @app.post('/auth/register', public=True)
 def register():
     fields = clean_body({'email': clean_email, 'password': clean_new_password},
                         required=('email', 'password'))
+    window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
+    limits = [('register-address', client_address(), settings.REGISTRATIONS_PER_ADDRESS, window)]
+    throttle(limits)
+    ThrottleEvent.record(limits)
     try:
         with db.atomic():
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
@@ -332,9 +454,14 @@ def register():
 @app.post('/auth/login', public=True)
 def login():
     fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
-    user = User.get_or_none(User.email == fields['email'].strip().lower())
+    email = fields['email'].strip().lower()
+    limits = login_limits(email)
+    throttle(limits)
+    user = User.get_or_none(User.email == email)
     if not auth.check_password(user, fields['password']):
+        ThrottleEvent.record(limits)
         raise APIError(401, 'Invalid email or password, Please try again')
+    ThrottleEvent.forget('login-account', email)
     return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
 
 
@@ -344,21 +471,60 @@ def logout():
     return {'message': 'You logged out successfully.'}
 
 
+# --- Creating exactly once -------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = re.compile(r'[\x21-\x7e]{1,255}')  # printable ASCII, no spaces
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+
+
+def idempotent(create):
+    """Run ``create()`` once per Idempotency-Key of the caller: a retry of the same request with the
+    key gets the first answer again; another request with the same key is 422.
+
+    The key's row is inserted first, inside the transaction: a concurrent retry waits on the
+    unique index until the first request commits, then replays its answer.
+    """
+    key = request.get_header('Idempotency-Key')
+    if key is None:
+        return create()
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise APIError(400, 'Idempotency-Key must be 1 to 255 printable ASCII characters.')
+    fingerprint = hashlib.sha256(f'{request.method} {request.path}\n'.encode() + read_body()).hexdigest()
+    with db.atomic():
+        IdempotencyKey.forget_older_than(request.user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
+        try:
+            with db.atomic():
+                record = IdempotencyKey.create(owner=request.user_id, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            record = IdempotencyKey.get((IdempotencyKey.owner == request.user_id) & (IdempotencyKey.key == key))
+            if record.fingerprint != fingerprint:
+                raise APIError(422, 'This Idempotency-Key was already used for a different request.')
+            response.status = record.status
+            return json.loads(record.body)
+        body = create()
+        record.status, record.body = response.status_code, json.dumps(body)
+        record.save()
+        return body
+
+
 # --- Bucketlists ---------------------------------------------------------------------------------
 
-def owned_bucketlist(bucketlist_id):
+def owned_bucketlist(bucketlist_id, for_update=False):
     """The caller's bucketlist with this id, or 404 (also when it is somebody else's)."""
-    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
+    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id, for_update)
     if bucketlist is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     return bucketlist
 
 
+def bucketlist_with_items(bucketlist):
+    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+
+
 def save_bucketlist(bucketlist, fields):
-    """Apply ``fields``, mark the bucketlist modified and save; a name the owner already uses is 409."""
+    """Apply ``fields`` and save; a name the owner already uses is 409."""
     for name, value in fields.items():
         setattr(bucketlist, name, value)
-    bucketlist.date_modified = utcnow() if bucketlist.id else bucketlist.date_created
     try:
         with db.atomic():
             bucketlist.save()
@@ -369,10 +535,14 @@ def save_bucketlist(bucketlist, fields):
 @app.post('/bucketlists/')
 def bucketlist_create():
     fields = clean_body({'name': clean_name}, required=('name',))
-    bucketlist = Bucketlist(owner=request.user_id, date_created=utcnow())
-    save_bucketlist(bucketlist, fields)
-    response.status = 201
-    return bucketlist_json(bucketlist, items=[])
+
+    def create():
+        now = utcnow()
+        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now)
+        save_bucketlist(bucketlist, fields)
+        response.status = 201
+        return bucketlist_json(bucketlist, items=[])
+    return idempotent(create)
 
 
 @app.get('/bucketlists/')
@@ -381,27 +551,32 @@ def bucketlist_list():
     q = query_param('q')
     if q:
         query = query.where(Bucketlist.name_contains(q))
-    return json_list([bucketlist_json(b) for b in paginate(query, Bucketlist.id)])
+    return [bucketlist_json(b) for b in paginate(query, Bucketlist.id)]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>')
 def bucketlist_show(bucketlist_id):
-    bucketlist = owned_bucketlist(bucketlist_id)
-    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+    return bucketlist_with_items(owned_bucketlist(bucketlist_id))
 
 
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
-    bucketlist = owned_bucketlist(bucketlist_id)
-    fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
-    save_bucketlist(bucketlist, fields)
-    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+    with db.atomic():
+        bucketlist = owned_bucketlist(bucketlist_id, for_update=True)
+        check_if_match(lambda: bucketlist_with_items(bucketlist))
+        fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
+        bucketlist.date_modified = utcnow()
+        save_bucketlist(bucketlist, fields)
+        return bucketlist_with_items(bucketlist)
 
 
 @app.delete('/bucketlists/<bucketlist_id:id>')
 def bucketlist_delete(bucketlist_id):
-    owned_bucketlist(bucketlist_id).delete_instance()
+    with db.atomic():
+        bucketlist = owned_bucketlist(bucketlist_id, for_update=True)
+        check_if_match(lambda: bucketlist_with_items(bucketlist))
+        bucketlist.delete_instance()
     return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
 
 
@@ -410,8 +585,8 @@ def bucketlist_delete(bucketlist_id):
 ITEM_FIELDS = {'name': clean_name, 'done': clean_done}
 
 
-def owned_item(bucketlist_id, item_id):
-    item = Item.owned_by(request.user_id, bucketlist_id, item_id)
+def owned_item(bucketlist_id, item_id, for_update=False):
+    item = Item.owned_by(request.user_id, bucketlist_id, item_id, for_update)
     if item is None:
         raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
     return item
@@ -421,10 +596,13 @@ def owned_item(bucketlist_id, item_id):
 def item_create(bucketlist_id):
     bucketlist = owned_bucketlist(bucketlist_id)
     fields = clean_body(ITEM_FIELDS, required=('name',))
-    now = utcnow()
-    item = Item.create(bucketlist=bucketlist, date_created=now, date_modified=now, **fields)
-    response.status = 201
-    return item_json(item)
+
+    def create():
+        now = utcnow()
+        item = Item.create(bucketlist=bucketlist, date_created=now, date_modified=now, **fields)
+        response.status = 201
+        return item_json(item)
+    return idempotent(create)
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/')
@@ -440,7 +618,7 @@ def item_list(bucketlist_id):
             raise APIError(400, "The query parameter 'done' must be true or false.",
                            errors={'done': 'Must be true or false.'})
         query = query.where(Item.done == FORM_BOOLEANS[done])
-    return json_list([item_json(item) for item in paginate(query, Item.id)])
+    return [item_json(item) for item in paginate(query, Item.id)]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -451,20 +629,25 @@ def item_show(bucketlist_id, item_id):
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
     partial = request.method == 'PATCH'
-    item = owned_item(bucketlist_id, item_id)
-    fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
-    if not partial:
-        fields.setdefault('done', False)
-    for name, value in fields.items():
-        setattr(item, name, value)
-    item.date_modified = utcnow()
-    item.save()
-    return item_json(item)
+    with db.atomic():
+        item = owned_item(bucketlist_id, item_id, for_update=True)
+        check_if_match(lambda: item_json(item))
+        fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
+        if not partial:
+            fields.setdefault('done', False)
+        for name, value in fields.items():
+            setattr(item, name, value)
+        item.date_modified = utcnow()
+        item.save()
+        return item_json(item)
 
 
 @app.delete('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
 def item_delete(bucketlist_id, item_id):
-    owned_item(bucketlist_id, item_id).delete_instance()
+    with db.atomic():
+        item = owned_item(bucketlist_id, item_id, for_update=True)
+        check_if_match(lambda: item_json(item))
+        item.delete_instance()
     return {'message': f'item {item_id} deleted successfully'}
 
 

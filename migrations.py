@@ -111,6 +111,30 @@ STEPS = [
     ], down=[
         'DROP TABLE "items"',
     ]),
+
+    Step(4, 'idempotency keys and throttle events', up=[
+        '''CREATE TABLE "idempotency_keys" (
+            "id" {serial} NOT NULL PRIMARY KEY,
+            "owner_id" INTEGER NOT NULL,
+            "key" VARCHAR(255) NOT NULL,
+            "fingerprint" VARCHAR(64) NOT NULL,
+            "status" INTEGER,
+            "body" TEXT,
+            "created_at" {timestamp} NOT NULL,
+            FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+        'CREATE UNIQUE INDEX "idempotency_keys_owner_id_key" ON "idempotency_keys" ("owner_id", "key")',
+        'CREATE INDEX "idempotency_keys_created_at" ON "idempotency_keys" ("created_at")',
+        '''CREATE TABLE "throttle_events" (
+            "id" {serial} NOT NULL PRIMARY KEY,
+            "kind" VARCHAR(32) NOT NULL,
+            "subject" VARCHAR(255) NOT NULL,
+            "created_at" {timestamp} NOT NULL)''',
+        '''CREATE INDEX "throttle_events_kind_subject_created_at"
+            ON "throttle_events" ("kind", "subject", "created_at")''',
+    ], down=[
+        'DROP TABLE "throttle_events"',
+        'DROP TABLE "idempotency_keys"',
+    ]),
 ]
 
 # Column types spelled differently by the two dialects, for steps written once.

@@ -1,8 +1,8 @@
 """Peewee models, the database handle they share, and the queries used in more than one place."""
 from datetime import datetime, timezone
 
-from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, Model,
-                    TextField, fn)
+from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    Model, TextField, fn)
 from playhouse.db_url import connect
 
 import settings
@@ -14,8 +14,10 @@ MAX_ID = 2**31 - 1
 def open_database(url):
     """The database handle for ``url``: pooled with bounded waits on PostgreSQL, WAL on SQLite."""
     if url.startswith('sqlite'):
+        # IMMEDIATE: a transaction takes the write lock when it begins, so two writers
+        # queue up instead of failing when both try to upgrade a read lock.
         database = connect(url, pragmas={'journal_mode': 'wal', 'foreign_keys': 1,
-                                         'busy_timeout': 5000})
+                                         'busy_timeout': 5000}, lock_type='IMMEDIATE')
         # SQLite's own lower() folds ASCII only; search must fold 'Ä' as PostgreSQL does.
         database.register_function(lambda text: text if text is None else text.lower(), 'lower', 1)
         return database
@@ -33,6 +35,12 @@ db = open_database(settings.DATABASE_URL)
 def utcnow():
     """Now in UTC, naive: both databases store timestamps without a zone, always UTC."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def locked(query):
+    """``query`` locking its rows until the transaction ends (SQLite's IMMEDIATE transactions
+    already keep other writers out, and it has no FOR UPDATE)."""
+    return query.for_update() if db.for_update else query
 
 
 class BaseModel(Model):
@@ -71,11 +79,12 @@ class Bucketlist(BaseModel):
         )
 
     @classmethod
-    def owned_by(cls, owner_id, bucketlist_id):
+    def owned_by(cls, owner_id, bucketlist_id, for_update=False):
         """The bucketlist with this id if ``owner_id`` owns it, else None."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        return cls.get_or_none((cls.id == bucketlist_id) & (cls.owner == owner_id))
+        query = cls.select().where((cls.id == bucketlist_id) & (cls.owner == owner_id))
+        return (locked(query) if for_update else query).get_or_none()
 
     @classmethod
     def name_contains(cls, text):
@@ -98,14 +107,14 @@ class Item(BaseModel):
         )
 
     @classmethod
-    def owned_by(cls, owner_id, bucketlist_id, item_id):
+    def owned_by(cls, owner_id, bucketlist_id, item_id, for_update=False):
         """The item with this id in this bucketlist if ``owner_id`` owns it, else None."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
-        return (cls.select().join(Bucketlist)
-                .where((cls.id == item_id) & (cls.bucketlist == bucketlist_id)
-                       & (Bucketlist.owner == owner_id))
-                .get_or_none())
+        query = (cls.select(cls).join(Bucketlist)
+                 .where((cls.id == item_id) & (cls.bucketlist == bucketlist_id)
+                        & (Bucketlist.owner == owner_id)))
+        return (locked(query) if for_update else query).get_or_none()
 
     @classmethod
     def name_contains(cls, text):
@@ -121,4 +130,59 @@ class RevokedToken(BaseModel):
         table_name = 'revoked_tokens'
 
 
-MODELS = [User, Bucketlist, Item, RevokedToken]
+class IdempotencyKey(BaseModel):
+    """The first answer to a POST sent with an Idempotency-Key, replayed to its retries."""
+    id = AutoField()
+    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)  # sha256 of method, path and body
+    status = IntegerField(null=True)
+    body = TextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = 'idempotency_keys'
+        indexes = (
+            (('owner', 'key'), True),
+        )
+
+    @classmethod
+    def forget_older_than(cls, owner_id, moment):
+        cls.delete().where((cls.owner == owner_id) & (cls.created_at < moment)).execute()
+
+
+class ThrottleEvent(BaseModel):
+    """A login failure or a registration, counted per account or client address over a window."""
+    id = AutoField()
+    kind = CharField(max_length=32)
+    subject = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'throttle_events'
+        indexes = (
+            (('kind', 'subject', 'created_at'), False),
+        )
+
+    @classmethod
+    def recent(cls, kind, subject, since, limit):
+        """The newest ``limit`` events of this kind and subject since ``since``, newest first."""
+        return (cls.select(cls.created_at)
+                .where((cls.kind == kind) & (cls.subject == subject) & (cls.created_at > since))
+                .order_by(cls.created_at.desc()).limit(limit))
+
+    @classmethod
+    def record(cls, limits):
+        """Count one event against each (kind, subject, limit, window), dropping expired ones."""
+        now = utcnow()
+        for kind, subject, _, window in limits:
+            cls.delete().where((cls.kind == kind) & (cls.subject == subject)
+                               & (cls.created_at <= now - window)).execute()
+            cls.create(kind=kind, subject=subject, created_at=now)
+
+    @classmethod
+    def forget(cls, kind, subject):
+        cls.delete().where((cls.kind == kind) & (cls.subject == subject)).execute()
+
+
+MODELS = [User, Bucketlist, Item, RevokedToken, IdempotencyKey, ThrottleEvent]

@@ -51,3 +51,17 @@ MAX_PAGE_SIZE = int(os.environ.get('MAX_PAGE_SIZE', '100'))
 
 PORT = int(os.environ.get('PORT', '8000'))
 WEB_CONCURRENCY = int(os.environ.get('WEB_CONCURRENCY', '2'))
+
+# Abuse limits, counted in the database so every instance shares them.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get('LOGIN_FAILURES_PER_ACCOUNT', '5'))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get('LOGIN_FAILURES_PER_ADDRESS', '20'))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get('LOGIN_FAILURE_WINDOW_SECONDS', '900'))
+REGISTRATIONS_PER_ADDRESS = int(os.environ.get('REGISTRATIONS_PER_ADDRESS', '10'))
+REGISTRATION_WINDOW_SECONDS = int(os.environ.get('REGISTRATION_WINDOW_SECONDS', '3600'))
+
+# How many reverse proxies in front of the service append to X-Forwarded-For. 0 (the default)
+# trusts no proxy header: the client address is the connection's.
+TRUSTED_PROXY_COUNT = int(os.environ.get('TRUSTED_PROXY_COUNT', '0'))
+
+# Origins allowed to call the API from a browser (comma-separated); empty turns CORS off.
+CORS_ORIGINS = [origin.strip() for origin in os.environ.get('CORS_ORIGINS', '').split(',') if origin.strip()]
