@@ -31,9 +31,9 @@ class RequestIdFilter(logging.Filter):
 
 
 log = logging.getLogger('bucketlist')
+log.addFilter(RequestIdFilter())
 if not log.handlers:
     _handler = logging.StreamHandler()
-    _handler.addFilter(RequestIdFilter())
     _handler.setFormatter(logging.Formatter(
         '%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s'))
     log.addHandler(_handler)
@@ -168,6 +168,14 @@ REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 
 @app.hook('before_request')
 def start_request():
+    # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
+    # else; refuse such a request here, once, instead of failing wherever a header is read.
+    for name, value in request.environ.items():
+        if name.startswith('HTTP_'):
+            try:
+                value.encode('latin1').decode('utf-8')
+            except UnicodeError:
+                raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
     given = request.get_header('X-Request-ID') or ''
     request.environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     if request.method == 'OPTIONS' and cors_origin():
@@ -189,7 +197,7 @@ def add_standard_headers():
     response.set_header('Cache-Control', 'no-store')
     response.set_header('X-Request-ID', request.environ.get('bucketlist.request_id', ''))
     if settings.CORS_ORIGINS:
-        response.set_header('Vary', 'Origin')
+        response.add_header('Vary', 'Origin')
         if cors_origin():
             response.set_header('Access-Control-Allow-Origin', cors_origin())
             response.set_header('Access-Control-Expose-Headers', 'ETag, Link, X-Total-Count, X-Request-ID')

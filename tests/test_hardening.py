@@ -1,0 +1,260 @@
+"""Lost updates, retries, abuse limits, CORS, request ids and logs: what keeps the service honest."""
+import io
+import json
+import logging
+
+import pytest
+
+import bucketlist
+import settings
+from models import Bucketlist, IdempotencyKey, Item
+from tests.conftest import PASSWORD, register_and_login
+
+
+@pytest.fixture
+def trip(user):
+    return user.post_json('/bucketlists/', {'name': 'Trip'}, status=201)
+
+
+# --- ETags and conditional requests --------------------------------------------------------------
+
+def test_get_sends_an_etag_and_if_none_match_gives_304(user, trip):
+    url = f'/bucketlists/{trip.json["id"]}'
+    first = user.get(url)
+    assert first.headers['ETag'].startswith('"')
+    not_modified = user.get(url, headers={'If-None-Match': first.headers['ETag']}, status=304)
+    assert not_modified.body == b'' and not_modified.headers['ETag'] == first.headers['ETag']
+    user.get(url, headers={'If-None-Match': '"something else"'}, status=200)
+
+
+def test_lists_have_etags_that_change_with_content(user, trip):
+    before = user.get('/bucketlists/').headers['ETag']
+    user.get('/bucketlists/', headers={'If-None-Match': before}, status=304)
+    user.post_json('/bucketlists/', {'name': 'Another'})
+    assert user.get('/bucketlists/', headers={'If-None-Match': before}, status=200).headers['ETag'] != before
+
+
+def test_adding_an_item_changes_the_bucketlists_etag(user, trip):
+    url = f'/bucketlists/{trip.json["id"]}'
+    etag = user.get(url).headers['ETag']
+    user.post_json(url + '/items/', {'name': 'Pack'})
+    user.get(url, headers={'If-None-Match': etag}, status=200)
+
+
+@pytest.mark.parametrize('method', ['PUT', 'PATCH', 'DELETE'])
+def test_stale_if_match_is_412_and_changes_nothing(user, trip, method):
+    url = f'/bucketlists/{trip.json["id"]}'
+    stale = user.get(url).headers['ETag']
+    user.patch_json(url, {'name': 'Renamed by another tab'})
+    body = json.dumps({'name': 'Lost update'}).encode() if method != 'DELETE' else b''
+    res = user.request(url, method=method, body=body, content_type='application/json',
+                       headers={'If-Match': stale}, status=412)
+    assert res.content_type == 'application/problem+json'
+    assert Bucketlist.get_by_id(trip.json['id']).name == 'Renamed by another tab'
+
+
+def test_current_if_match_is_accepted_and_the_new_etag_returned(user, trip):
+    url = f'/bucketlists/{trip.json["id"]}'
+    etag = user.get(url).headers['ETag']
+    res = user.put_json(url, {'name': 'New name'}, headers={'If-Match': etag}, status=200)
+    assert res.headers['ETag'] != etag
+    assert user.get(url).headers['ETag'] == res.headers['ETag']
+    user.delete(url, headers={'If-Match': res.headers['ETag']}, status=200)
+
+
+def test_item_if_match(user, trip):
+    item = user.post_json(f'/bucketlists/{trip.json["id"]}/items/', {'name': 'Pack'})
+    url = f'/bucketlists/{trip.json["id"]}/items/{item.json["id"]}'
+    etag = user.get(url).headers['ETag']
+    user.patch_json(url, {'done': True}, headers={'If-Match': etag}, status=200)
+    user.patch_json(url, {'done': False}, headers={'If-Match': etag}, status=412)
+    user.delete(url, headers={'If-Match': etag}, status=412)
+    assert Item.get_by_id(item.json['id']).done is True
+    user.delete(url, headers={'If-Match': '*'}, status=200)
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------
+
+def test_retried_create_with_the_same_key_returns_the_first_result(user):
+    headers = {'Idempotency-Key': 'create-trip-1'}
+    first = user.post_json('/bucketlists/', {'name': 'Once'}, headers=headers, status=201)
+    retry = user.post_json('/bucketlists/', {'name': 'Once'}, headers=headers, status=201)
+    assert retry.json == first.json
+    assert Bucketlist.select().count() == 1
+
+
+def test_same_key_for_a_different_request_is_422(user):
+    headers = {'Idempotency-Key': 'k1'}
+    user.post_json('/bucketlists/', {'name': 'First'}, headers=headers, status=201)
+    user.post_json('/bucketlists/', {'name': 'Second'}, headers=headers, status=422)
+    assert Bucketlist.select().count() == 1
+
+
+def test_item_creates_are_idempotent_too(user, trip):
+    url = f'/bucketlists/{trip.json["id"]}/items/'
+    for _ in range(3):
+        user.post_json(url, {'name': 'Pack'}, headers={'Idempotency-Key': 'item-1'}, status=201)
+    assert Item.select().count() == 1
+
+
+def test_keys_belong_to_their_user(user, other_user):
+    headers = {'Idempotency-Key': 'shared'}
+    user.post_json('/bucketlists/', {'name': 'Mine'}, headers=headers, status=201)
+    res = other_user.post_json('/bucketlists/', {'name': 'Mine'}, headers=headers, status=201)
+    assert res.json['created_by'] != user.get('/bucketlists/').json[0]['created_by']
+
+
+def test_a_failed_create_does_not_burn_the_key(user):
+    user.post_json('/bucketlists/', {'name': 'Taken'}, status=201)
+    headers = {'Idempotency-Key': 'retry-me'}
+    user.post_json('/bucketlists/', {'name': 'Taken'}, headers=headers, status=409)
+    assert IdempotencyKey.select().count() == 0
+
+
+@pytest.mark.parametrize('key', ['', 'has space', 'x' * 256, 'ключ'.encode().decode('latin1')])
+def test_malformed_keys_are_400(user, key):
+    user.post_json('/bucketlists/', {'name': 'x'}, headers={'Idempotency-Key': key}, status=400)
+
+
+# --- Abuse limits -------------------------------------------------------------------------------
+
+def failed_login(client, email='alice@example.com', **kwargs):
+    return client.post_json('/auth/login', {'email': email, 'password': 'wrong password'},
+                            expect_errors=True, **kwargs)
+
+
+def test_login_is_throttled_per_account(client, user):
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        assert failed_login(client).status_int == 401
+    res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=429)
+    assert 0 < int(res.headers['Retry-After']) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
+    assert res.content_type == 'application/problem+json'
+    # another account from the same address is not locked out by alice's failures
+    register_and_login('carol@example.com')
+
+
+def test_a_successful_login_resets_the_account_counter(client, user):
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
+        failed_login(client)
+    client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
+        assert failed_login(client).status_int == 401
+
+
+def test_login_is_throttled_per_address(client):
+    for number in range(settings.LOGIN_FAILURES_PER_ADDRESS):
+        assert failed_login(client, f'user{number}@example.com').status_int == 401
+    assert failed_login(client, 'fresh@example.com').status_int == 429
+    other = {'REMOTE_ADDR': '203.0.113.9'}
+    assert failed_login(client, 'fresh@example.com', extra_environ=other).status_int == 401
+
+
+def test_proxy_header_is_ignored_unless_trusted(client, monkeypatch):
+    for number in range(settings.LOGIN_FAILURES_PER_ADDRESS):
+        failed_login(client, f'user{number}@example.com', headers={'X-Forwarded-For': f'198.51.100.{number}'})
+    assert failed_login(client, 'x@example.com', headers={'X-Forwarded-For': '198.51.100.99'}).status_int == 429
+    monkeypatch.setattr(settings, 'TRUSTED_PROXY_COUNT', 1)
+    assert failed_login(client, 'x@example.com', headers={'X-Forwarded-For': '198.51.100.99'}).status_int == 401
+
+
+def test_registration_is_throttled_per_address(client):
+    for number in range(settings.REGISTRATIONS_PER_ADDRESS):
+        client.post_json('/auth/register', {'email': f'u{number}@example.com', 'password': PASSWORD}, status=201)
+    res = client.post_json('/auth/register', {'email': 'late@example.com', 'password': PASSWORD}, status=429)
+    assert int(res.headers['Retry-After']) > 0
+
+
+# --- Headers, CORS, request ids, logs ------------------------------------------------------------
+
+def test_authenticated_responses_are_not_cached_or_sniffed(user):
+    res = user.get('/bucketlists/')
+    assert res.headers['Cache-Control'] == 'no-store'
+    assert res.headers['X-Content-Type-Options'] == 'nosniff'
+
+
+def test_cors_is_off_by_default(user):
+    res = user.get('/bucketlists/', headers={'Origin': 'https://evil.example'})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    user.options('/bucketlists/', headers={'Origin': 'https://evil.example'}, status=405)
+
+
+def test_cors_allows_only_listed_origins(user, monkeypatch):
+    monkeypatch.setattr(settings, 'CORS_ORIGINS', ['https://app.example'])
+    res = user.get('/bucketlists/', headers={'Origin': 'https://app.example'})
+    assert res.headers['Access-Control-Allow-Origin'] == 'https://app.example'
+    assert 'Origin' in res.headers.getall('Vary')
+    assert 'Access-Control-Allow-Origin' not in user.get('/bucketlists/', headers={'Origin': 'https://evil.example'}).headers
+    preflight = user.options('/bucketlists/1', headers={'Origin': 'https://app.example',
+                                                        'Access-Control-Request-Method': 'PUT'}, status=204)
+    assert 'PUT' in preflight.headers['Access-Control-Allow-Methods']
+    assert 'Authorization' in preflight.headers['Access-Control-Allow-Headers']
+
+
+def test_headers_that_are_not_utf8_are_400(client):
+    res = client.get('/bucketlists/', headers={'Authorization': 'Bearer \xff\xfe'}, status=400)
+    assert res.content_type == 'application/problem+json'
+    client.get('/health', headers={'X-Request-ID': '\xc3'}, status=400)
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert client.get('/health', headers={'X-Request-ID': 'abc-123'}).headers['X-Request-ID'] == 'abc-123'
+    generated = client.get('/health').headers['X-Request-ID']
+    assert len(generated) == 32
+    assert client.get('/health', headers={'X-Request-ID': 'bad id\x01'}).headers['X-Request-ID'] != 'bad id\x01'
+    assert client.get('/nowhere', headers={'X-Request-ID': 'on-errors-too'}, status=404).headers['X-Request-ID'] == 'on-errors-too'
+
+
+def test_log_lines_carry_the_request_id_and_no_secrets(client, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    client.post_json('/auth/register', {'email': 'dave@example.com', 'password': PASSWORD}, status=201)
+    token = client.post_json('/auth/login', {'email': 'dave@example.com', 'password': PASSWORD}).json['access_token']
+    failed_login(client, 'dave@example.com')
+    monkeypatch.setattr(bucketlist, 'bucketlist_json', lambda *a, **k: 1 / 0)
+    client.post_json('/bucketlists/', {'name': 'Boom'}, headers={'Authorization': f'Bearer {token}',
+                                                                 'X-Request-ID': 'trace-me'}, status=500)
+    errors = [r for r in caplog.records if r.name == 'bucketlist']
+    assert errors and all(r.request_id == 'trace-me' for r in errors)
+    assert PASSWORD not in caplog.text and token not in caplog.text and 'wrong password' not in caplog.text
+
+
+# --- Body limit -----------------------------------------------------------------------------------
+
+class CountingInput(io.BytesIO):
+    def __init__(self, size):
+        super().__init__(b'{"name": "' + b'x' * size + b'"}')
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def call_app(environ):
+    status = []
+    body = b''.join(bucketlist.app(environ, lambda s, h, exc=None: status.append(s)))
+    return status[0], body
+
+
+def test_oversized_body_is_413_without_being_read(user):
+    stream = CountingInput(5 * 1024 * 1024)
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/bucketlists/', 'SERVER_NAME': 'localhost',
+               'SERVER_PORT': '80', 'wsgi.url_scheme': 'http', 'wsgi.input': stream,
+               'wsgi.errors': io.StringIO(), 'CONTENT_TYPE': 'application/json',
+               'CONTENT_LENGTH': str(len(stream.getvalue())),
+               'HTTP_AUTHORIZATION': f'Bearer {user.authorization[1]}'}
+    status, body = call_app(environ)
+    assert status.startswith('413') and json.loads(body)['status'] == 413
+    assert stream.bytes_read == 0
+
+
+def test_body_without_length_is_cut_at_the_limit(user):
+    stream = CountingInput(5 * 1024 * 1024)
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/bucketlists/', 'SERVER_NAME': 'localhost',
+               'SERVER_PORT': '80', 'wsgi.url_scheme': 'http', 'wsgi.input': stream,
+               'wsgi.errors': io.StringIO(), 'CONTENT_TYPE': 'application/json',
+               'HTTP_TRANSFER_ENCODING': 'chunked',
+               'HTTP_AUTHORIZATION': f'Bearer {user.authorization[1]}'}
+    status, _ = call_app(environ)
+    assert status.startswith('413')
+    assert stream.bytes_read <= settings.MAX_BODY_BYTES + 1
