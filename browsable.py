@@ -1,4 +1,19 @@
 """The browsable API: an HTML page for a browser asking for any resource URL."""
+import re
+from html import escape
+
+from bottle import HTTPResponse, request, response
+
+# The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                           "frame-ancestors 'none'")
+
+# GET routes that are not API resources: a browser gets them as they are.
+NOT_RESOURCES = ('/static/', '/docs', '/openapi.json')
+
+# RFC 9110's qvalue: 0 to 1, at most three decimals.
+Q_VALUE = re.compile(r'0(\.[0-9]{0,3})?|1(\.0{0,3})?')
 
 
 class BrowsablePlugin:
@@ -6,4 +21,148 @@ class BrowsablePlugin:
     name, api = 'browsable', 2
 
     def apply(self, callback, route):
-        return callback
+        if not is_resource(route):
+            return callback
+
+        def wrapper(*args, **kwargs):
+            response.add_header('Vary', 'Accept')
+            if prefers_html(request.get_header('Accept', '')):
+                response.content_type = 'text/html; charset=utf-8'
+                response.set_header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+                return page(request.path, request.query.getunicode('q', default=''))
+            try:
+                return callback(*args, **kwargs)
+            except HTTPResponse as answer:
+                # An error brings its own headers, which replace the response's.
+                answer.add_header('Vary', 'Accept')
+                raise
+        return wrapper
+
+
+def is_resource(route):
+    return route.method == 'GET' and not route.rule.startswith(NOT_RESOURCES)
+
+
+def prefers_html(accept):
+    """True when ``accept`` ranks text/html above application/json; a tie goes to JSON."""
+    return quality(accept, 'text/html') > quality(accept, 'application/json')
+
+
+def quality(accept, media_type):
+    """The q value an Accept header gives ``media_type``: its most specific range wins (RFC 9110)."""
+    ranges = {media_type: 2, media_type.split('/')[0] + '/*': 1, '*/*': 0}
+    best = (-1, 0.0)
+    for part in accept.split(','):
+        media_range, *params = [text.strip() for text in part.split(';')]
+        specificity = ranges.get(media_range.lower())
+        if specificity is None:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition('=')
+            if name.strip().lower() == 'q':
+                q = float(value) if Q_VALUE.fullmatch(value.strip()) else 0.0
+        best = max(best, (specificity, q))
+    return best[1]
+
+
+# --- The page ------------------------------------------------------------------------------------
+
+PAGE = '''<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{path} · Bucketlist API</title>
+<link rel="stylesheet" href="/static/app.css">
+<script src="/static/browsable.js" defer></script>
+</head>
+<body>
+<header>
+<h1><a href="/bucketlists/">Bucketlist API</a></h1>
+<a href="/docs">API documentation</a>
+<div id="signed-in" hidden>
+Logged in as <strong id="email"></strong>
+<form id="logout" method="post" action="/auth/logout" data-method="POST"><button>Log out</button></form>
+</div>
+</header>
+<nav class="breadcrumbs" aria-label="Breadcrumbs">{breadcrumbs}</nav>
+<main>
+<noscript><p>This page needs JavaScript to send your access token. API clients get JSON at the
+same URL: send <code>Accept: application/json</code>.</p></noscript>
+<section id="sign-in" hidden>
+<form id="login" method="post" action="/auth/login" data-method="POST">
+<h2>Log in</h2>
+<label>Email <input type="email" name="email" required autocomplete="username"></label>
+<label>Password <input type="password" name="password" required autocomplete="current-password"></label>
+<button>Log in</button>
+</form>
+<form id="register" method="post" action="/auth/register" data-method="POST">
+<h2>Register</h2>
+<label>Email <input type="email" name="email" required autocomplete="username"></label>
+<label>Password
+<input type="password" name="password" required minlength="8" autocomplete="new-password"></label>
+<button>Register</button>
+</form>
+</section>
+<div id="result" role="status"></div>
+<section id="response" aria-label="Response">
+<pre id="request">GET {path}</pre>
+<pre id="head"></pre>
+<nav id="pages" aria-label="Pages"></nav>
+<pre id="body">Loading…</pre>
+</section>
+<section id="forms" hidden>{forms}</section>
+</main>
+</body>
+</html>
+'''
+
+
+def page(path, q=''):
+    """The browsable page for ``path``; its script fetches the resource with the user's token."""
+    return PAGE.format(path=escape(path), breadcrumbs=breadcrumbs(path), forms=forms(path, q))
+
+
+def breadcrumbs(path):
+    """Links to ``path`` and every resource above it: collections end with '/', members do not."""
+    links, prefix = [], ''
+    for segment in path.strip('/').split('/'):
+        prefix += '/' + segment
+        href = prefix if segment.isdigit() or prefix == path else prefix + '/'
+        links.append(f'<a href="{escape(href)}">{escape(segment)}</a>')
+    return ' / '.join(links)
+
+
+NAME = '<label>Name <input name="name" required maxlength="255"></label>'
+DONE = '<label><input type="checkbox" name="done"> Done</label>'
+
+
+def forms(path, q):
+    """The forms for what a user can do at ``path``; browsable.js sends them as JSON."""
+    if path == '/bucketlists/':
+        return search(path, q) + form('POST', path, 'New bucketlist', NAME, 'Create')
+    if re.fullmatch(r'/bucketlists/[0-9]+', path):
+        return (form('PUT', path, 'Rename', NAME, 'Save', prefill=True)
+                + form('POST', path + '/items/', 'New item', NAME + DONE, 'Add item')
+                + form('DELETE', path, 'Delete this bucketlist and its items', '', 'Delete'))
+    if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
+        return search(path, q) + form('POST', path, 'New item', NAME + DONE, 'Add item')
+    if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
+        return (form('PATCH', path, 'Edit', NAME + DONE, 'Save', prefill=True)
+                + form('DELETE', path, 'Delete this item', '', 'Delete'))
+    return ''
+
+
+def form(method, action, title, fields, button, prefill=False):
+    # method="post" is what a browser can send without the script; data-method is what it sends.
+    return (f'<form method="post" action="{escape(action)}" data-method="{method}"'
+            f'{" data-prefill" if prefill else ""}><h2>{escape(title)}</h2>{fields}'
+            f'<button>{escape(button)}</button></form>')
+
+
+def search(path, q):
+    # A plain GET form: the page reloads with ?q=, and the script fetches that URL.
+    return (f'<form method="get" action="{escape(path)}" role="search"><h2>Search</h2>'
+            f'<label>Name contains <input type="search" name="q" value="{escape(q)}"></label>'
+            '<button>Search</button></form>')

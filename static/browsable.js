@@ -1,0 +1,184 @@
+// The browsable API's script. The API wants a Bearer token, which a link or a form cannot send,
+// so this fetches the page's own URL as JSON with the token kept in sessionStorage, shows the
+// response, and sends the page's forms. The DOM is built with textContent, append and
+// createElement only: API data never becomes markup.
+'use strict'
+
+const TOKEN = 'bucketlist.token'
+const EMAIL = 'bucketlist.email'
+
+function byId(id) {
+  return document.getElementById(id)
+}
+
+function link(href, text) {
+  const anchor = document.createElement('a')
+  anchor.href = href
+  anchor.textContent = text
+  return anchor
+}
+
+async function send(method, url, body) {
+  const headers = {Accept: 'application/json'}
+  const token = sessionStorage.getItem(TOKEN)
+  if (token) headers.Authorization = 'Bearer ' + token
+  const init = {method, headers, cache: 'no-store'}
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  const response = await fetch(url, init)
+  const text = await response.text()
+  let data = null
+  try {
+    data = JSON.parse(text)
+  } catch {
+    // Not JSON (an empty body, say): shown as text.
+  }
+  return {response, text, data}
+}
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN)
+  sessionStorage.removeItem(EMAIL)
+}
+
+// --- Showing the resource -----------------------------------------------------------------------
+
+async function load() {
+  const {response, text, data} = await send('GET', location.pathname + location.search)
+  // A token the API refuses (expired, logged out elsewhere) is no use to keep.
+  if (response.status === 401) forgetToken()
+  const token = sessionStorage.getItem(TOKEN)
+  byId('signed-in').hidden = !token
+  byId('sign-in').hidden = Boolean(token)
+  byId('forms').hidden = !token
+  byId('email').textContent = sessionStorage.getItem(EMAIL) || ''
+
+  const head = [`HTTP ${response.status} ${response.statusText}`]
+  for (const [name, value] of response.headers) head.push(`${name}: ${value}`)
+  byId('head').textContent = head.join('\n')
+  showPages(response.headers.get('Link'))
+  const body = byId('body')
+  body.replaceChildren()
+  if (data === null) body.textContent = text
+  else writeJson(body, data, '')
+  if (response.ok && data !== null && !Array.isArray(data)) prefill(data)
+}
+
+// The URL a value links to: ids of bucketlists and items, an item's bucketlist. Only integers
+// make a link, so no text from the API ever becomes an href.
+function linkFor(object, key) {
+  const id = object[key]
+  if (!Number.isInteger(id)) return null
+  if (key === 'bucketlist_id') return `/bucketlists/${id}`
+  if (key !== 'id') return null
+  if (Number.isInteger(object.bucketlist_id)) return `/bucketlists/${object.bucketlist_id}/items/${id}`
+  if ('created_by' in object) return `/bucketlists/${id}`
+  return null
+}
+
+// Like JSON.stringify(value, null, 2), with the values linkFor knows as links.
+function writeJson(out, value, indent) {
+  const inner = indent + '  '
+  if (Array.isArray(value)) {
+    if (!value.length) return out.append('[]')
+    out.append('[\n')
+    value.forEach((entry, index) => {
+      out.append(inner)
+      writeJson(out, entry, inner)
+      out.append(index < value.length - 1 ? ',\n' : '\n')
+    })
+    out.append(indent + ']')
+  } else if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value)
+    if (!keys.length) return out.append('{}')
+    out.append('{\n')
+    keys.forEach((key, index) => {
+      out.append(inner + JSON.stringify(key) + ': ')
+      const href = linkFor(value, key)
+      if (href) out.append(link(href, JSON.stringify(value[key])))
+      else writeJson(out, value[key], inner)
+      out.append(index < keys.length - 1 ? ',\n' : '\n')
+    })
+    out.append(indent + '}')
+  } else {
+    out.append(JSON.stringify(value))
+  }
+}
+
+// The Link header's pages (RFC 8288) in reading order, as links on this site only.
+function showPages(header) {
+  const urls = {}
+  for (const [, url, rel] of (header || '').matchAll(/<([^>]*)>\s*;\s*rel="([a-z]+)"/g)) {
+    if (url.startsWith('/') && !url.startsWith('//')) urls[rel] = url
+  }
+  const pages = byId('pages')
+  pages.replaceChildren()
+  for (const rel of ['first', 'prev', 'next', 'last']) {
+    if (urls[rel]) pages.append(link(urls[rel], rel), ' ')
+  }
+}
+
+// Fills the edit forms with the resource's current values.
+function prefill(resource) {
+  for (const form of document.querySelectorAll('form[data-prefill]')) {
+    for (const field of form.elements) {
+      if (!(field.name in resource)) continue
+      if (field.type === 'checkbox') field.checked = resource[field.name] === true
+      else field.value = String(resource[field.name])
+    }
+  }
+}
+
+// --- Sending forms ------------------------------------------------------------------------------
+
+async function submit(event) {
+  event.preventDefault()
+  const form = event.currentTarget
+  const method = form.dataset.method
+  const url = form.getAttribute('action')
+  const fields = {}
+  for (const field of form.elements) {
+    if (field.name) fields[field.name] = field.type === 'checkbox' ? field.checked : field.value
+  }
+  const {response, data} = await send(method, url, Object.keys(fields).length ? fields : undefined)
+  if (form.id === 'login' && response.ok) {
+    sessionStorage.setItem(TOKEN, data.access_token)
+    sessionStorage.setItem(EMAIL, fields.email)
+  }
+  if (form.id === 'logout') forgetToken()
+  showResult(method, url, response, data)
+  if (response.ok && !('prefill' in form.dataset)) form.reset()
+  if (response.ok || form.id === 'logout') await load()
+}
+
+function showResult(method, url, response, data) {
+  const result = byId('result')
+  result.replaceChildren(`${method} ${url}: ${response.status} ${response.statusText}`)
+  result.className = response.ok ? 'ok' : 'failed'
+  if (data === null || typeof data !== 'object') return
+  if (typeof data.message === 'string') result.append('. ' + data.message)
+  const created = response.status === 201 && linkFor(data, 'id')
+  if (created) result.append('. ', link(created, 'Open ' + created))
+  if (data.errors && typeof data.errors === 'object') {
+    const list = document.createElement('ul')
+    for (const [field, message] of Object.entries(data.errors)) {
+      const entry = document.createElement('li')
+      entry.textContent = `${field}: ${message}`
+      list.append(entry)
+    }
+    result.append(list)
+  }
+}
+
+function showFailure(error) {
+  const result = byId('result')
+  result.textContent = 'The request failed: ' + error.message
+  result.className = 'failed'
+}
+
+for (const form of document.querySelectorAll('form[data-method]')) {
+  form.addEventListener('submit', (event) => submit(event).catch(showFailure))
+}
+load().catch(showFailure)

@@ -1,0 +1,225 @@
+"""The browsable API in real headless Chromium, used as a person would, with screenshots of
+each step in test-artifacts/."""
+import os
+import re
+import threading
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+import bucketlist
+from tests.conftest import PASSWORD, register_and_login
+
+sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright for Python is not installed')
+expect = sync_api.expect
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+ARTIFACTS = Path(__file__).resolve().parent.parent / 'test-artifacts'
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    # The page, its script and its stylesheet load at once.
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope='module')
+def base_url():
+    """The app served on a free localhost port by a background thread."""
+    server = make_server('127.0.0.1', 0, bucketlist.app, server_class=ThreadingWSGIServer,
+                         handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{server.server_port}'
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope='module')
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f'{CHROMIUM} is absent: install the Debian package chromium')
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def problems():
+    """Dialogs, script errors and refusals (CSP) the page ran into; a test expects none."""
+    return []
+
+
+@pytest.fixture
+def page(browser, base_url, problems):
+    """A new tab with its own sessionStorage, so nobody is logged in."""
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+
+    def on_dialog(dialog):
+        problems.append(f'dialog: {dialog.message}')
+        dialog.dismiss()
+
+    def on_console(message):
+        # Chromium logs each 4xx the page fetches; those are expected. Others are not.
+        if message.type == 'error' and not message.text.startswith('Failed to load resource'):
+            problems.append(f'console: {message.text}')
+
+    page.on('dialog', on_dialog)
+    page.on('console', on_console)
+    page.on('pageerror', lambda error: problems.append(f'page error: {error}'))
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    page.screenshot(path=ARTIFACTS / f'{name}.png', full_page=True)
+
+
+def form(page, title):
+    return page.locator('form').filter(has=page.get_by_role('heading', name=title, exact=True))
+
+
+def log_in(page, email):
+    login = form(page, 'Log in')
+    login.get_by_label('Email').fill(email)
+    login.get_by_label('Password').fill(PASSWORD)
+    login.get_by_role('button', name='Log in').click()
+    expect(page.locator('#signed-in')).to_have_text(re.compile(f'Logged in as {email}'))
+
+
+def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
+    result, head, body = page.locator('#result'), page.locator('#head'), page.locator('#body')
+
+    page.goto('/bucketlists/')
+    expect(head).to_contain_text('HTTP 401 Unauthorized')
+    expect(body).to_contain_text('"title": "Unauthorized"')
+    expect(page.locator('#sign-in')).to_be_visible()
+    expect(page.locator('#forms')).to_be_hidden()
+    screenshot(page, 'browser-01-logged-out')
+
+    register = form(page, 'Register')
+    register.get_by_label('Email').fill('ada@example.com')
+    register.get_by_label('Password').fill(PASSWORD)
+    register.get_by_role('button', name='Register').click()
+    expect(result).to_have_text('POST /auth/register: 201 Created. You registered successfully. Please login.')
+    screenshot(page, 'browser-02-registered')
+
+    log_in(page, 'ada@example.com')
+    expect(head).to_contain_text('HTTP 200 OK')
+    expect(head).to_contain_text('x-total-count: 0')
+    expect(body).to_have_text('[]')
+    expect(page.locator('#sign-in')).to_be_hidden()
+    screenshot(page, 'browser-03-logged-in')
+
+    create = form(page, 'New bucketlist')
+    create.get_by_label('Name', exact=True).fill('Go to Borabora')
+    create.get_by_role('button', name='Create').click()
+    expect(result).to_contain_text('POST /bucketlists/: 201 Created')
+    expect(body).to_contain_text('"name": "Go to Borabora"')
+    expect(create.get_by_label('Name', exact=True)).to_have_value('')
+    screenshot(page, 'browser-04-created')
+
+    result.get_by_role('link').click()
+    expect(page).to_have_url(re.compile(r'/bucketlists/[0-9]+$'))
+    bucketlist_path = '/' + page.url.split('/', 3)[3]
+    expect(body).to_contain_text('"items": []')
+    expect(form(page, 'Rename').get_by_label('Name')).to_have_value('Go to Borabora')
+
+    for name in ['Book the flights', 'Pack the bags']:
+        add = form(page, 'New item')
+        add.get_by_label('Name', exact=True).fill(name)
+        add.get_by_role('button', name='Add item').click()
+        expect(body).to_contain_text(f'"name": "{name}"')
+    expect(body).not_to_contain_text('"done": true')
+    screenshot(page, 'browser-05-two-items')
+
+    # Items are listed in order of creation: the first item link is the flights.
+    body.locator('a[href*="/items/"]').first.click()
+    expect(page).to_have_url(re.compile(r'/bucketlists/[0-9]+/items/[0-9]+$'))
+    edit = form(page, 'Edit')
+    expect(edit.get_by_label('Name')).to_have_value('Book the flights')
+    expect(edit.get_by_label('Done')).not_to_be_checked()
+    edit.get_by_label('Done').check()
+    edit.get_by_role('button', name='Save').click()
+    expect(result).to_contain_text('200 OK')
+    expect(body).to_contain_text('"done": true')
+    screenshot(page, 'browser-06-item-done')
+
+    page.locator(f'.breadcrumbs a[href="{bucketlist_path}"]').click()
+    expect(page).to_have_url(re.compile(f'{bucketlist_path}$'))
+    expect(body).to_contain_text(re.compile(r'"name": "Book the flights",\s*"done": true'))
+    expect(body).to_contain_text(re.compile(r'"name": "Pack the bags",\s*"done": false'))
+
+    rename = form(page, 'Rename')
+    rename.get_by_label('Name').fill('Go to Tahiti')
+    rename.get_by_role('button', name='Save').click()
+    expect(result).to_contain_text('200 OK')
+    expect(body).to_contain_text('"name": "Go to Tahiti"')
+    expect(body).not_to_contain_text('Borabora')
+    screenshot(page, 'browser-07-renamed')
+
+    form(page, 'Delete this bucketlist and its items').get_by_role('button', name='Delete').click()
+    expect(result).to_contain_text(re.compile(r'DELETE /bucketlists/[0-9]+: 200 OK\. bucketlist [0-9]+ '
+                                              r'deleted successfully'))
+    expect(head).to_contain_text('HTTP 404 Not Found')
+    screenshot(page, 'browser-08-deleted')
+
+    page.locator('.breadcrumbs').get_by_role('link', name='bucketlists').click()
+    expect(body).to_have_text('[]')
+
+    page.get_by_role('button', name='Log out').click()
+    expect(result).to_contain_text('POST /auth/logout: 200 OK. You logged out successfully.')
+    expect(head).to_contain_text('HTTP 401 Unauthorized')
+    expect(page.locator('#sign-in')).to_be_visible()
+    screenshot(page, 'browser-09-logged-out')
+    assert problems == []
+
+
+MARKUP = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>']
+
+
+def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
+    api = register_and_login('mallory@example.com')
+    bucketlist_id = api.post_json('/bucketlists/', {'name': MARKUP[0]}).json['id']
+    api.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': MARKUP[1]})
+
+    page.goto(f'/bucketlists/{bucketlist_id}')
+    log_in(page, 'mallory@example.com')
+    body = page.locator('#body')
+    for name in MARKUP:
+        expect(body).to_contain_text(f'"name": "{name}"')
+    expect(form(page, 'Rename').get_by_label('Name')).to_have_value(MARKUP[0])
+    screenshot(page, 'browser-markup-as-text')
+    assert page.locator('script').count() == 1
+    assert page.locator('img').count() == 0
+    assert problems == []
+
+
+def test_the_pages_of_a_long_list_are_links(page, problems):
+    api = register_and_login('grace@example.com')
+    for name in ['Learn COBOL', 'Find a moth', 'Sail the Pacific']:
+        api.post_json('/bucketlists/', {'name': name})
+
+    page.goto('/bucketlists/?limit=2')
+    log_in(page, 'grace@example.com')
+    expect(page.locator('#pages a')).to_have_text(['first', 'next', 'last'])
+    expect(page.locator('#body')).to_contain_text('Find a moth')
+    page.locator('#pages').get_by_role('link', name='next').click()
+    expect(page).to_have_url(re.compile(r'page=2'))
+    expect(page.locator('#pages a')).to_have_text(['first', 'prev', 'last'])
+    expect(page.locator('#body')).to_contain_text('Sail the Pacific')
+    expect(page.locator('#body')).not_to_contain_text('Learn COBOL')
+    screenshot(page, 'browser-pages')
+    assert problems == []
