@@ -83,9 +83,10 @@ class ErrorsPlugin:
                 return callback(*args, **kwargs)
             except HTTPResponse:
                 raise
-            except (OperationalError, InterfaceError):
-                log.warning('database unavailable on %s %s', request.method, request.path,
-                            exc_info=True)
+            except (OperationalError, InterfaceError) as error:
+                # One line, no traceback: during an outage every request lands here.
+                log.warning('database unavailable on %s %s: %s', request.method, request.path,
+                            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
                 raise APIError(503, 'The database is unavailable. Please retry shortly.',
                                **{'Retry-After': '1'})
             except Exception:
