@@ -1,0 +1,58 @@
+"""Queries per request do not grow with the data: no N+1 anywhere."""
+import json
+import logging
+
+import pytest
+
+
+@pytest.fixture
+def queries(caplog):
+    """Counts the SQL statements peewee runs during a call (it logs each at DEBUG)."""
+    def count(call):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger='peewee'):
+            call()
+        return sum(1 for record in caplog.records if record.name == 'peewee')
+    return count
+
+
+def fill(user, bucketlists, items):
+    ids = [user.post_json('/bucketlists/', {'name': f'List {n}'}).json['id'] for n in range(bucketlists)]
+    for n in range(items):
+        user.post_json(f'/bucketlists/{ids[0]}/items/', {'name': f'Item {n}', 'done': n % 2 == 0})
+    return ids[0]
+
+
+def test_a_bucketlist_with_100_items_takes_as_many_queries_as_with_1(user, other_user, queries):
+    small = fill(other_user, 1, 1)
+    big = fill(user, 1, 100)
+    with_one = queries(lambda: other_user.get(f'/bucketlists/{small}'))
+    with_hundred = queries(lambda: user.get(f'/bucketlists/{big}'))
+    assert with_one == with_hundred <= 3  # token revocation, bucketlist, items
+
+
+def test_list_endpoints_are_constant(user, other_user, queries):
+    fill(other_user, 1, 1)
+    big = fill(user, 100, 100)
+    assert queries(lambda: other_user.get('/bucketlists/')) == queries(lambda: user.get('/bucketlists/?limit=100'))
+    assert queries(lambda: user.get('/bucketlists/?q=list&page=2')) <= 3  # revocation, count, page
+    small_items = queries(lambda: other_user.get('/bucketlists/1/items/'))
+    assert queries(lambda: user.get(f'/bucketlists/{big}/items/?limit=100&done=true')) == small_items <= 4
+
+
+@pytest.mark.parametrize('method, path, body', [
+    ('GET', '/bucketlists/{b}/items/{i}', None),
+    ('PATCH', '/bucketlists/{b}/items/{i}', {'done': True}),
+    ('PUT', '/bucketlists/{b}', {'name': 'Renamed'}),
+    ('POST', '/bucketlists/', {'name': 'New'}),
+    ('POST', '/bucketlists/{b}/items/', {'name': 'New item'}),
+    ('DELETE', '/bucketlists/{b}/items/{i}', None),
+    ('DELETE', '/bucketlists/{b}', None),
+])
+def test_every_authenticated_request_is_a_handful_of_queries(user, queries, method, path, body):
+    bucketlist_id = fill(user, 1, 100)
+    item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
+    url = path.format(b=bucketlist_id, i=item_id)
+    count = queries(lambda: user.request(url, method=method, content_type='application/json',
+                                         body=b"" if body is None else json.dumps(body).encode()))
+    assert count <= 5, f'{method} {path}: {count} queries'
