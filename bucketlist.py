@@ -452,8 +452,7 @@ def register():
     throttle(limits)
     ThrottleEvent.record(limits)
     try:
-        with db.atomic():
-            User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
+        User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
     except IntegrityError:
         raise APIError(409, 'User already exists. Please login.')
     response.status = 201
@@ -534,9 +533,10 @@ def save_bucketlist(bucketlist, fields):
     """Apply ``fields`` and save; a name the owner already uses is 409."""
     for name, value in fields.items():
         setattr(bucketlist, name, value)
+    # One statement needs no savepoint: outside a transaction it is its own, inside one the
+    # 409 rolls the whole transaction back anyway.
     try:
-        with db.atomic():
-            bucketlist.save()
+        bucketlist.save()
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
 
