@@ -1,11 +1,735 @@
 """The OpenAPI 3.1 document of the API (served at /openapi.json) and the /docs page that renders it."""
+import json
+import re
+from html import escape
 
-DOCUMENT = {
-    'openapi': '3.1.0',
-    'info': {'title': 'bucketlist', 'version': '1.0.0'},
-    'paths': {},
+import settings
+from models import MAX_ID
+
+# --- Building blocks -----------------------------------------------------------------------------
+
+# What Python's str.strip() removes (the characters for which str.isspace() is true). Names are
+# trimmed with it, so the patterns spell the set out instead of trusting each regex engine's own,
+# different, idea of \s.
+SPACE = r'\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000'
+
+# 1 to 255 characters, no NUL, once the surrounding space is trimmed.
+NAME_PATTERN = f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,253}}[^{SPACE}\\x00])?[{SPACE}]*$'
+# The app's rule for an address (it also forgives surrounding space, which the document does not offer).
+EMAIL_PATTERN = f'^[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+\\.[^@{SPACE}\\x00]+$'
+NO_NUL_PATTERN = '^[^\\x00]*$'
+
+# The largest page the app accepts: it reads at most 9 digits.
+MAX_PAGE = 999_999_999
+
+
+def ref(kind, name):
+    return {'$ref': f'#/components/{kind}/{name}'}
+
+
+def schema(name):
+    return ref('schemas', name)
+
+
+def response(description, content=None, headers=()):
+    """A response object; every response carries X-Request-ID."""
+    answer = {'description': description,
+              'headers': {name: ref('headers', name) for name in ('X-Request-ID', *headers)}}
+    if content:
+        answer['content'] = content
+    return answer
+
+
+def json_content(body, example):
+    return {'application/json': {'schema': body, 'example': example}}
+
+
+def request_body(json_schema, form_schema, example, required=True):
+    """A body sent as JSON or as a URL-encoded form (what ``curl -d`` sends)."""
+    form_example = {name: str(value).lower() if isinstance(value, bool) else value
+                    for name, value in example.items()}
+    return {'required': required, 'content': {
+        'application/json': {'schema': json_schema, 'example': example},
+        'application/x-www-form-urlencoded': {'schema': form_schema, 'example': form_example},
+    }}
+
+
+def body_schema(properties, required=()):
+    return {'type': 'object', 'properties': properties, 'required': list(required),
+            'additionalProperties': False}
+
+
+def operation(operation_id, tag, summary, description, responses, parameters=(), body=None,
+              public=False):
+    """An operation; every one may answer 400 (a header that is not UTF-8), 500 and 503."""
+    answer = {'operationId': operation_id, 'tags': [tag], 'summary': summary,
+              'description': description}
+    if parameters:
+        answer['parameters'] = [ref('parameters', name) for name in parameters]
+    if body:
+        answer['requestBody'] = body
+    if public:
+        answer['security'] = []
+    answer['responses'] = {'400': ref('responses', 'BadRequest'), **responses,
+                           '500': ref('responses', 'InternalServerError'),
+                           '503': ref('responses', 'ServiceUnavailable')}
+    if not public:
+        answer['responses']['401'] = ref('responses', 'Unauthorized')
+    answer['responses'] = dict(sorted(answer['responses'].items()))
+    return answer
+
+
+# --- Examples ------------------------------------------------------------------------------------
+
+TIMESTAMP = '2026-11-25T15:43:58.721104Z'
+ITEM_EXAMPLE = {'id': 1, 'name': 'Book the flights', 'done': False, 'bucketlist_id': 1,
+                'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
+BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'created_by': 1,
+                      'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
+BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
+
+
+def problem_example(status, title, detail, errors=None):
+    example = {'type': 'about:blank', 'title': title, 'status': status, 'detail': detail,
+               'message': detail}
+    if errors:
+        example['errors'] = errors
+    return {'application/problem+json': {'schema': schema('Problem'), 'example': example}}
+
+
+# --- Schemas -------------------------------------------------------------------------------------
+
+ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
+TIMESTAMP_SCHEMA = {'type': 'string', 'format': 'date-time',
+                    'description': 'UTC, ISO 8601 with microseconds and a Z.'}
+STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255, 'description': 'Trimmed.'}
+FORM_BOOLEAN = {'type': 'string', 'enum': ['true', 'false', '1', '0']}
+
+BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'created_by': ID,
+                         'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
+
+SCHEMAS = {
+    'Name': {'type': 'string', 'pattern': NAME_PATTERN,
+             'description': 'The name of a bucketlist or item: 1 to 255 characters once trimmed of '
+                            'surrounding white space, without NUL.',
+             'examples': ['Go to Borabora for vacation']},
+    'Email': {'type': 'string', 'pattern': EMAIL_PATTERN, 'maxLength': 254,
+              'description': 'Stored lower-cased; one account per address.',
+              'examples': ['ada@example.com']},
+    'NewPassword': {'type': 'string', 'minLength': 8, 'maxLength': 1024, 'pattern': NO_NUL_PATTERN,
+                    'description': '8 to 1024 characters, without NUL.',
+                    'examples': ['difference-engine']},
+    'Bucketlist': {
+        **body_schema(BUCKETLIST_PROPERTIES, list(BUCKETLIST_PROPERTIES)),
+        'description': 'A bucketlist, as lists show it (without its items).',
+        'examples': [BUCKETLIST_EXAMPLE],
+    },
+    'BucketlistWithItems': {
+        **body_schema({**BUCKETLIST_PROPERTIES,
+                       'items': {'type': 'array', 'items': schema('Item'),
+                                 'description': 'In id order.'}},
+                      [*BUCKETLIST_PROPERTIES, 'items']),
+        'description': 'One bucketlist with all its items.',
+        'examples': [BUCKETLIST_WITH_ITEMS_EXAMPLE],
+    },
+    'Item': {
+        **body_schema({'id': ID, 'name': STORED_NAME, 'done': {'type': 'boolean'}, 'bucketlist_id': ID,
+                       'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA},
+                      ['id', 'name', 'done', 'bucketlist_id', 'date_created', 'date_modified']),
+        'examples': [ITEM_EXAMPLE],
+    },
+    'Message': {
+        **body_schema({'message': {'type': 'string'}}, ['message']),
+        'examples': [{'message': 'bucketlist 1 deleted successfully'}],
+    },
+    'LoggedIn': {
+        **body_schema({'message': {'type': 'string'},
+                       'access_token': {'type': 'string', 'description': 'An HS256 JWT.'}},
+                      ['message', 'access_token']),
+        'examples': [{'message': 'You logged in successfully.',
+                      'access_token': 'eyJhbGciOiJIUzI1NiJ9…'}],
+    },
+    'Health': body_schema({'status': {'const': 'ok'}, 'database': {'const': 'reachable'}},
+                          ['status', 'database']),
+    'Problem': {
+        **body_schema({
+            'type': {'type': 'string', 'description': 'Always about:blank.'},
+            'title': {'type': 'string', 'description': 'The reason phrase of the status.'},
+            'status': {'type': 'integer', 'minimum': 400, 'maximum': 599},
+            'detail': {'type': 'string', 'description': 'What went wrong, for a person.'},
+            'message': {'type': 'string', 'description': 'The same as detail, for tutorial clients.'},
+            'errors': {'type': 'object', 'additionalProperties': {'type': 'string'},
+                       'description': 'Each invalid field of the body, with what is wrong with it.'},
+        }, ['type', 'title', 'status', 'detail', 'message']),
+        'description': 'An RFC 9457 problem document: every error, Bottle\'s own 404/405/500 included.',
+    },
+}
+
+# --- Parameters and headers ----------------------------------------------------------------------
+
+PARAMETERS = {
+    'BucketlistId': {'name': 'bucketlist_id', 'in': 'path', 'required': True, 'schema': ID,
+                     'example': 1,
+                     'description': 'Digits. Anything but a bucketlist of yours is 404: another '
+                                    'user\'s, a missing one, or an id outside 1..2147483647.'},
+    'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+               'description': 'An item of that bucketlist; anything else is 404.'},
+    'Page': {'name': 'page', 'in': 'query', 'schema': {'type': 'integer', 'minimum': 1,
+                                                       'maximum': MAX_PAGE, 'default': 1},
+             'description': 'A page past the last one is an empty array.'},
+    'Limit': {'name': 'limit', 'in': 'query',
+              'schema': {'type': 'integer', 'minimum': 1, 'maximum': settings.MAX_PAGE_SIZE,
+                         'default': settings.PAGE_SIZE},
+              'description': 'Rows per page.'},
+    'Q': {'name': 'q', 'in': 'query', 'schema': {'type': 'string', 'pattern': NO_NUL_PATTERN},
+          'example': 'bora',
+          'description': 'Only names holding this text, ignoring case; % and _ are literal.'},
+    'Done': {'name': 'done', 'in': 'query', 'schema': FORM_BOOLEAN,
+             'description': 'Only items done (true, 1) or not done (false, 0).'},
+    'IfNoneMatch': {'name': 'If-None-Match', 'in': 'header', 'schema': {'type': 'string'},
+                    'example': '"9f2c1a0b7e5d4c3b2a1908f7e6d5c4b3"',
+                    'description': 'An ETag you hold: 304 without a body when it is still current.'},
+    'IfMatch': {'name': 'If-Match', 'in': 'header', 'schema': {'type': 'string'},
+                'description': 'The ETag you last read (or several, comma-separated, or *): 412 '
+                               'when the resource has changed since.'},
+    'IdempotencyKey': {'name': 'Idempotency-Key', 'in': 'header',
+                       'schema': {'type': 'string', 'pattern': '^[\\x21-\\x7e]{1,255}$'},
+                       'example': 'c3a1f0e2-trip-1',
+                       'description': '1 to 255 printable ASCII characters, no spaces. A retry with '
+                                      'the same key and the same request gets the first answer '
+                                      'again (for 24 hours); the same key with another request '
+                                      'is 422.'},
+    'Filename': {'name': 'filename', 'in': 'path', 'required': True, 'schema': {'type': 'string'},
+                 'example': 'docs.css'},
+}
+
+HEADERS = {
+    'X-Request-ID': {'required': True, 'schema': {'type': 'string'},
+                     'description': 'The request\'s X-Request-ID when it is 1 to 128 of '
+                                    'A-Z a-z 0-9 . _ -, else a new random one; also in the logs.'},
+    'ETag': {'schema': {'type': 'string'},
+             'description': 'With JSON: identifies this representation, for If-None-Match and '
+                            'If-Match.'},
+    # Not required: a browser's HTML page of the list (same status) comes without them.
+    'Link': {'schema': {'type': 'string'},
+             'example': '</bucketlists/?page=1&limit=20>; rel="first", '
+                        '</bucketlists/?page=2&limit=20>; rel="next", '
+                        '</bucketlists/?page=3&limit=20>; rel="last"',
+             'description': 'With the JSON array: RFC 8288 links to its first, prev, next and last '
+                            'pages.'},
+    'X-Total-Count': {'schema': {'type': 'integer', 'minimum': 0},
+                      'description': 'With the JSON array: how many rows match, over all pages.'},
+    'WWW-Authenticate': {'required': True, 'schema': {'type': 'string', 'const': 'Bearer'},
+                         'description': 'Bearer: the route needs an access token.'},
+    'Retry-After': {'required': True, 'schema': {'type': 'integer', 'minimum': 0},
+                    'description': 'Seconds to wait before trying again.'},
+    'Allow': {'required': True, 'schema': {'type': 'string'}, 'example': 'GET,POST',
+              'description': 'The methods the URL supports.'},
 }
 
 
+# --- Responses -----------------------------------------------------------------------------------
+
+def problem_response(status, title, description, detail, errors=None, headers=()):
+    return response(description, problem_example(status, title, detail, errors), headers)
+
+
+RESPONSES = {
+    'BadRequest': problem_response(
+        400, 'Bad Request',
+        'The request is malformed: a body field is invalid, missing, read-only or unknown (each is '
+        'named in errors); the body is not valid JSON or UTF-8, or not one object; a query '
+        'parameter is out of range or repeated; a header is not valid UTF-8.',
+        'The request body has invalid fields: name.', {'name': 'Must not be blank.'}),
+    'Unauthorized': problem_response(
+        401, 'Unauthorized',
+        'The Bearer token is missing, malformed, tampered with, expired or logged out.',
+        'The access token has been revoked. Please log in again.', headers=['WWW-Authenticate']),
+    'NotFound': problem_response(
+        404, 'Not Found',
+        'No such resource of yours: it does not exist, is somebody else\'s, or the id is not a '
+        'positive integer up to 2147483647.',
+        'Bucketlist 1 does not exist.'),
+    'MethodNotAllowed': problem_response(
+        405, 'Method Not Allowed', 'The URL does not support this method; Allow lists those it does.',
+        'Method not allowed.', headers=['Allow']),
+    'NameTaken': problem_response(
+        409, 'Conflict', 'You already have a bucketlist with this name.',
+        "You already have a bucketlist named 'Go to Borabora for vacation'."),
+    'PreconditionFailed': problem_response(
+        412, 'Precondition Failed',
+        'If-Match names none of the resource\'s current ETags: it changed since you read it. '
+        'Nothing was changed; GET it again.',
+        'The resource has changed since you read it; fetch it again (If-Match).'),
+    'ContentTooLarge': problem_response(
+        413, 'Request Entity Too Large',
+        f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} by default); refused unread.',
+        f'The request body is larger than {settings.MAX_BODY_BYTES} bytes.'),
+    'UnsupportedMediaType': problem_response(
+        415, 'Unsupported Media Type',
+        'The body is neither application/json nor application/x-www-form-urlencoded.',
+        'Send the body as application/json or application/x-www-form-urlencoded.'),
+    'IdempotencyKeyReused': problem_response(
+        422, 'Unprocessable Entity',
+        'This Idempotency-Key was already used for a different request (method, path or body).',
+        'This Idempotency-Key was already used for a different request.'),
+    'TooManyRequests': problem_response(
+        429, 'Too Many Requests', 'Too many attempts from this address or for this account.',
+        'Too many attempts. Please try again later.', headers=['Retry-After']),
+    'InternalServerError': problem_response(
+        500, 'Internal Server Error',
+        'Something unexpected failed; the details go to the server log only.',
+        'The server could not complete the request.'),
+    'ServiceUnavailable': problem_response(
+        503, 'Service Unavailable', 'The database is unreachable or busy.',
+        'The database is unavailable. Please retry shortly.', headers=['Retry-After']),
+    'NotModified': response('The ETag in If-None-Match is still current: no body.',
+                            headers=['ETag']),
+}
+
+# The browsable API: a browser (Accept ranking text/html above application/json) gets an HTML page
+# for every resource URL, without a token; the page's script makes the API calls.
+HTML_PAGE = {'text/html': {'schema': {'type': 'string'}}}
+
+
+def read_response(description, body, example):
+    return response(description, {**json_content(body, example), **HTML_PAGE}, headers=['ETag'])
+
+
+def list_response(description, item_schema, example):
+    return response(description,
+                    {**json_content({'type': 'array', 'items': item_schema}, [example]), **HTML_PAGE},
+                    headers=['ETag', 'Link', 'X-Total-Count'])
+
+
+def links_to(operations, **parameters):
+    """OpenAPI links from a created resource to the operations on it (also used by schemathesis)."""
+    return {operation_id[0].upper() + operation_id[1:]: {'operationId': operation_id,
+                                                         'parameters': parameters}
+            for operation_id in operations}
+
+
+BUCKETLIST_LINKS = links_to(['getBucketlist', 'replaceBucketlist', 'updateBucketlist',
+                             'deleteBucketlist', 'listItems', 'createItem'],
+                            bucketlist_id='$response.body#/id')
+ITEM_LINKS = links_to(['getItem', 'replaceItem', 'updateItem', 'deleteItem'],
+                      bucketlist_id='$response.body#/bucketlist_id', item_id='$response.body#/id')
+
+
+def created(description, body, example, links):
+    answer = response(description, json_content(body, example), headers=['ETag'])
+    answer['links'] = links
+    return answer
+
+
+# --- Request bodies ------------------------------------------------------------------------------
+
+CREDENTIALS_TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
+REGISTRATION = body_schema({'email': schema('Email'), 'password': schema('NewPassword')},
+                           ['email', 'password'])
+LOGIN = body_schema({'email': CREDENTIALS_TEXT, 'password': CREDENTIALS_TEXT}, ['email', 'password'])
+CREDENTIALS_EXAMPLE = {'email': 'ada@example.com', 'password': 'difference-engine'}
+
+
+def bucketlist_body(required):
+    fields = body_schema({'name': schema('Name')}, required)
+    return request_body(fields, fields, {'name': 'Go to Borabora for vacation'}, required=bool(required))
+
+
+def item_body(required, example):
+    json_fields = body_schema({'name': schema('Name'), 'done': {'type': 'boolean', 'default': False}},
+                              required)
+    form_fields = body_schema({'name': schema('Name'), 'done': {**FORM_BOOLEAN, 'default': 'false'}},
+                              required)
+    return request_body(json_fields, form_fields, example, required=bool(required))
+
+
+# --- Operations ----------------------------------------------------------------------------------
+
+NOT_FOUND = {'404': ref('responses', 'NotFound')}
+WRITE_ERRORS = {'413': ref('responses', 'ContentTooLarge'),
+                '415': ref('responses', 'UnsupportedMediaType')}
+CONDITIONAL_WRITE = {'412': ref('responses', 'PreconditionFailed')}
+CREATE_ERRORS = {**WRITE_ERRORS, '422': ref('responses', 'IdempotencyKeyReused')}
+NOT_MODIFIED = {'304': ref('responses', 'NotModified')}
+THROTTLED = {'429': ref('responses', 'TooManyRequests')}
+
+PATHS = {
+    '/auth/register': {'post': operation(
+        'register', 'accounts', 'Create an account',
+        'Passwords are hashed with argon2id. Registrations are limited per client address '
+        '(REGISTRATIONS_PER_ADDRESS per REGISTRATION_WINDOW_SECONDS).',
+        {'201': response('Registered; now log in.', json_content(
+            schema('Message'), {'message': 'You registered successfully. Please login.'})),
+         '409': problem_response(409, 'Conflict', 'An account with this email already exists.',
+                                 'User already exists. Please login.'),
+         **WRITE_ERRORS, **THROTTLED},
+        body=request_body(REGISTRATION, REGISTRATION, CREDENTIALS_EXAMPLE), public=True)},
+    '/auth/login': {'post': operation(
+        'login', 'accounts', 'Log in for an access token',
+        'The token goes in `Authorization: Bearer <access_token>` and lasts TOKEN_TTL_SECONDS. '
+        'Failed logins are limited per account and per client address.',
+        {'200': response('Logged in.', json_content(schema('LoggedIn'), {
+            'message': 'You logged in successfully.', 'access_token': 'eyJhbGciOiJIUzI1NiJ9…'})),
+         '401': problem_response(401, 'Unauthorized', 'Wrong email or password.',
+                                 'Invalid email or password, Please try again',
+                                 headers=['WWW-Authenticate']),
+         **WRITE_ERRORS, **THROTTLED},
+        body=request_body(LOGIN, LOGIN, CREDENTIALS_EXAMPLE), public=True)},
+    '/auth/logout': {'post': operation(
+        'logout', 'accounts', 'Log out',
+        'Revokes the token at once, on every instance sharing the database.',
+        {'200': response('Logged out.', json_content(
+            schema('Message'), {'message': 'You logged out successfully.'}))})},
+
+    '/bucketlists/': {
+        'get': operation(
+            'listBucketlists', 'bucketlists', 'List your bucketlists',
+            'One page of your bucketlists in id order, without their items.',
+            {'200': list_response('A page of bucketlists.', schema('Bucketlist'), BUCKETLIST_EXAMPLE),
+             **NOT_MODIFIED},
+            parameters=['Page', 'Limit', 'Q', 'IfNoneMatch']),
+        'post': operation(
+            'createBucketlist', 'bucketlists', 'Create a bucketlist',
+            'The name must be unique among your bucketlists.',
+            {'201': created('Created.', schema('BucketlistWithItems'),
+                            {**BUCKETLIST_EXAMPLE, 'items': []}, BUCKETLIST_LINKS),
+             '409': ref('responses', 'NameTaken'), **CREATE_ERRORS},
+            parameters=['IdempotencyKey'], body=bucketlist_body(['name'])),
+    },
+    '/bucketlists/{bucketlist_id}': {
+        'get': operation(
+            'getBucketlist', 'bucketlists', 'Show a bucketlist with its items', '',
+            {'200': read_response('The bucketlist.', schema('BucketlistWithItems'),
+                                  BUCKETLIST_WITH_ITEMS_EXAMPLE),
+             **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'IfNoneMatch']),
+        'put': operation(
+            'replaceBucketlist', 'bucketlists', 'Rename a bucketlist', 'The name is required.',
+            {'200': response('Renamed.', json_content(schema('BucketlistWithItems'),
+                                                      BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
+             **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['BucketlistId', 'IfMatch'], body=bucketlist_body(['name'])),
+        'patch': operation(
+            'updateBucketlist', 'bucketlists', 'Change a bucketlist',
+            'Only the fields sent change; an empty body changes nothing but date_modified.',
+            {'200': response('Changed.', json_content(schema('BucketlistWithItems'),
+                                                      BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
+             **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['BucketlistId', 'IfMatch'], body=bucketlist_body([])),
+        'delete': operation(
+            'deleteBucketlist', 'bucketlists', 'Delete a bucketlist and its items', '',
+            {'200': response('Deleted.', json_content(
+                schema('Message'), {'message': 'bucketlist 1 deleted successfully'}), ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE},
+            parameters=['BucketlistId', 'IfMatch']),
+    },
+    '/bucketlists/{bucketlist_id}/items/': {
+        'get': operation(
+            'listItems', 'items', 'List the items of a bucketlist', 'One page of items in id order.',
+            {'200': list_response('A page of items.', schema('Item'), ITEM_EXAMPLE),
+             **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'Page', 'Limit', 'Q', 'Done', 'IfNoneMatch']),
+        'post': operation(
+            'createItem', 'items', 'Add an item to a bucketlist', '`done` defaults to false.',
+            {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
+             **NOT_FOUND, **CREATE_ERRORS},
+            parameters=['BucketlistId', 'IdempotencyKey'],
+            body=item_body(['name'], {'name': 'Book the flights', 'done': False})),
+    },
+    '/bucketlists/{bucketlist_id}/items/{item_id}': {
+        'get': operation(
+            'getItem', 'items', 'Show an item', '',
+            {'200': read_response('The item.', schema('Item'), ITEM_EXAMPLE),
+             **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'ItemId', 'IfNoneMatch']),
+        'put': operation(
+            'replaceItem', 'items', 'Replace an item', 'The name is required; `done` defaults to false.',
+            {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['BucketlistId', 'ItemId', 'IfMatch'],
+            body=item_body(['name'], {'name': 'Book the flights', 'done': True})),
+        'patch': operation(
+            'updateItem', 'items', 'Change an item', 'Only the fields sent change.',
+            {'200': response('Changed.', json_content(schema('Item'), {**ITEM_EXAMPLE, 'done': True}),
+                             ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['BucketlistId', 'ItemId', 'IfMatch'], body=item_body([], {'done': True})),
+        'delete': operation(
+            'deleteItem', 'items', 'Delete an item', '',
+            {'200': response('Deleted.', json_content(
+                schema('Message'), {'message': 'item 1 deleted successfully'}), ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE},
+            parameters=['BucketlistId', 'ItemId', 'IfMatch']),
+    },
+
+    '/health': {'get': operation(
+        'health', 'operations', 'Check the service and its database',
+        'For load balancers and uptime checks.',
+        {'200': response('Up, and the database answers.', {**json_content(
+            schema('Health'), {'status': 'ok', 'database': 'reachable'}), **HTML_PAGE}, ['ETag'])},
+        public=True)},
+    '/openapi.json': {'get': operation(
+        'openapiDocument', 'operations', 'This OpenAPI document', '',
+        {'200': response('The document.', json_content({'type': 'object', 'required': ['openapi']},
+                                                       {'openapi': '3.1.0'}), ['ETag'])},
+        public=True)},
+    '/docs': {'get': operation(
+        'docsPage', 'operations', 'This document as a web page', '',
+        {'200': response('The page.', {'text/html': {'schema': {'type': 'string'}}})},
+        public=True)},
+    '/static/{filename}': {'get': operation(
+        'staticFile', 'operations', 'A file of the web pages (style sheets, scripts)',
+        'Served with Last-Modified and ETag, and 304 for a matching If-Modified-Since or If-None-Match.',
+        {'200': response('The file, its media type guessed from its name.',
+                         {'*/*': {'schema': {'type': 'string'}}}, ['ETag']),
+         '304': response('Not modified.', headers=['ETag']),
+         '403': problem_response(403, 'Forbidden', 'The file is outside static/ or unreadable.',
+                                 'You do not have permission to access this file.'),
+         **NOT_FOUND},
+        parameters=['Filename'], public=True)},
+}
+
+DESCRIPTION = '''\
+Bucketlists are named lists of life goals; each holds items you tick off as you do them. Every \
+bucketlist belongs to its owner: anybody else's is 404, the same answer as one that does not exist.
+
+**Authentication.** Register, log in, then send the token as `Authorization: Bearer <access_token>` \
+on every route but the public ones (registration, login, /health, /openapi.json, /docs, /static). \
+A missing, malformed, expired or logged-out token is 401 with `WWW-Authenticate: Bearer`.
+
+**Bodies** are a JSON object (`application/json`) or a URL-encoded form \
+(`application/x-www-form-urlencoded`, what `curl -d` sends): in forms, `done` is true, false, 1 or 0. \
+Only the fields shown are allowed; the others are 400, named in `errors`.
+
+**Errors** are RFC 9457 problem documents (`application/problem+json`), Bottle's own 404, 405 \
+(with `Allow`) and 500 included; `message` repeats `detail`.
+
+**Lists** are one page of a JSON array in id order, with `Link` (first, prev, next, last) and \
+`X-Total-Count` headers.
+
+**Conditional requests.** JSON answers carry an `ETag`. A GET with `If-None-Match` naming the current \
+one is 304 without a body; a PUT, PATCH or DELETE with an `If-Match` naming none of the current ones \
+is 412 and changes nothing.
+
+**Retries.** A POST that creates something may carry an `Idempotency-Key`: a retry with the same key \
+gets the first answer again instead of creating a duplicate.
+
+**Tracing.** Every answer carries `X-Request-ID` (yours, if well-formed), also written to the logs. \
+The database unavailable is 503 with `Retry-After`, on any route.'''
+
+DOCUMENT = {
+    'openapi': '3.1.0',
+    'info': {'title': 'bucketlist', 'version': '1.0.0', 'description': DESCRIPTION},
+    'tags': [{'name': 'accounts', 'description': 'Registration, tokens.'},
+             {'name': 'bucketlists', 'description': 'Your bucketlists.'},
+             {'name': 'items', 'description': 'The items of a bucketlist.'},
+             {'name': 'operations', 'description': 'Health, this documentation, static files.'}],
+    'security': [{'bearerAuth': []}],
+    'paths': PATHS,
+    'components': {
+        'securitySchemes': {'bearerAuth': {
+            'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
+            'description': 'The access_token from POST /auth/login.'}},
+        'schemas': SCHEMAS,
+        'parameters': PARAMETERS,
+        'headers': HEADERS,
+        'responses': RESPONSES,
+    },
+}
+
+
+# --- The /docs page ------------------------------------------------------------------------------
+
+METHODS = ('get', 'post', 'put', 'patch', 'delete')
+
+
+def operations():
+    """(path, method, operation) for every operation, in document order."""
+    for path, path_item in DOCUMENT['paths'].items():
+        for method in METHODS:
+            if method in path_item:
+                yield path, method, path_item[method]
+
+
+def resolve(node):
+    """``node``, or the part of the document its local $ref points to."""
+    if '$ref' not in node:
+        return node
+    target = DOCUMENT
+    for key in node['$ref'].removeprefix('#/').split('/'):
+        target = target[key]
+    return target
+
+
+def prose(text):
+    """The document's bit of Markdown (paragraphs, **bold**, `code`) as HTML."""
+    paragraphs = []
+    for paragraph in text.split('\n\n'):
+        markup = escape(paragraph)
+        markup = re.sub(r'\*\*(.+?)\*\*', r'<strong>\1</strong>', markup)
+        markup = re.sub(r'`(.+?)`', r'<code>\1</code>', markup)
+        if markup.strip():
+            paragraphs.append(f'<p>{markup}</p>')
+    return '\n'.join(paragraphs)
+
+
+def schema_html(value, one_line=False):
+    """A schema or example as JSON, each reference to a named schema a link to it."""
+    text = json.dumps(value, indent=None if one_line else 2, ensure_ascii=False)
+    markup = re.sub(r'"#/components/schemas/(\w+)"',
+                    r'"<a href="#schema-\1">#/components/schemas/\1</a>"', escape(text, quote=False))
+    return f'<code>{markup}</code>' if one_line else f'<pre>{markup}</pre>'
+
+
+def method_html(method):
+    return f'<span class="method {method}">{method.upper()}</span>'
+
+
+def contents_html():
+    rows = {tag['name']: [] for tag in DOCUMENT['tags']}
+    for path, method, op in operations():
+        rows[op['tags'][0]].append(
+            f'<li><a href="#{escape(op["operationId"])}">{method_html(method)} '
+            f'<code>{escape(path)}</code> '
+            f'{escape(op["summary"])}</a></li>')
+    groups = ''.join(f'<h3>{escape(tag)}</h3>\n<ul>\n' + '\n'.join(items) + '\n</ul>\n'
+                     for tag, items in rows.items())
+    return ('<nav aria-label="Contents">\n<h2>Contents</h2>\n<p><a href="#overview">Overview</a></p>\n'
+            f'{groups}<p><a href="#responses">Shared responses</a></p>\n'
+            '<p><a href="#schemas">Schemas</a></p>\n</nav>')
+
+
+def parameters_html(op):
+    if 'parameters' not in op:
+        return ''
+    rows = []
+    for parameter in map(resolve, op['parameters']):
+        required = 'required' if parameter.get('required') else 'optional'
+        rows.append(f'<tr><td><code>{escape(parameter["name"])}</code></td><td>{parameter["in"]}</td>'
+                    f'<td>{required}</td><td>{schema_html(parameter["schema"], one_line=True)}</td>'
+                    f'<td>{prose(parameter.get("description", ""))}</td></tr>')
+    return ('<h4>Parameters</h4>\n<table>\n<thead><tr><th>name</th><th>in</th><th></th><th>schema</th>'
+            '<th>description</th></tr></thead>\n<tbody>\n' + '\n'.join(rows) + '\n</tbody>\n</table>')
+
+
+def content_html(content):
+    parts = []
+    for media_type, media in content.items():
+        parts.append(f'<p class="media-type"><code>{escape(media_type)}</code></p>')
+        parts.append(schema_html(media['schema']))
+        if 'example' in media:
+            parts.append(f'<details><summary>Example</summary>{schema_html(media["example"])}</details>')
+    return '\n'.join(parts)
+
+
+def request_body_html(op):
+    if 'requestBody' not in op:
+        return ''
+    body = op['requestBody']
+    required = 'required' if body.get('required') else 'optional'
+    return f'<h4>Request body <small>({required})</small></h4>\n' + content_html(body['content'])
+
+
+def status_html(status):
+    return f'<span class="status s{status[0]}">{status}</span>'
+
+
+def response_html(status, answer):
+    parts = [f'<h5>{status_html(status)} {escape(answer["description"])}</h5>']
+    headers = [f'<li><code>{escape(name)}</code>{" (always)" if resolve(header).get("required") else ""}'
+               f': {escape(resolve(header).get("description", ""))}</li>'
+               for name, header in answer.get('headers', {}).items()]
+    parts.append('<ul class="headers">' + ''.join(headers) + '</ul>')
+    parts.append(content_html(answer.get('content', {})))
+    if 'links' in answer:
+        links = ', '.join(f'<a href="#{escape(link["operationId"])}">{escape(link["operationId"])}</a>'
+                          for link in answer['links'].values())
+        parts.append(f'<p>Links: {links}</p>')
+    return '<div class="response">\n' + '\n'.join(parts) + '\n</div>'
+
+
+def responses_html(op):
+    """The operation's own answers in full; the shared ones as a line linking to their section."""
+    parts = ['<h4>Responses</h4>']
+    parts += [response_html(status, answer) for status, answer in op['responses'].items()
+              if '$ref' not in answer]
+    parts.append('<ul class="shared-responses">')
+    for status, answer in op['responses'].items():
+        if '$ref' in answer:
+            name = answer['$ref'].rsplit('/', 1)[1]
+            parts.append(f'<li>{status_html(status)} <a href="#response-{name}">'
+                         f'{escape(resolve(answer)["description"])}</a></li>')
+    parts.append('</ul>')
+    return '\n'.join(parts)
+
+
+def shared_responses_html():
+    """Each response operations share by $ref, rendered once, with the status they use it for."""
+    # The router answers 405 itself, for a method that no operation of the path has.
+    statuses = {'MethodNotAllowed': '405'}
+    statuses.update((answer['$ref'].rsplit('/', 1)[1], status)
+                    for _, _, op in operations() for status, answer in op['responses'].items()
+                    if '$ref' in answer)
+    articles = [f'<article id="response-{escape(name)}">\n<h3>{escape(name)}</h3>\n'
+                + response_html(statuses[name], answer) + '\n</article>'
+                for name, answer in DOCUMENT['components']['responses'].items()]
+    return ('<section id="responses">\n<h2>Shared responses</h2>\n' + '\n'.join(articles)
+            + '\n</section>')
+
+
+def operation_html(path, method, op):
+    authentication = 'none' if op.get('security') == [] else 'Bearer token'
+    return '\n'.join([
+        f'<article class="operation" id="{escape(op["operationId"])}">',
+        f'<h3>{method_html(method)} <code>{escape(path)}</code></h3>',
+        f'<p class="summary">{escape(op["summary"])}</p>',
+        prose(op['description']),
+        f'<p class="authentication">Authentication: {authentication}</p>',
+        parameters_html(op), request_body_html(op), responses_html(op),
+        '</article>'])
+
+
+def schemas_html():
+    articles = [f'<article id="schema-{escape(name)}">\n<h3>{escape(name)}</h3>\n'
+                f'{prose(value.get("description", ""))}\n{schema_html(value)}\n</article>'
+                for name, value in DOCUMENT['components']['schemas'].items()]
+    return '<section id="schemas">\n<h2>Schemas</h2>\n' + '\n'.join(articles) + '\n</section>'
+
+
 def docs_page():
-    return '<!doctype html><title>bucketlist API</title><p>Documentation is coming.'
+    """The document as one page: contents, overview, every operation by tag, the schemas.
+
+    Plain HTML with one style sheet: the page must work under a Content-Security-Policy that
+    allows no inline style or script, and without the internet.
+    """
+    info = DOCUMENT['info']
+    sections = []
+    for tag in DOCUMENT['tags']:
+        articles = [operation_html(path, method, op) for path, method, op in operations()
+                    if op['tags'][0] == tag['name']]
+        sections.append(f'<section id="tag-{escape(tag["name"])}">\n<h2>{escape(tag["name"])}</h2>\n'
+                        f'{prose(tag["description"])}\n' + '\n'.join(articles) + '\n</section>')
+    return '\n'.join([
+        '<!doctype html>',
+        '<html lang="en">',
+        '<head>',
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<title>{escape(info["title"])} API</title>',
+        '<link rel="stylesheet" href="/static/docs.css">',
+        '</head>',
+        '<body>',
+        f'<header>\n<h1>{escape(info["title"])} API <small>{escape(info["version"])}</small></h1>\n'
+        '<p>The same contract for programs: <a href="/openapi.json">/openapi.json</a> (OpenAPI '
+        f'{escape(DOCUMENT["openapi"])}).</p>\n</header>',
+        contents_html(),
+        '<main>',
+        f'<section id="overview">\n<h2>Overview</h2>\n{prose(info["description"])}\n</section>',
+        *sections,
+        shared_responses_html(),
+        schemas_html(),
+        '</main>',
+        '</body>',
+        '</html>',
+        ''])

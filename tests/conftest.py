@@ -51,14 +51,24 @@ def empty_tables():
                 db.execute_sql(f'DELETE FROM "{table}"')
 
 
+class DocumentedTestApp(TestApp):
+    """A TestApp that fails the test on any answer the OpenAPI document does not promise."""
+
+    def do_request(self, req, status=None, expect_errors=None):
+        from test_openapi import assert_documented  # the contract's check lives with its tests
+        res = super().do_request(req, status=status, expect_errors=expect_errors)
+        assert_documented(req.method, req.environ['PATH_INFO'], res)  # as Bottle decoded it
+        return res
+
+
 @pytest.fixture
 def client():
     """An anonymous client."""
-    return TestApp(bucketlist.app)
+    return DocumentedTestApp(bucketlist.app)
 
 
 def register_and_login(email, password=PASSWORD):
-    client = TestApp(bucketlist.app)
+    client = DocumentedTestApp(bucketlist.app)
     client.post('/auth/register', {'email': email, 'password': password}, status=201)
     token = client.post('/auth/login', {'email': email, 'password': password}, status=200).json['access_token']
     client.authorization = ('Bearer', token)

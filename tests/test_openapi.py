@@ -1,0 +1,253 @@
+"""The OpenAPI document is true: it lists exactly the app's routes, is valid OpenAPI 3.1, is served
+with its /docs page, and every answer the functional tests get is one it documents
+(``assert_documented``, run on every WebTest response by the clients of conftest.py)."""
+import json
+import re
+from html.parser import HTMLParser
+
+import jsonschema
+import pytest
+from bottle import HTTPError
+from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+import bucketlist
+import openapi
+
+# --- The check run on every response of the functional tests --------------------------------------
+
+
+def openapi_path(rule):
+    """A Bottle route rule as an OpenAPI path: <bucketlist_id:id> becomes {bucketlist_id}."""
+    return re.sub(r'<(\w+)(?::[^>]*)?>', r'{\1}', rule)
+
+
+def media_type_matches(media_type, documented):
+    """Whether ``media_type`` is the documented one, or within a documented range (text/*, */*)."""
+    kind = media_type.split('/')[0]
+    return documented in (media_type, f'{kind}/*', '*/*')
+
+
+def assert_documented(method, path, res):
+    """``res``, the answer to ``method path``, has a status, headers and body its operation documents.
+
+    Requests that no operation matches must get a problem document: the router's 404 or 405, or
+    400 for a header that is not UTF-8 (refused before routing).
+    """
+    if method == 'OPTIONS':  # the CORS preflight is answered before routing, by no operation
+        return
+    try:
+        route, _ = bucketlist.app.router.match({'PATH_INFO': path, 'REQUEST_METHOD': method})
+    except HTTPError:
+        assert res.status_int in (400, 404, 405), f'{method} {path}: undocumented {res.status}'
+        if res.body:
+            validate_json(res, openapi.SCHEMAS['Problem'])
+        return
+    label = f'{route.method} {openapi_path(route.rule)}'
+    operation = openapi.DOCUMENT['paths'][openapi_path(route.rule)][route.method.lower()]
+    answer = operation['responses'].get(str(res.status_int))
+    assert answer, f'{label} answered {res.status}, which its operation does not document'
+    answer = openapi.resolve(answer)
+    for name, header in answer.get('headers', {}).items():
+        assert not openapi.resolve(header).get('required') or name in res.headers, \
+            f'{label} answered {res.status} without its {name} header'
+    content = answer.get('content', {})
+    if method == 'HEAD' or not res.body:
+        assert method == 'HEAD' or not content, f'{label} answered {res.status} without its body'
+        return
+    media = [media for documented, media in content.items()
+             if media_type_matches(res.content_type, documented)]
+    assert media, f'{label} answered {res.status} as {res.content_type}, not one of {list(content)}'
+    if res.content_type.endswith('json'):
+        validate_json(res, media[0]['schema'])
+
+
+def validator(schema):
+    """A validator for a schema of the document, with the document's components put alongside,
+    where its #/components/... references point."""
+    return jsonschema.Draft202012Validator({**schema, 'components': openapi.DOCUMENT['components']})
+
+
+def validate_json(res, schema):
+    errors = [f'{"/".join(map(str, error.absolute_path))}: {error.message}'
+              for error in validator(schema).iter_errors(res.json)]
+    assert not errors, f'the body breaks its documented schema: {errors} in {res.text[:500]}'
+
+
+# --- The document lists exactly the routes -------------------------------------------------------
+
+def test_every_route_is_documented_and_every_operation_is_a_route():
+    routes = {(route.method.lower(), openapi_path(route.rule)) for route in bucketlist.app.routes}
+    operations = {(method, path) for path, method, _ in openapi.operations()}
+    assert routes == operations
+    assert all(method in openapi.METHODS for method, _ in routes)
+
+
+def test_path_parameters_are_those_of_the_route():
+    for route in bucketlist.app.routes:
+        operation = openapi.DOCUMENT['paths'][openapi_path(route.rule)][route.method.lower()]
+        parameters = {openapi.resolve(p)['name'] for p in operation.get('parameters', [])
+                      if openapi.resolve(p)['in'] == 'path'}
+        assert parameters == set(re.findall(r'<(\w+)', route.rule)), route.rule
+
+
+def test_public_routes_are_those_without_a_token():
+    for route in bucketlist.app.routes:
+        operation = openapi.DOCUMENT['paths'][openapi_path(route.rule)][route.method.lower()]
+        public = route.config.get('public', False)
+        assert (operation.get('security') == []) is public, route.rule
+        assert public or operation['responses']['401'] == {'$ref': '#/components/responses/Unauthorized'}
+
+
+# --- The document is valid OpenAPI 3.1 ----------------------------------------------------------
+
+def test_the_document_is_valid_openapi_3_1():
+    # As served: JSON, so tuples and the like would show up here.
+    document = json.loads(json.dumps(openapi.DOCUMENT))
+    jsonschema.Draft202012Validator(OPENAPI_31).validate(document)
+
+
+def all_schemas(node):
+    """Every JSON Schema in the document: what sits under a 'schema' key or in components.schemas."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'schema':
+                yield value
+            elif key == 'schemas':
+                yield from value.values()
+            else:
+                yield from all_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from all_schemas(value)
+
+
+def test_every_schema_is_valid_json_schema_2020_12_and_every_reference_resolves():
+    schemas = list(all_schemas(openapi.DOCUMENT))
+    assert len(schemas) > 30
+    for schema in schemas:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    references = re.findall(r'"\$ref": "([^"]+)"', json.dumps(openapi.DOCUMENT))
+    for reference in references:
+        assert openapi.resolve({'$ref': reference}), reference
+
+
+def test_examples_match_their_schemas():
+    for path, method, operation in openapi.operations():
+        bodies = [operation.get('requestBody', {}), *map(openapi.resolve, operation['responses'].values())]
+        for body in bodies:
+            for media in body.get('content', {}).values():
+                if 'example' in media:
+                    validator(media['schema']).validate(media['example'])
+    for schema in openapi.SCHEMAS.values():
+        for example in schema.get('examples', []):
+            validator(schema).validate(example)
+    for parameter in openapi.PARAMETERS.values():
+        if 'example' in parameter:
+            jsonschema.validate(parameter['example'], parameter['schema'])
+
+
+@pytest.mark.parametrize('name, valid', [
+    ('Go to Borabora', True), ('  Trimmed \n', True), ('x' * 255, True), (' ' + 'é' * 255 + '\t', True),
+    ('a\u3000b', True), ('', False), ('   ', False), ('\u2003\x1c', False), ('x' * 256, False),
+    ('a\x00b', False), ('\x00', False),
+])
+def test_the_name_pattern_is_the_apps_rule(name, valid):
+    try:
+        bucketlist.clean_name(name)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted is valid
+    assert bool(re.search(openapi.NAME_PATTERN, name)) is valid
+
+
+# --- Served: /openapi.json and /docs ---------------------------------------------------------------
+
+def test_the_document_is_served(client):
+    res = client.get('/openapi.json', status=200)
+    assert res.content_type == 'application/json'
+    assert res.json == json.loads(json.dumps(openapi.DOCUMENT))
+
+
+class PageText(HTMLParser):
+    """The text, ids and links of an HTML page; fails on inline style or script."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.ids, self.links, self.stylesheets = [], set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        assert tag not in ('style', 'script') and 'style' not in attrs
+        assert not any(name.startswith('on') for name in attrs)
+        if 'id' in attrs:
+            self.ids.add(attrs['id'])
+        if tag == 'a':
+            self.links.append(attrs['href'])
+        if tag == 'link' and attrs.get('rel') == 'stylesheet':
+            self.stylesheets.append(attrs['href'])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_the_docs_page_shows_every_operation(client):
+    res = client.get('/docs', status=200)
+    assert res.content_type == 'text/html' and res.charset == 'utf-8'
+    page = PageText()
+    page.feed(res.text)
+    text = ''.join(page.text)
+    for path, method, operation in openapi.operations():
+        assert path in text and operation['summary'] in text
+        assert operation['operationId'] in page.ids
+        assert f'#{operation["operationId"]}' in page.links
+    for name in openapi.SCHEMAS:
+        assert f'schema-{name}' in page.ids
+    # Every link within the page leads somewhere on it.
+    assert {link[1:] for link in page.links if link.startswith('#')} <= page.ids
+    assert '/openapi.json' in page.links
+
+
+def test_the_docs_page_needs_nothing_but_the_app(client):
+    res = client.get('/docs')
+    page = PageText()
+    page.feed(res.text)
+    assert page.stylesheets == ['/static/docs.css']
+    assert client.get('/static/docs.css', status=200).content_type == 'text/css'
+    assert not re.search(r'(src|href)="(https?:)?//', res.text)
+
+
+def test_the_docs_page_escapes_the_document(monkeypatch):
+    health = openapi.DOCUMENT['paths']['/health']['get']
+    monkeypatch.setitem(health, 'summary', '<script>alert(1)</script>')
+    page = openapi.docs_page()
+    assert '<script>alert' not in page and '&lt;script&gt;alert(1)&lt;/script&gt;' in page
+
+
+# --- The check on every functional test's responses can fail ---------------------------------------
+
+def test_an_undocumented_status_is_caught(user, monkeypatch):
+    def conflict(bucketlist_id, for_update=False):
+        raise bucketlist.APIError(409, 'A status GET /bucketlists/{bucketlist_id} does not document.')
+    monkeypatch.setattr(bucketlist, 'owned_bucketlist', conflict)
+    with pytest.raises(AssertionError, match='does not document'):
+        user.get('/bucketlists/1', status=409)
+
+
+def test_a_body_that_breaks_its_schema_is_caught(user, monkeypatch):
+    user.post_json('/bucketlists/', {'name': 'Trips'}, status=201)
+    monkeypatch.setattr(bucketlist, 'bucketlist_json', lambda *args, **kwargs: {'id': 1, 'name': 42})
+    with pytest.raises(AssertionError, match='breaks its documented schema'):
+        user.get('/bucketlists/1', status=200)
+
+
+def test_a_missing_required_header_is_caught(client, monkeypatch):
+    monkeypatch.setattr(bucketlist, 'add_standard_headers', lambda: None)
+    with pytest.raises(AssertionError, match='without its X-Request-ID header'):
+        client.get('/bucketlists/', status=401)
+
+
+def test_an_undocumented_media_type_is_caught(client, monkeypatch):
+    monkeypatch.setattr(openapi, 'docs_page', lambda: {'docs': 'as JSON'})
+    with pytest.raises(AssertionError, match='not one of'):
+        client.get('/docs', status=200)
