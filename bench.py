@@ -1,0 +1,571 @@
+"""Benchmark: the service under gunicorn on PostgreSQL, beside the tutorial's app and a bare WSGI hello.
+
+    .venv/bin/python bench.py --scale 1k --duration 5 --start-peer
+    .venv/bin/python bench.py --scale 1m --rounds 3 --start-peer --requests-for-memory 100000
+    .venv/bin/python bench.py --compare-scales 1k,1m
+
+It resets and seeds a PostgreSQL database (bucketlists spread over many users, items too), starts
+the service with the Procfile's gunicorn settings, drives every scenario with wrk from a second
+process, interleaved with the same requests against the tutorial's Flask app (the peer, where it
+has the route) and a bare WSGI hello world (the ceiling), and prints markdown tables.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict, namedtuple
+from contextlib import ExitStack, contextmanager
+from urllib.parse import urlencode, urlsplit
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = '/work/shared/peers'
+PEER_VENV = '/tmp/peer-venv'
+SERVERS = ('ours', 'peer', 'hello')  # the order of every round
+PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514}
+
+# The measured user ("reader", user 1) owns the first READER_BUCKETLISTS bucketlists at every
+# scale, so list pages compare across scales; the other users own PER_USER each. Bucketlist 1 has
+# ITEMS_PER_BUCKETLIST items like the rest, bucketlist 2 has BIG_BUCKETLIST_ITEMS (item ids 1-100).
+# POST create runs as user 2 ("writer") so the reader's list keeps its size.
+READER_BUCKETLISTS = 500
+PER_USER = 100
+ITEMS_PER_BUCKETLIST = 3
+BIG_BUCKETLIST_ITEMS = 100
+PAGE_SIZE = 20
+PASSWORD = 'bench-password'
+LOGIN_BODY = f'email=user1@bench.example&password={PASSWORD}'
+
+# path: '{id}' cycles over `ids` (first, count); body: '{unique}' is unique per request;
+# token: whose Bearer token ours and hello get; peer: the tutorial's app has the same route.
+Scenario = namedtuple('Scenario', 'name method path body token peer ids connections',
+                      defaults=(None, 'reader', False, None, 16))
+SCENARIOS = [
+    Scenario('GET one bucketlist (3 items)', 'GET', '/bucketlists/1', peer=True),
+    Scenario('GET one bucketlist (100 items)', 'GET', '/bucketlists/2'),
+    Scenario('GET list, first page', 'GET', '/bucketlists/'),
+    Scenario(f'GET list, deep page ({READER_BUCKETLISTS // PAGE_SIZE})', 'GET',
+             f'/bucketlists/?page={READER_BUCKETLISTS // PAGE_SIZE}&limit={PAGE_SIZE}'),
+    Scenario('GET search ?q=42', 'GET', '/bucketlists/?q=42'),
+    Scenario('POST create', 'POST', '/bucketlists/', 'name=bench-{unique}', 'writer', peer=True),
+    Scenario('PUT rename', 'PUT', '/bucketlists/{id}', 'name=renamed-{unique}', peer=True,
+             ids=(3, 100)),
+    Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
+             ids=(1, BIG_BUCKETLIST_ITEMS)),
+    # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
+    Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
+             connections=4),
+]
+GET_ONE = SCENARIOS[0]
+LOGIN = SCENARIOS[-1]
+SCALE_SCENARIOS = SCENARIOS[2:5]
+
+
+def parse_scale(text):
+    """'1k', '100k', '1m' or a plain number of bucketlists."""
+    number, unit = re.fullmatch(r'(\d+)([km]?)', text.lower()).groups()
+    bucketlists = int(number) * {'': 1, 'k': 1000, 'm': 1000000}[unit]
+    if bucketlists < READER_BUCKETLISTS + PER_USER:
+        sys.exit(f'--scale must be at least {READER_BUCKETLISTS + PER_USER} bucketlists')
+    return bucketlists
+
+
+def database_url(base_url, name):
+    return base_url.rsplit('/', 1)[0] + '/' + name
+
+
+# --- Seeding -------------------------------------------------------------------------------------
+
+def reset_database(url):
+    """Drop and create the database ``url`` names; only bench_* and peer_bench, never others."""
+    name = urlsplit(url).path.lstrip('/')
+    if not (name.startswith('bench_') or name == 'peer_bench'):
+        sys.exit(f'refusing to reset database {name!r}: only bench_* and peer_bench')
+    admin = psycopg2.connect(database_url(url, 'postgres'))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def run_sql(url, statements, parameters=None):
+    connection = psycopg2.connect(url)
+    connection.autocommit = True  # VACUUM refuses to run in a transaction
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, parameters)
+    connection.close()
+
+
+def seed(url, bucketlists, service_env):
+    """A fresh database at ``url``, migrated, holding ``bucketlists`` bucketlists and their items."""
+    started = time.monotonic()
+    reset_database(url)
+    env = dict(service_env, DATABASE_URL=url)
+    subprocess.run([sys.executable, 'migrations.py'], cwd=HERE, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    # Hashed once, by the service's own hasher and settings, so logins verify and never rehash.
+    password_hash = subprocess.run(
+        [sys.executable, '-c', 'import auth, sys; print(auth.hash_password(sys.argv[1]))', PASSWORD],
+        cwd=HERE, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    users = 1 + -(-(bucketlists - READER_BUCKETLISTS) // PER_USER)
+    now = "(now() AT TIME ZONE 'UTC')"
+    run_sql(url, [
+        f'''INSERT INTO users (id, email, password_hash, date_created)
+            SELECT u, 'user' || u || '@bench.example', %(hash)s, {now}
+            FROM generate_series(1, %(users)s) u''',
+        f'''INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified)
+            SELECT b, 'bucketlist ' || b,
+                   CASE WHEN b <= %(reader)s THEN 1 ELSE 2 + (b - %(reader)s - 1) / %(per_user)s END,
+                   {now}, {now}
+            FROM generate_series(1, %(bucketlists)s) b''',
+        f'''INSERT INTO items (id, name, done, bucketlist_id, date_created, date_modified)
+            SELECT i, 'item ' || i, false, 2, {now}, {now}
+            FROM generate_series(1, %(big)s) i''',
+        f'''INSERT INTO items (id, name, done, bucketlist_id, date_created, date_modified)
+            SELECT %(big)s + (b - 1) * %(items)s + i, 'item ' || i, i = 1, b, {now}, {now}
+            FROM generate_series(1, %(bucketlists)s) b, generate_series(1, %(items)s) i
+            WHERE b <> 2''',
+        *(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+          for table in ('users', 'bucketlists', 'items')),
+        # Vacuumed and analysed now rather than by autovacuum in the middle of a measurement.
+        'VACUUM ANALYZE',
+    ], {'hash': password_hash, 'users': users, 'reader': READER_BUCKETLISTS, 'per_user': PER_USER,
+        'bucketlists': bucketlists, 'big': BIG_BUCKETLIST_ITEMS, 'items': ITEMS_PER_BUCKETLIST})
+    log(f'seeded {url}: {users} users, {bucketlists} bucketlists in {time.monotonic() - started:.1f}s')
+
+
+def seed_peer(url, bucketlists):
+    """The tutorial's app on a fresh database of its own, with ``bucketlists`` bucketlists."""
+    if not os.path.exists(f'{PEER_VENV}/bin/gunicorn'):
+        log(f'creating {PEER_VENV}')
+        subprocess.run(['python3', '-m', 'venv', PEER_VENV], check=True)
+        subprocess.run([f'{PEER_VENV}/bin/pip', 'install', '-q', '-r',
+                        f'{PEERS}/seed_flask/requirements.txt'], check=True)
+    reset_database(url)
+    # Its schema is its own: run.py creates the tables on import.
+    subprocess.run([f'{PEER_VENV}/bin/python', '-c', 'import run'], cwd=f'{PEERS}/seed_flask',
+                   env=peer_env(url), check=True)
+    run_sql(url, [
+        '''INSERT INTO bucketlists (id, name, date_created, date_modified)
+           SELECT b, 'bucketlist ' || b, now(), now() FROM generate_series(1, %(bucketlists)s) b''',
+        "SELECT setval(pg_get_serial_sequence('bucketlists', 'id'), %(bucketlists)s)",
+        'VACUUM ANALYZE',
+    ], {'bucketlists': bucketlists})
+
+
+def peer_env(url):
+    return dict(os.environ, APP_SETTINGS='production',
+                DATABASE_URL=url.replace('postgresql://', 'postgresql+psycopg2://', 1))
+
+
+# --- Serving -------------------------------------------------------------------------------------
+
+def procfile_command(workers, port):
+    """The Procfile's web command as arguments, for ``workers`` workers on 127.0.0.1:``port``."""
+    with open(os.path.join(HERE, 'Procfile')) as procfile:
+        line = next(line for line in procfile if line.startswith('web:'))
+    values = {'PORT': str(port), 'WEB_CONCURRENCY': str(workers)}
+    command = re.sub(r'\$\{(\w+)(:-[^}]*)?\}', lambda match: values[match.group(1)], line[4:])
+    return shlex.split(command.replace('0.0.0.0', '127.0.0.1'))
+
+
+@contextmanager
+def serve(name, gunicorn, app, cwd, env, workers, ready_path, workdir):
+    """Runs ``app`` under the Procfile's gunicorn settings until the block ends; yields the master."""
+    port = PORTS[name]
+    url = f'http://127.0.0.1:{port}'
+    with socket.socket() as probe:
+        if probe.connect_ex(('127.0.0.1', port)) == 0:
+            sys.exit(f'port {port} is in use: stop whatever listens there first')
+    command = procfile_command(workers, port)
+    command[0:2] = [gunicorn, app]
+    log_path = os.path.join(workdir, f'{name}.log')
+    with open(log_path, 'w') as log_file:
+        master = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=log_file)
+    try:
+        wait_until_answering(url + ready_path, master, log_path)
+        log(f'{name}: gunicorn {shlex.join(command[1:])} (pid {master.pid})')
+        yield master
+    finally:
+        master.send_signal(signal.SIGTERM)
+        try:
+            master.wait(30)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
+
+
+def wait_until_answering(url, process, log_path, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    with open(log_path) as server_log:
+        sys.exit(f'{url} did not answer; server log:\n' + server_log.read()[-3000:])
+
+
+def login(url, user):
+    body = urlencode({'email': f'user{user}@bench.example', 'password': PASSWORD}).encode()
+    with urllib.request.urlopen(url + '/auth/login', data=body) as answer:
+        return json.load(answer)['access_token']
+
+
+def worker_rss(master_pid):
+    """{worker pid: resident memory in MiB} for the children of a gunicorn master."""
+    rss = {}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/stat') as stat:
+                parent = int(stat.read().rsplit(')', 1)[1].split()[1])
+            if parent == master_pid:
+                with open(f'/proc/{pid}/status') as status:
+                    kib = next(line for line in status if line.startswith('VmRSS:')).split()[1]
+                rss[int(pid)] = int(kib) / 1024
+        except (OSError, StopIteration):
+            pass  # a process that ended meanwhile
+    return rss
+
+
+# --- Load ----------------------------------------------------------------------------------------
+
+LUA_DONE = r'''
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "duration_us": %d, "non2xx": %d, ' ..
+    '"socket_errors": %d, "p50_us": %d, "p99_us": %d}\n', summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+'''
+
+# Only for scenarios that vary per request: wrk sends a fixed request cheaper without request().
+LUA_REQUEST = r'''
+local counter = 0
+local threads = 0
+thread_id = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+function request()
+  counter = counter + 1
+  local path = wrk.path:gsub("{id}", tostring(FIRST_ID + counter % ID_COUNT))
+  local body = wrk.body and wrk.body:gsub("{unique}", RUN .. "-" .. thread_id .. "-" .. counter)
+  return wrk.format(nil, path, nil, body)
+end
+'''
+
+
+def lua_script(scenario, token, workdir):
+    """Writes the wrk script for one scenario and returns its path."""
+    lines = [f'wrk.method = {json.dumps(scenario.method)}',
+             f'wrk.path = {json.dumps(scenario.path)}']
+    if token:
+        lines.append(f'wrk.headers["Authorization"] = {json.dumps("Bearer " + token)}')
+    if scenario.body:
+        lines.append(f'wrk.body = {json.dumps(scenario.body)}')
+        lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
+    if '{' in scenario.path + (scenario.body or ''):
+        first, count = scenario.ids or (1, 1)
+        lines += [f'FIRST_ID, ID_COUNT = {first}, {count}',
+                  f'RUN = {json.dumps(secrets.token_hex(4))}', LUA_REQUEST]
+    path = tempfile.mkstemp(suffix='.lua', dir=workdir)[1]
+    with open(path, 'w') as script:
+        script.write('\n'.join(lines) + LUA_DONE)
+    return path
+
+
+def wrk_command(url, scenario, token, seconds, workdir, threads=2, connections=16):
+    script = lua_script(scenario, token, workdir)
+    return ['wrk', f'-t{threads}', f'-c{connections}', f'-d{seconds}s', '--timeout', '10s',
+            '-s', script, url]
+
+
+def wrk_result(output):
+    """req/s, p50 and p99 in ms, and failures (HTTP status >= 400 or socket errors)."""
+    line = next(line for line in output.splitlines() if line.startswith('BENCH '))
+    figures = json.loads(line[len('BENCH '):])
+    return {'rps': figures['requests'] / (figures['duration_us'] / 1e6),
+            'p50': figures['p50_us'] / 1000, 'p99': figures['p99_us'] / 1000,
+            'errors': figures['non2xx'] + figures['socket_errors'], 'requests': figures['requests']}
+
+
+def wrk(url, scenario, token, seconds, workdir, **options):
+    command = wrk_command(url, scenario, token, seconds, workdir, **options)
+    return wrk_result(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def drive(url, scenario, token, requests, workdir):
+    """At least ``requests`` requests, in 10-second wrk runs (wrk cannot stop after a count)."""
+    runs = []
+    while sum(run['requests'] for run in runs) < requests:
+        runs.append(wrk(url, scenario, token, 10, workdir))
+    total = sum(run['requests'] for run in runs)
+    return {'requests': total, 'rps': total / (10 * len(runs)),
+            'errors': sum(run['errors'] for run in runs)}
+
+
+def login_burst(url, token, seconds, workdir):
+    """GET one alone, then while 8 connections log in: does slow argon2 starve other routes?"""
+    alone = wrk(url, GET_ONE, token, seconds, workdir, threads=1, connections=4)
+    logins = subprocess.Popen(wrk_command(url, LOGIN, None, seconds, workdir, threads=1,
+                                          connections=8), stdout=subprocess.PIPE, text=True)
+    during = wrk(url, GET_ONE, token, seconds, workdir, threads=1, connections=4)
+    return alone, during, wrk_result(logins.communicate()[0])
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def median(results, key):
+    return statistics.median(result[key] for result in results)
+
+
+def table(header, rows):
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def machine_notes(args, db_url):
+    with open('/proc/cpuinfo') as cpuinfo:
+        cpu = next((line.split(':', 1)[1].strip() for line in cpuinfo
+                    if line.startswith('model name')), platform.machine())
+    connection = psycopg2.connect(db_url)
+    with connection.cursor() as cursor:
+        cursor.execute('SHOW server_version')
+        postgres = cursor.fetchone()[0]
+    connection.close()
+    commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=HERE,
+                            capture_output=True, text=True).stdout.strip()
+    gunicorn = shlex.join(procfile_command(args.workers, 'PORT')[2:])
+    return (f'{time.strftime("%Y-%m-%d %H:%M")}, commit {commit}; {os.cpu_count()} CPUs ({cpu}); '
+            f'PostgreSQL {postgres} on loopback; Python {platform.python_version()}; '
+            f'gunicorn APP {gunicorn}; wrk -t2 -c16 -d{args.duration}s on the same machine; '
+            f'median of {args.rounds} interleaved round(s); load average at the end '
+            f'{os.getloadavg()[0]:.1f}.')
+
+
+def ms(value):
+    return f'{value:.2f} ms'
+
+
+def ratio_cell(ours, peer):
+    """ours/peer of the medians, and the range of the per-round ratios when there are several."""
+    cell = f'{median(ours, "rps") / median(peer, "rps"):.2f}×'
+    if len(ours) > 1:
+        ratios = [o['rps'] / p['rps'] for o, p in zip(ours, peer)]
+        cell += f' ({min(ratios):.2f}–{max(ratios):.2f})'
+    return cell
+
+
+def print_main_tables(args, bucketlists, results, bursts, rss, memory):
+    print(f'\n### {bucketlists:,} bucketlists, {args.workers} workers\n')
+    header = ['scenario', 'ours req/s', 'p50', 'p99', 'non-2xx', 'peer req/s', 'ours/peer (rounds)',
+              'hello req/s', 'ours % of hello']
+    rows = []
+    for scenario in SCENARIOS:
+        ours, peer, hello = (results.get((scenario.name, server)) for server in SERVERS)
+        ours_rps, hello_rps = median(ours, 'rps'), median(hello, 'rps')
+        peer_rps = median(peer, 'rps') if peer else None
+        rows.append([scenario.name, f'{ours_rps:,.0f}', ms(median(ours, 'p50')),
+                     ms(median(ours, 'p99')), str(sum(r['errors'] for r in ours)),
+                     f'{peer_rps:,.0f}' if peer else '–',
+                     ratio_cell(ours, peer) if peer else '–',
+                     f'{hello_rps:,.0f}', f'{100 * ours_rps / hello_rps:.0f} %'])
+    print(table(header, rows))
+    failures = [f'{server} {name}: {sum(r["errors"] for r in runs)}'
+                for (name, server), runs in results.items()
+                if server != 'ours' and any(r['errors'] for r in runs)]
+    if failures:
+        print('\nNon-2xx or socket errors elsewhere: ' + '; '.join(failures))
+    print(f'\n{machine_notes(args, args.database_url)}')
+
+    print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
+    alone, during, logins = (list(runs) for runs in zip(*bursts))
+    print(table(['GET one bucketlist', 'req/s', 'p50', 'p99', 'non-2xx'], [
+        [label, f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99')),
+         str(sum(r['errors'] for r in runs))]
+        for label, runs in (('alone', alone), ('during the login burst', during))]))
+    print(f'\nLogins during the burst: {median(logins, "rps"):,.1f} req/s, '
+          f'p50 {ms(median(logins, "p50"))}, p99 {ms(median(logins, "p99"))}, '
+          f'non-2xx {sum(r["errors"] for r in logins)}. '
+          f'During / alone: GET req/s {median(during, "rps") / median(alone, "rps"):.2f}×, '
+          f'p50 {median(during, "p50") / median(alone, "p50"):.1f}×, '
+          f'p99 {median(during, "p99") / median(alone, "p99"):.1f}×.')
+
+    print('\n### Worker memory (VmRSS, MiB)\n')
+    columns = list(rss)
+    print(table(['worker pid'] + columns, [
+        [str(pid)] + [f'{rss[column].get(pid, float("nan")):.1f}' for column in columns]
+        for pid in rss[columns[0]]]))
+    if memory:
+        print(f'\n{memory["requests"]:,} GET one requests for memory at {memory["rps"]:,.0f} req/s, '
+              f'non-2xx {memory["errors"]}.')
+
+
+def benchmark(args, workdir):
+    bucketlists = parse_scale(args.scale)
+    env = service_env()
+    seed(args.database_url, bucketlists, env)
+    with ExitStack() as stack:
+        ours = stack.enter_context(serve('ours', gunicorn_path(), 'bucketlist:app', HERE,
+                                         dict(env, DATABASE_URL=args.database_url),
+                                         args.workers, '/health', workdir))
+        stack.enter_context(serve('hello', gunicorn_path(), 'hello_wsgi:app', PEERS, env,
+                                  args.workers, '/', workdir))
+        targets = {'ours': f'http://127.0.0.1:{PORTS["ours"]}',
+                   'hello': f'http://127.0.0.1:{PORTS["hello"]}'}
+        if args.start_peer:
+            peer_url = database_url(args.database_url, 'peer_bench')
+            seed_peer(peer_url, bucketlists)
+            stack.enter_context(serve('peer', f'{PEER_VENV}/bin/gunicorn', 'run:app',
+                                      f'{PEERS}/seed_flask', peer_env(peer_url), args.workers,
+                                      '/bucketlists/1', workdir))
+            targets['peer'] = f'http://127.0.0.1:{PORTS["peer"]}'
+        elif args.peer_url:
+            targets['peer'] = args.peer_url.rstrip('/')
+        if 'peer' in targets:
+            # PUT rename cycles over ids 3-102; the peer must hold them.
+            urllib.request.urlopen(targets['peer'] + '/bucketlists/102', timeout=5).close()
+        targets = {server: targets[server] for server in SERVERS if server in targets}
+
+        rss = {'at start': worker_rss(ours.pid)}
+        for server, url in targets.items():  # pools filled, code paths warm
+            wrk(url, GET_ONE, login(url, 1) if server == 'ours' else None, 2, workdir)
+
+        results, bursts = defaultdict(list), []
+        for round_number in range(1, args.rounds + 1):
+            tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
+            for scenario in SCENARIOS:
+                for server, url in targets.items():
+                    if server == 'peer' and not scenario.peer:
+                        continue
+                    token = tokens.get(scenario.token) if server != 'peer' else None
+                    result = wrk(url, scenario, token, args.duration, workdir,
+                                 connections=scenario.connections)
+                    results[scenario.name, server].append(result)
+                    log(f'round {round_number} {scenario.name} {server}: {result["rps"]:,.0f} '
+                        f'req/s p50 {ms(result["p50"])} p99 {ms(result["p99"])} '
+                        f'errors {result["errors"]}')
+            bursts.append(login_burst(targets['ours'], tokens['reader'], args.duration, workdir))
+        time.sleep(5)  # logins still queued when wrk stops finish hashing (64 MiB each) first
+        rss['after the benchmark'] = worker_rss(ours.pid)
+
+        memory = None
+        if args.requests_for_memory:
+            memory = drive(targets['ours'], GET_ONE, login(targets['ours'], 1),
+                           args.requests_for_memory, workdir)
+            rss[f'after {memory["requests"]:,} more GETs'] = worker_rss(ours.pid)
+    print_main_tables(args, bucketlists, results, bursts, rss, memory)
+
+
+def compare_scales(args, workdir):
+    """The list scenarios on two databases that differ only in how many other users they hold."""
+    scales = args.compare_scales.split(',')
+    env = service_env()
+    urls = {scale: f'{args.database_url}_{scale}' for scale in scales}
+    for scale, url in urls.items():
+        seed(url, parse_scale(scale), env)
+    with ExitStack() as stack:
+        targets = {}
+        for scale, name in zip(scales, ('small', 'large')):
+            stack.enter_context(serve(name, gunicorn_path(), 'bucketlist:app', HERE,
+                                      dict(env, DATABASE_URL=urls[scale]), args.workers,
+                                      '/health', workdir))
+            targets[scale] = f'http://127.0.0.1:{PORTS[name]}'
+        tokens = {scale: login(url, 1) for scale, url in targets.items()}
+        for scale, url in targets.items():
+            wrk(url, GET_ONE, tokens[scale], 2, workdir)
+        results = defaultdict(list)
+        for _ in range(args.rounds):
+            for scenario in SCALE_SCENARIOS:
+                for scale, url in targets.items():
+                    result = wrk(url, scenario, tokens[scale], args.duration, workdir)
+                    results[scenario.name, scale].append(result)
+                    log(f'{scale} {scenario.name}: {result["rps"]:,.0f} req/s '
+                        f'p50 {ms(result["p50"])} p99 {ms(result["p99"])}')
+    small, large = scales
+    print(f'\n### List latency at {small} and {large} bucketlists '
+          f'(the reader owns {READER_BUCKETLISTS} at both), {args.workers} workers\n')
+    header = ['scenario']
+    for scale in scales:
+        header += [f'{scale} req/s', f'{scale} p50', f'{scale} p99']
+    header += [f'p50 {large}/{small}', f'p99 {large}/{small}']
+    rows = []
+    for scenario in SCALE_SCENARIOS:
+        row = [scenario.name]
+        for scale in scales:
+            runs = results[scenario.name, scale]
+            row += [f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99'))]
+        for key in ('p50', 'p99'):
+            row.append(f'{median(results[scenario.name, large], key) / median(results[scenario.name, small], key):.2f}×')
+        rows.append(row)
+    print(table(header, rows))
+    print(f'\n{machine_notes(args, urls[small])}')
+
+
+def service_env():
+    return dict(os.environ, APP_SETTINGS='production', SECRET=secrets.token_urlsafe(48))
+
+
+def gunicorn_path():
+    return os.path.join(os.path.dirname(sys.executable), 'gunicorn')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--scale', default='1k', help='bucketlists to seed: 1k, 100k, 1m or a number')
+    parser.add_argument('--workers', type=int, default=4, help='gunicorn workers of every server')
+    parser.add_argument('--duration', type=int, default=5, help='seconds per wrk run')
+    parser.add_argument('--rounds', type=int, default=1, help='interleaved rounds; tables show medians')
+    parser.add_argument('--database-url', default='postgresql://postgres@127.0.0.1/bench_bucketlist',
+                        help='reset and seeded; its name must start with bench_')
+    parser.add_argument('--peer-url', help="a running server with the tutorial's API and "
+                        'bucketlists 1-102, e.g. http://127.0.0.1:5931')
+    parser.add_argument('--start-peer', action='store_true',
+                        help=f"start the tutorial's app from {PEERS} on database peer_bench")
+    parser.add_argument('--requests-for-memory', type=int, default=0, metavar='N',
+                        help='after the tables, drive N GETs and report worker RSS before and after')
+    parser.add_argument('--compare-scales', metavar='SMALL,LARGE',
+                        help='only the list scenarios, on two databases, e.g. 1k,1m')
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix='bench-')
+    try:
+        if args.compare_scales:
+            compare_scales(args, workdir)
+        else:
+            benchmark(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
