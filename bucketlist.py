@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response, static_file
 from peewee import IntegrityError, InterfaceError, OperationalError
+from playhouse.pool import PooledDatabase
 
 import auth
 import browsable
@@ -84,6 +85,8 @@ class ErrorsPlugin:
             except HTTPResponse:
                 raise
             except (OperationalError, InterfaceError) as error:
+                if isinstance(db, PooledDatabase):
+                    db.close_idle()  # the idle ones most likely died with this one
                 # One line, no traceback: during an outage every request lands here.
                 log.warning('database unavailable on %s %s: %s', request.method, request.path,
                             str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
@@ -517,16 +520,20 @@ def idempotent(create):
 
 # --- Bucketlists ---------------------------------------------------------------------------------
 
-def owned_bucketlist(bucketlist_id, for_update=False):
+def owned_bucketlist(bucketlist_id):
     """The caller's bucketlist with this id, or 404 (also when it is somebody else's)."""
-    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id, for_update)
+    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
     if bucketlist is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     return bucketlist
 
 
-def bucketlist_with_items(bucketlist):
-    return bucketlist_json(bucketlist, items=bucketlist.items.order_by(Item.id))
+def owned_bucketlist_with_items(bucketlist_id, for_update=False):
+    """(bucketlist, items) of the caller's bucketlist with this id, or 404."""
+    found = Bucketlist.with_items(request.user_id, bucketlist_id, for_update)
+    if found is None:
+        raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+    return found
 
 
 def save_bucketlist(bucketlist, fields):
@@ -536,7 +543,7 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        bucketlist.save()
+        bucketlist.save(only=[Bucketlist.name, Bucketlist.date_modified] if bucketlist.id else None)
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
 
@@ -565,26 +572,27 @@ def bucketlist_list():
 
 @app.get('/bucketlists/<bucketlist_id:id>')
 def bucketlist_show(bucketlist_id):
-    return bucketlist_with_items(owned_bucketlist(bucketlist_id))
+    bucketlist, items = owned_bucketlist_with_items(bucketlist_id)
+    return bucketlist_json(bucketlist, items)
 
 
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
     with db.atomic():
-        bucketlist = owned_bucketlist(bucketlist_id, for_update=True)
-        check_if_match(lambda: bucketlist_with_items(bucketlist))
+        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=True)
+        check_if_match(lambda: bucketlist_json(bucketlist, items))
         fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
         bucketlist.date_modified = utcnow()
         save_bucketlist(bucketlist, fields)
-        return bucketlist_with_items(bucketlist)
+        return bucketlist_json(bucketlist, items)
 
 
 @app.delete('/bucketlists/<bucketlist_id:id>')
 def bucketlist_delete(bucketlist_id):
     with db.atomic():
-        bucketlist = owned_bucketlist(bucketlist_id, for_update=True)
-        check_if_match(lambda: bucketlist_with_items(bucketlist))
+        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=True)
+        check_if_match(lambda: bucketlist_json(bucketlist, items))
         bucketlist.delete_instance()
     return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
 

@@ -3,12 +3,28 @@ from datetime import datetime, timezone
 
 from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
                     Model, TextField, fn)
-from playhouse.db_url import connect
+from playhouse.db_url import connect, register_database
+from playhouse.pool import PooledPostgresqlDatabase
 
 import settings
 
 # PostgreSQL int4: an id past this can name no row, so it is a 404 and never reaches the database.
 MAX_ID = 2**31 - 1
+
+
+class PostgresqlPool(PooledPostgresqlDatabase):
+    """The playhouse pool without its round trip (SELECT 1) on every checkout.
+
+    Measured under load it was 13 % of a GET's time, spent while holding the pool's lock.
+    A connection that died instead fails its first query: that request is a 503, the pool
+    drops the connection, and the errors plugin drops the idle ones too (``close_idle``).
+    """
+
+    def _is_closed(self, conn):
+        return bool(conn.closed)
+
+
+register_database(PostgresqlPool, 'postgresql+pool', 'postgres+pool')
 
 
 def open_database(url):
@@ -79,16 +95,36 @@ class Bucketlist(BaseModel):
         )
 
     @classmethod
-    def owned_by(cls, owner_id, bucketlist_id, for_update=False):
+    def owned_by(cls, owner_id, bucketlist_id):
         """The bucketlist with this id if ``owner_id`` owns it, else None."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        query = cls.select().where((cls.id == bucketlist_id) & (cls.owner == owner_id))
-        return (locked(query) if for_update else query).get_or_none()
+        return cls.get_or_none((cls.id == bucketlist_id) & (cls.owner == owner_id))
 
     @classmethod
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
+
+    @classmethod
+    def with_items(cls, owner_id, bucketlist_id, for_update=False):
+        """(bucketlist, its items in id order) if ``owner_id`` owns it, else None; one query.
+
+        Hand-written SQL because this is the busiest read: peewee spends more time writing
+        a query than PostgreSQL spends running it.
+        """
+        if not 0 < bucketlist_id <= MAX_ID:
+            return None
+        sql = SELECT_BUCKETLIST_WITH_ITEMS + (' FOR UPDATE OF b' if for_update and db.for_update else '')
+        rows = db.execute_sql(sql, (bucketlist_id, owner_id)).fetchall()
+        if not rows:
+            return None
+        to_datetime = cls.date_created.python_value
+        bucketlist = cls(id=rows[0][0], name=rows[0][1], owner=rows[0][2],
+                         date_created=to_datetime(rows[0][3]), date_modified=to_datetime(rows[0][4]))
+        items = [Item(id=row[5], name=row[6], done=bool(row[7]), bucketlist=bucketlist_id,
+                      date_created=to_datetime(row[8]), date_modified=to_datetime(row[9]))
+                 for row in rows if row[5] is not None]
+        return bucketlist, items
 
 
 class Item(BaseModel):
@@ -128,6 +164,11 @@ class RevokedToken(BaseModel):
 
     class Meta:
         table_name = 'revoked_tokens'
+
+    @classmethod
+    def is_revoked(cls, jti):
+        # Asked on every authenticated request: SQL written once, not built by peewee each time.
+        return db.execute_sql(SELECT_REVOKED, (jti,)).fetchone() is not None
 
 
 class IdempotencyKey(BaseModel):
@@ -184,5 +225,13 @@ class ThrottleEvent(BaseModel):
     def forget(cls, kind, subject):
         cls.delete().where((cls.kind == kind) & (cls.subject == subject)).execute()
 
+
+# The hot-path queries, in the database's parameter style ('?' on SQLite, '%s' on PostgreSQL).
+SELECT_BUCKETLIST_WITH_ITEMS = (
+    'SELECT b.id, b.name, b.owner_id, b.date_created, b.date_modified,'
+    ' i.id, i.name, i.done, i.date_created, i.date_modified'
+    ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
+    f' WHERE b.id = {db.param} AND b.owner_id = {db.param} ORDER BY i.id')
+SELECT_REVOKED = f'SELECT 1 FROM revoked_tokens WHERE jti = {db.param}'
 
 MODELS = [User, Bucketlist, Item, RevokedToken, IdempotencyKey, ThrottleEvent]

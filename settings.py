@@ -43,7 +43,8 @@ TOKEN_TTL_SECONDS = int(os.environ.get('TOKEN_TTL_SECONDS', '3600'))
 # argon2id cost. Changing these rehashes each password at its owner's next login.
 PASSWORD_TIME_COST = int(os.environ.get('PASSWORD_TIME_COST', '1' if TESTING else '3'))
 PASSWORD_MEMORY_KIB = int(os.environ.get('PASSWORD_MEMORY_KIB', '1024' if TESTING else '65536'))
-PASSWORD_PARALLELISM = int(os.environ.get('PASSWORD_PARALLELISM', '1' if TESTING else '4'))
+# One lane: each worker hashes on one low-priority thread (auth.py), so more lanes only add threads.
+PASSWORD_PARALLELISM = int(os.environ.get('PASSWORD_PARALLELISM', '1'))
 
 MAX_BODY_BYTES = int(os.environ.get('MAX_BODY_BYTES', str(1024 * 1024)))
 PAGE_SIZE = int(os.environ.get('PAGE_SIZE', '20'))

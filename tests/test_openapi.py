@@ -229,7 +229,7 @@ def test_the_docs_page_escapes_the_document(monkeypatch):
 def test_an_undocumented_status_is_caught(user, monkeypatch):
     def conflict(bucketlist_id, for_update=False):
         raise bucketlist.APIError(409, 'A status GET /bucketlists/{bucketlist_id} does not document.')
-    monkeypatch.setattr(bucketlist, 'owned_bucketlist', conflict)
+    monkeypatch.setattr(bucketlist, 'owned_bucketlist_with_items', conflict)
     with pytest.raises(AssertionError, match='does not document'):
         user.get('/bucketlists/1', status=409)
 
