@@ -7,6 +7,7 @@ from schemathesis.config import SchemathesisConfig
 
 import auth
 import bucketlist
+from models import Bucketlist, IdempotencyKey, RevokedToken, ThrottleEvent, User
 
 # alice is user 1 in every test (the tables are emptied and their ids restart after each). Her token
 # is made here because schemathesis needs it while collecting, before any test has a database.
@@ -57,10 +58,19 @@ def test_api_keeps_its_documented_contract(case):
     case.call_and_validate()
 
 
-# Sequences of calls that follow the document's links (create a bucketlist, then read, change or
-# delete it, add items...), adding the checks that need them: a created resource can be read, a
-# deleted one is gone.
-Workflow = schema.as_state_machine()
+class Workflow(schema.as_state_machine()):
+    """Sequences of calls that follow the document's links (create a bucketlist, then read, change
+    or delete it, add items...), with the checks that need them: what was created can be read, what
+    was deleted is gone."""
+
+    def setup(self):
+        # Every sequence starts from the same data, or hypothesis could not replay one: alice,
+        # logged in, alone, with nothing yet.
+        for model in (Bucketlist, IdempotencyKey, RevokedToken, ThrottleEvent):
+            model.delete().execute()
+        User.delete().where(User.id != 1).execute()
+
+
 TestWorkflow = Workflow.TestCase
 TestWorkflow.settings = settings(max_examples=10, stateful_step_count=8, deadline=None,
                                  suppress_health_check=list(HealthCheck))
