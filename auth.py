@@ -39,12 +39,28 @@ def _lower_priority():
 
 # Hashing is slow on purpose (tens of milliseconds of CPU and 64 MiB each). One low-priority
 # thread per worker process does all of it, so a burst of logins queues here instead of
-# taking the CPU from every other request.
+# taking the CPU from every other request; and at most HASHES_WAITING request threads of a
+# worker may wait on it, so the other threads stay free for everything else.
 _hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2', initializer=_lower_priority)
+HASHES_WAITING = 2
+_hash_slots = threading.BoundedSemaphore(HASHES_WAITING)
+
+
+class HashingBusy(Exception):
+    """This worker already has HASHES_WAITING password hashes queued: retry in a moment."""
+
+
+def _on_hashing_thread(work):
+    if not _hash_slots.acquire(blocking=False):
+        raise HashingBusy()
+    try:
+        return _hashing.submit(work).result()
+    finally:
+        _hash_slots.release()
 
 
 def hash_password(password):
-    return _hashing.submit(lambda: password_hasher.hash(password)).result()
+    return _on_hashing_thread(lambda: password_hasher.hash(password))
 
 
 def check_password(user, password):
@@ -66,7 +82,7 @@ def _verify(password_hash, password):
             return password_hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-    return _hashing.submit(verify).result()
+    return _on_hashing_thread(verify)
 
 
 def issue_token(user_id):

@@ -84,6 +84,9 @@ class ErrorsPlugin:
                 return callback(*args, **kwargs)
             except HTTPResponse:
                 raise
+            except auth.HashingBusy:
+                raise APIError(503, 'Too many logins and registrations at once. Please retry shortly.',
+                               Retry_After='1')
             except (OperationalError, InterfaceError) as error:
                 if isinstance(db, PooledDatabase):
                     db.close_idle()  # the idle ones most likely died with this one
@@ -543,7 +546,7 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        bucketlist.save(only=[Bucketlist.name, Bucketlist.date_modified] if bucketlist.id else None)
+        bucketlist.save_changes() if bucketlist.id else bucketlist.save()
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
 

@@ -105,6 +105,10 @@ class Bucketlist(BaseModel):
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
 
+    def save_changes(self):
+        """Write the name and date_modified a rename changes (SQL written once: a hot path too)."""
+        db.execute_sql(UPDATE_BUCKETLIST, (self.name, self.date_modified, self.id))
+
     @classmethod
     def with_items(cls, owner_id, bucketlist_id, for_update=False):
         """(bucketlist, its items in id order) if ``owner_id`` owns it, else None; one query.
@@ -233,5 +237,6 @@ SELECT_BUCKETLIST_WITH_ITEMS = (
     ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
     f' WHERE b.id = {db.param} AND b.owner_id = {db.param} ORDER BY i.id')
 SELECT_REVOKED = f'SELECT 1 FROM revoked_tokens WHERE jti = {db.param}'
+UPDATE_BUCKETLIST = f'UPDATE bucketlists SET name = {db.param}, date_modified = {db.param} WHERE id = {db.param}'
 
 MODELS = [User, Bucketlist, Item, RevokedToken, IdempotencyKey, ThrottleEvent]

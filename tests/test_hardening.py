@@ -258,3 +258,17 @@ def test_body_without_length_is_cut_at_the_limit(user):
     status, _ = call_app(environ)
     assert status.startswith('413')
     assert stream.bytes_read <= settings.MAX_BODY_BYTES + 1
+
+
+def test_a_worker_with_its_hashing_queue_full_answers_503(client, user):
+    import auth
+    for _ in range(auth.HASHES_WAITING):
+        auth._hash_slots.acquire()
+    try:
+        res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=503)
+        assert res.headers['Retry-After'] == '1' and res.content_type == 'application/problem+json'
+        user.get('/bucketlists/', status=200)  # everything else carries on
+    finally:
+        for _ in range(auth.HASHES_WAITING):
+            auth._hash_slots.release()
+    client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
