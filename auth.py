@@ -5,7 +5,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher, Type
@@ -133,6 +133,6 @@ def _verified_claims(token):
 def revoke_token(claims):
     """Refuse this token from now on, on every instance sharing the database."""
     now = utcnow()
-    expires_at = datetime.fromtimestamp(claims['exp'], timezone.utc).replace(tzinfo=None)
+    expires_at = datetime.fromtimestamp(claims['exp'], UTC).replace(tzinfo=None)
     RevokedToken.delete().where(RevokedToken.expires_at < now).execute()
     RevokedToken.insert(jti=claims['jti'], expires_at=expires_at).on_conflict_ignore().execute()

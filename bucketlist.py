@@ -16,8 +16,7 @@ import auth
 import browsable
 import openapi
 import settings
-from models import MAX_ID, Bucketlist, IdempotencyKey, Item, ThrottleEvent, User, db, locked, utcnow
-
+from models import MAX_ID, Bucketlist, IdempotencyKey, Item, ThrottleEvent, User, db, utcnow
 
 
 class RequestIdFilter(logging.Filter):

@@ -12,7 +12,7 @@ once. A step that has landed is never edited: change the schema with a new step.
 import sys
 from collections import namedtuple
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from peewee import PostgresqlDatabase
 
@@ -184,7 +184,7 @@ def upgrade(database, target=None):
             database.execute_sql(
                 f'INSERT INTO "schema_migrations" ("version", "name", "applied_at") '
                 f'VALUES ({param}, {param}, {param})',
-                (step.version, step.name, datetime.now(timezone.utc).isoformat()))
+                (step.version, step.name, datetime.now(UTC).isoformat()))
             done.append(step)
     return done
 

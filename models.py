@@ -1,8 +1,17 @@
 """Peewee models, the database handle they share, and the queries used in more than one place."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
-                    Model, TextField, fn)
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    fn,
+)
 from playhouse.db_url import connect, register_database
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -50,7 +59,7 @@ db = open_database(settings.DATABASE_URL)
 
 def utcnow():
     """Now in UTC, naive: both databases store timestamps without a zone, always UTC."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def locked(query):

@@ -69,7 +69,8 @@ SECRET = secrets.token_urlsafe(48)
 
 def start_server(database_url, port, workers=4, **extra):
     """gunicorn with the Procfile's web command; returns the process once /health answers 200."""
-    web = next(line for line in open(os.path.join(ROOT, 'Procfile')) if line.startswith('web:'))
+    with open(os.path.join(ROOT, 'Procfile')) as procfile:
+        web = next(line for line in procfile if line.startswith('web:'))
     log = tempfile.NamedTemporaryFile(prefix=f'resilience-{port}-', suffix='.log', delete=False)
     process = subprocess.Popen(['bash', '-c', 'exec ' + web[4:].strip().replace('--access-logfile -', '')],
                                cwd=ROOT, env=server_env(database_url, port, workers, **extra),
@@ -84,7 +85,8 @@ def start_server(database_url, port, workers=4, **extra):
             pass
         time.sleep(0.1)
     stop_server(process)
-    raise RuntimeError(f'gunicorn on port {port} did not start: {open(log.name).read()[-2000:]}')
+    with open(log.name) as output:
+        raise RuntimeError(f'gunicorn on port {port} did not start: {output.read()[-2000:]}')
 
 
 def stop_server(process):

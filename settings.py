@@ -13,7 +13,7 @@ TESTING = APP_SETTINGS == 'testing'
 def _postgres_pool_url(url):
     # Hosting providers hand out postgres:// and postgresql:// URLs; we always
     # want the pooled flavour so a request never pays for a new connection.
-    scheme, sep, rest = url.partition('://')
+    scheme, _, rest = url.partition('://')
     if scheme in ('postgres', 'postgresql'):
         return 'postgresql+pool://' + rest
     return url

@@ -1,6 +1,6 @@
 """Registration, login, logout and token checks (the tutorial's part 2 tests, and the hostile cases)."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -102,7 +102,7 @@ def test_malformed_authorization_is_401(client, header):
 
 
 def claims_for(user_id, **changes):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {'sub': str(user_id), 'iat': now, 'exp': now + timedelta(hours=1), 'jti': 'x' * 32}
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}

@@ -115,7 +115,7 @@ def test_concurrent_upgrades_apply_each_step_once(empty_database_url, empty_data
 
 
 def test_cli_status_and_downgrade(empty_database_url):
-    out, err = run_cli(empty_database_url).communicate(timeout=60)
+    out, _ = run_cli(empty_database_url).communicate(timeout=60)
     assert 'applied 1: create bucketlists' in out
     out, _ = run_cli(empty_database_url, 'status').communicate(timeout=60)
     assert out.count('applied') == len(migrations.STEPS)
