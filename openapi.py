@@ -19,10 +19,6 @@ NAME_PATTERN = f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,253}}[^{SPACE}\\x00])?[{
 EMAIL_PATTERN = f'^[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+\\.[^@{SPACE}\\x00]+$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
 
-# The largest page the app accepts: it reads at most 9 digits.
-MAX_PAGE = 999_999_999
-
-
 def ref(kind, name):
     return {'$ref': f'#/components/{kind}/{name}'}
 
@@ -175,7 +171,7 @@ PARAMETERS = {
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'An item of that bucketlist; anything else is 404.'},
     'Page': {'name': 'page', 'in': 'query', 'schema': {'type': 'integer', 'minimum': 1,
-                                                       'maximum': MAX_PAGE, 'default': 1},
+                                                       'maximum': MAX_ID, 'default': 1},
              'description': 'A page past the last one is an empty array.'},
     'Limit': {'name': 'limit', 'in': 'query',
               'schema': {'type': 'integer', 'minimum': 1, 'maximum': settings.MAX_PAGE_SIZE,

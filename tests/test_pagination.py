@@ -44,6 +44,11 @@ def test_a_page_past_the_end_is_empty(many):
     assert links(res)['prev'] == '/bucketlists/?page=3&limit=20'
 
 
+def test_the_last_possible_page_is_accepted(user):
+    assert user.get('/bucketlists/?page=2147483647').json == []
+    user.get('/bucketlists/?page=2147483648', status=400)
+
+
 def test_limit_of_one_hundred_is_the_most(many):
     assert len(many.get('/bucketlists/?limit=100').json) == 45
 
