@@ -39,15 +39,14 @@ def _lower_priority():
 
 # Hashing is slow on purpose (tens of milliseconds of CPU and 64 MiB each). One low-priority
 # thread per worker process does all of it, so a burst of logins queues here instead of
-# taking the CPU from every other request; and at most HASHES_WAITING request threads of a
-# worker may wait on it, so the other threads stay free for everything else.
+# taking the CPU from every other request; and at most PASSWORD_HASHES_WAITING request
+# threads of a worker may wait on it, so the other threads stay free for everything else.
 _hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2', initializer=_lower_priority)
-HASHES_WAITING = 2
-_hash_slots = threading.BoundedSemaphore(HASHES_WAITING)
+_hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASHES_WAITING)
 
 
 class HashingBusy(Exception):
-    """This worker already has HASHES_WAITING password hashes queued: retry in a moment."""
+    """This worker already has PASSWORD_HASHES_WAITING hashes queued: retry in a moment."""
 
 
 def _on_hashing_thread(work):

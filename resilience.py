@@ -59,8 +59,10 @@ def server_env(database_url, port, workers=4, **extra):
     return {**os.environ, 'APP_SETTINGS': 'production', 'DATABASE_URL': database_url,
             'SECRET': extra.pop('SECRET', SECRET), 'PORT': str(port), 'WEB_CONCURRENCY': str(workers),
             'PATH': os.path.dirname(PYTHON) + os.pathsep + os.environ.get('PATH', ''),
-            # Races register many accounts from one address; the limits have their own tests.
+            # Races register many accounts from one address, and all at once; the limits and the
+            # shedding of login bursts (PASSWORD_HASHES_WAITING) have tests of their own.
             'REGISTRATIONS_PER_ADDRESS': '100000', 'LOGIN_FAILURES_PER_ADDRESS': '100000',
+            'PASSWORD_HASHES_WAITING': '4',
             **{k: str(v) for k, v in extra.items()}}
 
 

@@ -46,6 +46,11 @@ PASSWORD_MEMORY_KIB = int(os.environ.get('PASSWORD_MEMORY_KIB', '1024' if TESTIN
 # One lane: each worker hashes on one low-priority thread (auth.py), so more lanes only add threads.
 PASSWORD_PARALLELISM = int(os.environ.get('PASSWORD_PARALLELISM', '1'))
 
+# Request threads of a worker that may wait for its one password-hashing thread; a login or
+# registration past that is 503 at once. Keep it below gunicorn's --threads (Procfile: 4) so a
+# login burst always leaves threads for the other routes.
+PASSWORD_HASHES_WAITING = int(os.environ.get('PASSWORD_HASHES_WAITING', '2'))
+
 MAX_BODY_BYTES = int(os.environ.get('MAX_BODY_BYTES', str(1024 * 1024)))
 PAGE_SIZE = int(os.environ.get('PAGE_SIZE', '20'))
 MAX_PAGE_SIZE = int(os.environ.get('MAX_PAGE_SIZE', '100'))

@@ -262,13 +262,13 @@ def test_body_without_length_is_cut_at_the_limit(user):
 
 def test_a_worker_with_its_hashing_queue_full_answers_503(client, user):
     import auth
-    for _ in range(auth.HASHES_WAITING):
+    for _ in range(settings.PASSWORD_HASHES_WAITING):
         auth._hash_slots.acquire()
     try:
         res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=503)
         assert res.headers['Retry-After'] == '1' and res.content_type == 'application/problem+json'
         user.get('/bucketlists/', status=200)  # everything else carries on
     finally:
-        for _ in range(auth.HASHES_WAITING):
+        for _ in range(settings.PASSWORD_HASHES_WAITING):
             auth._hash_slots.release()
     client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
