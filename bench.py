@@ -226,9 +226,17 @@ def wait_until_answering(url, process, log_path, seconds=30):
 
 
 def login(url, user):
+    """A token for bench user ``user``; retried while the service sheds a login burst (503)."""
     body = urlencode({'email': f'user{user}@bench.example', 'password': PASSWORD}).encode()
-    with urllib.request.urlopen(url + '/auth/login', data=body) as answer:
-        return json.load(answer)['access_token']
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(url + '/auth/login', data=body) as answer:
+                return json.load(answer)['access_token']
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+            time.sleep(float(error.headers.get('Retry-After', '1')))
+    sys.exit(f'{url} kept answering 503 to a login')
 
 
 def worker_rss(master_pid):

@@ -177,7 +177,7 @@ def start_request():
     # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
     # else; refuse such a request here, once, instead of failing wherever a header is read.
     for name, value in request.environ.items():
-        if name.startswith('HTTP_'):
+        if name.startswith('HTTP_') and not value.isascii():
             try:
                 value.encode('latin1').decode('utf-8')
             except UnicodeError:

@@ -132,9 +132,10 @@ class Bucketlist(BaseModel):
         if not rows:
             return None
         to_datetime = cls.date_created.python_value
-        bucketlist = cls(id=rows[0][0], name=rows[0][1], owner=rows[0][2],
+        # __no_default__: every field is given, so skip computing defaults (two clock reads each).
+        bucketlist = cls(__no_default__=True, id=rows[0][0], name=rows[0][1], owner=rows[0][2],
                          date_created=to_datetime(rows[0][3]), date_modified=to_datetime(rows[0][4]))
-        items = [Item(id=row[5], name=row[6], done=bool(row[7]), bucketlist=bucketlist_id,
+        items = [Item(__no_default__=True, id=row[5], name=row[6], done=bool(row[7]), bucketlist=bucketlist_id,
                       date_created=to_datetime(row[8]), date_modified=to_datetime(row[9]))
                  for row in rows if row[5] is not None]
         return bucketlist, items
