@@ -5,6 +5,7 @@ import logging
 import os
 import re
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -546,9 +547,11 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        bucketlist.save_changes() if bucketlist.id else bucketlist.save()
+        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.save()
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
+    if not saved:
+        raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
 
 
 @app.post('/bucketlists/')
@@ -579,11 +582,18 @@ def bucketlist_show(bucketlist_id):
     return bucketlist_json(bucketlist, items)
 
 
+def held_for_if_match():
+    """A transaction when the request has If-Match, so the row read for the check is the row
+    written (reads in it lock with FOR UPDATE). Without If-Match none is needed: the write is
+    one UPDATE, and one that finds no row (deleted meanwhile) is a 404."""
+    return db.atomic() if etags_in('If-Match') else nullcontext()
+
+
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
-    with db.atomic():
-        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=True)
+    with held_for_if_match():
+        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
         bucketlist.date_modified = utcnow()

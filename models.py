@@ -115,8 +115,9 @@ class Bucketlist(BaseModel):
         return _contains_folded(cls.name, text)
 
     def save_changes(self):
-        """Write the name and date_modified a rename changes (SQL written once: a hot path too)."""
-        db.execute_sql(UPDATE_BUCKETLIST, (self.name, self.date_modified, self.id))
+        """Write the name and date_modified a rename changes (SQL written once: a hot path too).
+        Returns the number of rows written: 0 when the bucketlist is gone."""
+        return db.execute_sql(UPDATE_BUCKETLIST, (self.name, self.date_modified, self.id)).rowcount
 
     @classmethod
     def with_items(cls, owner_id, bucketlist_id, for_update=False):
