@@ -547,7 +547,7 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.save()
+        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.insert()
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
     if not saved:
