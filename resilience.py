@@ -74,7 +74,7 @@ def start_server(database_url, port, workers=4, **extra):
     with open(os.path.join(ROOT, 'Procfile')) as procfile:
         web = next(line for line in procfile if line.startswith('web:'))
     log = tempfile.NamedTemporaryFile(prefix=f'resilience-{port}-', suffix='.log', delete=False)
-    process = subprocess.Popen(['bash', '-c', 'exec ' + web[4:].strip().replace('--access-logfile -', '')],
+    process = subprocess.Popen(['bash', '-c', 'exec ' + web[4:].strip()],
                                cwd=ROOT, env=server_env(database_url, port, workers, **extra),
                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     process.log_path = log.name
