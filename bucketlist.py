@@ -94,7 +94,7 @@ class ErrorsPlugin:
                 log.warning('database unavailable on %s %s: %s', request.method, request.path,
                             str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
                 raise APIError(503, 'The database is unavailable. Please retry shortly.',
-                               **{'Retry-After': '1'})
+                               Retry_After='1')
             except Exception:
                 log.exception('unhandled error on %s %s', request.method, request.path)
                 raise HTTPError(500)
