@@ -205,8 +205,9 @@ def add_standard_headers():
     response.set_header('X-Request-ID', request.environ.get('bucketlist.request_id', ''))
     if settings.CORS_ORIGINS:
         response.add_header('Vary', 'Origin')
-        if cors_origin():
-            response.set_header('Access-Control-Allow-Origin', cors_origin())
+        origin = cors_origin()
+        if origin:
+            response.set_header('Access-Control-Allow-Origin', origin)
             response.set_header('Access-Control-Expose-Headers', 'ETag, Link, X-Total-Count, X-Request-ID')
 
 
