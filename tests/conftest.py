@@ -19,7 +19,6 @@ import migrations  # noqa: E402
 from models import MODELS, db  # noqa: E402
 
 ON_POSTGRESQL = migrations.dialect(db) == 'postgresql'
-postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason='needs TEST_DATABASE_URL (PostgreSQL)')
 
 PASSWORD = 'correct horse battery'
 
