@@ -164,3 +164,22 @@ def test_login_response_never_contains_the_password(client):
     claims = jwt.decode(res.json['access_token'], settings.SECRET, algorithms=['HS256'])
     assert set(claims) == {'sub', 'iat', 'exp', 'jti'}
     assert claims['exp'] - claims['iat'] == settings.TOKEN_TTL_SECONDS
+
+
+AUTHENTICATED_ROUTES = [('POST', '/auth/logout'), ('GET', '/bucketlists/'), ('POST', '/bucketlists/'),
+                        ('GET', '/bucketlists/1'), ('PUT', '/bucketlists/1'), ('PATCH', '/bucketlists/1'),
+                        ('DELETE', '/bucketlists/1'), ('GET', '/bucketlists/1/items/'),
+                        ('POST', '/bucketlists/1/items/'), ('GET', '/bucketlists/1/items/1'),
+                        ('PUT', '/bucketlists/1/items/1'), ('PATCH', '/bucketlists/1/items/1'),
+                        ('DELETE', '/bucketlists/1/items/1')]
+
+
+@pytest.mark.parametrize('method, path', AUTHENTICATED_ROUTES)
+def test_a_logged_out_token_is_refused_on_every_route(user, method, path):
+    user.post_json('/bucketlists/', {'name': 'Mine'}, status=201)
+    user.post_json('/bucketlists/1/items/', {'name': 'Item'}, status=201)
+    user.post('/auth/logout', status=200)
+    res = user.request(path, method=method, body=b'{"name": "x"}', content_type='application/json',
+                       expect_errors=True)
+    assert_unauthorized(res)
+    assert res.json['detail'].startswith('The access token has been revoked')
