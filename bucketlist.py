@@ -548,7 +548,7 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.insert()
+        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.save_new()
     except IntegrityError:
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
     if not saved:

@@ -114,7 +114,7 @@ class Bucketlist(BaseModel):
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
 
-    def insert(self):
+    def save_new(self):
         """Insert this new bucketlist and take its id (SQL written once, like the other hot paths)."""
         self.id = db.execute_sql(INSERT_BUCKETLIST, (self.name, self.owner_id, self.date_created,
                                                      self.date_modified)).fetchone()[0]

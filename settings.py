@@ -6,7 +6,6 @@ import sys
 APP_SETTINGS = os.environ.get('APP_SETTINGS', 'development')
 if APP_SETTINGS not in ('development', 'testing', 'staging', 'production'):
     sys.exit(f'APP_SETTINGS must be development, testing, staging or production, not {APP_SETTINGS!r}')
-DEBUG = APP_SETTINGS in ('development', 'staging')
 TESTING = APP_SETTINGS == 'testing'
 
 
