@@ -91,10 +91,11 @@ def issue_token(user_id):
     return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM)
 
 
-def read_token(authorization):
+def read_token(authorization, check_revocation=True):
     """The claims of a valid, unrevoked Bearer token in an Authorization header value.
 
-    The algorithm is pinned, so a token signed with 'none' or any other is refused.
+    The algorithm is pinned, so a token signed with 'none' or any other is refused. With
+    ``check_revocation=False`` the caller must refuse a revoked jti itself (``refuse_revoked``).
     """
     scheme, _, token = (authorization or '').partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
@@ -109,9 +110,14 @@ def read_token(authorization):
     if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()
             and 0 < int(subject) <= MAX_ID and isinstance(claims['jti'], str)):
         raise InvalidToken('The access token is invalid.')
+    if check_revocation:
+        refuse_revoked(claims)
+    return claims
+
+
+def refuse_revoked(claims):
     if RevokedToken.is_revoked(claims['jti']):
         raise InvalidToken('The access token has been revoked. Please log in again.')
-    return claims
 
 
 @functools.lru_cache(maxsize=4096)

@@ -399,6 +399,8 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
               'hello req/s', 'ours % of hello']
     rows = []
     for scenario in SCENARIOS:
+        if (scenario.name, 'ours') not in results:
+            continue
         ours, peer, hello = (results.get((scenario.name, server)) for server in SERVERS)
         ours_rps, hello_rps = median(ours, 'rps'), median(hello, 'rps')
         peer_rps = median(peer, 'rps') if peer else None
@@ -415,18 +417,19 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
         print('\nNon-2xx or socket errors elsewhere: ' + '; '.join(failures))
     print(f'\n{machine_notes(args, args.database_url)}')
 
-    print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
-    alone, during, logins = (list(runs) for runs in zip(*bursts))
-    print(table(['GET one bucketlist', 'req/s', 'p50', 'p99', 'non-2xx'], [
-        [label, f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99')),
-         str(sum(r['errors'] for r in runs))]
-        for label, runs in (('alone', alone), ('during the login burst', during))]))
-    print(f'\nLogins during the burst: {median(logins, "rps"):,.1f} req/s, '
-          f'p50 {ms(median(logins, "p50"))}, p99 {ms(median(logins, "p99"))}, '
-          f'non-2xx {sum(r["errors"] for r in logins)}. '
-          f'During / alone: GET req/s {median(during, "rps") / median(alone, "rps"):.2f}×, '
-          f'p50 {median(during, "p50") / median(alone, "p50"):.1f}×, '
-          f'p99 {median(during, "p99") / median(alone, "p99"):.1f}×.')
+    if bursts:
+        print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
+        alone, during, logins = (list(runs) for runs in zip(*bursts))
+        print(table(['GET one bucketlist', 'req/s', 'p50', 'p99', 'non-2xx'], [
+            [label, f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99')),
+             str(sum(r['errors'] for r in runs))]
+            for label, runs in (('alone', alone), ('during the login burst', during))]))
+        print(f'\nLogins during the burst: {median(logins, "rps"):,.1f} req/s, '
+              f'p50 {ms(median(logins, "p50"))}, p99 {ms(median(logins, "p99"))}, '
+              f'non-2xx {sum(r["errors"] for r in logins)}. '
+              f'During / alone: GET req/s {median(during, "rps") / median(alone, "rps"):.2f}×, '
+              f'p50 {median(during, "p50") / median(alone, "p50"):.1f}×, '
+              f'p99 {median(during, "p99") / median(alone, "p99"):.1f}×.')
 
     print('\n### Worker memory (VmRSS, MiB)\n')
     columns = list(rss)
@@ -469,9 +472,10 @@ def benchmark(args, workdir):
             wrk(url, GET_ONE, login(url, 1) if server == 'ours' else None, 2, workdir)
 
         results, bursts = defaultdict(list), []
+        scenarios = [s for s in SCENARIOS if args.only is None or args.only in s.name]
         for round_number in range(1, args.rounds + 1):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 for server, url in targets.items():
                     if server == 'peer' and not scenario.peer:
                         continue
@@ -482,7 +486,8 @@ def benchmark(args, workdir):
                     log(f'round {round_number} {scenario.name} {server}: {result["rps"]:,.0f} '
                         f'req/s p50 {ms(result["p50"])} p99 {ms(result["p99"])} '
                         f'errors {result["errors"]}')
-            bursts.append(login_burst(targets['ours'], tokens['reader'], args.duration, workdir))
+            if args.only is None:
+                bursts.append(login_burst(targets['ours'], tokens['reader'], args.duration, workdir))
         time.sleep(5)  # logins still queued when wrk stops finish hashing (64 MiB each) first
         rss['after the benchmark'] = worker_rss(ours.pid)
 
@@ -562,6 +567,8 @@ def main():
                         help=f"start the tutorial's app from {PEERS} on database peer_bench")
     parser.add_argument('--requests-for-memory', type=int, default=0, metavar='N',
                         help='after the tables, drive N GETs and report worker RSS before and after')
+    parser.add_argument('--only', metavar='TEXT',
+                        help='only the scenarios whose name contains TEXT, and no login burst')
     parser.add_argument('--compare-scales', metavar='SMALL,LARGE',
                         help='only the list scenarios, on two databases, e.g. 1k,1m')
     args = parser.parse_args()

@@ -183,3 +183,14 @@ def test_a_logged_out_token_is_refused_on_every_route(user, method, path):
                        expect_errors=True)
     assert_unauthorized(res)
     assert res.json['detail'].startswith('The access token has been revoked')
+
+
+@pytest.mark.parametrize('method, path', [(method, path.replace('/1', '/999'))
+                                          for method, path in AUTHENTICATED_ROUTES if '/1' in path])
+def test_a_logged_out_token_is_401_not_404_on_a_missing_resource(user, method, path):
+    # Bucketlist routes check revocation in their own query; a miss must still tell 401 first.
+    user.post('/auth/logout', status=200)
+    res = user.request(path, method=method, body=b'{"name": "x"}', content_type='application/json',
+                       expect_errors=True)
+    assert_unauthorized(res)
+    assert res.json['detail'].startswith('The access token has been revoked')
