@@ -190,17 +190,18 @@ REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 
 @app.hook('before_request')
 def start_request():
+    environ = request.environ
     # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
     # else; refuse such a request here, once, instead of failing wherever a header is read.
-    for name, value in request.environ.items():
+    for name, value in environ.items():
         if name.startswith('HTTP_') and not value.isascii():
             try:
                 value.encode('latin1').decode('utf-8')
             except UnicodeError:
                 raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
-    given = request.get_header('X-Request-ID') or ''
-    request.environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-    if request.method == 'OPTIONS' and cors_origin():
+    given = environ.get('HTTP_X_REQUEST_ID', '')
+    environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    if environ['REQUEST_METHOD'] == 'OPTIONS' and cors_origin():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
             'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, If-None-Match, '

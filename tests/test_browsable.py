@@ -42,6 +42,9 @@ def browsable_plugin_removed():
     ('text/html;q=0.5, application/*', False),
     ('text/html;q=bogus, application/json;q=0.1', False),
     ('image/png, text/html;q=0.9, */*;q=0.8', True),
+    ('*/*, application/json;q=0.1', True),
+    ('TEXT/HTML', True),
+    ('application/json, image/png', False),
 ])
 def test_html_only_when_the_client_prefers_it_to_json(accept, html):
     assert browsable.prefers_html(accept) is html
