@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -239,6 +240,29 @@ def login(url, user):
     sys.exit(f'{url} kept answering 503 to a login')
 
 
+def cpu_seconds(masters):
+    """CPU seconds used so far by each server's gunicorn workers ({name: master pid}), by all
+    PostgreSQL processes ('postgres') and by finished child processes such as wrk ('wrk')."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    totals = defaultdict(float)
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/stat') as stat:
+                command, fields = stat.read().split(' (', 1)[1].rsplit(') ', 1)
+        except OSError:
+            continue  # a process that ended meanwhile
+        fields = fields.split()
+        parent, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+        server = next((name for name, master in masters.items() if master == parent), None)
+        if server:
+            totals[server] += seconds
+        elif command == 'postgres':
+            totals['postgres'] += seconds
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals['wrk'] = children.ru_utime + children.ru_stime
+    return totals
+
+
 def worker_rss(master_pid):
     """{worker pid: resident memory in MiB} for the children of a gunicorn master."""
     rss = {}
@@ -417,6 +441,17 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
         print('\nNon-2xx or socket errors elsewhere: ' + '; '.join(failures))
     print(f'\n{machine_notes(args, args.database_url)}')
 
+    if (GET_ONE.name, 'ours') in results:
+        print(f'\n### CPU per request during "{GET_ONE.name}" (µs, medians over the rounds)\n')
+        rows = []
+        for server in SERVERS:
+            runs = results.get((GET_ONE.name, server))
+            if runs:
+                parts = [statistics.median(run['cpu'][part] for run in runs)
+                         for part in (server, 'postgres', 'wrk')]
+                rows.append([server] + [f'{part:,.0f}' for part in parts] + [f'{sum(parts):,.0f}'])
+        print(table(['server', 'gunicorn workers', 'PostgreSQL', 'wrk', 'total'], rows))
+
     if bursts:
         print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
         alone, during, logins = (list(runs) for runs in zip(*bursts))
@@ -449,16 +484,18 @@ def benchmark(args, workdir):
         ours = stack.enter_context(serve('ours', gunicorn_path(), 'bucketlist:app', HERE,
                                          dict(env, DATABASE_URL=args.database_url),
                                          args.workers, '/health', workdir))
-        stack.enter_context(serve('hello', gunicorn_path(), 'hello_wsgi:app', PEERS, env,
-                                  args.workers, '/', workdir))
+        hello = stack.enter_context(serve('hello', gunicorn_path(), 'hello_wsgi:app', PEERS, env,
+                                          args.workers, '/', workdir))
+        masters = {'ours': ours.pid, 'hello': hello.pid}
         targets = {'ours': f'http://127.0.0.1:{PORTS["ours"]}',
                    'hello': f'http://127.0.0.1:{PORTS["hello"]}'}
         if args.start_peer:
             peer_url = database_url(args.database_url, 'peer_bench')
             seed_peer(peer_url, bucketlists)
-            stack.enter_context(serve('peer', f'{PEER_VENV}/bin/gunicorn', 'run:app',
-                                      f'{PEERS}/seed_flask', peer_env(peer_url), args.workers,
-                                      '/bucketlists/1', workdir))
+            peer = stack.enter_context(serve('peer', f'{PEER_VENV}/bin/gunicorn', 'run:app',
+                                             f'{PEERS}/seed_flask', peer_env(peer_url), args.workers,
+                                             '/bucketlists/1', workdir))
+            masters['peer'] = peer.pid
             targets['peer'] = f'http://127.0.0.1:{PORTS["peer"]}'
         elif args.peer_url:
             targets['peer'] = args.peer_url.rstrip('/')
@@ -480,8 +517,13 @@ def benchmark(args, workdir):
                     if server == 'peer' and not scenario.peer:
                         continue
                     token = tokens.get(scenario.token) if server != 'peer' else None
+                    before = cpu_seconds(masters)
                     result = wrk(url, scenario, token, args.duration, workdir,
                                  connections=scenario.connections)
+                    after = cpu_seconds(masters)
+                    # CPU per request, where the two CPUs' time went (only this server's workers)
+                    result['cpu'] = {part: 1e6 * (after[part] - before[part]) / max(result['requests'], 1)
+                                     for part in (server, 'postgres', 'wrk')}
                     results[scenario.name, server].append(result)
                     log(f'round {round_number} {scenario.name} {server}: {result["rps"]:,.0f} '
                         f'req/s p50 {ms(result["p50"])} p99 {ms(result["p99"])} '

@@ -2,6 +2,7 @@
 import re
 from datetime import UTC, datetime
 
+import psycopg2.extensions
 from peewee import (
     AutoField,
     BooleanField,
@@ -14,7 +15,6 @@ from peewee import (
     TextField,
     fn,
 )
-import psycopg2.extensions
 from playhouse.db_url import connect, register_database
 from playhouse.pool import PooledPostgresqlDatabase
 
