@@ -36,8 +36,8 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = '/work/shared/peers'
 PEER_VENV = '/tmp/peer-venv'
-SERVERS = ('ours', 'peer', 'hello')  # the order of every round
-PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514}
+SERVERS = ('ours', 'peer', 'minimal', 'hello')  # the order of every round
+PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514, 'minimal': 8515}
 
 # The measured user ("reader", user 1) owns the first READER_BUCKETLISTS bucketlists at every
 # scale, so list pages compare across scales; the other users own PER_USER each. Bucketlist 1 has
@@ -87,6 +87,25 @@ def parse_scale(text):
 
 def database_url(base_url, name):
     return base_url.rsplit('/', 1)[0] + '/' + name
+
+
+def minimal_app():
+    """A minimal Bottle + Peewee handler on a connection pool: one bucketlist by id, no token, no
+    items, no headers of its own. It shows what any database-backed endpoint costs on this
+    machine, between ours and the hello world. Served as gunicorn 'bench:minimal_app()'."""
+    from bottle import Bottle
+    from playhouse.db_url import connect
+
+    database = connect(os.environ['DATABASE_URL'].replace('postgresql://', 'postgresql+pool://', 1))
+    app = Bottle()
+
+    @app.get('/bucketlists/<bucketlist_id:int>')
+    def show(bucketlist_id):
+        with database.connection_context():
+            row = database.execute_sql('SELECT id, name FROM bucketlists WHERE id = %s',
+                                       (bucketlist_id,)).fetchone()
+        return {'id': row[0], 'name': row[1]}
+    return app
 
 
 # --- Seeding -------------------------------------------------------------------------------------
@@ -425,7 +444,7 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
     for scenario in SCENARIOS:
         if (scenario.name, 'ours') not in results:
             continue
-        ours, peer, hello = (results.get((scenario.name, server)) for server in SERVERS)
+        ours, peer, hello = (results.get((scenario.name, server)) for server in ('ours', 'peer', 'hello'))
         ours_rps, hello_rps = median(ours, 'rps'), median(hello, 'rps')
         peer_rps = median(peer, 'rps') if peer else None
         rows.append([scenario.name, f'{ours_rps:,.0f}', ms(median(ours, 'p50')),
@@ -442,15 +461,21 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
     print(f'\n{machine_notes(args, args.database_url)}')
 
     if (GET_ONE.name, 'ours') in results:
-        print(f'\n### CPU per request during "{GET_ONE.name}" (µs, medians over the rounds)\n')
+        print(f'\n### {GET_ONE.name}: every server, and its CPU per request (µs) on the workers, '
+              'PostgreSQL and wrk\n')
+        hello_rps = median(results[GET_ONE.name, 'hello'], 'rps')
         rows = []
         for server in SERVERS:
             runs = results.get((GET_ONE.name, server))
             if runs:
                 parts = [statistics.median(run['cpu'][part] for run in runs)
                          for part in (server, 'postgres', 'wrk')]
-                rows.append([server] + [f'{part:,.0f}' for part in parts] + [f'{sum(parts):,.0f}'])
-        print(table(['server', 'gunicorn workers', 'PostgreSQL', 'wrk', 'total'], rows))
+                rows.append([server, f'{median(runs, "rps"):,.0f}',
+                             f'{100 * median(runs, "rps") / hello_rps:.0f} %']
+                            + [f'{part:,.0f}' for part in parts] + [f'{sum(parts):,.0f}'])
+        print(table(['server', 'req/s', '% of hello', 'workers', 'PostgreSQL', 'wrk', 'total'], rows))
+        print('\nminimal: a Bottle + Peewee handler on a pool that reads one row by id, with no token, '
+              'no items and no headers of its own (`bench.minimal_app`).')
 
     if bursts:
         print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
@@ -486,9 +511,11 @@ def benchmark(args, workdir):
                                          args.workers, '/health', workdir))
         hello = stack.enter_context(serve('hello', gunicorn_path(), 'hello_wsgi:app', PEERS, env,
                                           args.workers, '/', workdir))
-        masters = {'ours': ours.pid, 'hello': hello.pid}
-        targets = {'ours': f'http://127.0.0.1:{PORTS["ours"]}',
-                   'hello': f'http://127.0.0.1:{PORTS["hello"]}'}
+        minimal = stack.enter_context(serve('minimal', gunicorn_path(), 'bench:minimal_app()', HERE,
+                                            dict(env, DATABASE_URL=args.database_url),
+                                            args.workers, '/bucketlists/1', workdir))
+        masters = {'ours': ours.pid, 'hello': hello.pid, 'minimal': minimal.pid}
+        targets = {server: f'http://127.0.0.1:{PORTS[server]}' for server in masters}
         if args.start_peer:
             peer_url = database_url(args.database_url, 'peer_bench')
             seed_peer(peer_url, bucketlists)
@@ -514,9 +541,10 @@ def benchmark(args, workdir):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
             for scenario in scenarios:
                 for server, url in targets.items():
-                    if server == 'peer' and not scenario.peer:
+                    if (server == 'peer' and not scenario.peer) or (server == 'minimal' and scenario != GET_ONE):
                         continue
-                    token = tokens.get(scenario.token) if server != 'peer' else None
+                    # Only ours checks tokens; hello gets the same request bytes as ours.
+                    token = tokens.get(scenario.token) if server in ('ours', 'hello') else None
                     before = cpu_seconds(masters)
                     result = wrk(url, scenario, token, args.duration, workdir,
                                  connections=scenario.connections)
