@@ -4,7 +4,6 @@ import json
 import logging
 import os
 import re
-import uuid
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
@@ -200,7 +199,7 @@ def start_request():
             except UnicodeError:
                 raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
     given = environ.get('HTTP_X_REQUEST_ID', '')
-    environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
     if environ['REQUEST_METHOD'] == 'OPTIONS' and cors_origin():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
