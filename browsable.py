@@ -46,8 +46,8 @@ def is_resource(route):
 def prefers_html(accept):
     """True when ``accept`` ranks text/html above application/json; a tie goes to JSON."""
     lowered = accept.lower()
-    if 'text/' not in lowered and '*/*' not in lowered:
-        return False  # no range can match text/html: most API clients, answered without parsing
+    if ('text/' not in lowered and '*/*' not in lowered) or lowered.strip() == '*/*':
+        return False  # no range for text/html, or a tie: most API clients, answered without parsing
     return quality(accept, 'text/html') > quality(accept, 'application/json')
 
 

@@ -4,7 +4,7 @@ import json
 import logging
 import os
 import re
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -155,25 +155,20 @@ class TokenAuthPlugin:
         check_revocation = not route.config.get('revocation_in_query')
 
         def wrapper(*args, **kwargs):
-            with invalid_token_is_401():
-                request.token_claims = auth.read_token(request.get_header('Authorization'),
-                                                       check_revocation)
-            request.user_id = int(request.token_claims['sub'])
+            try:
+                claims = auth.read_token(request.get_header('Authorization'), check_revocation)
+            except auth.InvalidToken as invalid:
+                raise APIError(401, str(invalid))
+            request.token_claims, request.user_id = claims, int(claims['sub'])
             return callback(*args, **kwargs)
         return wrapper
 
 
-@contextmanager
-def invalid_token_is_401():
+def refuse_revoked_token():
     try:
-        yield
+        auth.refuse_revoked(request.token_claims)
     except auth.InvalidToken as invalid:
         raise APIError(401, str(invalid))
-
-
-def refuse_revoked_token():
-    with invalid_token_is_401():
-        auth.refuse_revoked(request.token_claims)
 
 
 # Installed first means outermost: errors see everything, the HTML page needs no token.
