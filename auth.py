@@ -5,6 +5,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -49,13 +50,22 @@ class HashingBusy(Exception):
     """This worker already has PASSWORD_HASHES_WAITING hashes queued: retry in a moment."""
 
 
-def _on_hashing_thread(work):
+@contextmanager
+def hashing_slot():
+    """Hold one of this worker's PASSWORD_HASHES_WAITING places for password work, or raise
+    HashingBusy at once. Login and registration take it first, so a request that would only
+    queue is refused before it costs a query."""
     if not _hash_slots.acquire(blocking=False):
         raise HashingBusy()
     try:
-        return _hashing.submit(work).result()
+        yield
     finally:
         _hash_slots.release()
+
+
+def _on_hashing_thread(work):
+    """Run ``work`` on the hashing thread and wait for it; the caller holds a ``hashing_slot``."""
+    return _hashing.submit(work).result()
 
 
 def hash_password(password):

@@ -467,12 +467,13 @@ def register():
                         required=('email', 'password'))
     window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
     limits = [('register-address', client_address(), settings.REGISTRATIONS_PER_ADDRESS, window)]
-    throttle(limits)
-    ThrottleEvent.record(limits)
-    try:
-        User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
-    except IntegrityError:
-        raise APIError(409, 'User already exists. Please login.')
+    with auth.hashing_slot():
+        throttle(limits)
+        ThrottleEvent.record(limits)
+        try:
+            User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
+        except IntegrityError:
+            raise APIError(409, 'User already exists. Please login.')
     response.status = 201
     return {'message': 'You registered successfully. Please login.'}
 
@@ -482,12 +483,13 @@ def login():
     fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
     email = fields['email'].strip().lower()
     limits = login_limits(email)
-    throttle(limits)
-    user = User.get_or_none(User.email == email)
-    if not auth.check_password(user, fields['password']):
-        ThrottleEvent.record(limits)
-        raise APIError(401, 'Invalid email or password, Please try again')
-    ThrottleEvent.forget('login-account', email)
+    with auth.hashing_slot():
+        throttle(limits)
+        user = User.get_or_none(User.email == email)
+        if not auth.check_password(user, fields['password']):
+            ThrottleEvent.record(limits)
+            raise APIError(401, 'Invalid email or password, Please try again')
+        ThrottleEvent.forget('login-account', email)
     return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
 
 

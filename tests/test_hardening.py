@@ -260,13 +260,17 @@ def test_body_without_length_is_cut_at_the_limit(user):
     assert stream.bytes_read <= settings.MAX_BODY_BYTES + 1
 
 
-def test_a_worker_with_its_hashing_queue_full_answers_503(client, user):
+def test_a_worker_with_its_hashing_queue_full_answers_503(client, user, caplog):
     import auth
     for _ in range(settings.PASSWORD_HASHES_WAITING):
         auth._hash_slots.acquire()
     try:
-        res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=503)
+        with caplog.at_level(logging.DEBUG, logger='peewee'):
+            res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=503)
+            client.post_json('/auth/register', {'email': 'carol@example.com', 'password': PASSWORD}, status=503)
         assert res.headers['Retry-After'] == '1' and res.content_type == 'application/problem+json'
+        # Refused before any work: a burst of shed logins costs the database nothing.
+        assert [record for record in caplog.records if record.name == 'peewee'] == []
         user.get('/bucketlists/', status=200)  # everything else carries on
     finally:
         for _ in range(settings.PASSWORD_HASHES_WAITING):
