@@ -195,7 +195,7 @@ def start_request():
                 raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
     given = environ.get('HTTP_X_REQUEST_ID', '')
     environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
-    if environ['REQUEST_METHOD'] == 'OPTIONS' and cors_origin():
+    if request.method == 'OPTIONS' and cors_origin():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
             'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, If-None-Match, '

@@ -8,10 +8,12 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    DatabaseError,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
     Model,
+    OperationalError,
     PostgresqlDatabase,
     TextField,
     fn,
@@ -82,7 +84,21 @@ def execute_hot(name, *params):
     if name not in connection.prepared:
         db.execute_sql(f'PREPARE {name} AS {HOT[name]}')
         connection.prepared.add(name)
-    return db.execute_sql(HOT_EXECUTE[name], params)
+    try:
+        return db.execute_sql(HOT_EXECUTE[name], params)
+    except DatabaseError as error:
+        if getattr(error.__context__, 'pgcode', None) not in PREPARED_STATEMENT_LOST:
+            raise
+        # The server no longer has this connection's statements (a pooler in transaction mode
+        # swapped the connection under us) or can no longer run them (a migration changed the
+        # type of a column they return). Drop the connection, so the next request prepares
+        # afresh on a new one; this one is a 503 like any other database trouble.
+        connection.close()
+        raise OperationalError(f'prepared statement {name} is no longer usable') from error
+
+
+# invalid_sql_statement_name; feature_not_supported ("cached plan must not change result type")
+PREPARED_STATEMENT_LOST = {'26000', '0A000'}
 
 
 def utcnow():
@@ -295,8 +311,8 @@ HOT = {
                           ' VALUES ($1, $2, $3, $4) RETURNING id'),
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
-HOT_SQLITE = {name: re.sub(r'\$(\d)', r'?\1', sql) for name, sql in HOT.items()}
-HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * len(set(re.findall(r'\$\d', sql)))) + ')'
+HOT_SQLITE = {name: re.sub(r'\$(\d+)', r'?\1', sql) for name, sql in HOT.items()}
+HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}
 
 MODELS = [User, Bucketlist, Item, RevokedToken, IdempotencyKey, ThrottleEvent]

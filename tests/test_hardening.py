@@ -7,8 +7,8 @@ import pytest
 
 import bucketlist
 import settings
-from models import Bucketlist, IdempotencyKey, Item
-from tests.conftest import PASSWORD, register_and_login
+from models import Bucketlist, IdempotencyKey, Item, db
+from tests.conftest import ON_POSTGRESQL, PASSWORD, register_and_login
 
 
 @pytest.fixture
@@ -276,3 +276,18 @@ def test_a_worker_with_its_hashing_queue_full_answers_503(client, user, caplog):
         for _ in range(settings.PASSWORD_HASHES_WAITING):
             auth._hash_slots.release()
     client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
+
+
+def test_statements_the_database_forgot_cost_one_503_then_heal(user):
+    # PostgreSQL runs the hot statements prepared once per connection. A pooler in transaction
+    # mode, or a migration changing a column they return, leaves the connection without them.
+    bucketlist_id = user.post_json('/bucketlists/', {'name': 'Mine'}, status=201).json['id']
+    user.get(f'/bucketlists/{bucketlist_id}', status=200)
+    with db.connection_context():  # the pool's one idle connection, the one the GET used
+        db.execute_sql('DEALLOCATE ALL' if ON_POSTGRESQL else 'SELECT 1')
+    res = user.get(f'/bucketlists/{bucketlist_id}', expect_errors=True)
+    if ON_POSTGRESQL:
+        assert res.status_int == 503 and res.headers['Retry-After'] == '1'
+    else:
+        assert res.status_int == 200  # SQLite prepares nothing to forget
+    user.get(f'/bucketlists/{bucketlist_id}', status=200)
