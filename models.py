@@ -72,6 +72,11 @@ def open_database(url):
 db = open_database(settings.DATABASE_URL)
 
 
+# Errors of a connection whose prepared statements are gone: invalid_sql_statement_name, and
+# feature_not_supported ("cached plan must not change result type").
+PREPARED_STATEMENT_LOST = {'26000', '0A000'}
+
+
 def execute_hot(name, *params):
     """Run the HOT statement ``name`` with ``params``; returns the cursor.
 
@@ -96,9 +101,6 @@ def execute_hot(name, *params):
         connection.close()
         raise OperationalError(f'prepared statement {name} is no longer usable') from error
 
-
-# invalid_sql_statement_name; feature_not_supported ("cached plan must not change result type")
-PREPARED_STATEMENT_LOST = {'26000', '0A000'}
 
 
 def utcnow():
