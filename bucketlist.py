@@ -145,7 +145,8 @@ class TokenAuthPlugin:
 
     The token's user id is ``request.user_id`` inside the route. A route marked
     ``revocation_in_query=True`` refuses a revoked token in its own query (one round trip
-    instead of two) and must call ``refuse_revoked_token`` when that query finds nothing.
+    instead of two) and must call ``auth.refuse_revoked`` when that query finds nothing.
+    An ``auth.InvalidToken`` raised by either is a 401.
     """
     name, api = 'token_auth', 2
 
@@ -155,20 +156,13 @@ class TokenAuthPlugin:
         check_revocation = not route.config.get('revocation_in_query')
 
         def wrapper(*args, **kwargs):
-            try:
+            try:  # around the route too: it may find the token revoked (revocation_in_query)
                 claims = auth.read_token(request.get_header('Authorization'), check_revocation)
+                request.token_claims, request.user_id = claims, int(claims['sub'])
+                return callback(*args, **kwargs)
             except auth.InvalidToken as invalid:
                 raise APIError(401, str(invalid))
-            request.token_claims, request.user_id = claims, int(claims['sub'])
-            return callback(*args, **kwargs)
         return wrapper
-
-
-def refuse_revoked_token():
-    try:
-        auth.refuse_revoked(request.token_claims)
-    except auth.InvalidToken as invalid:
-        raise APIError(401, str(invalid))
 
 
 # Installed first means outermost: errors see everything, the HTML page needs no token.
@@ -550,7 +544,7 @@ def owned_bucketlist_with_items(bucketlist_id, for_update=False):
     token is revoked (for routes marked ``revocation_in_query``, checked by the same query)."""
     found = Bucketlist.with_items(request.user_id, bucketlist_id, request.token_claims['jti'], for_update)
     if found is None:
-        refuse_revoked_token()
+        auth.refuse_revoked(request.token_claims)
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     return found
 
