@@ -259,11 +259,9 @@ def login(url, user):
     sys.exit(f'{url} kept answering 503 to a login')
 
 
-def cpu_seconds(masters):
-    """CPU seconds used so far by each server's gunicorn workers ({name: master pid}), by all
-    PostgreSQL processes ('postgres') and by finished child processes such as wrk ('wrk')."""
+def processes():
+    """(pid, command, parent pid, CPU seconds so far) of every process, from /proc."""
     ticks = os.sysconf('SC_CLK_TCK')
-    totals = defaultdict(float)
     for pid in filter(str.isdigit, os.listdir('/proc')):
         try:
             with open(f'/proc/{pid}/stat') as stat:
@@ -271,10 +269,17 @@ def cpu_seconds(masters):
         except OSError:
             continue  # a process that ended meanwhile
         fields = fields.split()
-        parent, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-        server = next((name for name, master in masters.items() if master == parent), None)
-        if server:
-            totals[server] += seconds
+        yield int(pid), command, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_seconds(masters):
+    """CPU seconds used so far by each server's gunicorn workers ({name: master pid}), by all
+    PostgreSQL processes ('postgres') and by finished child processes such as wrk ('wrk')."""
+    servers = {master: name for name, master in masters.items()}
+    totals = defaultdict(float)
+    for _, command, parent, seconds in processes():
+        if parent in servers:
+            totals[servers[parent]] += seconds
         elif command == 'postgres':
             totals['postgres'] += seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -285,14 +290,13 @@ def cpu_seconds(masters):
 def worker_rss(master_pid):
     """{worker pid: resident memory in MiB} for the children of a gunicorn master."""
     rss = {}
-    for pid in filter(str.isdigit, os.listdir('/proc')):
+    for pid, _, parent, _ in processes():
+        if parent != master_pid:
+            continue
         try:
-            with open(f'/proc/{pid}/stat') as stat:
-                parent = int(stat.read().rsplit(')', 1)[1].split()[1])
-            if parent == master_pid:
-                with open(f'/proc/{pid}/status') as status:
-                    kib = next(line for line in status if line.startswith('VmRSS:')).split()[1]
-                rss[int(pid)] = int(kib) / 1024
+            with open(f'/proc/{pid}/status') as status:
+                kib = next(line for line in status if line.startswith('VmRSS:')).split()[1]
+            rss[pid] = int(kib) / 1024
         except (OSError, StopIteration):
             pass  # a process that ended meanwhile
     return rss
