@@ -23,6 +23,9 @@ password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
 # Verified when the email is unknown, so that answer takes as long as a wrong password.
 DUMMY_HASH = password_hasher.hash('not anybody’s password')
 
+# A new password's length; any length is checked at login (a longer one just cannot match).
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
+
 ALGORITHM = 'HS256'
 REQUIRED_CLAIMS = ['sub', 'iat', 'exp', 'jti']
 
@@ -101,11 +104,11 @@ def issue_token(user_id):
     return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM)
 
 
-def read_token(authorization, check_revocation=True):
-    """The claims of a valid, unrevoked Bearer token in an Authorization header value.
+def read_token(authorization):
+    """The claims of a valid Bearer token in an Authorization header value, or InvalidToken.
 
-    The algorithm is pinned, so a token signed with 'none' or any other is refused. With
-    ``check_revocation=False`` the caller must refuse a revoked jti itself (``refuse_revoked``).
+    The algorithm is pinned, so a token signed with 'none' or any other is refused. Revocation
+    needs the database: the caller checks it (``refuse_revoked``, or in its own query).
     """
     scheme, _, token = (authorization or '').partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
@@ -120,8 +123,6 @@ def read_token(authorization, check_revocation=True):
     if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()
             and 0 < int(subject) <= MAX_ID and isinstance(claims['jti'], str)):
         raise InvalidToken('The access token is invalid.')
-    if check_revocation:
-        refuse_revoked(claims)
     return claims
 
 

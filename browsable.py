@@ -2,7 +2,10 @@
 import re
 from html import escape
 
-from bottle import HTTPResponse, request, response
+from bottle import request, response
+
+from auth import PASSWORD_MIN_LENGTH
+from models import NAME_MAX_LENGTH
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -25,17 +28,12 @@ class BrowsablePlugin:
             return callback
 
         def wrapper(*args, **kwargs):
-            response.add_header('Vary', 'Accept')
+            # Every answer of a resource route carries Vary: Accept (web.add_standard_headers).
             if prefers_html(request.get_header('Accept', '')):
                 response.content_type = 'text/html; charset=utf-8'
                 response.set_header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
                 return page(request.path, request.query.getunicode('q', default=''))
-            try:
-                return callback(*args, **kwargs)
-            except HTTPResponse as answer:
-                # An error brings its own headers, which replace the response's.
-                answer.add_header('Vary', 'Accept')
-                raise
+            return callback(*args, **kwargs)
         return wrapper
 
 
@@ -104,7 +102,7 @@ same URL: send <code>Accept: application/json</code>.</p></noscript>
 <h2>Register</h2>
 <label>Email <input type="email" name="email" required autocomplete="username"></label>
 <label>Password
-<input type="password" name="password" required minlength="8" autocomplete="new-password"></label>
+<input type="password" name="password" required minlength="{password_min_length}" autocomplete="new-password"></label>
 <button>Register</button>
 </form>
 </section>
@@ -124,7 +122,8 @@ same URL: send <code>Accept: application/json</code>.</p></noscript>
 
 def page(path, q=''):
     """The browsable page for ``path``; its script fetches the resource with the user's token."""
-    return PAGE.format(path=escape(path), breadcrumbs=breadcrumbs(path), forms=forms(path, q))
+    return PAGE.format(path=escape(path), breadcrumbs=breadcrumbs(path), forms=forms(path, q),
+                       password_min_length=PASSWORD_MIN_LENGTH)
 
 
 def breadcrumbs(path):
@@ -137,7 +136,7 @@ def breadcrumbs(path):
     return ' / '.join(links)
 
 
-NAME = '<label>Name <input name="name" required maxlength="255"></label>'
+NAME = f'<label>Name <input name="name" required maxlength="{NAME_MAX_LENGTH}"></label>'
 DONE = '<label><input type="checkbox" name="done"> Done</label>'
 
 

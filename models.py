@@ -25,6 +25,11 @@ import settings
 
 # PostgreSQL int4: an id past this can name no row, so it is a 404 and never reaches the database.
 MAX_ID = 2**31 - 1
+# Column limits that validation, the OpenAPI document and the browsable page read from here.
+NAME_MAX_LENGTH = 255  # a bucketlist's or an item's name
+EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
@@ -122,7 +127,7 @@ class BaseModel(Model):
 
 class User(BaseModel):
     id = AutoField()
-    email = CharField(max_length=254, unique=True)  # stored lower-cased
+    email = CharField(max_length=EMAIL_MAX_LENGTH, unique=True)  # stored lower-cased
     password_hash = TextField()
     date_created = DateTimeField(default=utcnow)
 
@@ -137,7 +142,7 @@ def _contains_folded(field, text):
 
 class Bucketlist(BaseModel):
     id = AutoField()
-    name = CharField(max_length=255)
+    name = CharField(max_length=NAME_MAX_LENGTH)
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
@@ -172,9 +177,9 @@ class Bucketlist(BaseModel):
         return execute_hot('rename_bucketlist', self.name, self.date_modified, self.id).rowcount
 
     @classmethod
-    def with_items(cls, owner_id, bucketlist_id, unless_revoked, for_update=False):
-        """(bucketlist, its items in id order) if ``owner_id`` owns it and the token with the jti
-        ``unless_revoked`` is not revoked, else None; one query.
+    def with_items(cls, owner_id, bucketlist_id, token_jti, for_update=False):
+        """(bucketlist, its items in id order) if ``owner_id`` owns it and the token whose jti is
+        ``token_jti`` is not revoked, else None; one query.
 
         The items are read-only ``ItemRow`` tuples, not models: the callers only show them,
         and a model costs four times as much to build.
@@ -182,7 +187,7 @@ class Bucketlist(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         statement = 'bucketlist_with_items_locked' if for_update else 'bucketlist_with_items'
-        rows = execute_hot(statement, bucketlist_id, owner_id, unless_revoked).fetchall()
+        rows = execute_hot(statement, bucketlist_id, owner_id, token_jti).fetchall()
         if not rows:
             return None
         to_datetime = cls.date_created.python_value
@@ -200,7 +205,7 @@ ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_mo
 
 class Item(BaseModel):
     id = AutoField()
-    name = CharField(max_length=255)
+    name = CharField(max_length=NAME_MAX_LENGTH)
     done = BooleanField(default=False)
     bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', backref='items',
                                  on_delete='CASCADE', index=False)
@@ -245,7 +250,7 @@ class IdempotencyKey(BaseModel):
     """The first answer to a POST sent with an Idempotency-Key, replayed to its retries."""
     id = AutoField()
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
-    key = CharField(max_length=255)
+    key = CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     fingerprint = CharField(max_length=64)  # sha256 of method, path and body
     status = IntegerField(null=True)
     body = TextField(null=True)
@@ -266,7 +271,7 @@ class ThrottleEvent(BaseModel):
     """A login failure or a registration, counted per account or client address over a window."""
     id = AutoField()
     kind = CharField(max_length=32)
-    subject = CharField(max_length=255)
+    subject = CharField(max_length=THROTTLE_SUBJECT_MAX_LENGTH)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:

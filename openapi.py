@@ -1,10 +1,11 @@
-"""The OpenAPI 3.1 document of the API (served at /openapi.json) and the /docs page that renders it."""
-import json
-import re
-from html import escape
+"""The OpenAPI 3.1 document of the API, served at /openapi.json, and the Swagger UI page at /docs."""
+import importlib.util
+import os
 
 import settings
-from models import MAX_ID
+from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from models import EMAIL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH
+from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, problem
 
 # --- Building blocks -----------------------------------------------------------------------------
 
@@ -13,8 +14,9 @@ from models import MAX_ID
 # different, idea of \s.
 SPACE = r'\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000'
 
-# 1 to 255 characters, no NUL, once the surrounding space is trimmed.
-NAME_PATTERN = f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,253}}[^{SPACE}\\x00])?[{SPACE}]*$'
+# 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
+NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
+                f'[{SPACE}]*$')
 # The app's rule for an address (it also forgives surrounding space, which the document does not offer).
 EMAIL_PATTERN = f'^[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+\\.[^@{SPACE}\\x00]+$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
@@ -85,12 +87,8 @@ BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'created_b
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
 
 
-def problem_example(status, title, detail, errors=None):
-    example = {'type': 'about:blank', 'title': title, 'status': status, 'detail': detail,
-               'message': detail}
-    if errors:
-        example['errors'] = errors
-    return {'application/problem+json': {'schema': schema('Problem'), 'example': example}}
+def problem_example(status, detail, errors=None):
+    return {'application/problem+json': {'schema': schema('Problem'), 'example': problem(status, detail, errors)}}
 
 
 # --- Schemas -------------------------------------------------------------------------------------
@@ -98,22 +96,23 @@ def problem_example(status, title, detail, errors=None):
 ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
 TIMESTAMP_SCHEMA = {'type': 'string', 'format': 'date-time',
                     'description': 'UTC, ISO 8601 with microseconds and a Z.'}
-STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255, 'description': 'Trimmed.'}
-FORM_BOOLEAN = {'type': 'string', 'enum': ['true', 'false', '1', '0']}
+STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, 'description': 'Trimmed.'}
+FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
 
 BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'created_by': ID,
                          'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
 
 SCHEMAS = {
     'Name': {'type': 'string', 'pattern': NAME_PATTERN,
-             'description': 'The name of a bucketlist or item: 1 to 255 characters once trimmed of '
-                            'surrounding white space, without NUL.',
+             'description': f'The name of a bucketlist or item: 1 to {NAME_MAX_LENGTH} characters once '
+                            'trimmed of surrounding white space, without NUL.',
              'examples': ['Go to Borabora for vacation']},
-    'Email': {'type': 'string', 'pattern': EMAIL_PATTERN, 'maxLength': 254,
+    'Email': {'type': 'string', 'pattern': EMAIL_PATTERN, 'maxLength': EMAIL_MAX_LENGTH,
               'description': 'Stored lower-cased; one account per address.',
               'examples': ['ada@example.com']},
-    'NewPassword': {'type': 'string', 'minLength': 8, 'maxLength': 1024, 'pattern': NO_NUL_PATTERN,
-                    'description': '8 to 1024 characters, without NUL.',
+    'NewPassword': {'type': 'string', 'minLength': PASSWORD_MIN_LENGTH, 'maxLength': PASSWORD_MAX_LENGTH,
+                    'pattern': NO_NUL_PATTERN,
+                    'description': f'{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, without NUL.',
                     'examples': ['difference-engine']},
     'Bucketlist': {
         **body_schema(BUCKETLIST_PROPERTIES, list(BUCKETLIST_PROPERTIES)),
@@ -189,14 +188,15 @@ PARAMETERS = {
                 'description': 'The ETag you last read (or several, comma-separated, or *): 412 '
                                'when the resource has changed since.'},
     'IdempotencyKey': {'name': 'Idempotency-Key', 'in': 'header',
-                       'schema': {'type': 'string', 'pattern': '^[\\x21-\\x7e]{1,255}$'},
+                       'schema': {'type': 'string', 'pattern': f'^{IDEMPOTENCY_KEY.pattern}$'},
                        'example': 'c3a1f0e2-trip-1',
-                       'description': '1 to 255 printable ASCII characters, no spaces. A retry with '
+                       'description': f'1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, '
+                                      'no spaces. A retry with '
                                       'the same key and the same request gets the first answer '
                                       'again (for 24 hours); the same key with another request '
                                       'is 422.'},
     'Filename': {'name': 'filename', 'in': 'path', 'required': True, 'schema': {'type': 'string'},
-                 'example': 'docs.css'},
+                 'example': 'app.css'},
 }
 
 HEADERS = {
@@ -226,58 +226,60 @@ HEADERS = {
 
 # --- Responses -----------------------------------------------------------------------------------
 
-def problem_response(status, title, description, detail, errors=None, headers=()):
-    return response(description, problem_example(status, title, detail, errors), headers)
+def problem_response(status, description, detail, errors=None, headers=()):
+    return response(description, problem_example(status, detail, errors), headers)
 
 
 RESPONSES = {
     'BadRequest': problem_response(
-        400, 'Bad Request',
+        400,
         'The request is malformed: a body field is invalid, missing, read-only or unknown (each is '
         'named in errors); the body is not valid JSON or UTF-8, or not one object; a query '
         'parameter is out of range or repeated; a header is not valid UTF-8.',
         'The request body has invalid fields: name.', {'name': 'Must not be blank.'}),
     'Unauthorized': problem_response(
-        401, 'Unauthorized',
+        401,
         'The Bearer token is missing, malformed, tampered with, expired or logged out.',
         'The access token has been revoked. Please log in again.', headers=['WWW-Authenticate']),
     'NotFound': problem_response(
-        404, 'Not Found',
+        404,
         'No such resource of yours: it does not exist, is somebody else\'s, or the id is not a '
-        'positive integer up to 2147483647.',
+        f'positive integer up to {MAX_ID}.',
         'Bucketlist 1 does not exist.'),
     'MethodNotAllowed': problem_response(
-        405, 'Method Not Allowed', 'The URL does not support this method; Allow lists those it does.',
+        405, 'The URL does not support this method; Allow lists those it does.',
         'Method not allowed.', headers=['Allow']),
     'NameTaken': problem_response(
-        409, 'Conflict', 'You already have a bucketlist with this name.',
+        409, 'You already have a bucketlist with this name.',
         "You already have a bucketlist named 'Go to Borabora for vacation'."),
     'PreconditionFailed': problem_response(
-        412, 'Precondition Failed',
+        412,
         'If-Match names none of the resource\'s current ETags: it changed since you read it. '
         'Nothing was changed; GET it again.',
         'The resource has changed since you read it; fetch it again (If-Match).'),
     'ContentTooLarge': problem_response(
-        413, 'Request Entity Too Large',
+        413,
         f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} by default); refused unread.',
         f'The request body is larger than {settings.MAX_BODY_BYTES} bytes.'),
     'UnsupportedMediaType': problem_response(
-        415, 'Unsupported Media Type',
+        415,
         'The body is neither application/json nor application/x-www-form-urlencoded.',
         'Send the body as application/json or application/x-www-form-urlencoded.'),
     'IdempotencyKeyReused': problem_response(
-        422, 'Unprocessable Entity',
+        422,
         'This Idempotency-Key was already used for a different request (method, path or body).',
         'This Idempotency-Key was already used for a different request.'),
     'TooManyRequests': problem_response(
-        429, 'Too Many Requests', 'Too many attempts from this address or for this account.',
+        429, 'Too many attempts from this address or for this account.',
         'Too many attempts. Please try again later.', headers=['Retry-After']),
     'InternalServerError': problem_response(
-        500, 'Internal Server Error',
+        500,
         'Something unexpected failed; the details go to the server log only.',
         'The server could not complete the request.'),
     'ServiceUnavailable': problem_response(
-        503, 'Service Unavailable', 'The database is unreachable or busy.',
+        503,
+        'The database is unreachable or busy; or, on login and registration, this instance is '
+        'already hashing as many passwords as it may (PASSWORD_HASHES_WAITING).',
         'The database is unavailable. Please retry shortly.', headers=['Retry-After']),
     'NotModified': response('The ETag in If-None-Match is still current: no body.',
                             headers=['ETag']),
@@ -350,6 +352,19 @@ CREATE_ERRORS = {**WRITE_ERRORS, '422': ref('responses', 'IdempotencyKeyReused')
 NOT_MODIFIED = {'304': ref('responses', 'NotModified')}
 THROTTLED = {'429': ref('responses', 'TooManyRequests')}
 
+def static_file_operation(operation_id, summary, folder):
+    return operation(
+        operation_id, 'operations', summary,
+        'Served with Last-Modified and ETag, and 304 for a matching If-Modified-Since or If-None-Match.',
+        {'200': response('The file, its media type guessed from its name.',
+                         {'*/*': {'schema': {'type': 'string'}}}, ['ETag']),
+         '304': response('Not modified.', headers=['ETag']),
+         '403': problem_response(403, f'The file is outside {folder} or unreadable.',
+                                 'You do not have permission to access this file.'),
+         **NOT_FOUND},
+        parameters=['Filename'], public=True)
+
+
 PATHS = {
     '/auth/register': {'post': operation(
         'register', 'accounts', 'Create an account',
@@ -357,7 +372,7 @@ PATHS = {
         '(REGISTRATIONS_PER_ADDRESS per REGISTRATION_WINDOW_SECONDS).',
         {'201': response('Registered; now log in.', json_content(
             schema('Message'), {'message': 'You registered successfully. Please login.'})),
-         '409': problem_response(409, 'Conflict', 'An account with this email already exists.',
+         '409': problem_response(409, 'An account with this email already exists.',
                                  'User already exists. Please login.'),
          **WRITE_ERRORS, **THROTTLED},
         body=request_body(REGISTRATION, REGISTRATION, CREDENTIALS_EXAMPLE), public=True)},
@@ -367,7 +382,7 @@ PATHS = {
         'Failed logins are limited per account and per client address.',
         {'200': response('Logged in.', json_content(schema('LoggedIn'), {
             'message': 'You logged in successfully.', 'access_token': 'eyJhbGciOiJIUzI1NiJ9…'})),
-         '401': problem_response(401, 'Unauthorized', 'Wrong email or password.',
+         '401': problem_response(401, 'Wrong email or password.',
                                  'Invalid email or password, Please try again',
                                  headers=['WWW-Authenticate']),
          **WRITE_ERRORS, **THROTTLED},
@@ -471,19 +486,14 @@ PATHS = {
                                                        {'openapi': '3.1.0'}), ['ETag'])},
         public=True)},
     '/docs': {'get': operation(
-        'docsPage', 'operations', 'This document as a web page', '',
+        'docsPage', 'operations', 'This document in Swagger UI',
+        'Try any operation from the page: log in, then Authorize with the access token.',
         {'200': response('The page.', {'text/html': {'schema': {'type': 'string'}}})},
         public=True)},
-    '/static/{filename}': {'get': operation(
-        'staticFile', 'operations', 'A file of the web pages (style sheets, scripts)',
-        'Served with Last-Modified and ETag, and 304 for a matching If-Modified-Since or If-None-Match.',
-        {'200': response('The file, its media type guessed from its name.',
-                         {'*/*': {'schema': {'type': 'string'}}}, ['ETag']),
-         '304': response('Not modified.', headers=['ETag']),
-         '403': problem_response(403, 'Forbidden', 'The file is outside static/ or unreadable.',
-                                 'You do not have permission to access this file.'),
-         **NOT_FOUND},
-        parameters=['Filename'], public=True)},
+    '/docs/{filename}': {'get': static_file_operation(
+        'swaggerUiFile', 'A file of Swagger UI (its script, style sheet and icons)', 'the Swagger UI package')},
+    '/static/{filename}': {'get': static_file_operation(
+        'staticFile', 'A file of the web pages (style sheets, scripts)', 'static/')},
 }
 
 DESCRIPTION = '''\
@@ -535,8 +545,6 @@ DOCUMENT = {
 }
 
 
-# --- The /docs page ------------------------------------------------------------------------------
-
 METHODS = ('get', 'post', 'put', 'patch', 'delete')
 
 
@@ -558,174 +566,33 @@ def resolve(node):
     return target
 
 
-def prose(text):
-    """The document's bit of Markdown (paragraphs, **bold**, `code`) as HTML."""
-    paragraphs = []
-    for paragraph in text.split('\n\n'):
-        markup = escape(paragraph)
-        markup = re.sub(r'\*\*(.+?)\*\*', r'<strong>\1</strong>', markup)
-        markup = re.sub(r'`(.+?)`', r'<code>\1</code>', markup)
-        if markup.strip():
-            paragraphs.append(f'<p>{markup}</p>')
-    return '\n'.join(paragraphs)
+# --- The /docs page: Swagger UI, served from the installed swagger-ui-py package ------------------
 
+# Its files, without importing the package (its own code is for other frameworks).
+SWAGGER_UI_ROOT = os.path.join(importlib.util.find_spec('swagger_ui').submodule_search_locations[0],
+                               'static')
 
-def schema_html(value, one_line=False):
-    """A schema or example as JSON, each reference to a named schema a link to it."""
-    text = json.dumps(value, indent=None if one_line else 2, ensure_ascii=False)
-    markup = re.sub(r'"#/components/schemas/(\w+)"',
-                    r'"<a href="#schema-\1">#/components/schemas/\1</a>"', escape(text, quote=False))
-    return f'<code>{markup}</code>' if one_line else f'<pre>{markup}</pre>'
+# Swagger UI sets style attributes from its script, so inline styles must be allowed; inline
+# scripts are not (static/docs.js starts it). Its icons are data: URIs.
+DOCS_CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                                "base-uri 'none'; frame-ancestors 'none'")
 
-
-def method_html(method):
-    return f'<span class="method {method}">{method.upper()}</span>'
-
-
-def contents_html():
-    rows = {tag['name']: [] for tag in DOCUMENT['tags']}
-    for path, method, op in operations():
-        rows[op['tags'][0]].append(
-            f'<li><a href="#{escape(op["operationId"])}">{method_html(method)} '
-            f'<code>{escape(path)}</code> '
-            f'{escape(op["summary"])}</a></li>')
-    groups = ''.join(f'<h3>{escape(tag)}</h3>\n<ul>\n' + '\n'.join(items) + '\n</ul>\n'
-                     for tag, items in rows.items())
-    return ('<nav aria-label="Contents">\n<h2>Contents</h2>\n<p><a href="#overview">Overview</a></p>\n'
-            f'{groups}<p><a href="#responses">Shared responses</a></p>\n'
-            '<p><a href="#schemas">Schemas</a></p>\n</nav>')
-
-
-def parameters_html(op):
-    if 'parameters' not in op:
-        return ''
-    rows = []
-    for parameter in map(resolve, op['parameters']):
-        required = 'required' if parameter.get('required') else 'optional'
-        rows.append(f'<tr><td><code>{escape(parameter["name"])}</code></td><td>{parameter["in"]}</td>'
-                    f'<td>{required}</td><td>{schema_html(parameter["schema"], one_line=True)}</td>'
-                    f'<td>{prose(parameter.get("description", ""))}</td></tr>')
-    return ('<h4>Parameters</h4>\n<table>\n<thead><tr><th>name</th><th>in</th><th></th><th>schema</th>'
-            '<th>description</th></tr></thead>\n<tbody>\n' + '\n'.join(rows) + '\n</tbody>\n</table>')
-
-
-def content_html(content):
-    parts = []
-    for media_type, media in content.items():
-        parts.append(f'<p class="media-type"><code>{escape(media_type)}</code></p>')
-        parts.append(schema_html(media['schema']))
-        if 'example' in media:
-            parts.append(f'<details><summary>Example</summary>{schema_html(media["example"])}</details>')
-    return '\n'.join(parts)
-
-
-def request_body_html(op):
-    if 'requestBody' not in op:
-        return ''
-    body = op['requestBody']
-    required = 'required' if body.get('required') else 'optional'
-    return f'<h4>Request body <small>({required})</small></h4>\n' + content_html(body['content'])
-
-
-def status_html(status):
-    return f'<span class="status s{status[0]}">{status}</span>'
-
-
-def response_html(status, answer):
-    parts = [f'<h5>{status_html(status)} {escape(answer["description"])}</h5>']
-    headers = [f'<li><code>{escape(name)}</code>{" (always)" if resolve(header).get("required") else ""}'
-               f': {escape(resolve(header).get("description", ""))}</li>'
-               for name, header in answer.get('headers', {}).items()]
-    parts.append('<ul class="headers">' + ''.join(headers) + '</ul>')
-    parts.append(content_html(answer.get('content', {})))
-    if 'links' in answer:
-        links = ', '.join(f'<a href="#{escape(link["operationId"])}">{escape(link["operationId"])}</a>'
-                          for link in answer['links'].values())
-        parts.append(f'<p>Links: {links}</p>')
-    return '<div class="response">\n' + '\n'.join(parts) + '\n</div>'
-
-
-def responses_html(op):
-    """The operation's own answers in full; the shared ones as a line linking to their section."""
-    parts = ['<h4>Responses</h4>']
-    parts += [response_html(status, answer) for status, answer in op['responses'].items()
-              if '$ref' not in answer]
-    parts.append('<ul class="shared-responses">')
-    for status, answer in op['responses'].items():
-        if '$ref' in answer:
-            name = answer['$ref'].rsplit('/', 1)[1]
-            parts.append(f'<li>{status_html(status)} <a href="#response-{name}">'
-                         f'{escape(resolve(answer)["description"])}</a></li>')
-    parts.append('</ul>')
-    return '\n'.join(parts)
-
-
-def shared_responses_html():
-    """Each response operations share by $ref, rendered once, with the status they use it for."""
-    # The router answers 405 itself, for a method that no operation of the path has.
-    statuses = {'MethodNotAllowed': '405'}
-    statuses.update((answer['$ref'].rsplit('/', 1)[1], status)
-                    for _, _, op in operations() for status, answer in op['responses'].items()
-                    if '$ref' in answer)
-    articles = [f'<article id="response-{escape(name)}">\n<h3>{escape(name)}</h3>\n'
-                + response_html(statuses[name], answer) + '\n</article>'
-                for name, answer in DOCUMENT['components']['responses'].items()]
-    return ('<section id="responses">\n<h2>Shared responses</h2>\n' + '\n'.join(articles)
-            + '\n</section>')
-
-
-def operation_html(path, method, op):
-    authentication = 'none' if op.get('security') == [] else 'Bearer token'
-    return '\n'.join([
-        f'<article class="operation" id="{escape(op["operationId"])}">',
-        f'<h3>{method_html(method)} <code>{escape(path)}</code></h3>',
-        f'<p class="summary">{escape(op["summary"])}</p>',
-        prose(op['description']),
-        f'<p class="authentication">Authentication: {authentication}</p>',
-        parameters_html(op), request_body_html(op), responses_html(op),
-        '</article>'])
-
-
-def schemas_html():
-    articles = [f'<article id="schema-{escape(name)}">\n<h3>{escape(name)}</h3>\n'
-                f'{prose(value.get("description", ""))}\n{schema_html(value)}\n</article>'
-                for name, value in DOCUMENT['components']['schemas'].items()]
-    return '<section id="schemas">\n<h2>Schemas</h2>\n' + '\n'.join(articles) + '\n</section>'
-
-
-def docs_page():
-    """The document as one page: contents, overview, every operation by tag, the schemas.
-
-    Plain HTML with one style sheet: the page must work under a Content-Security-Policy that
-    allows no inline style or script, and without the internet.
-    """
-    info = DOCUMENT['info']
-    sections = []
-    for tag in DOCUMENT['tags']:
-        articles = [operation_html(path, method, op) for path, method, op in operations()
-                    if op['tags'][0] == tag['name']]
-        sections.append(f'<section id="tag-{escape(tag["name"])}">\n<h2>{escape(tag["name"])}</h2>\n'
-                        f'{prose(tag["description"])}\n' + '\n'.join(articles) + '\n</section>')
-    return '\n'.join([
-        '<!doctype html>',
-        '<html lang="en">',
-        '<head>',
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<title>{escape(info["title"])} API</title>',
-        '<link rel="stylesheet" href="/static/docs.css">',
-        '</head>',
-        '<body>',
-        f'<header>\n<h1>{escape(info["title"])} API <small>{escape(info["version"])}</small></h1>\n'
-        '<p>The same contract for programs: <a href="/openapi.json">/openapi.json</a> (OpenAPI '
-        f'{escape(DOCUMENT["openapi"])}).</p>\n</header>',
-        contents_html(),
-        '<main>',
-        f'<section id="overview">\n<h2>Overview</h2>\n{prose(info["description"])}\n</section>',
-        *sections,
-        shared_responses_html(),
-        schemas_html(),
-        '</main>',
-        '</body>',
-        '</html>',
-        ''])
+DOCS_PAGE = '''<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bucketlist API documentation</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+<script src="/docs/swagger-ui-bundle.js" defer></script>
+<script src="/static/docs.js" defer></script>
+</head>
+<body>
+<noscript><p>This page needs JavaScript. The document itself is at
+<a href="/openapi.json">/openapi.json</a>.</p></noscript>
+<div id="swagger-ui"></div>
+</body>
+</html>
+'''

@@ -12,15 +12,11 @@ TEST_DIR = tempfile.mkdtemp(prefix='bucketlist-tests-')
 os.environ['DATABASE_URL'] = (os.environ.get('TEST_DATABASE_URL')
                               or f'sqlite:///{TEST_DIR}/test.db')
 
-from webtest import TestApp  # noqa: E402
+from helpers import ON_POSTGRESQL, DocumentedTestApp, register_and_login  # noqa: E402
 
 import bucketlist  # noqa: E402
 import migrations  # noqa: E402
 from models import MODELS, db  # noqa: E402
-
-ON_POSTGRESQL = migrations.dialect(db) == 'postgresql'
-
-PASSWORD = 'correct horse battery'
 
 
 def pytest_report_header(config):
@@ -50,28 +46,10 @@ def empty_tables():
                 db.execute_sql(f'DELETE FROM "{table}"')
 
 
-class DocumentedTestApp(TestApp):
-    """A TestApp that fails the test on any answer the OpenAPI document does not promise."""
-
-    def do_request(self, req, status=None, expect_errors=None):
-        from test_openapi import assert_documented  # the contract's check lives with its tests
-        res = super().do_request(req, status=status, expect_errors=expect_errors)
-        assert_documented(req.method, req.environ['PATH_INFO'], res)  # as Bottle decoded it
-        return res
-
-
 @pytest.fixture
 def client():
     """An anonymous client."""
     return DocumentedTestApp(bucketlist.app)
-
-
-def register_and_login(email, password=PASSWORD):
-    client = DocumentedTestApp(bucketlist.app)
-    client.post('/auth/register', {'email': email, 'password': password}, status=201)
-    token = client.post('/auth/login', {'email': email, 'password': password}, status=200).json['access_token']
-    client.authorization = ('Bearer', token)
-    return client
 
 
 @pytest.fixture

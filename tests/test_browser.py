@@ -8,9 +8,9 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from helpers import PASSWORD, register_and_login
 
 import bucketlist
-from tests.conftest import PASSWORD, register_and_login
 
 sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright for Python is not installed')
 expect = sync_api.expect
@@ -222,4 +222,27 @@ def test_the_pages_of_a_long_list_are_links(page, problems):
     expect(page.locator('#body')).to_contain_text('Sail the Pacific')
     expect(page.locator('#body')).not_to_contain_text('Learn COBOL')
     screenshot(page, 'browser-pages')
+    assert problems == []
+
+
+def test_swagger_ui_tries_an_operation_with_a_real_token(page, problems):
+    api = register_and_login('ada@example.com')
+    api.post_json('/bucketlists/', {'name': 'Go to Borabora'}, status=201)  # the q example: bora
+    token = api.authorization[1]
+
+    page.goto('/docs')
+    operation = page.locator('#operations-bucketlists-listBucketlists')
+    expect(operation).to_be_visible()
+    page.locator('.auth-wrapper .authorize').click()
+    page.locator('.auth-container input').fill(token)
+    page.get_by_role('button', name='Apply credentials').click()
+    page.locator('.auth-btn-wrapper').get_by_role('button', name='Close').click()
+
+    operation.locator('.opblock-summary').first.click()
+    operation.get_by_role('button', name='Try it out').click()
+    operation.get_by_role('button', name='Execute').click()
+    live = operation.locator('.live-responses-table .response')
+    expect(live.locator('.response-col_status')).to_have_text('200')
+    expect(live.locator('.response-col_description')).to_contain_text('Go to Borabora')
+    screenshot(page, 'docs-try-it-out')
     assert problems == []

@@ -4,11 +4,11 @@ import json
 import logging
 
 import pytest
+from helpers import ON_POSTGRESQL, PASSWORD, register_and_login, vary_fields
 
 import bucketlist
 import settings
 from models import Bucketlist, IdempotencyKey, Item, db
-from tests.conftest import ON_POSTGRESQL, PASSWORD, register_and_login
 
 
 @pytest.fixture
@@ -182,12 +182,23 @@ def test_cors_allows_only_listed_origins(user, monkeypatch):
     monkeypatch.setattr(settings, 'CORS_ORIGINS', ['https://app.example'])
     res = user.get('/bucketlists/', headers={'Origin': 'https://app.example'})
     assert res.headers['Access-Control-Allow-Origin'] == 'https://app.example'
-    assert 'Origin' in res.headers.getall('Vary')
+    assert vary_fields(res) == ['Accept', 'Origin']
     assert 'Access-Control-Allow-Origin' not in user.get('/bucketlists/', headers={'Origin': 'https://evil.example'}).headers
     preflight = user.options('/bucketlists/1', headers={'Origin': 'https://app.example',
                                                         'Access-Control-Request-Method': 'PUT'}, status=204)
     assert 'PUT' in preflight.headers['Access-Control-Allow-Methods']
     assert 'Authorization' in preflight.headers['Access-Control-Allow-Headers']
+
+
+@pytest.mark.parametrize('method, path, status', [
+    ('GET', '/bucketlists/999', 404), ('GET', '/nowhere', 404), ('DELETE', '/bucketlists/', 405),
+    ('POST', '/bucketlists/', 400), ('GET', '/bucketlists/?page=0', 400)])
+def test_with_cors_on_every_error_lists_origin_in_vary_once(user, monkeypatch, method, path, status):
+    monkeypatch.setattr(settings, 'CORS_ORIGINS', ['https://app.example'])
+    res = user.request(path, method=method, headers={'Origin': 'https://app.example'}, status=status)
+    assert vary_fields(res).count('Origin') == 1
+    assert res.headers['Access-Control-Allow-Origin'] == 'https://app.example'
+    assert len(res.headers.getall('X-Request-ID')) == 1
 
 
 def test_headers_that_are_not_utf8_are_400(client):

@@ -2,21 +2,14 @@
 import json
 
 import pytest
+from helpers import path_template, routes
 
 from models import Bucketlist, Item
 
-ROUTES = [
-    ('GET', '/bucketlists/{b}', None),
-    ('PUT', '/bucketlists/{b}', {'name': 'Stolen'}),
-    ('PATCH', '/bucketlists/{b}', {'name': 'Stolen'}),
-    ('DELETE', '/bucketlists/{b}', None),
-    ('GET', '/bucketlists/{b}/items/', None),
-    ('POST', '/bucketlists/{b}/items/', {'name': 'Planted'}),
-    ('GET', '/bucketlists/{b}/items/{i}', None),
-    ('PUT', '/bucketlists/{b}/items/{i}', {'name': 'Stolen'}),
-    ('PATCH', '/bucketlists/{b}/items/{i}', {'done': True}),
-    ('DELETE', '/bucketlists/{b}/items/{i}', None),
-]
+# Every route that names a bucketlist, with a body that would change something.
+ROUTES = [(method, path_template(rule),
+           {'name': 'Stolen'} if method in ('POST', 'PUT', 'PATCH') else None)
+          for method, rule, _ in routes() if '<bucketlist_id' in rule]
 
 
 @pytest.fixture

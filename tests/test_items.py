@@ -1,5 +1,6 @@
 """Items: the goals inside a bucketlist, ticked off one by one."""
 import pytest
+from helpers import set_back_an_hour
 
 from models import Item
 
@@ -33,6 +34,7 @@ def test_item_get_put_patch_delete(user, trip):
     item = user.post_json(url, {'name': 'Visit Kyoto', 'done': True}).json
     item_url = f'{url}{item["id"]}'
     assert user.get(item_url).json == item
+    item = set_back_an_hour(Item, item['id'], user, item_url)
     patched = user.patch_json(item_url, {'done': False}).json
     assert patched['name'] == 'Visit Kyoto' and patched['done'] is False
     assert patched['date_modified'] > item['date_modified']

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from helpers import ON_POSTGRESQL
 from peewee import IntegrityError
 
 import migrations
 from models import MODELS, open_database
-from tests.conftest import ON_POSTGRESQL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

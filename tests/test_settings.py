@@ -4,10 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ON_POSTGRESQL
 
 import bucketlist
 from models import db
-from tests.conftest import ON_POSTGRESQL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

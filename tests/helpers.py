@@ -1,0 +1,79 @@
+"""What tests share besides fixtures: clients that log in, minted tokens, the routes of the app.
+
+Imported as ``helpers`` (pytest puts tests/ on the path), once; conftest.py chooses the
+database before this module imports the app."""
+import uuid
+from datetime import timedelta
+
+import jwt
+from webtest import TestApp
+
+import auth
+import bucketlist
+import migrations
+import settings
+from models import db, utcnow
+
+ON_POSTGRESQL = migrations.dialect(db) == 'postgresql'
+PASSWORD = 'correct horse battery'
+
+
+class DocumentedTestApp(TestApp):
+    """A TestApp that fails the test on any answer the OpenAPI document does not promise."""
+
+    def do_request(self, req, status=None, expect_errors=None):
+        from test_openapi import assert_documented  # the contract's check lives with its tests
+        res = super().do_request(req, status=status, expect_errors=expect_errors)
+        assert_documented(req.method, req.environ['PATH_INFO'], res)  # as Bottle decoded it
+        return res
+
+
+def register_and_login(email, password=PASSWORD):
+    client = DocumentedTestApp(bucketlist.app)
+    client.post('/auth/register', {'email': email, 'password': password}, status=201)
+    token = client.post('/auth/login', {'email': email, 'password': password}, status=200).json['access_token']
+    client.authorization = ('Bearer', token)
+    return client
+
+
+def mint_token(user_id, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS), **claims):
+    """A token signed like the app's, issued now and valid for ``lifetime`` (negative: expired
+    already); ``claims`` replace or, as None, drop the standard ones."""
+    now = utcnow()
+    payload = {'sub': str(user_id), 'iat': now, 'exp': now + lifetime, 'jti': uuid.uuid4().hex}
+    payload.update(claims)
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, settings.SECRET, algorithm=auth.ALGORITHM)
+
+
+def user_id_of(client):
+    return int(jwt.decode(client.authorization[1], options={'verify_signature': False})['sub'])
+
+
+def routes(public=None):
+    """(method, rule, route) of every route of the app, optionally only the public or private ones."""
+    return [(route.method, route.rule, route) for route in bucketlist.app.routes
+            if public is None or bool(route.config.get('public')) == public]
+
+
+def path_template(rule):
+    """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id."""
+    return rule.replace('<bucketlist_id:id>', '{b}').replace('<item_id:id>', '{i}')
+
+
+def example_path(rule, b=1, i=1):
+    return path_template(rule).format(b=b, i=i)
+
+
+def set_back_an_hour(model, row_id, user, url):
+    """Store the row's timestamps an hour earlier and return it as now read: a later write's
+    date_modified is then later whatever the clock's resolution."""
+    row = model.get_by_id(row_id)
+    model.update(date_created=row.date_created - timedelta(hours=1),
+                 date_modified=row.date_modified - timedelta(hours=1)).where(model.id == row_id).execute()
+    return user.get(url).json
+
+
+def vary_fields(res):
+    """The field names a response's Vary headers list, each as often as it is listed."""
+    return [field.strip() for value in res.headers.getall('Vary') for field in value.split(',')]

@@ -1,0 +1,536 @@
+"""HTTP plumbing shared by every route: the ``app``, its plugins, errors, headers, body and query parsing."""
+import hashlib
+import json
+import logging
+import os
+import re
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
+from peewee import IntegrityError, InterfaceError, OperationalError
+from playhouse.pool import PooledDatabase
+
+import auth
+import browsable
+import settings
+from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from models import (
+    EMAIL_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_ID,
+    NAME_MAX_LENGTH,
+    THROTTLE_SUBJECT_MAX_LENGTH,
+    IdempotencyKey,
+    ThrottleEvent,
+    db,
+    utcnow,
+)
+
+# --- The field rules: validation, the OpenAPI document and the browsable page all read these ------
+
+FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
+EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+IDEMPOTENCY_KEY = re.compile(f'[\\x21-\\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}')  # printable ASCII, no space
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
+                    'date_modified', 'items'}
+
+
+# --- Logging -------------------------------------------------------------------------------------
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every log record (``-`` outside a request)."""
+
+    def filter(self, record):
+        try:
+            record.request_id = request.environ.get('bucketlist.request_id', '-')
+        except RuntimeError:
+            record.request_id = '-'
+        return True
+
+
+log = logging.getLogger('bucketlist')
+log.addFilter(RequestIdFilter())
+if not log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter(
+        '%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s'))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # its own handler writes it; the root logger's would write it again
+
+app = Bottle()
+# Path ids are digits only; longer than 18 digits can name no row, so they do not even match (404).
+app.router.add_filter('id', lambda config: (r'[0-9]{1,18}', int, str))
+
+
+# --- Errors: everything that fails becomes an RFC 9457 problem document ---------------------------
+
+class APIError(HTTPError):
+    """A failure the client can act on; ``errors`` maps field names to what is wrong with them."""
+
+    def __init__(self, status, detail, errors=None, **headers):
+        super().__init__(status, detail, **headers)
+        self.errors = errors
+
+
+def problem(status, detail, errors=None):
+    """The problem document for ``status``: the one shape of every error body."""
+    body = {'type': 'about:blank', 'title': HTTP_CODES.get(status, 'Error'), 'status': status,
+            'detail': detail, 'message': detail}
+    if errors:
+        body['errors'] = errors
+    return body
+
+
+def problem_json(error):
+    """Bottle's handler for every error status, its own 404/405/500 included."""
+    status = error.status_code
+    # A 500's body may hold internals (the exception text); the client gets a fixed sentence.
+    detail = error.body if status != 500 else 'The server could not complete the request.'
+    response.content_type = 'application/problem+json'
+    if status == 401:
+        response.set_header('WWW-Authenticate', 'Bearer')
+    add_standard_headers()
+    return json.dumps(problem(status, detail, getattr(error, 'errors', None)))
+
+
+app.default_error_handler = problem_json
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_SHORTLY = {'Retry_After': '1'}
+
+# What an exception a route raises means to the client: the one table of them. None as the
+# detail shows the exception's own message.
+EXCEPTION_STATUSES = [
+    (auth.InvalidToken, 401, None, {}),
+    (auth.HashingBusy, 503, 'Too many logins and registrations at once. Please retry shortly.',
+     RETRY_SHORTLY),
+    (DATABASE_ERRORS, 503, 'The database is unavailable. Please retry shortly.', RETRY_SHORTLY),
+]
+
+
+class ErrorsPlugin:
+    """Turns the exceptions of ``EXCEPTION_STATUSES`` into the errors ``problem_json`` renders;
+    anything else is a 500 whose details go to the log only."""
+    name, api = 'errors', 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except HTTPResponse:
+                raise
+            except Exception as error:
+                for exception_type, status, detail, headers in EXCEPTION_STATUSES:
+                    if isinstance(error, exception_type):
+                        if exception_type is DATABASE_ERRORS:
+                            database_unavailable(error)
+                        raise APIError(status, detail or str(error), **headers)
+                log.exception('unhandled error on %s %s', request.method, request.path)
+                raise HTTPError(500)
+        return wrapper
+
+
+def database_unavailable(error):
+    if isinstance(db, PooledDatabase):
+        db.close_idle()  # the idle ones most likely died with this one
+    # One line, no traceback: during an outage every request lands here.
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    log.warning('database unavailable on %s %s: %s', request.method, request.path, first_line)
+
+
+# --- JSON answers, ETags ---------------------------------------------------------------------------
+
+def dumps(body):
+    return json.dumps(body).encode()
+
+
+def etag_of(body_bytes):
+    return '"' + hashlib.sha256(body_bytes).hexdigest()[:32] + '"'
+
+
+class JSONPlugin:
+    """Serialises what a route returns (dict or list), with an ETag; answers If-None-Match with 304."""
+    name, api = 'json', 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            body = callback(*args, **kwargs)
+            if not isinstance(body, (dict, list)):
+                return body
+            payload = dumps(body)
+            etag = etag_of(payload)
+            response.content_type = 'application/json'
+            response.set_header('ETag', etag)
+            if request.method in ('GET', 'HEAD') and etag in etags_in('If-None-Match'):
+                response.status = 304
+                return b''
+            return payload
+        return wrapper
+
+
+def etags_in(header):
+    """The entity tags listed in a conditional request header ('*' included as is)."""
+    return [tag.strip() for tag in (request.get_header(header) or '').split(',') if tag.strip()]
+
+
+def check_if_match(representation):
+    """412 when the request's If-Match names none of ``representation()``'s current ETag."""
+    wanted = etags_in('If-Match')
+    if wanted and '*' not in wanted and etag_of(dumps(representation())) not in wanted:
+        raise APIError(412, 'The resource has changed since you read it; fetch it again (If-Match).')
+
+
+# --- Tokens --------------------------------------------------------------------------------------
+
+class TokenAuthPlugin:
+    """Requires a valid, unrevoked Bearer token on every route not marked ``public=True``.
+
+    The token's user id is ``request.user_id`` inside the route. Revocation needs the database;
+    a route marked ``token_checked_in_query=True`` may check it in its own query (one round trip
+    instead of two) and say so with ``token_checked()``. If it did not by the time it answers,
+    success or error, the plugin checks then, so such a route cannot forget.
+    """
+    name, api = 'token_auth', 2
+
+    def apply(self, callback, route):
+        if route.config.get('public'):
+            return callback
+        checks_in_query = route.config.get('token_checked_in_query')
+
+        def wrapper(*args, **kwargs):
+            claims = auth.read_token(request.get_header('Authorization'))
+            request.token_claims, request.user_id = claims, int(claims['sub'])
+            if not checks_in_query:
+                auth.refuse_revoked(claims)
+                return callback(*args, **kwargs)
+            request.environ['bucketlist.token_checked'] = False
+            try:
+                answer = callback(*args, **kwargs)
+            except HTTPResponse:
+                refuse_unless_checked(claims)
+                raise
+            refuse_unless_checked(claims)
+            return answer
+        return wrapper
+
+
+def token_checked():
+    """Say that this request's query has just found its token unrevoked (see TokenAuthPlugin)."""
+    request.environ['bucketlist.token_checked'] = True
+
+
+def refuse_unless_checked(claims):
+    if not request.environ['bucketlist.token_checked']:
+        auth.refuse_revoked(claims)
+
+
+# Installed first means outermost: errors see everything, the HTML page needs no token.
+app.uninstall('json')
+app.install(ErrorsPlugin())
+app.install(JSONPlugin())
+app.install(browsable.BrowsablePlugin())
+app.install(TokenAuthPlugin())
+
+
+# --- Every request and response ------------------------------------------------------------------
+
+@app.hook('before_request')
+def start_request():
+    environ = request.environ
+    # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
+    # else; refuse such a request here, once, instead of failing wherever a header is read.
+    for name, value in environ.items():
+        if name.startswith('HTTP_') and not value.isascii():
+            try:
+                value.encode('latin1').decode('utf-8')
+            except UnicodeError:
+                raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
+    given = environ.get('HTTP_X_REQUEST_ID', '')
+    environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    if request.method == 'OPTIONS' and cors_origin():
+        raise HTTPResponse(status=204, **{
+            'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
+            'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, If-None-Match, '
+                                            'Idempotency-Key, X-Request-ID',
+            'Access-Control-Max-Age': '600'})
+
+
+@app.hook('after_request')
+def finish_request():
+    # Returns the connection to the pool, also when the route raised.
+    if not db.is_closed():
+        db.close()
+    add_standard_headers()
+
+
+def cors_origin():
+    """The request's Origin when CORS_ORIGINS allows it, else None."""
+    origin = request.get_header('Origin')
+    return origin if origin in settings.CORS_ORIGINS else None
+
+
+def add_standard_headers():
+    """The headers of every response, added once: the hook adds them, and so does ``problem_json``
+    for an error that replaced the response after the hook ran (Bottle's own 500)."""
+    if 'X-Request-ID' in response:
+        return
+    response.set_header('X-Request-ID', request.environ.get('bucketlist.request_id', ''))
+    response.set_header('X-Content-Type-Options', 'nosniff')
+    response.set_header('Cache-Control', 'no-store')
+    route = request.environ.get('bottle.route')
+    vary = ['Accept'] if route is not None and browsable.is_resource(route) else []
+    if settings.CORS_ORIGINS:
+        vary.append('Origin')
+        origin = cors_origin()
+        if origin:
+            response.set_header('Access-Control-Allow-Origin', origin)
+            response.set_header('Access-Control-Expose-Headers', 'ETag, Link, X-Total-Count, X-Request-ID')
+    if vary:
+        response.set_header('Vary', ', '.join(vary))
+
+
+# --- Reading request bodies ----------------------------------------------------------------------
+
+def read_body():
+    """The raw request body, refused with 413 before reading when it is over the limit."""
+    if 'bucketlist.body' not in request.environ:
+        request.environ['bucketlist.body'] = _read_limited_body()
+    return request.environ['bucketlist.body']
+
+
+def _read_limited_body():
+    limit = settings.MAX_BODY_BYTES
+    too_large = APIError(413, f'The request body is larger than {limit} bytes.')
+    if request.content_length > limit:
+        raise too_large
+    stream = request.environ.get('wsgi.input')
+    if stream is None:
+        return b''
+    size = request.content_length if request.content_length >= 0 else limit + 1
+    body = stream.read(size) if size else b''
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def _refuse_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError('duplicate key')
+    return dict(pairs)
+
+
+def _refuse_constant(name):
+    raise ValueError(f'{name} is not JSON')
+
+
+def request_fields():
+    """The request body as (fields, from_form): a JSON object or a URL-encoded form."""
+    body = read_body()
+    media_type = request.content_type.split(';')[0].strip().lower()
+    if not body and not media_type:
+        return {}, False
+    if media_type == 'application/json' or media_type.endswith('+json'):
+        try:
+            fields = json.loads(body.decode('utf-8'), object_pairs_hook=_refuse_duplicate_keys,
+                                parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).')
+        if not isinstance(fields, dict):
+            raise APIError(400, 'The request body must be a JSON object.')
+        return fields, False
+    if media_type == 'application/x-www-form-urlencoded':
+        try:
+            pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True, errors='strict',
+                              max_num_fields=100)
+        except ValueError:
+            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.')
+        fields = dict(pairs)
+        if len(fields) != len(pairs):
+            raise APIError(400, 'The request body repeats a field.')
+        return fields, True
+    raise APIError(415, 'Send the body as application/json or application/x-www-form-urlencoded.')
+
+
+def clean_body(cleaners, required=()):
+    """Clean values for the fields in ``cleaners`` from the body, or 400 naming every bad field.
+
+    ``cleaners`` maps a field to a function of (value, from_form) that returns the clean
+    value or raises ValueError with a message for the client.
+    """
+    fields, from_form = request_fields()
+    errors = {}
+    for name in fields.keys() - cleaners.keys():
+        errors[name] = 'This field is read-only.' if name in READ_ONLY_FIELDS else 'Unknown field.'
+    values = {}
+    for name, clean in cleaners.items():
+        if name not in fields:
+            if name in required:
+                errors[name] = 'This field is required.'
+            continue
+        try:
+            values[name] = clean(fields[name], from_form)
+        except ValueError as invalid:
+            errors[name] = str(invalid)
+    if errors:
+        raise APIError(400, 'The request body has invalid fields: ' + ', '.join(sorted(errors)) + '.',
+                       errors=errors)
+    return values
+
+
+# --- Field cleaners: (value, from_form) -> the clean value, or ValueError for the client ---------
+
+def clean_text(value, from_form=False):
+    if not isinstance(value, str):
+        raise ValueError('Must be a string.')
+    if '\x00' in value:
+        raise ValueError('Must not contain NUL characters.')
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('Must be valid Unicode text.')
+    return value
+
+
+def clean_name(value, from_form=False):
+    name = clean_text(value).strip()
+    if not name:
+        raise ValueError('Must not be blank.')
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueError(f'Must be at most {NAME_MAX_LENGTH} characters.')
+    return name
+
+
+def clean_done(value, from_form):
+    if isinstance(value, bool):
+        return value
+    if from_form and value in FORM_BOOLEANS:
+        return FORM_BOOLEANS[value]
+    raise ValueError('Must be a boolean (true or false).')
+
+
+def clean_email(value, from_form=False):
+    email = clean_text(value).strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or not EMAIL.fullmatch(email):
+        raise ValueError('Must be a valid email address.')
+    return email
+
+
+def clean_new_password(value, from_form=False):
+    password = clean_text(value)
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise ValueError(f'Must be from {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.')
+    return password
+
+
+# --- Query strings and pages ---------------------------------------------------------------------
+
+def query_param(name):
+    """One query-string parameter as text (None when absent), or 400."""
+    values = request.query.getall(name)
+    if len(values) > 1:
+        raise APIError(400, f'The query parameter {name!r} is given more than once.')
+    if not values:
+        return None
+    try:
+        return clean_text(values[0].encode('latin1').decode('utf-8'))
+    except (UnicodeError, ValueError):
+        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.')
+
+
+def query_boolean(name):
+    """A true/false query parameter (None when absent), or 400."""
+    text = query_param(name)
+    if text is not None and text not in FORM_BOOLEANS:
+        raise APIError(400, f'The query parameter {name!r} must be true or false.',
+                       errors={name: 'Must be true or false.'})
+    return None if text is None else FORM_BOOLEANS[text]
+
+
+def positive_query_int(name, default, maximum):
+    text = query_param(name)
+    if text is None:
+        return default
+    # The length check first keeps int() away from megabytes of digits.
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum)) and 1 <= int(text) <= maximum):
+        raise APIError(400, f'The query parameter {name!r} must be a whole number from 1 to {maximum}.',
+                       errors={name: f'Must be a whole number from 1 to {maximum}.'})
+    return int(text)
+
+
+def paginate(query, order_by):
+    """One page of ``query`` as a list; sets the Link and X-Total-Count headers."""
+    page = positive_query_int('page', 1, MAX_ID)
+    limit = positive_query_int('limit', settings.PAGE_SIZE, settings.MAX_PAGE_SIZE)
+    total = query.count()
+    last = max(1, -(-total // limit))
+    links = {'first': 1, 'last': last}
+    if page > 1:
+        links['prev'] = min(page - 1, last)
+    if page < last:
+        links['next'] = page + 1
+    other_params = [(k, v) for k, v in request.query.allitems() if k not in ('page', 'limit')]
+    response.set_header('Link', ', '.join(
+        f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
+        for rel, number in links.items()))
+    response.set_header('X-Total-Count', str(total))
+    return list(query.order_by(order_by).paginate(page, limit))
+
+
+# --- Abuse limits --------------------------------------------------------------------------------
+
+def client_address():
+    """The client's address: the connection's, or X-Forwarded-For's when proxies are trusted."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in (request.get_header('X-Forwarded-For') or '').split(',')]
+        if len(forwarded) >= hops and forwarded[-hops]:
+            return forwarded[-hops][:THROTTLE_SUBJECT_MAX_LENGTH]
+    return request.environ.get('REMOTE_ADDR') or '-'
+
+
+def throttle(limits):
+    """429 with Retry-After when a (kind, subject, limit, window) already counts ``limit`` recent events."""
+    now = utcnow()
+    for kind, subject, limit, window in limits:
+        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit)]
+        if len(recent) >= limit:
+            retry_after = int((recent[-1] + window - now).total_seconds()) + 1
+            raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
+
+
+# --- Creating exactly once -----------------------------------------------------------------------
+
+def idempotent(create):
+    """Run ``create()`` once per Idempotency-Key of the caller: a retry of the same request with the
+    key gets the first answer again; another request with the same key is 422.
+
+    The key's row is inserted first, inside the transaction: a concurrent retry waits on the
+    unique index until the first request commits, then replays its answer.
+    """
+    key = request.get_header('Idempotency-Key')
+    if key is None:
+        return create()
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise APIError(400, f'Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable '
+                            'ASCII characters.')
+    fingerprint = hashlib.sha256(f'{request.method} {request.path}\n'.encode() + read_body()).hexdigest()
+    with db.atomic():
+        IdempotencyKey.forget_older_than(request.user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
+        try:
+            with db.atomic():
+                record = IdempotencyKey.create(owner=request.user_id, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            record = IdempotencyKey.get((IdempotencyKey.owner == request.user_id) & (IdempotencyKey.key == key))
+            if record.fingerprint != fingerprint:
+                raise APIError(422, 'This Idempotency-Key was already used for a different request.')
+            response.status = record.status
+            return json.loads(record.body)
+        body = create()
+        record.status, record.body = response.status_code, json.dumps(body)
+        record.save()
+        return body
