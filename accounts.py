@@ -6,26 +6,28 @@ from peewee import IntegrityError
 
 import auth
 import settings
-from models import EMAIL_MAX_LENGTH, ThrottleEvent, User
-from web import APIError, app, clean_body, clean_email, clean_new_password, clean_text, client_address, throttle
-
-
-def login_limits(email):
-    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    # An address longer than any account's is nobody's: its first characters count as well.
-    return [('login-account', email[:EMAIL_MAX_LENGTH], settings.LOGIN_FAILURES_PER_ACCOUNT, window),
-            ('login-address', client_address(), settings.LOGIN_FAILURES_PER_ADDRESS, window)]
+from models import THROTTLE_SUBJECT_MAX_LENGTH, ThrottleEvent, User, utcnow
+from web import (
+    APIError,
+    app,
+    clean_body,
+    clean_email,
+    clean_new_password,
+    clean_text,
+    client_address,
+    normalized_email,
+    throttle_attempt,
+)
 
 
 @app.post('/auth/register', public=True)
 def register():
     fields = clean_body({'email': clean_email, 'password': clean_new_password},
                         required=('email', 'password'))
+    address = client_address()
     window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
-    limits = [('register-address', client_address(), settings.REGISTRATIONS_PER_ADDRESS, window)]
-    with auth.hashing_slot():
-        throttle(limits)
-        ThrottleEvent.record(limits)
+    with auth.hashing_slot(address):
+        throttle_attempt([('register-address', address, settings.REGISTRATIONS_PER_ADDRESS, window)])
         try:
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
         except IntegrityError:
@@ -36,16 +38,27 @@ def register():
 
 @app.post('/auth/login', public=True)
 def login():
+    """Failed logins lock an account only for the address they come from (OWASP): from all
+    addresses together they only slow it down, since past LOGIN_FAILURES_PER_ACCOUNT only the
+    addresses that have already failed on it are refused; its owner elsewhere still gets in."""
     fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
-    email = fields['email'].strip().lower()
-    limits = login_limits(email)
-    with auth.hashing_slot():
-        throttle(limits)
+    email, address = normalized_email(fields['email']), client_address()
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    pair = f'{address} {email}'[:THROTTLE_SUBJECT_MAX_LENGTH]
+    limits = [('login-address', address, settings.LOGINS_PER_ADDRESS, window),
+              ('login-failure-pair', pair, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window),
+              ('login-failure-address', address, settings.LOGIN_FAILURES_PER_ADDRESS, window)]
+    with auth.hashing_slot(address):
+        if ThrottleEvent.recent('login-failure-pair', pair, utcnow() - window, 1):
+            limits.append(('login-failure-account', email[:THROTTLE_SUBJECT_MAX_LENGTH],
+                           settings.LOGIN_FAILURES_PER_ACCOUNT, window))
+        # Every attempt counts as a failure until its password checks out: racing guesses count too.
+        event_ids = throttle_attempt(limits)
         user = User.get_or_none(User.email == email)
         if not auth.check_password(user, fields['password']):
-            ThrottleEvent.record(limits)
             raise APIError(401, 'Invalid email or password, Please try again')
-        ThrottleEvent.forget('login-account', email)
+        ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
+        ThrottleEvent.forget('login-failure-pair', pair)
     return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
 
 

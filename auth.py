@@ -27,7 +27,11 @@ DUMMY_HASH = password_hasher.hash('not anybody’s password')
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
 
 ALGORITHM = 'HS256'
-REQUIRED_CLAIMS = ['sub', 'iat', 'exp', 'jti']
+# RFC 9068's type and audience for access tokens: a token signed with the same SECRET for any
+# other purpose lacks them and is refused (RFC 8725 §3.11, §3.12).
+TOKEN_TYPE = 'at+jwt'
+AUDIENCE = 'bucketlist-api'
+REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti']
 
 
 class InvalidToken(Exception):
@@ -47,6 +51,8 @@ def _lower_priority():
 # threads of a worker may wait on it, so the other threads stay free for everything else.
 _hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2', initializer=_lower_priority)
 _hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASHES_WAITING)
+_addresses_hashing = set()  # client addresses holding one of this worker's places
+_addresses_lock = threading.Lock()
 
 
 class HashingBusy(Exception):
@@ -54,16 +60,25 @@ class HashingBusy(Exception):
 
 
 @contextmanager
-def hashing_slot():
+def hashing_slot(address):
     """Hold one of this worker's PASSWORD_HASHES_WAITING places for password work, or raise
     HashingBusy at once. Login and registration take it first, so a request that would only
-    queue is refused before it costs a query."""
-    if not _hash_slots.acquire(blocking=False):
-        raise HashingBusy()
+    queue is refused before it costs a query. One client ``address`` holds at most one place,
+    so a flood from one address leaves the others to everybody else."""
+    with _addresses_lock:
+        if address in _addresses_hashing:
+            raise HashingBusy()
+        _addresses_hashing.add(address)
     try:
-        yield
+        if not _hash_slots.acquire(blocking=False):
+            raise HashingBusy()
+        try:
+            yield
+        finally:
+            _hash_slots.release()
     finally:
-        _hash_slots.release()
+        with _addresses_lock:
+            _addresses_hashing.discard(address)
 
 
 def _on_hashing_thread(work):
@@ -99,9 +114,9 @@ def _verify(password_hash, password):
 
 def issue_token(user_id):
     now = utcnow()
-    claims = {'sub': str(user_id), 'iat': now, 'exp': now + timedelta(seconds=settings.TOKEN_TTL_SECONDS),
-              'jti': uuid.uuid4().hex}
-    return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM)
+    claims = {'iss': settings.TOKEN_ISSUER, 'aud': AUDIENCE, 'sub': str(user_id), 'iat': now,
+              'exp': now + timedelta(seconds=settings.TOKEN_TTL_SECONDS), 'jti': uuid.uuid4().hex}
+    return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM, headers={'typ': TOKEN_TYPE})
 
 
 def read_token(authorization):
@@ -139,7 +154,10 @@ def _verified_claims(token):
     cache is keyed by the whole token, so only the very same bytes skip the check; expiry and
     revocation are still checked on every request. Raises jwt.InvalidTokenError.
     """
-    claims = jwt.decode(token, settings.SECRET, algorithms=[ALGORITHM],
+    if jwt.get_unverified_header(token).get('typ') != TOKEN_TYPE:
+        raise jwt.InvalidTokenError('not an access token')
+    claims = jwt.decode(token, settings.SECRET, algorithms=[ALGORITHM], audience=AUDIENCE,
+                        issuer=settings.TOKEN_ISSUER,
                         options={'require': REQUIRED_CLAIMS, 'verify_exp': False})
     if not isinstance(claims['exp'], (int, float)):
         raise jwt.InvalidTokenError('exp is not a number')

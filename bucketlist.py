@@ -8,7 +8,7 @@ from peewee import IntegrityError
 import accounts  # noqa: F401  (the account routes mount on app)
 import openapi
 import settings
-from models import Bucketlist, Item, db, utcnow
+from models import Bucketlist, Item, db, utcnow, violated_constraint
 from web import (
     APIError,
     app,
@@ -77,11 +77,16 @@ def save_bucketlist(bucketlist, fields):
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
     try:
-        saved = bucketlist.save_changes() if bucketlist.id else bucketlist.save_new()
-    except IntegrityError:
+        if bucketlist.id is None:
+            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER):
+                raise APIError(409, f'You already have {settings.MAX_BUCKETLISTS_PER_USER} bucketlists, '
+                                    'the most one account may hold (MAX_BUCKETLISTS_PER_USER).')
+        elif not bucketlist.save_changes():
+            raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
+    except IntegrityError as error:
+        if violated_constraint(error) != 'unique':
+            raise
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
-    if not saved:
-        raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
 
 
 @app.post('/bucketlists/')
@@ -97,7 +102,7 @@ def bucketlist_create():
     return idempotent(create)
 
 
-@app.get('/bucketlists/')
+@app.get('/bucketlists/', query=('page', 'limit', 'q'))
 def bucketlist_list():
     query = Bucketlist.select().where(Bucketlist.owner == request.user_id)
     q = query_param('q')
@@ -158,14 +163,17 @@ def item_create(bucketlist_id):
     fields = clean_body(ITEM_FIELDS, required=('name',))
 
     def create():
-        now = utcnow()
-        item = Item.create(bucketlist=bucketlist, date_created=now, date_modified=now, **fields)
+        item = Item.add(bucketlist.id, fields['name'], fields.get('done', False), utcnow(),
+                        settings.MAX_ITEMS_PER_BUCKETLIST)
+        if item is None:
+            raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
+                                'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
         response.status = 201
         return item_json(item)
     return idempotent(create)
 
 
-@app.get('/bucketlists/<bucketlist_id:id>/items/')
+@app.get('/bucketlists/<bucketlist_id:id>/items/', query=('page', 'limit', 'q', 'done'))
 def item_list(bucketlist_id):
     bucketlist = owned_bucketlist(bucketlist_id)
     query = Item.select().where(Item.bucketlist == bucketlist)

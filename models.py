@@ -108,6 +108,16 @@ def execute_hot(name, *params):
 
 
 
+def violated_constraint(error):
+    """Which kind of constraint an IntegrityError broke: 'unique', 'foreign_key' or None."""
+    code, text = getattr(error.__context__, 'pgcode', None), str(error)
+    if code == '23505' or text.startswith('UNIQUE constraint failed'):
+        return 'unique'
+    if code == '23503' or text.startswith('FOREIGN KEY constraint failed'):
+        return 'foreign_key'
+    return None
+
+
 def utcnow():
     """Now in UTC, naive: both databases store timestamps without a zone, always UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -165,11 +175,13 @@ class Bucketlist(BaseModel):
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
 
-    def save_new(self):
-        """Insert this new bucketlist and take its id (SQL written once, like the other hot paths)."""
-        self.id = execute_hot('insert_bucketlist', self.name, self.owner_id, self.date_created,
-                              self.date_modified).fetchone()[0]
-        return 1
+    def save_new(self, most_per_owner):
+        """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``;
+        returns whether it did (SQL written once, like the other hot paths)."""
+        row = execute_hot('insert_bucketlist', self.name, self.owner_id, self.date_created,
+                          self.date_modified, most_per_owner).fetchone()
+        self.id = row[0] if row else None
+        return row is not None
 
     def save_changes(self):
         """Write the name and date_modified a rename changes (SQL written once: a hot path too).
@@ -232,6 +244,17 @@ class Item(BaseModel):
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
 
+    @classmethod
+    def add(cls, bucketlist_id, name, done, now, most_per_bucketlist):
+        """A new item at the end of the bucketlist, unless it already holds ``most_per_bucketlist``
+        (then None). One statement, so the count and the insert cannot be told apart by a race
+        of one request; racing requests may pass the quota by as many as race."""
+        row = execute_hot('insert_item', name, done, bucketlist_id, now, most_per_bucketlist).fetchone()
+        if row is None:
+            return None
+        return cls(__no_default__=True, id=row[0], name=name, done=done, bucketlist=bucketlist_id,
+                   date_created=now, date_modified=now)
+
 
 class RevokedToken(BaseModel):
     """A token logged out before it expired; kept until then, so every instance refuses it."""
@@ -288,13 +311,19 @@ class ThrottleEvent(BaseModel):
                 .order_by(cls.created_at.desc()).limit(limit))
 
     @classmethod
-    def record(cls, limits):
-        """Count one event against each (kind, subject, limit, window), dropping expired ones."""
-        now = utcnow()
+    def record(cls, limits, now):
+        """Count one event against each (kind, subject, limit, window), dropping expired ones;
+        returns the new events' ids."""
+        event_ids = []
         for kind, subject, _, window in limits:
             cls.delete().where((cls.kind == kind) & (cls.subject == subject)
                                & (cls.created_at <= now - window)).execute()
-            cls.create(kind=kind, subject=subject, created_at=now)
+            event_ids.append(cls.insert(kind=kind, subject=subject, created_at=now).execute())
+        return event_ids
+
+    @classmethod
+    def forget_events(cls, event_ids):
+        cls.delete().where(cls.id.in_(event_ids)).execute()
 
     @classmethod
     def forget(cls, kind, subject):
@@ -314,8 +343,13 @@ HOT = {
         ' AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3) ORDER BY i.id'),
     'token_revoked': 'SELECT 1 FROM revoked_tokens WHERE jti = $1',
     'rename_bucketlist': 'UPDATE bucketlists SET name = $1, date_modified = $2 WHERE id = $3',
+    # Each insert refuses to pass its quota (the last parameter) in the same statement.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, owner_id, date_created, date_modified)'
-                          ' VALUES ($1, $2, $3, $4) RETURNING id'),
+                          ' SELECT $1, $2, $3, $4'
+                          ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5 RETURNING id'),
+    'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified)'
+                    ' SELECT $1, $2, $3, $4, $4'
+                    ' WHERE (SELECT count(*) FROM items WHERE bucketlist_id = $3) < $5 RETURNING id'),
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)', r'?\1', sql) for name, sql in HOT.items()}

@@ -5,21 +5,22 @@ import os
 import settings
 from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import EMAIL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH
-from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, problem
+from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, TRIMMED_FROM_NAMES, problem
 
 # --- Building blocks -----------------------------------------------------------------------------
 
-# What Python's str.strip() removes (the characters for which str.isspace() is true). Names are
-# trimmed with it, so the patterns spell the set out instead of trusting each regex engine's own,
-# different, idea of \s.
-SPACE = r'\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000'
+# What names are trimmed of (white space and invisible format characters), spelled out instead of
+# trusting each regex engine's own, different, idea of \s.
+SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_FROM_NAMES)
 
 # 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
 NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
                 f'[{SPACE}]*$')
 # The app's rule for an address (it also forgives surrounding space, which the document does not offer).
-EMAIL_PATTERN = f'^[^@{SPACE}\\x00]+@[^@{SPACE}\\x00]+\\.[^@{SPACE}\\x00]+$'
+EMAIL_PART = f'[^@{SPACE}\\x00-\\x1f\\x7f-\\x9f]+'
+EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
+
 
 def ref(kind, name):
     return {'$ref': f'#/components/{kind}/{name}'}
@@ -234,8 +235,9 @@ RESPONSES = {
     'BadRequest': problem_response(
         400,
         'The request is malformed: a body field is invalid, missing, read-only or unknown (each is '
-        'named in errors); the body is not valid JSON or UTF-8, or not one object; a query '
-        'parameter is out of range or repeated; a header is not valid UTF-8.',
+        'named in errors); the body has more than 32 fields, is not valid JSON or UTF-8, not one '
+        'object, shorter than its Content-Length or badly chunked; a query parameter is unknown, '
+        'out of range or repeated; a header is not valid UTF-8.',
         'The request body has invalid fields: name.', {'name': 'Must not be blank.'}),
     'Unauthorized': problem_response(
         401,
@@ -249,8 +251,12 @@ RESPONSES = {
     'MethodNotAllowed': problem_response(
         405, 'The URL does not support this method; Allow lists those it does.',
         'Method not allowed.', headers=['Allow']),
+    'ItemQuota': problem_response(
+        409, 'The bucketlist already holds MAX_ITEMS_PER_BUCKETLIST items (500 by default).',
+        'Bucketlist 1 already holds 500 items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).'),
     'NameTaken': problem_response(
-        409, 'You already have a bucketlist with this name.',
+        409, 'You already have a bucketlist with this name; or, on create, you already have '
+        'MAX_BUCKETLISTS_PER_USER bucketlists (1000 by default).',
         "You already have a bucketlist named 'Go to Borabora for vacation'."),
     'PreconditionFailed': problem_response(
         412,
@@ -281,6 +287,13 @@ RESPONSES = {
         'The database is unreachable or busy; or, on login and registration, this instance is '
         'already hashing as many passwords as it may (PASSWORD_HASHES_WAITING).',
         'The database is unavailable. Please retry shortly.', headers=['Retry-After']),
+    'CrossSite': problem_response(
+        403,
+        'A browser\'s request from another site (Sec-Fetch-Site: cross-site, or an Origin whose host '
+        'is not this one) whose origin CORS_ORIGINS does not list. Clients other than browsers send '
+        'neither header and are never refused.',
+        'Cross-site requests from a browser are refused; an origin must be listed in CORS_ORIGINS to '
+        'call this API.'),
     'NotModified': response('The ETag in If-None-Match is still current: no body.',
                             headers=['ETag']),
 }
@@ -444,7 +457,7 @@ PATHS = {
         'post': operation(
             'createItem', 'items', 'Add an item to a bucketlist', '`done` defaults to false.',
             {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
-             **NOT_FOUND, **CREATE_ERRORS},
+             **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS},
             parameters=['BucketlistId', 'IdempotencyKey'],
             body=item_body(['name'], {'name': 'Book the flights', 'done': False})),
     },
@@ -495,6 +508,13 @@ PATHS = {
     '/static/{filename}': {'get': static_file_operation(
         'staticFile', 'A file of the web pages (style sheets, scripts)', 'static/')},
 }
+
+# Every write may be refused as a browser's cross-site request.
+for path_item in PATHS.values():
+    for method in ('post', 'put', 'patch', 'delete'):
+        if method in path_item:
+            path_item[method]['responses'] = dict(sorted(
+                {**path_item[method]['responses'], '403': ref('responses', 'CrossSite')}.items()))
 
 DESCRIPTION = '''\
 Bucketlists are named lists of life goals; each holds items you tick off as you do them. Every \

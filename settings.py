@@ -9,6 +9,25 @@ if APP_SETTINGS not in ('development', 'testing', 'staging', 'production'):
 TESTING = APP_SETTINGS == 'testing'
 
 
+def integer(name, default, minimum=0):
+    """The whole-number setting ``name``; the process exits with one line naming it when it is not one."""
+    text = os.environ.get(name, str(default)).strip()
+    if not (text.isascii() and text.isdigit() and int(text) >= minimum):
+        sys.exit(f'{name} must be a whole number of at least {minimum}, not {text!r}')
+    return int(text)
+
+
+def number(name, default, minimum=0.0):
+    text = os.environ.get(name, str(default)).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum or value == float('inf'):
+        sys.exit(f'{name} must be a number of at least {minimum}, not {text!r}')
+    return value
+
+
 def _postgres_pool_url(url):
     # Hosting providers hand out postgres:// and postgresql:// URLs; we always
     # want the pooled flavour so a request never pays for a new connection.
@@ -22,51 +41,63 @@ DATABASE_URL = _postgres_pool_url(os.environ.get('DATABASE_URL', 'sqlite:///buck
 
 # Connections a worker process may hold open (PostgreSQL only), and how long a
 # request waits for one before giving up with 503.
-DATABASE_POOL_SIZE = int(os.environ.get('DATABASE_POOL_SIZE', '20'))
-DATABASE_POOL_WAIT_SECONDS = float(os.environ.get('DATABASE_POOL_WAIT_SECONDS', '5'))
-DATABASE_CONNECT_TIMEOUT_SECONDS = int(os.environ.get('DATABASE_CONNECT_TIMEOUT_SECONDS', '3'))
-DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get('DATABASE_STATEMENT_TIMEOUT_MS', '5000'))
+DATABASE_POOL_SIZE = integer('DATABASE_POOL_SIZE', 20, minimum=1)
+DATABASE_POOL_WAIT_SECONDS = number('DATABASE_POOL_WAIT_SECONDS', 5)
+DATABASE_CONNECT_TIMEOUT_SECONDS = integer('DATABASE_CONNECT_TIMEOUT_SECONDS', 3, minimum=1)
+DATABASE_STATEMENT_TIMEOUT_MS = integer('DATABASE_STATEMENT_TIMEOUT_MS', 5000, minimum=1)
 
+# Weak secrets: fewer distinct characters than this cannot hold 128 random bits in 32 characters.
+SECRET_MIN_LENGTH, SECRET_MIN_DISTINCT_CHARACTERS = 32, 12
 SECRET = os.environ.get('SECRET', '')
 if APP_SETTINGS in ('production', 'staging'):
-    if len(SECRET) < 32:
-        sys.exit('SECRET must be set to a random string of at least 32 characters '
+    if len(SECRET) < SECRET_MIN_LENGTH or len(set(SECRET)) < SECRET_MIN_DISTINCT_CHARACTERS:
+        sys.exit(f'SECRET must be set to a random string of at least {SECRET_MIN_LENGTH} characters '
+                 f'(for example: python -c "import secrets; print(secrets.token_urlsafe(48))") '
                  f'when APP_SETTINGS={APP_SETTINGS}')
 # Development and tests may run without one: tokens then die with the process.
 SECRET_IS_GENERATED = not SECRET
 if SECRET_IS_GENERATED:
     SECRET = secrets.token_urlsafe(32)
 
-TOKEN_TTL_SECONDS = int(os.environ.get('TOKEN_TTL_SECONDS', '3600'))
+TOKEN_TTL_SECONDS = integer('TOKEN_TTL_SECONDS', 3600, minimum=1)
+# Who issues the tokens and for whom: a token signed with the same SECRET for anything else
+# (another service, another kind of token) is refused.
+TOKEN_ISSUER = os.environ.get('TOKEN_ISSUER', 'bucketlist')
 
 # argon2id cost. Changing these rehashes each password at its owner's next login.
-PASSWORD_TIME_COST = int(os.environ.get('PASSWORD_TIME_COST', '1' if TESTING else '3'))
-PASSWORD_MEMORY_KIB = int(os.environ.get('PASSWORD_MEMORY_KIB', '1024' if TESTING else '65536'))
+PASSWORD_TIME_COST = integer('PASSWORD_TIME_COST', 1 if TESTING else 3, minimum=1)
+PASSWORD_MEMORY_KIB = integer('PASSWORD_MEMORY_KIB', 1024 if TESTING else 65536, minimum=8)
 # One lane: each worker hashes on one low-priority thread (auth.py), so more lanes only add threads.
-PASSWORD_PARALLELISM = int(os.environ.get('PASSWORD_PARALLELISM', '1'))
+PASSWORD_PARALLELISM = integer('PASSWORD_PARALLELISM', 1, minimum=1)
 
-# Request threads of a worker that may wait for its one password-hashing thread; a login or
-# registration past that is 503 at once. Keep it below gunicorn's --threads (Procfile: 4) so a
-# login burst always leaves threads for the other routes.
-PASSWORD_HASHES_WAITING = int(os.environ.get('PASSWORD_HASHES_WAITING', '2'))
+# Requests of a worker that may wait for its one password-hashing thread; a login or
+# registration past that is 503 at once. One client address may hold only one of them.
+PASSWORD_HASHES_WAITING = integer('PASSWORD_HASHES_WAITING', 2, minimum=1)
 
-MAX_BODY_BYTES = int(os.environ.get('MAX_BODY_BYTES', str(1024 * 1024)))
-PAGE_SIZE = int(os.environ.get('PAGE_SIZE', '20'))
-MAX_PAGE_SIZE = int(os.environ.get('MAX_PAGE_SIZE', '100'))
+MAX_BODY_BYTES = integer('MAX_BODY_BYTES', 1024 * 1024, minimum=1)
+PAGE_SIZE = integer('PAGE_SIZE', 20, minimum=1)
+MAX_PAGE_SIZE = integer('MAX_PAGE_SIZE', 100, minimum=PAGE_SIZE)
 
-PORT = int(os.environ.get('PORT', '8000'))
-WEB_CONCURRENCY = int(os.environ.get('WEB_CONCURRENCY', '2'))
+# Quotas: what one account may hold, so that every answer stays bounded.
+MAX_BUCKETLISTS_PER_USER = integer('MAX_BUCKETLISTS_PER_USER', 1000, minimum=1)
+MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
 
-# Abuse limits, counted in the database so every instance shares them.
-LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get('LOGIN_FAILURES_PER_ACCOUNT', '5'))
-LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get('LOGIN_FAILURES_PER_ADDRESS', '20'))
-LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get('LOGIN_FAILURE_WINDOW_SECONDS', '900'))
-REGISTRATIONS_PER_ADDRESS = int(os.environ.get('REGISTRATIONS_PER_ADDRESS', '10'))
-REGISTRATION_WINDOW_SECONDS = int(os.environ.get('REGISTRATION_WINDOW_SECONDS', '3600'))
+PORT = integer('PORT', 8000, minimum=1)
+WEB_CONCURRENCY = integer('WEB_CONCURRENCY', 2, minimum=1)
+
+# Abuse limits, counted in the database so every instance shares them. Failed logins lock an
+# account only for the address they came from; from all addresses together they only slow it.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = integer('LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS', 5, minimum=1)
+LOGIN_FAILURES_PER_ACCOUNT = integer('LOGIN_FAILURES_PER_ACCOUNT', 100, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = integer('LOGIN_FAILURES_PER_ADDRESS', 20, minimum=1)
+LOGINS_PER_ADDRESS = integer('LOGINS_PER_ADDRESS', 60, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = integer('LOGIN_FAILURE_WINDOW_SECONDS', 900, minimum=1)
+REGISTRATIONS_PER_ADDRESS = integer('REGISTRATIONS_PER_ADDRESS', 10, minimum=1)
+REGISTRATION_WINDOW_SECONDS = integer('REGISTRATION_WINDOW_SECONDS', 3600, minimum=1)
 
 # How many reverse proxies in front of the service append to X-Forwarded-For. 0 (the default)
 # trusts no proxy header: the client address is the connection's.
-TRUSTED_PROXY_COUNT = int(os.environ.get('TRUSTED_PROXY_COUNT', '0'))
+TRUSTED_PROXY_COUNT = integer('TRUSTED_PROXY_COUNT', 0)
 
 # Origins allowed to call the API from a browser (comma-separated); empty turns CORS off.
 CORS_ORIGINS = [origin.strip() for origin in os.environ.get('CORS_ORIGINS', '').split(',') if origin.strip()]

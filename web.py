@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,15 +26,22 @@ from models import (
     ThrottleEvent,
     db,
     utcnow,
+    violated_constraint,
 )
 
 # --- The field rules: validation, the OpenAPI document and the browsable page all read these ------
 
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+# Names are trimmed of white space and of invisible format characters (category Cf, such as
+# U+200B), so a name of nothing else is blank. Tag characters (U+E0000 on, the only ones past
+# U+1FFFF) stay: they end some emoji flags.
+TRIMMED_FROM_NAMES = ''.join(character for character in map(chr, range(0x20000))
+                             if character.isspace() or unicodedata.category(character) == 'Cf')
 IDEMPOTENCY_KEY = re.compile(f'[\\x21-\\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}')  # printable ASCII, no space
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+MAX_BODY_FIELDS = 32  # no body has this many; more is an attack, refused before looking at them
 READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
                     'date_modified', 'items'}
 
@@ -76,8 +84,15 @@ class APIError(HTTPError):
         self.errors = errors
 
 
+# The most an error document may hold: one that would be larger loses its per-field errors
+# and has its detail cut, so a hostile body cannot make us write megabytes back.
+MAX_PROBLEM_BYTES = 4096
+
+
 def problem(status, detail, errors=None):
     """The problem document for ``status``: the one shape of every error body."""
+    if len(detail) + len(json.dumps(errors or {})) > MAX_PROBLEM_BYTES // 2:
+        detail, errors = detail[:MAX_PROBLEM_BYTES // 4] + '…', None
     body = {'type': 'about:blank', 'title': HTTP_CODES.get(status, 'Error'), 'status': status,
             'detail': detail, 'message': detail}
     if errors:
@@ -99,16 +114,27 @@ def problem_json(error):
 
 app.default_error_handler = problem_json
 
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_SHORTLY = {'Retry_After': '1'}
 
-# What an exception a route raises means to the client: the one table of them. None as the
-# detail shows the exception's own message.
+
+def is_database_unavailable(error):
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def is_violation(kind):
+    return lambda error: isinstance(error, IntegrityError) and violated_constraint(error) == kind
+
+
+# What an exception a route raises means to the client: the one table of them, first match
+# wins. None as the detail shows the exception's own message.
 EXCEPTION_STATUSES = [
-    (auth.InvalidToken, 401, None, {}),
-    (auth.HashingBusy, 503, 'Too many logins and registrations at once. Please retry shortly.',
-     RETRY_SHORTLY),
-    (DATABASE_ERRORS, 503, 'The database is unavailable. Please retry shortly.', RETRY_SHORTLY),
+    (lambda error: isinstance(error, auth.InvalidToken), 401, None, {}),
+    (lambda error: isinstance(error, auth.HashingBusy), 503,
+     'Too many logins and registrations at once. Please retry shortly.', RETRY_SHORTLY),
+    (is_database_unavailable, 503, 'The database is unavailable. Please retry shortly.', RETRY_SHORTLY),
+    # A row this request refers to was deleted by another one that committed first.
+    (is_violation('foreign_key'), 404, 'What this request refers to no longer exists.', {}),
+    (is_violation('unique'), 409, 'This conflicts with a change made at the same time; read it again.', {}),
 ]
 
 
@@ -124,9 +150,9 @@ class ErrorsPlugin:
             except HTTPResponse:
                 raise
             except Exception as error:
-                for exception_type, status, detail, headers in EXCEPTION_STATUSES:
-                    if isinstance(error, exception_type):
-                        if exception_type is DATABASE_ERRORS:
+                for matches, status, detail, headers in EXCEPTION_STATUSES:
+                    if matches(error):
+                        if matches is is_database_unavailable:
                             database_unavailable(error)
                         raise APIError(status, detail or str(error), **headers)
                 log.exception('unhandled error on %s %s', request.method, request.path)
@@ -228,9 +254,29 @@ def refuse_unless_checked(claims):
         auth.refuse_revoked(claims)
 
 
+class QueryParamsPlugin:
+    """Refuses query parameters a route does not take (its ``query`` config), as bodies refuse
+    unknown fields: ``?sort=name`` must not look as if it had worked."""
+    name, api = 'query_params', 2
+
+    def apply(self, callback, route):
+        allowed = set(route.config.get('query', ()))
+
+        def wrapper(*args, **kwargs):
+            unknown = sorted(set(request.query) - allowed)
+            if unknown:
+                name = unknown[0].encode('latin1').decode('utf-8', 'replace')[:64]
+                raise APIError(400, f'Unknown query parameter {name!r}.' + (
+                    f' This URL takes {", ".join(sorted(allowed))}.' if allowed else ' This URL takes none.'),
+                    errors={name: 'Unknown query parameter.'})
+            return callback(*args, **kwargs)
+        return wrapper
+
+
 # Installed first means outermost: errors see everything, the HTML page needs no token.
 app.uninstall('json')
 app.install(ErrorsPlugin())
+app.install(QueryParamsPlugin())
 app.install(JSONPlugin())
 app.install(browsable.BrowsablePlugin())
 app.install(TokenAuthPlugin())
@@ -251,6 +297,9 @@ def start_request():
                 raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
     given = environ.get('HTTP_X_REQUEST_ID', '')
     environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    if request.method not in SAFE_METHODS and is_cross_site():
+        raise APIError(403, 'Cross-site requests from a browser are refused; an origin must be listed '
+                            'in CORS_ORIGINS to call this API.')
     if request.method == 'OPTIONS' and cors_origin():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
@@ -265,6 +314,21 @@ def finish_request():
     if not db.is_closed():
         db.close()
     add_standard_headers()
+
+
+SAFE_METHODS = ('GET', 'HEAD', 'OPTIONS')
+
+
+def is_cross_site():
+    """True for a browser's request that Fetch Metadata or Origin mark as coming from another site
+    not listed in CORS_ORIGINS. Other clients send neither header and are never refused."""
+    origin = request.environ.get('HTTP_ORIGIN')
+    if origin is not None and origin in settings.CORS_ORIGINS:
+        return False
+    if request.environ.get('HTTP_SEC_FETCH_SITE') == 'cross-site':
+        return True
+    # Hosts are compared, not schemes: behind a proxy that ends TLS, the app sees plain http.
+    return origin is not None and origin.partition('://')[2] != request.environ.get('HTTP_HOST')
 
 
 def cors_origin():
@@ -311,9 +375,15 @@ def _read_limited_body():
     if stream is None:
         return b''
     size = request.content_length if request.content_length >= 0 else limit + 1
-    body = stream.read(size) if size else b''
+    try:
+        body = stream.read(size) if size else b''
+    except Exception:  # the server's reader raises its own types: bad chunk sizes, a closed socket
+        raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
+                            'connection closed early.')
     if len(body) > limit:
         raise too_large
+    if 0 <= request.content_length != len(body):
+        raise APIError(400, 'The request body is shorter than its Content-Length.')
     return body
 
 
@@ -346,7 +416,7 @@ def request_fields():
     if media_type == 'application/x-www-form-urlencoded':
         try:
             pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True, errors='strict',
-                              max_num_fields=100)
+                              max_num_fields=MAX_BODY_FIELDS)
         except ValueError:
             raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.')
         fields = dict(pairs)
@@ -363,9 +433,11 @@ def clean_body(cleaners, required=()):
     value or raises ValueError with a message for the client.
     """
     fields, from_form = request_fields()
+    if len(fields) > MAX_BODY_FIELDS:
+        raise APIError(400, f'The request body has more than {MAX_BODY_FIELDS} fields.')
     errors = {}
     for name in fields.keys() - cleaners.keys():
-        errors[name] = 'This field is read-only.' if name in READ_ONLY_FIELDS else 'Unknown field.'
+        errors[name[:64]] = 'This field is read-only.' if name in READ_ONLY_FIELDS else 'Unknown field.'
     values = {}
     for name, clean in cleaners.items():
         if name not in fields:
@@ -397,7 +469,7 @@ def clean_text(value, from_form=False):
 
 
 def clean_name(value, from_form=False):
-    name = clean_text(value).strip()
+    name = clean_text(value).strip(TRIMMED_FROM_NAMES)
     if not name:
         raise ValueError('Must not be blank.')
     if len(name) > NAME_MAX_LENGTH:
@@ -413,11 +485,24 @@ def clean_done(value, from_form):
     raise ValueError('Must be a boolean (true or false).')
 
 
+def is_email(text):
+    return (len(text) <= EMAIL_MAX_LENGTH and EMAIL.fullmatch(text) is not None
+            and not any(unicodedata.category(character) in ('Cc', 'Cf') for character in text))
+
+
+def normalized_email(text):
+    """An address as stored and looked up: trimmed, lower-cased and, when that is still a valid
+    address, NFKC-normalised, so that fullwidth ａda@example.com is ada@example.com."""
+    email = text.strip().lower()
+    folded = unicodedata.normalize('NFKC', email).lower()
+    return folded if is_email(folded) else email
+
+
 def clean_email(value, from_form=False):
-    email = clean_text(value).strip().lower()
-    if len(email) > EMAIL_MAX_LENGTH or not EMAIL.fullmatch(email):
-        raise ValueError('Must be a valid email address.')
-    return email
+    text = clean_text(value)
+    if not is_email(text.strip().lower()):
+        raise ValueError('Must be a valid email address (no invisible or control characters).')
+    return normalized_email(text)
 
 
 def clean_new_password(value, from_form=False):
@@ -473,7 +558,9 @@ def paginate(query, order_by):
         links['prev'] = min(page - 1, last)
     if page < last:
         links['next'] = page + 1
-    other_params = [(k, v) for k, v in request.query.allitems() if k not in ('page', 'limit')]
+    # Bottle gives query values decoded as Latin-1: back to the UTF-8 text the client sent.
+    other_params = [(k, v.encode('latin1').decode('utf-8')) for k, v in request.query.allitems()
+                    if k not in ('page', 'limit')]
     response.set_header('Link', ', '.join(
         f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
         for rel, number in links.items()))
@@ -493,14 +580,19 @@ def client_address():
     return request.environ.get('REMOTE_ADDR') or '-'
 
 
-def throttle(limits):
-    """429 with Retry-After when a (kind, subject, limit, window) already counts ``limit`` recent events."""
+def throttle_attempt(limits):
+    """Count one attempt against each (kind, subject, limit, window); 429 with Retry-After when that
+    makes more than ``limit`` in the window. Counting first is what makes it exact: of any number
+    of racing attempts at most ``limit`` get through. Returns the ids of the events counted, for
+    the caller to forget when the attempt turns out not to count (a login that succeeds)."""
     now = utcnow()
+    event_ids = ThrottleEvent.record(limits, now)
     for kind, subject, limit, window in limits:
-        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit)]
-        if len(recent) >= limit:
+        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit + 1)]
+        if len(recent) > limit:
             retry_after = int((recent[-1] + window - now).total_seconds()) + 1
             raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
+    return event_ids
 
 
 # --- Creating exactly once -----------------------------------------------------------------------

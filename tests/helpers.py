@@ -22,7 +22,9 @@ class DocumentedTestApp(TestApp):
     """A TestApp that fails the test on any answer the OpenAPI document does not promise."""
 
     def do_request(self, req, status=None, expect_errors=None):
-        from test_openapi import assert_documented  # the contract's check lives with its tests
+        from test_openapi import (
+            assert_documented,  # the contract's check lives with its tests
+        )
         res = super().do_request(req, status=status, expect_errors=expect_errors)
         assert_documented(req.method, req.environ['PATH_INFO'], res)  # as Bottle decoded it
         return res
@@ -36,14 +38,17 @@ def register_and_login(email, password=PASSWORD):
     return client
 
 
-def mint_token(user_id, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS), **claims):
+def mint_token(user_id, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS), typ=auth.TOKEN_TYPE,
+               secret=None, **claims):
     """A token signed like the app's, issued now and valid for ``lifetime`` (negative: expired
     already); ``claims`` replace or, as None, drop the standard ones."""
     now = utcnow()
-    payload = {'sub': str(user_id), 'iat': now, 'exp': now + lifetime, 'jti': uuid.uuid4().hex}
+    payload = {'iss': settings.TOKEN_ISSUER, 'aud': auth.AUDIENCE, 'sub': str(user_id), 'iat': now,
+               'exp': now + lifetime, 'jti': uuid.uuid4().hex}
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, settings.SECRET, algorithm=auth.ALGORITHM)
+    return jwt.encode(payload, secret or settings.SECRET, algorithm=auth.ALGORITHM,
+                      headers={'typ': typ} if typ else None)
 
 
 def user_id_of(client):

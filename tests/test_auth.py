@@ -4,7 +4,14 @@ from datetime import timedelta
 import jwt
 import pytest
 from bottle import Bottle
-from helpers import PASSWORD, example_path, mint_token, register_and_login, routes, user_id_of
+from helpers import (
+    PASSWORD,
+    example_path,
+    mint_token,
+    register_and_login,
+    routes,
+    user_id_of,
+)
 from webtest import TestApp
 
 import auth
@@ -118,7 +125,7 @@ def test_alg_none_is_401(client):
     assert_unauthorized(client.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
 
 
-@pytest.mark.parametrize('missing', ['sub', 'iat', 'exp', 'jti'])
+@pytest.mark.parametrize('missing', ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'])
 def test_tokens_without_required_claims_are_401(user, missing):
     token = mint_token(1, **{missing: None})
     assert_unauthorized(user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
@@ -157,8 +164,8 @@ def test_login_response_never_contains_the_password(client):
     client.post('/auth/register', USER, status=201)
     res = client.post('/auth/login', USER)
     assert USER['password'] not in res.text
-    claims = jwt.decode(res.json['access_token'], settings.SECRET, algorithms=['HS256'])
-    assert set(claims) == {'sub', 'iat', 'exp', 'jti'}
+    claims = jwt.decode(res.json['access_token'], settings.SECRET, algorithms=['HS256'], audience=auth.AUDIENCE)
+    assert set(claims) == {'iss', 'aud', 'sub', 'iat', 'exp', 'jti'}
     assert claims['exp'] - claims['iat'] == settings.TOKEN_TTL_SECONDS
 
 

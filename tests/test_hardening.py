@@ -6,6 +6,7 @@ import logging
 import pytest
 from helpers import ON_POSTGRESQL, PASSWORD, register_and_login, vary_fields
 
+import auth
 import bucketlist
 import settings
 from models import Bucketlist, IdempotencyKey, Item, db
@@ -123,22 +124,56 @@ def failed_login(client, email='alice@example.com', **kwargs):
                             expect_errors=True, **kwargs)
 
 
-def test_login_is_throttled_per_account(client, user):
-    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
-        assert failed_login(client).status_int == 401
-    res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=429)
+def login(client, email='alice@example.com', password=PASSWORD, address='192.0.2.1', **kwargs):
+    return client.post_json('/auth/login', {'email': email, 'password': password}, expect_errors=True,
+                            extra_environ={'REMOTE_ADDR': address}, **kwargs)
+
+
+def test_failed_logins_lock_the_account_only_for_the_address_they_come_from(client, user):
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        assert login(client, password='wrong password', address='198.51.100.66').status_int == 401
+    res = login(client, address='198.51.100.66')
+    assert res.status_int == 429 and res.content_type == 'application/problem+json'
     assert 0 < int(res.headers['Retry-After']) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
-    assert res.content_type == 'application/problem+json'
-    # another account from the same address is not locked out by alice's failures
+    # The owner, elsewhere, is not locked out by somebody else's guesses.
+    assert login(client, address='203.0.113.7').status_int == 200
+    # Nor is another account at the guessing address.
     register_and_login('carol@example.com')
 
 
-def test_a_successful_login_resets_the_account_counter(client, user):
-    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
-        failed_login(client)
-    client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
-    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
-        assert failed_login(client).status_int == 401
+def test_failures_from_every_address_slow_the_account_without_locking_its_owner_out(client, user, monkeypatch):
+    monkeypatch.setattr(settings, 'LOGIN_FAILURES_PER_ACCOUNT', 6)
+    attackers = [f'198.51.100.{n}' for n in range(1, 5)]
+    for address in attackers:  # 3 failures each; the 2nd and 3rd of each count: 8, past the account's 6
+        for _ in range(3):
+            login(client, password='wrong password', address=address)
+    # An address that already failed on the account is refused; a new one gets one guess.
+    assert login(client, password='wrong password', address=attackers[0]).status_int == 429
+    assert login(client, password='wrong password', address='198.51.100.200').status_int == 401
+    assert login(client, password='wrong password', address='198.51.100.200').status_int == 429
+    # The owner, at an address that never failed, still logs in.
+    assert login(client, address='203.0.113.7').status_int == 200
+
+
+def test_a_successful_login_resets_the_failures_of_its_address(client, user):
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS - 1):
+        login(client, password='wrong password')
+    assert login(client).status_int == 200
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        assert login(client, password='wrong password').status_int == 401
+
+
+def test_successful_logins_count_toward_a_rate_per_address(client, user, monkeypatch):
+    monkeypatch.setattr(settings, 'LOGINS_PER_ADDRESS', 3)
+    for _ in range(3):
+        assert login(client).status_int == 200
+    assert login(client).status_int == 429
+    assert login(client, address='203.0.113.7').status_int == 200
+
+
+def test_a_login_with_an_overlong_email_is_401_not_500(client):
+    res = client.post_json('/auth/login', {'email': 'a' * 300 + '@example.com', 'password': 'x'}, status=401)
+    assert res.content_type == 'application/problem+json'
 
 
 def test_login_is_throttled_per_address(client):
@@ -271,8 +306,13 @@ def test_body_without_length_is_cut_at_the_limit(user):
     assert stream.bytes_read <= settings.MAX_BODY_BYTES + 1
 
 
+def test_one_address_holds_at_most_one_place_in_the_hashing_queue(client, user):
+    with auth.hashing_slot('198.51.100.66'):  # a login from there is hashing now
+        assert login(client, address='198.51.100.66').status_int == 503
+        assert login(client, address='203.0.113.7').status_int == 200
+
+
 def test_a_worker_with_its_hashing_queue_full_answers_503(client, user, caplog):
-    import auth
     for _ in range(settings.PASSWORD_HASHES_WAITING):
         auth._hash_slots.acquire()
     try:

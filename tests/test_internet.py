@@ -1,0 +1,166 @@
+"""What an attack on the service as deployed found (issue 11), each a test: hostile bodies, races
+that were 500s, quotas, Unicode look-alikes, query strings, cross-site forms, foreign tokens."""
+import json
+import threading
+from datetime import timedelta
+from urllib.parse import unquote
+
+import pytest
+from helpers import PASSWORD, mint_token, user_id_of
+from playhouse.pool import PooledDatabase
+
+import settings
+from models import Bucketlist, Item, User, db
+
+# --- Hostile bodies ------------------------------------------------------------------------------
+
+def test_a_body_with_thousands_of_fields_is_refused_briefly(user):
+    body = json.dumps({f'{n:x}': 0 for n in range(85_000)})  # just under MAX_BODY_BYTES
+    res = user.post('/bucketlists/', body, content_type='application/json', status=400)
+    assert len(res.body) < 4096
+    assert 'more than' in res.json['detail']
+
+
+def test_an_error_document_stays_small_whatever_the_field_names(user):
+    body = json.dumps({'x' * 20_000 + str(n): 1 for n in range(30)})
+    res = user.post('/bucketlists/', body, content_type='application/json', status=400)
+    assert len(res.body) < 8192
+
+
+# --- Races that were 500s ------------------------------------------------------------------------
+
+def test_an_item_created_while_its_bucketlist_is_deleted_is_404_not_500(user):
+    statuses, lock = [], threading.Lock()
+    for attempt in range(15):
+        bucketlist_id = user.post_json('/bucketlists/', {'name': f'Doomed {attempt}'}).json['id']
+
+        def create(n):
+            res = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': f'Item {n}'}, expect_errors=True)
+            with lock:
+                statuses.append(res.status_int)
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        user.delete(f'/bucketlists/{bucketlist_id}', expect_errors=True)
+        for thread in threads:
+            thread.join()
+    assert set(statuses) <= {201, 404}, statuses
+    assert Item.select().count() == 0  # nothing outlived its bucketlist
+    if isinstance(db, PooledDatabase):
+        db.close_idle()  # the threads' connections, so later tests start from one
+
+
+# --- Quotas --------------------------------------------------------------------------------------
+
+def test_a_bucketlist_holds_at_most_the_item_quota(user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_ITEMS_PER_BUCKETLIST', 3)
+    bucketlist_id = user.post_json('/bucketlists/', {'name': 'Small'}).json['id']
+    for n in range(3):
+        user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': f'Item {n}'}, status=201)
+    res = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'One too many'}, status=409)
+    assert 'MAX_ITEMS_PER_BUCKETLIST' in res.json['detail']
+    assert Item.select().count() == 3
+    other = user.post_json('/bucketlists/', {'name': 'Another'}).json['id']
+    user.post_json(f'/bucketlists/{other}/items/', {'name': 'Fits'}, status=201)
+
+
+def test_an_account_holds_at_most_the_bucketlist_quota(user, other_user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_BUCKETLISTS_PER_USER', 2)
+    for n in range(2):
+        user.post_json('/bucketlists/', {'name': f'List {n}'}, status=201)
+    res = user.post_json('/bucketlists/', {'name': 'One too many'}, status=409)
+    assert 'MAX_BUCKETLISTS_PER_USER' in res.json['detail']
+    other_user.post_json('/bucketlists/', {'name': 'Fits'}, status=201)
+    assert Bucketlist.select().count() == 3
+
+
+# --- Unicode look-alikes -------------------------------------------------------------------------
+
+@pytest.mark.parametrize('look_alike', ['ＡＤＡ@example.com', 'ada@ｅxample.com'])
+def test_an_email_that_normalises_to_a_taken_one_is_taken(client, look_alike):
+    client.post_json('/auth/register', {'email': 'ada@example.com', 'password': PASSWORD}, status=201)
+    client.post_json('/auth/register', {'email': look_alike, 'password': PASSWORD}, status=409)
+    client.post_json('/auth/login', {'email': look_alike, 'password': PASSWORD}, status=200)
+
+
+def test_nfc_and_nfd_spellings_are_one_account(client):
+    client.post_json('/auth/register', {'email': 'jos\u00e9@example.com', 'password': PASSWORD}, status=201)
+    client.post_json('/auth/register', {'email': 'jose\u0301@example.com', 'password': PASSWORD}, status=409)
+    assert User.select().count() == 1
+
+
+@pytest.mark.parametrize('email', ['ada@example.com\u200b', 'a\u200dda@example.com', 'ada\u2060@example.com',
+                                   'ada@exa\u0007mple.com'])
+def test_emails_with_invisible_or_control_characters_are_400(client, email):
+    res = client.post_json('/auth/register', {'email': email, 'password': PASSWORD}, status=400)
+    assert 'email' in res.json['errors']
+
+
+@pytest.mark.parametrize('name', ['\u200b', ' \u200b\u200c ', '\ufeff', '\u2060\u00a0'])
+def test_a_name_of_only_invisible_characters_is_blank(user, name):
+    res = user.post_json('/bucketlists/', {'name': name}, status=400)
+    assert res.json['errors']['name'] == 'Must not be blank.'
+
+
+def test_names_are_trimmed_of_invisible_characters(user):
+    assert user.post_json('/bucketlists/', {'name': '\u200bSail\u200b '}, status=201).json['name'] == 'Sail'
+
+
+# --- Query strings -------------------------------------------------------------------------------
+
+def test_links_keep_non_ascii_searches(user):
+    for name in ['Café Paris', 'Café Lyon']:
+        user.post_json('/bucketlists/', {'name': name})
+    res = user.get('/bucketlists/?q=caf%C3%A9&limit=1')
+    next_link = [link for link in res.headers['Link'].split(', ') if 'rel="next"' in link][0]
+    url = next_link[1:next_link.index('>')]
+    assert 'q=caf%C3%A9' in url and unquote(url).count('é') == 1
+    assert [b['name'] for b in user.get(url).json] == ['Café Lyon']
+
+
+@pytest.mark.parametrize('path', ['/bucketlists/?sort=name', '/bucketlists/?page=1&q=x&extra=1',
+                                  '/bucketlists/1?verbose=1', '/health?x=1'])
+def test_unknown_query_parameters_are_400_naming_them(user, path):
+    user.post_json('/bucketlists/', {'name': 'One'})
+    res = user.get(path, status=400)
+    parameter = path.rsplit('&', 1)[-1].split('?')[-1].split('=')[0]
+    assert parameter in res.json['errors']
+
+
+# --- Cross-site requests from browsers -----------------------------------------------------------
+
+@pytest.mark.parametrize('headers', [{'Sec-Fetch-Site': 'cross-site'}, {'Origin': 'https://evil.example'},
+                                     {'Origin': 'null'},
+                                     {'Origin': 'https://evil.example', 'Sec-Fetch-Site': 'cross-site'}])
+def test_a_cross_site_form_cannot_register_or_write(client, user, headers):
+    res = client.post('/auth/register', {'email': 'csrf@example.com', 'password': PASSWORD},
+                      headers=headers, status=403)
+    assert res.content_type == 'application/problem+json'
+    assert User.select().where(User.email == 'csrf@example.com').count() == 0
+    user.post_json('/bucketlists/', {'name': 'Planted'}, headers=headers, status=403)
+    assert Bucketlist.select().count() == 0
+
+
+def test_same_origin_listed_origins_and_non_browsers_still_write(client, user, monkeypatch):
+    client.post('/auth/register', {'email': 'plain@example.com', 'password': PASSWORD}, status=201)
+    user.post_json('/bucketlists/', {'name': 'Same origin'}, status=201,
+                   headers={'Origin': 'http://localhost:80', 'Host': 'localhost:80', 'Sec-Fetch-Site': 'same-origin'})
+    monkeypatch.setattr(settings, 'CORS_ORIGINS', ['https://app.example'])
+    user.post_json('/bucketlists/', {'name': 'Listed'}, status=201,
+                   headers={'Origin': 'https://app.example', 'Sec-Fetch-Site': 'cross-site'})
+    user.get('/bucketlists/', headers={'Sec-Fetch-Site': 'cross-site'}, status=200)  # reads are not refused
+
+
+# --- Tokens for other purposes -------------------------------------------------------------------
+
+@pytest.mark.parametrize('changes', [{'typ': None}, {'typ': 'JWT'}, {'aud': 'another-api'}, {'aud': None},
+                                     {'iss': 'somebody-else'}, {'iss': None}])
+def test_a_token_signed_with_our_secret_for_another_purpose_is_401(user, changes):
+    token = mint_token(user_id_of(user), **changes)
+    res = user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401)
+    assert res.headers['WWW-Authenticate'] == 'Bearer'
+
+
+def test_a_minted_token_with_every_claim_works(user):
+    token = mint_token(user_id_of(user), lifetime=timedelta(minutes=5))
+    user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=200)
