@@ -1,6 +1,7 @@
 """Passwords (argon2id) and access tokens (HS256 JWTs that logout can revoke)."""
 import functools
 import os
+import sys
 import threading
 import time
 import uuid
@@ -49,10 +50,18 @@ def _lower_priority():
 # thread per worker process does all of it, so a burst of logins queues here instead of
 # taking the CPU from every other request; and at most PASSWORD_HASHES_WAITING request
 # threads of a worker may wait on it, so the other threads stay free for everything else.
-_hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2', initializer=_lower_priority)
+# Under gevent (gunicorn's gevent workers) threads are greenlets; hashing needs a real one.
+if 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('threading'):
+    from gevent.threadpool import ThreadPoolExecutor as NativeThreadPoolExecutor
+    _hashing = NativeThreadPoolExecutor(max_workers=1)
+    _hashing.submit(_lower_priority)
+else:
+    _hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2', initializer=_lower_priority)
 _hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASHES_WAITING)
-_addresses_hashing = set()  # client addresses holding one of this worker's places
-_addresses_lock = threading.Lock()
+_address_lines = {}  # client address -> [its lock, requests holding or waiting for it]
+_address_lines_lock = threading.Lock()
+# How long a login waits behind another one from the same address before it is refused.
+ADDRESS_WAIT_SECONDS = 5
 
 
 class HashingBusy(Exception):
@@ -62,23 +71,33 @@ class HashingBusy(Exception):
 @contextmanager
 def hashing_slot(address):
     """Hold one of this worker's PASSWORD_HASHES_WAITING places for password work, or raise
-    HashingBusy at once. Login and registration take it first, so a request that would only
-    queue is refused before it costs a query. One client ``address`` holds at most one place,
-    so a flood from one address leaves the others to everybody else."""
-    with _addresses_lock:
-        if address in _addresses_hashing:
-            raise HashingBusy()
-        _addresses_hashing.add(address)
+    HashingBusy. Login and registration take it first, so a request that would only queue is
+    refused before it costs a query.
+
+    One client ``address`` holds at most one place: its other requests wait in a line of its
+    own (cheaply, up to ADDRESS_WAIT_SECONDS), so a flood from one address neither fills the
+    places nor spins on refusals that would take the CPU from everybody else's hashing.
+    """
+    with _address_lines_lock:
+        line = _address_lines.setdefault(address, [threading.Lock(), 0])
+        line[1] += 1
     try:
-        if not _hash_slots.acquire(blocking=False):
+        if not line[0].acquire(timeout=ADDRESS_WAIT_SECONDS):
             raise HashingBusy()
         try:
-            yield
+            if not _hash_slots.acquire(blocking=False):
+                raise HashingBusy()
+            try:
+                yield
+            finally:
+                _hash_slots.release()
         finally:
-            _hash_slots.release()
+            line[0].release()
     finally:
-        with _addresses_lock:
-            _addresses_hashing.discard(address)
+        with _address_lines_lock:
+            line[1] -= 1
+            if not line[1]:
+                del _address_lines[address]
 
 
 def _on_hashing_thread(work):

@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import resource
+import runpy
 import secrets
 import shlex
 import shutil
@@ -197,12 +198,15 @@ def peer_env(url):
 # --- Serving -------------------------------------------------------------------------------------
 
 def procfile_command(workers, port):
-    """The Procfile's web command as arguments, for ``workers`` workers on 127.0.0.1:``port``."""
+    """The Procfile's web command with gunicorn.conf.py's settings spelled out, so that every server
+    (ours, the minimal handler, hello) runs under them, for ``workers`` workers on ``port``."""
     with open(os.path.join(HERE, 'Procfile')) as procfile:
         line = next(line for line in procfile if line.startswith('web:'))
-    values = {'PORT': str(port), 'WEB_CONCURRENCY': str(workers)}
-    command = re.sub(r'\$\{(\w+)(:-[^}]*)?\}', lambda match: values[match.group(1)], line[4:])
-    return shlex.split(command.replace('0.0.0.0', '127.0.0.1'))
+    conf = runpy.run_path(os.path.join(HERE, 'gunicorn.conf.py'))
+    return shlex.split(line[4:]) + [
+        '--bind', f'127.0.0.1:{port}', '--workers', str(workers), '--worker-class', conf['worker_class'],
+        '--worker-connections', str(conf['worker_connections']), '--timeout', str(conf['timeout']),
+        '--graceful-timeout', str(conf['graceful_timeout']), '--keep-alive', str(conf['keepalive'])]
 
 
 @contextmanager

@@ -1,6 +1,13 @@
 """Peewee models, the database handle they share, and the queries used in more than one place."""
+import heapq
+import os
 import re
+import socket
+import sys
+import threading
+import time
 from collections import namedtuple
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 import psycopg2.extensions
@@ -19,7 +26,7 @@ from peewee import (
     fn,
 )
 from playhouse.db_url import connect, register_database
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PoolConnection, PooledDatabase, PooledPostgresqlDatabase
 
 import settings
 
@@ -33,26 +40,122 @@ THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
-    """The playhouse pool without its round trip (SELECT 1) on every checkout.
+    """The playhouse pool, adapted to a database that may stop answering.
 
-    Measured under load it was 13 % of a GET's time, spent while holding the pool's lock.
-    A connection that died instead fails its first query: that request is a 503, the pool
-    drops the connection, and the errors plugin drops the idle ones too (``close_idle``).
+    - No round trip (SELECT 1) on every checkout: it was 13 % of a GET's time under load, spent
+      holding the pool's lock. A connection that died fails its first query instead: that
+      request is a 503, the pool drops the connection, and the errors plugin the idle ones.
+    - It connects outside any lock. Playhouse's pool holds its lock while connecting, and
+      peewee's Database holds its own, so while the database did not answer, each new connection
+      of the process waited for the one before to time out. The state those locks guard is per
+      thread (per greenlet) already, and the pool's own bookkeeping keeps its lock.
+    - PgBouncer refuses the ``options`` startup parameter, so the statement timeout is a SET in
+      front of the first statement of each connection (no extra round trip) or, behind a pooler
+      in transaction mode (DATABASE_POOLER=transaction), where a session's settings do not last,
+      a SET LOCAL in front of every statement, which PostgreSQL runs in the same transaction.
     """
+    _connecting = 0  # connections being made, outside the lock; they count toward the maximum
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lock = nullcontext()  # peewee's lock around connect and close: see above
 
     def _is_closed(self, conn):
-        return bool(conn.closed)
+        return bool(conn.closed) or conn.broken
+
+    def _can_reuse(self, conn):
+        return not conn.broken
+
+    def _connect(self):
+        with self._pool_lock:
+            while self._connections:  # the oldest idle connection still good, as playhouse does
+                timestamp, _, conn = heapq.heappop(self._connections)
+                if self._is_closed(conn):
+                    continue
+                if self._stale_timeout and self._is_stale(timestamp):
+                    self._close_raw(conn)
+                    continue
+                self._in_use[self.conn_key(conn)] = PoolConnection(timestamp, conn, time.time())
+                return conn
+            if self._max_connections and len(self._in_use) + self._connecting >= self._max_connections:
+                raise MaxConnectionsExceeded('Exceeded maximum connections.')
+            self._connecting += 1
+        try:
+            conn = super(PooledDatabase, self)._connect()
+        finally:
+            with self._pool_lock:
+                self._connecting -= 1
+        with self._pool_lock:
+            self._in_use[self.conn_key(conn)] = PoolConnection(time.time(), conn, time.time())
+        return conn
+
+    def execute_sql(self, sql, params=None):
+        timeout, connection = settings.DATABASE_STATEMENT_TIMEOUT_MS, self.connection()
+        if settings.DATABASE_POOLER == 'transaction' or (self.in_transaction() and not connection.timeout_set):
+            # (A SET in a transaction that rolls back would be undone: SET LOCAL says so.)
+            return super().execute_sql(f'SET LOCAL statement_timeout = {timeout}; {sql}', params)
+        if connection.timeout_set:
+            return super().execute_sql(sql, params)
+        cursor = super().execute_sql(f'SET statement_timeout = {timeout}; {sql}', params)
+        connection.timeout_set = True  # once it ran: a statement that fails takes its SET with it
+        return cursor
 
 
 register_database(PostgresqlPool, 'postgresql+pool', 'postgres+pool')
 
 
 class PreparingConnection(psycopg2.extensions.connection):
-    """A psycopg2 connection that knows which of the HOT statements it has prepared."""
+    """A psycopg2 connection that knows which of the HOT statements it has prepared, and whether
+    it was cut off."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.prepared = set()
+        self.broken = False  # cut off mid-statement (wait_cooperatively): never to be reused
+        self.timeout_set = False  # the statement timeout (PostgresqlPool.execute_sql)
+
+
+_wait_limit = threading.local()  # per greenlet under gevent, whose patching makes it so
+
+
+@contextmanager
+def answer_within(seconds):
+    """Wait at most ``seconds`` for the database in this block (under gevent; see below), for a
+    question that must be answered quickly, such as /health's."""
+    _wait_limit.seconds = seconds
+    try:
+        yield
+    finally:
+        _wait_limit.seconds = None
+
+
+def wait_cooperatively(connection):
+    """psycopg2's wait callback under gevent (gunicorn's gevent workers): other requests run while
+    this one waits on PostgreSQL. Waits are bounded, since libpq's own connect timeout does not
+    apply to a connection made this way: connecting by DATABASE_CONNECT_TIMEOUT_SECONDS, a
+    statement by the statement timeout plus the network's (the server cancels it first)."""
+    from gevent.socket import wait_read, wait_write
+    connecting = connection.status == psycopg2.extensions.STATUS_SETUP
+    timeout = (settings.DATABASE_CONNECT_TIMEOUT_SECONDS if connecting else
+               (settings.DATABASE_STATEMENT_TIMEOUT_MS + settings.DATABASE_NETWORK_TIMEOUT_MS) / 1000)
+    timeout = min(timeout, getattr(_wait_limit, 'seconds', None) or timeout)
+    timed_out = psycopg2.OperationalError('no answer from the database in time')
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        try:
+            if state == psycopg2.extensions.POLL_READ:
+                wait_read(connection.fileno(), timeout=timeout, timeout_exc=timed_out)
+            elif state == psycopg2.extensions.POLL_WRITE:
+                wait_write(connection.fileno(), timeout=timeout, timeout_exc=timed_out)
+        except BaseException:
+            # Mid-statement, it can serve nobody else: cut it at the socket and let the pool drop
+            # it. Closing it here would deadlock on psycopg2's lock, which the statement holds.
+            with socket.socket(fileno=os.dup(connection.fileno())) as cut:
+                cut.shutdown(socket.SHUT_RDWR)
+            connection.broken = True
+            raise
 
 
 def open_database(url):
@@ -65,13 +168,21 @@ def open_database(url):
         # SQLite's own lower() folds ASCII only; search must fold 'Ä' as PostgreSQL does.
         database.register_function(lambda text: text if text is None else text.lower(), 'lower', 1)
         return database
+    if 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('socket'):
+        psycopg2.extensions.set_wait_callback(wait_cooperatively)
+    network_timeout = settings.DATABASE_NETWORK_TIMEOUT_MS
     return connect(url,
                    connection_factory=PreparingConnection,
                    max_connections=settings.DATABASE_POOL_SIZE,
                    timeout=settings.DATABASE_POOL_WAIT_SECONDS,
                    stale_timeout=300,
                    connect_timeout=settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
-                   options=f'-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT_MS}')
+                   # A network that drops packets silently (a blackhole) must fail a request, not
+                   # hang it: unacknowledged data gives up after tcp_user_timeout, and a query
+                   # whose answer never comes is noticed by keepalives probing the silence.
+                   tcp_user_timeout=network_timeout,
+                   keepalives=1, keepalives_idle=max(1, network_timeout // 2000),
+                   keepalives_interval=max(1, network_timeout // 4000), keepalives_count=2)
 
 
 db = open_database(settings.DATABASE_URL)
@@ -90,6 +201,8 @@ def execute_hot(name, *params):
     """
     if not isinstance(db, PostgresqlDatabase):
         return db.execute_sql(HOT_SQLITE[name], params)
+    if settings.DATABASE_POOLER == 'transaction':  # each statement may meet another server connection
+        return db.execute_sql(HOT_PYFORMAT[name], {f'p{number}': value for number, value in enumerate(params, 1)})
     connection = db.connection()
     if name not in connection.prepared:
         db.execute_sql(f'PREPARE {name} AS {HOT[name]}')
@@ -353,6 +466,7 @@ HOT = {
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)', r'?\1', sql) for name, sql in HOT.items()}
+HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}
 

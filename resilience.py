@@ -1,20 +1,31 @@
 """Checks that need real processes: gunicorn from the Procfile on PostgreSQL, under races and faults.
 
-    python resilience.py [--database-url URL] [--restart-postgres] [--only NAME ...]
+    python resilience.py [--database-url URL] [--restart-postgres] [--only NAME ...] [--web COMMAND]
 
 Each check prints PASS or FAIL with its figures; the exit status is 1 if any failed.
   concurrency   4 workers, 8 clients x 1,000 creates/renames/deletes: exact counts, no 5xx
   races         racing registrations of one email, creates of one name, one Idempotency-Key
   outage        the database goes away under load: fast 503s, recovery within 2 s, no restart
+                (with --restart-postgres, also a real stop and start of a throwaway cluster)
   instances     two servers on one database: tokens, logout, throttles shared; racing releases
   sigterm       SIGTERM lets in-flight requests finish
+  slowclients   64 idle, 16 slow-header and 16 slow-body connections: others still answered
+  pgbouncer     Debian's PgBouncer in transaction and in session mode: no 5xx, timeout enforced
+  blackhole     a proxy to the database stops forwarding: bounded 503s, recovery by itself
+  loginflood    one address logging in on 8 connections: another address still logs in
+  lockout       guesses from many addresses do not lock the owner out; racing guesses counted
+
+Databases are made with unique names and dropped at the end; ports are free ones; the only
+cluster ever stopped is a throwaway one this script starts (initdb in a temporary directory).
 """
 import argparse
 import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -44,15 +55,73 @@ def admin_connection(database_url):
     return connection
 
 
-def fresh_database(base_url, name):
-    """Drop and create database ``name`` on the server of ``base_url``; apply migrations; its URL."""
+RUN = f'{os.getpid()}_{secrets.token_hex(3)}'
+CREATED = []  # (server URL, database name) of every database made, dropped at the end
+
+
+def new_database(base_url, name):
+    """Create a database of this run, unique to it, on the server of ``base_url``; its URL."""
+    name = f'resilience_{RUN}_{name}'
     with closing(admin_connection(base_url)) as admin:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
         admin.cursor().execute(f'CREATE DATABASE {name}')
-    url = urlunsplit(urlsplit(base_url)._replace(path='/' + name))
+    CREATED.append((base_url, name))
+    return urlunsplit(urlsplit(base_url)._replace(path='/' + name))
+
+
+def fresh_database(base_url, name):
+    """A new database of this run with every migration applied; its URL."""
+    url = new_database(base_url, name)
     subprocess.run([PYTHON, 'migrations.py'], cwd=ROOT, env=server_env(url, 0), check=True,
                    stdout=subprocess.DEVNULL)
     return url
+
+
+def drop_created_databases():
+    for base_url, name in reversed(CREATED):
+        try:
+            with closing(admin_connection(base_url)) as admin:
+                admin.cursor().execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+        except psycopg2.Error:
+            pass  # its throwaway cluster is gone already, and the database with it
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+PG_BIN = '/usr/lib/postgresql/15/bin'
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster of this run's own (initdb in a temporary directory, a free port),
+    owned by the postgres user, so that a check can stop and start it without touching anybody's."""
+
+    def __enter__(self):
+        self.directory = tempfile.mkdtemp(prefix='resilience-cluster-')
+        shutil.chown(self.directory, 'postgres', 'postgres')
+        self.port = free_port()
+        self.as_postgres([f'{PG_BIN}/initdb', '-D', f'{self.directory}/data', '-A', 'trust', '-U', 'postgres'])
+        self.start()
+        self.url = f'postgresql://postgres@127.0.0.1:{self.port}/postgres'
+        return self
+
+    def as_postgres(self, command):
+        subprocess.run(['runuser', '-u', 'postgres', '--', *command], check=True, capture_output=True)
+
+    def start(self):
+        self.as_postgres([f'{PG_BIN}/pg_ctl', '-D', f'{self.directory}/data', '-w', '-l', f'{self.directory}/log',
+                          '-o', f'-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1', 'start'])
+
+    def stop(self):
+        self.as_postgres([f'{PG_BIN}/pg_ctl', '-D', f'{self.directory}/data', '-m', 'fast', '-w', 'stop'])
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def server_env(database_url, port, workers=4, **extra):
@@ -69,10 +138,13 @@ def server_env(database_url, port, workers=4, **extra):
 SECRET = secrets.token_urlsafe(48)
 
 
+WEB_COMMAND = None  # --web: another command than the Procfile's, to measure a change before and after
+
+
 def start_server(database_url, port, workers=4, **extra):
     """gunicorn with the Procfile's web command; returns the process once /health answers 200."""
     with open(os.path.join(ROOT, 'Procfile')) as procfile:
-        web = next(line for line in procfile if line.startswith('web:'))
+        web = WEB_COMMAND or next(line for line in procfile if line.startswith('web:'))
     log = tempfile.NamedTemporaryFile(prefix=f'resilience-{port}-', suffix='.log', delete=False)
     process = subprocess.Popen(['bash', '-c', 'exec ' + web[4:].strip()],
                                cwd=ROOT, env=server_env(database_url, port, workers, **extra),
@@ -147,8 +219,9 @@ class Report:
 
 # --- The checks ----------------------------------------------------------------------------------
 
-def check_concurrency(base_url, report, port=8601, clients=8, operations=1000):
-    url = fresh_database(base_url, 'resilience_concurrency')
+def check_concurrency(base_url, report, port=None, clients=8, operations=1000):
+    port = port or free_port()
+    url = fresh_database(base_url, 'concurrency')
     server = start_server(url, port, workers=4)
     try:
         token = register_and_login(port, 'load@example.com')
@@ -196,8 +269,9 @@ def check_concurrency(base_url, report, port=8601, clients=8, operations=1000):
         stop_server(server)
 
 
-def check_races(base_url, report, port=8602, racers=16):
-    url = fresh_database(base_url, 'resilience_races')
+def check_races(base_url, report, port=None, racers=16):
+    port = port or free_port()
+    url = fresh_database(base_url, 'races')
     server = start_server(url, port, workers=4)
     try:
         statuses = in_parallel(racers, lambda n: call(port, 'POST', '/auth/register',
@@ -230,15 +304,13 @@ def set_database_reachable(base_url, name, reachable):
                            'WHERE datname = %s AND pid <> pg_backend_pid()', (name,))
 
 
-def restart_postgres(stop):
-    cluster = os.listdir('/etc/postgresql')[0]
-    subprocess.run(['pg_ctlcluster', '--skip-systemctl-redirect', cluster, 'main', 'stop' if stop else 'start'],
-                   check=True, capture_output=True)
-
-
-def check_outage(base_url, report, restart, port=8603, outage_seconds=3):
-    name = 'resilience_outage'
-    url = fresh_database(base_url, name)
+def check_outage(base_url, report, cluster=None, port=None, outage_seconds=3):
+    """The database goes away under load: connections refused and terminated, or, given a
+    ThrowawayCluster, the whole server stopped and started again."""
+    port = port or free_port()
+    restart = cluster is not None
+    url = fresh_database(cluster.url if restart else base_url, 'outage')
+    name = urlsplit(url).path[1:]
     server = start_server(url, port, workers=2)
     how = 'PostgreSQL stopped and restarted' if restart else 'connections refused and terminated'
     try:
@@ -259,12 +331,12 @@ def check_outage(base_url, report, restart, port=8603, outage_seconds=3):
             thread.start()
         time.sleep(1)
         outage_started = time.monotonic()
-        restart_postgres(stop=True) if restart else set_database_reachable(base_url, name, False)
+        cluster.stop() if restart else set_database_reachable(base_url, name, False)
         time.sleep(outage_seconds)
         outage_ended = time.monotonic()
-        restart_postgres(stop=False) if restart else set_database_reachable(base_url, name, True)
+        cluster.start() if restart else set_database_reachable(base_url, name, True)
         if restart:
-            subprocess.run(['pg_isready', '-q', '-t', '30', '-h', '127.0.0.1'], check=False)
+            subprocess.run(['pg_isready', '-q', '-t', '30', '-h', '127.0.0.1', '-p', str(cluster.port)], check=False)
         back = time.monotonic()
         time.sleep(4)
         stop.set()
@@ -290,12 +362,9 @@ def check_outage(base_url, report, restart, port=8603, outage_seconds=3):
         stop_server(server)
 
 
-def check_instances(base_url, report, ports=(8604, 8605)):
-    name = 'resilience_instances'
-    with closing(admin_connection(base_url)) as admin:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
-        admin.cursor().execute(f'CREATE DATABASE {name}')
-    url = urlunsplit(urlsplit(base_url)._replace(path='/' + name))
+def check_instances(base_url, report, ports=None):
+    ports = ports or (free_port(), free_port())
+    url = new_database(base_url, 'instances')
     releases = [subprocess.Popen([PYTHON, 'migrations.py'], cwd=ROOT, env=server_env(url, 0),
                                  stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [release.communicate()[0] for release in releases]
@@ -325,8 +394,9 @@ def check_instances(base_url, report, ports=(8604, 8605)):
             stop_server(server)
 
 
-def check_sigterm(base_url, report, port=8606, in_flight=8):
-    url = fresh_database(base_url, 'resilience_sigterm')
+def check_sigterm(base_url, report, port=None, in_flight=8):
+    port = port or free_port()
+    url = fresh_database(base_url, 'sigterm')
     # Production password cost makes a login slow enough to be in flight when SIGTERM lands.
     server = start_server(url, port, workers=2, PASSWORD_TIME_COST=3, PASSWORD_MEMORY_KIB=65536)
     register_and_login(port, 'term@example.com')
@@ -350,7 +420,324 @@ def check_sigterm(base_url, report, port=8606, in_flight=8):
                  f'gunicorn exited with {exit_code}')
 
 
-CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm']
+def timed_call(port, method, path, **kwargs):
+    """(status or the error's name, seconds taken) of one request."""
+    started = time.monotonic()
+    try:
+        status = call(port, method, path, **kwargs)[0]
+    except OSError as error:
+        status = type(error).__name__
+    return status, time.monotonic() - started
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0
+
+
+def check_slowclients(base_url, report, port=None, seconds=15):
+    """64 idle, 16 slow-header and 16 slow-body connections held open against the Procfile's
+    server; everybody else's /health and GET one bucketlist must keep answering within 1 s."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'slowclients')
+    server = start_server(url, port, workers=2)
+    held, stop = [], threading.Event()
+    try:
+        token = register_and_login(port, 'patient@example.com')
+        _, created, _ = call(port, 'POST', '/bucketlists/', {'name': 'Still here'}, token)
+        for _ in range(64):
+            held.append(socket.create_connection(('127.0.0.1', port)))
+        slow_headers = [socket.create_connection(('127.0.0.1', port)) for _ in range(16)]
+        for connection in slow_headers:
+            connection.sendall(b'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ')
+        for _ in range(16):
+            connection = socket.create_connection(('127.0.0.1', port))
+            connection.sendall(b'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                               b'Content-Length: 1000\r\n\r\n{')
+            held.append(connection)
+        held.extend(slow_headers)
+
+        def drip():  # one more header byte every 2 s
+            while not stop.wait(2):
+                for connection in slow_headers:
+                    try:
+                        connection.send(b'a')
+                    except OSError:
+                        pass
+        dripper = threading.Thread(target=drip)
+        dripper.start()
+        time.sleep(1)
+        samples, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            samples.append(timed_call(port, 'GET', '/health', timeout=5))
+            samples.append(timed_call(port, 'GET', f'/bucketlists/{created["id"]}', token=token, timeout=5))
+            time.sleep(0.1)
+        stop.set()
+        dripper.join()
+        answered = [seconds for status, seconds in samples if status == 200]
+        p99 = percentile([seconds for _, seconds in samples], 0.99)
+        report.check('slow and idle clients', len(answered) == len(samples) and p99 < 1,
+                     f'with 64 idle, 16 slow-header and 16 slow-body connections open: {len(answered)} of '
+                     f'{len(samples)} probes answered 200, p50 {percentile(answered, 0.5) * 1000:.0f} ms, '
+                     f'p99 {p99 * 1000:.0f} ms')
+    finally:
+        stop.set()
+        for connection in held:
+            connection.close()
+        stop_server(server)
+
+
+class PgBouncer:
+    """Debian's pgbouncer, default settings but the pool mode, on a free port in front of the server
+    of ``base_url``; run as the postgres user, since it refuses root."""
+
+    def __init__(self, base_url, pool_mode):
+        self.upstream, self.pool_mode = urlsplit(base_url), pool_mode
+
+    def __enter__(self):
+        self.directory = tempfile.mkdtemp(prefix='resilience-pgbouncer-')
+        self.port = free_port()
+        with open(f'{self.directory}/pgbouncer.ini', 'w') as ini:
+            ini.write(f'[databases]\n* = host={self.upstream.hostname} port={self.upstream.port or 5432} '
+                      f'user={self.upstream.username or "postgres"}\n'
+                      f'[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\nauth_type = any\n'
+                      f'pool_mode = {self.pool_mode}\nmax_client_conn = 500\ndefault_pool_size = 20\n'
+                      f'unix_socket_dir =\nlogfile = {self.directory}/pgbouncer.log\n')
+        shutil.chown(self.directory, 'postgres', 'postgres')
+        shutil.chown(f'{self.directory}/pgbouncer.ini', 'postgres', 'postgres')
+        self.process = subprocess.Popen(['runuser', '-u', 'postgres', '--', 'pgbouncer',
+                                         f'{self.directory}/pgbouncer.ini'], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(('127.0.0.1', self.port)) == 0:
+                    break
+            time.sleep(0.1)
+        return self
+
+    def url(self, database_url):
+        return urlunsplit(urlsplit(database_url)._replace(netloc=f'postgres@127.0.0.1:{self.port}'))
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def every_route_under_load(port, token, clients=16, rounds=20):
+    """Every bucketlist and item route from ``clients`` clients at once; the statuses seen."""
+    def client(n):
+        statuses = []
+        for step in range(rounds):
+            status, body, _ = call(port, 'POST', '/bucketlists/', {'name': f'{n}-{step}'}, token)
+            statuses.append(status)
+            if status != 201:
+                continue
+            path = f'/bucketlists/{body["id"]}'
+            status, item, _ = call(port, 'POST', path + '/items/', {'name': 'Item'}, token)
+            statuses.append(status)
+            for method, where, payload in [('GET', path, None), ('PUT', path, {'name': f'{n}-{step}-r'}),
+                                           ('PATCH', path, {'name': f'{n}-{step}-p'}),
+                                           ('GET', path + '/items/', None), ('GET', '/bucketlists/?q=r', None),
+                                           ('PATCH', f'{path}/items/{item["id"]}' if item else path, {'done': True}),
+                                           ('DELETE', path, None)]:
+                statuses.append(call(port, method, where, payload, token)[0])
+        return statuses
+    return [status for statuses in in_parallel(clients, client) for status in statuses]
+
+
+def check_pgbouncer(base_url, report):
+    """PgBouncer in transaction and in session mode: every route works under 16 clients with no
+    5xx, and the statement timeout still holds: a DELETE waiting on a row lock is cut short."""
+    for mode in ('transaction', 'session'):
+        with PgBouncer(base_url, mode) as bouncer:
+            direct = fresh_database(base_url, f'pgbouncer_{mode}')
+            port = free_port()
+            # In session mode every connection of the service holds one of PgBouncer's 20 to the
+            # server: 2 workers x 8 fit. In transaction mode they share them.
+            server = start_server(bouncer.url(direct), port, workers=2, DATABASE_STATEMENT_TIMEOUT_MS=1000,
+                                  DATABASE_POOL_SIZE=8 if mode == 'session' else 20,
+                                  DATABASE_POOLER='transaction' if mode == 'transaction' else 'none')
+            try:
+                token = register_and_login(port, 'bouncer@example.com')
+                statuses = every_route_under_load(port, token)
+                errors = sum(1 for status in statuses if status >= 500)
+                _, created, _ = call(port, 'POST', '/bucketlists/', {'name': 'Locked'}, token)
+                with closing(psycopg2.connect(direct)) as locker:  # holds the row, so the DELETE waits
+                    locker.cursor().execute('SELECT 1 FROM bucketlists WHERE id = %s FOR UPDATE', (created['id'],))
+                    status, seconds = timed_call(port, 'DELETE', f'/bucketlists/{created["id"]}', token=token,
+                                                 timeout=30)
+                    locker.rollback()
+                after = call(port, 'GET', f'/bucketlists/{created["id"]}', token=token)[0]
+                report.check(f'PgBouncer, {mode} mode', errors == 0 and status == 503 and seconds < 3 and after == 200,
+                             f'{len(statuses)} requests from 16 clients over every route: {errors} 5xx; a DELETE '
+                             f'waiting on a locked row: {status} after {seconds:.1f} s (statement timeout 1 s); '
+                             f'then GET {after}')
+            finally:
+                stop_server(server)
+
+
+class BlackholeProxy:
+    """A TCP proxy to the database that can stop forwarding without closing anything: what a
+    network that silently drops packets looks like to the service."""
+
+    def __init__(self, upstream):
+        self.upstream = (upstream.hostname, upstream.port or 5432)
+        self.forwarding, self.listener = threading.Event(), socket.create_server(('127.0.0.1', 0))
+        self.forwarding.set()
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                return
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(source, target), daemon=True).start()
+
+    def pump(self, source, target):
+        try:
+            while data := source.recv(65536):
+                if self.forwarding.is_set():
+                    target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            end.close()
+
+    def url(self, database_url):
+        return urlunsplit(urlsplit(database_url)._replace(netloc=f'postgres@127.0.0.1:{self.port}'))
+
+
+def check_blackhole(base_url, report, port=None, seconds=10, statement_timeout_ms=2000):
+    """The network to the database drops everything for ``seconds``: every request is answered
+    (503) within statement timeout + network timeout + 1 s, /health within 3 s, and the
+    service recovers by itself once the network is back."""
+    port = port or free_port()
+    direct = fresh_database(base_url, 'blackhole')
+    proxy = BlackholeProxy(urlsplit(direct))
+    server = start_server(proxy.url(direct), port, workers=2, DATABASE_STATEMENT_TIMEOUT_MS=statement_timeout_ms)
+    bound = (statement_timeout_ms + 2000) / 1000 + 1
+    try:
+        token = register_and_login(port, 'hole@example.com')
+        _, created, _ = call(port, 'POST', '/bucketlists/', {'name': 'Across the hole'}, token)
+        samples, health, stop = [], [], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                started = time.monotonic()
+                samples.append((started, *timed_call(port, 'GET', f'/bucketlists/{created["id"]}', token=token,
+                                                     timeout=30)))
+
+        def probe():
+            while not stop.wait(0.5):
+                started = time.monotonic()
+                health.append((started, *timed_call(port, 'GET', '/health', timeout=30)))
+        threads = [threading.Thread(target=load) for _ in range(4)] + [threading.Thread(target=probe)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        proxy.forwarding.clear()
+        cut = time.monotonic()
+        time.sleep(seconds)
+        proxy.forwarding.set()
+        back = time.monotonic()
+        time.sleep(bound + 4)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        during = [(status, taken) for started, status, taken in samples if cut < started < back - bound]
+        health_during = [(status, taken) for started, status, taken in health if cut < started < back - 3]
+        last = [status for started, status, _ in samples if started > back + bound + 2]
+        slowest = max((taken for _, taken in during), default=0)
+        slowest_health = max((taken for _, taken in health_during), default=0)
+        ok = (during and {status for status, _ in during} == {503} and slowest <= bound
+              and health_during and {status for status, _ in health_during} == {503} and slowest_health < 3
+              and last and set(last) == {200})
+        report.check('database network blackhole', ok,
+                     f'{len(during)} GETs during a {seconds} s blackhole answered '
+                     f'{sorted({str(status) for status, _ in during})}, slowest {slowest:.1f} s (bound {bound:.0f} s); '
+                     f'/health {sorted({str(status) for status, _ in health_during})}, slowest {slowest_health:.1f} s; '
+                     f'afterwards {len(last)} GETs {sorted({str(status) for status in last})}')
+    finally:
+        stop_server(server)
+
+
+def check_loginflood(base_url, report, port=None, seconds=20):
+    """One address logs in with a correct password on 8 connections for ``seconds``, at the
+    production password cost; logins from other addresses meanwhile must get in within 2 s."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'loginflood')
+    server = start_server(url, port, workers=2, PASSWORD_TIME_COST=3, PASSWORD_MEMORY_KIB=65536,
+                          TRUSTED_PROXY_COUNT=1, PASSWORD_HASHES_WAITING=2)
+    stop = threading.Event()
+    try:
+        for email in ('flood@example.com', 'legit@example.com'):
+            call(port, 'POST', '/auth/register', {'email': email, 'password': PASSWORD})
+        flood_statuses = []
+
+        def flood(n):
+            while not stop.is_set():
+                flood_statuses.append(call(port, 'POST', '/auth/login', {'email': 'flood@example.com', 'password': PASSWORD},
+                                           headers={'X-Forwarded-For': '198.51.100.1'})[0])
+        flooders = [threading.Thread(target=flood, args=(n,)) for n in range(8)]
+        for thread in flooders:
+            thread.start()
+        time.sleep(1)
+        legit, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            legit.append(timed_call(port, 'POST', '/auth/login',
+                                    body={'email': 'legit@example.com', 'password': PASSWORD},
+                                    headers={'X-Forwarded-For': f'203.0.113.{len(legit) % 250 + 1}'}, timeout=10))
+            time.sleep(0.5)
+        stop.set()
+        for thread in flooders:
+            thread.join()
+        quick = sum(1 for status, taken in legit if status == 200 and taken < 2)
+        report.check('login flood from one address', quick >= 0.9 * len(legit),
+                     f'{len(legit)} logins from other addresses during the flood: {quick} got 200 within 2 s '
+                     f'({100 * quick / max(1, len(legit)):.0f} %), statuses {sorted({str(s) for s, _ in legit})}; '
+                     f'the flood got {sorted({str(s) for s in flood_statuses})}')
+    finally:
+        stop.set()
+        stop_server(server)
+
+
+def check_lockout(base_url, report, port=None):
+    """Guesses from 30 addresses must not lock the owner, logging in from another, out; 16 guesses
+    racing from one address must be checked no more than the limit of 5."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'lockout')
+    server = start_server(url, port, workers=2, TRUSTED_PROXY_COUNT=1, LOGIN_FAILURES_PER_ACCOUNT=5,
+                          LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS=5)
+    try:
+        for email in ('owner@example.com', 'target@example.com'):
+            call(port, 'POST', '/auth/register', {'email': email, 'password': PASSWORD})
+
+        def login(email, password, address):
+            while True:  # a 503 (this address's hashing place taken) is an answer to retry
+                status = call(port, 'POST', '/auth/login', {'email': email, 'password': password},
+                              headers={'X-Forwarded-For': address})[0]
+                if status != 503:
+                    return status
+        for n in range(1, 31):
+            for _ in range(5):
+                login('owner@example.com', 'wrong password', f'198.51.100.{n}')
+        owner = [login('owner@example.com', PASSWORD, '203.0.113.5') for _ in range(3)]
+        racing = in_parallel(16, lambda n: login('target@example.com', 'wrong password', '192.0.2.77'))
+        checked = racing.count(401)
+        report.check('account lockout', owner == [200] * 3 and checked <= 5,
+                     f'after 150 wrong passwords from 30 addresses the owner elsewhere got {owner}; 16 racing wrong '
+                     f'passwords from one address: {checked} checked (401), {racing.count(429)} refused (429)')
+    finally:
+        stop_server(server)
+
+
+CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm', 'slowclients', 'pgbouncer', 'blackhole',
+          'loginflood', 'lockout']
 
 
 def main():
@@ -358,17 +745,25 @@ def main():
     parser.add_argument('--database-url', default='postgresql://postgres@127.0.0.1:5432/postgres',
                         help='any database on the PostgreSQL server to use; the checks make their own')
     parser.add_argument('--restart-postgres', action='store_true',
-                        help='in the outage check, really stop and start the PostgreSQL cluster')
+                        help='in the outage check, also stop and start a throwaway cluster of its own')
     parser.add_argument('--only', nargs='+', choices=CHECKS, default=CHECKS)
+    parser.add_argument('--web', help="serve with this command instead of the Procfile's web: (to measure "
+                                      "before and after a change)")
     args = parser.parse_args()
+    global WEB_COMMAND
+    WEB_COMMAND = args.web
     report = Report()
-    for name in args.only:
-        if name == 'outage':
-            check_outage(args.database_url, report, restart=False)
-            if args.restart_postgres:
-                check_outage(args.database_url, report, restart=True)
-        else:
-            globals()[f'check_{name}'](args.database_url, report)
+    try:
+        for name in args.only:
+            if name == 'outage':
+                check_outage(args.database_url, report)
+                if args.restart_postgres:
+                    with ThrowawayCluster() as cluster:
+                        check_outage(args.database_url, report, cluster=cluster)
+            else:
+                globals()[f'check_{name}'](args.database_url, report)
+    finally:
+        drop_created_databases()
     print(f'{len(report.failed)} failed' if report.failed else 'all passed')
     return 1 if report.failed else 0
 

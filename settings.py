@@ -43,8 +43,17 @@ DATABASE_URL = _postgres_pool_url(os.environ.get('DATABASE_URL', 'sqlite:///buck
 # request waits for one before giving up with 503.
 DATABASE_POOL_SIZE = integer('DATABASE_POOL_SIZE', 20, minimum=1)
 DATABASE_POOL_WAIT_SECONDS = number('DATABASE_POOL_WAIT_SECONDS', 5)
-DATABASE_CONNECT_TIMEOUT_SECONDS = integer('DATABASE_CONNECT_TIMEOUT_SECONDS', 3, minimum=1)
+# libpq waits at least 2 s for a connection; a network that silently drops packets is noticed
+# after DATABASE_NETWORK_TIMEOUT_MS (TCP keepalives and tcp_user_timeout).
+DATABASE_CONNECT_TIMEOUT_SECONDS = integer('DATABASE_CONNECT_TIMEOUT_SECONDS', 2, minimum=2)
 DATABASE_STATEMENT_TIMEOUT_MS = integer('DATABASE_STATEMENT_TIMEOUT_MS', 5000, minimum=1)
+DATABASE_NETWORK_TIMEOUT_MS = integer('DATABASE_NETWORK_TIMEOUT_MS', 2000, minimum=1000)
+# What stands between the service and PostgreSQL: 'none' (a direct connection, or PgBouncer in
+# session mode) or 'transaction' (PgBouncer in transaction mode: no prepared statements, and
+# the statement timeout is set in every transaction, since a session's settings do not last).
+DATABASE_POOLER = os.environ.get('DATABASE_POOLER', 'none')
+if DATABASE_POOLER not in ('none', 'transaction'):
+    sys.exit(f"DATABASE_POOLER must be none or transaction, not {DATABASE_POOLER!r}")
 
 # Weak secrets: fewer distinct characters than this cannot hold 128 random bits in 32 characters.
 SECRET_MIN_LENGTH, SECRET_MIN_DISTINCT_CHARACTERS = 32, 12
@@ -82,7 +91,7 @@ MAX_PAGE_SIZE = integer('MAX_PAGE_SIZE', 100, minimum=PAGE_SIZE)
 MAX_BUCKETLISTS_PER_USER = integer('MAX_BUCKETLISTS_PER_USER', 1000, minimum=1)
 MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
 
-PORT = integer('PORT', 8000, minimum=1)
+PORT = integer('PORT', 8000)
 WEB_CONCURRENCY = integer('WEB_CONCURRENCY', 2, minimum=1)
 
 # Abuse limits, counted in the database so every instance shares them. Failed logins lock an

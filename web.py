@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
 from peewee import IntegrityError, InterfaceError, OperationalError
-from playhouse.pool import PooledDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
 
 import auth
 import browsable
@@ -118,7 +118,8 @@ RETRY_SHORTLY = {'Retry_After': '1'}
 
 
 def is_database_unavailable(error):
-    return isinstance(error, (OperationalError, InterfaceError))
+    # MaxConnectionsExceeded: no pooled connection came free in DATABASE_POOL_WAIT_SECONDS.
+    return isinstance(error, (OperationalError, InterfaceError, MaxConnectionsExceeded))
 
 
 def is_violation(kind):

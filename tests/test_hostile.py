@@ -116,6 +116,10 @@ def test_any_header_value(seeded, header, value, route):
         res = seeded.request(path.format(b=b, i=i), method=method, headers=headers, expect_errors=True)
     except ValueError:  # WebTest itself refuses some Content-Length values before sending
         return
+    except AssertionError as refused:  # or its WSGI lint does (servers answer those 400 themselves)
+        if 'CONTENT_LENGTH' not in str(refused):
+            raise
+        return
     assert_answer_is_sane(res)
 
 
