@@ -26,7 +26,12 @@ from peewee import (
     fn,
 )
 from playhouse.db_url import connect, register_database
-from playhouse.pool import MaxConnectionsExceeded, PoolConnection, PooledDatabase, PooledPostgresqlDatabase
+from playhouse.pool import (
+    MaxConnectionsExceeded,
+    PoolConnection,
+    PooledDatabase,
+    PooledPostgresqlDatabase,
+)
 
 import settings
 

@@ -14,6 +14,7 @@ Each check prints PASS or FAIL with its figures; the exit status is 1 if any fai
   blackhole     a proxy to the database stops forwarding: bounded 503s, recovery by itself
   loginflood    one address logging in on 8 connections: another address still logs in
   lockout       guesses from many addresses do not lock the owner out; racing guesses counted
+  bodies        malformed chunked bodies and bodies shorter than their Content-Length are 400
 
 Databases are made with unique names and dropped at the end; ports are free ones; the only
 cluster ever stopped is a throwaway one this script starts (initdb in a temporary directory).
@@ -132,6 +133,8 @@ def server_env(database_url, port, workers=4, **extra):
             # shedding of login bursts (PASSWORD_HASHES_WAITING) have tests of their own.
             'REGISTRATIONS_PER_ADDRESS': '100000', 'LOGIN_FAILURES_PER_ADDRESS': '100000',
             'PASSWORD_HASHES_WAITING': '4',
+            # The concurrency check makes 1,600 bucketlists in one account; quotas have tests of their own.
+            'MAX_BUCKETLISTS_PER_USER': '100000',
             **{k: str(v) for k, v in extra.items()}}
 
 
@@ -376,7 +379,7 @@ def check_instances(base_url, report, ports=None):
     report.check('racing release phases', all(r.returncode == 0 for r in releases) and applied == rows == distinct,
                  f'two `python migrations.py` at once: {applied} steps applied in all, {rows} recorded')
 
-    servers = [start_server(url, port, workers=2, LOGIN_FAILURES_PER_ACCOUNT=5) for port in ports]
+    servers = [start_server(url, port, workers=2, LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS=5) for port in ports]
     try:
         first, second = ports
         token = register_and_login(first, 'twin@example.com')
@@ -736,8 +739,46 @@ def check_lockout(base_url, report, port=None):
         stop_server(server)
 
 
+def raw_exchange(port, request, half_close=False):
+    """Send ``request`` bytes as they are; the status line's code (or the error's name)."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as connection:
+        connection.sendall(request)
+        if half_close:
+            connection.shutdown(socket.SHUT_WR)
+        try:
+            reply = connection.recv(200)
+        except OSError as error:
+            return type(error).__name__
+    return int(reply.split(b' ')[1]) if reply.startswith(b'HTTP/') else repr(reply[:40])
+
+
+def check_bodies(base_url, report, port=None):
+    """Malformed chunked bodies and a body shorter than its Content-Length are 400, never 500 or 201."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'bodies')
+    server = start_server(url, port, workers=1)
+    try:
+        token = register_and_login(port, 'chunks@example.com')
+        head = (f'POST /bucketlists/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n'
+                'Content-Type: application/json\r\n').encode()
+        chunked = head + b'Transfer-Encoding: chunked\r\n\r\n'
+        cases = {'chunk size zz': chunked + b'zz\r\n{}\r\n0\r\n\r\n',
+                 'chunk size 0x10': chunked + b'0x10\r\n{"name": "a"}\r\n0\r\n\r\n',
+                 'chunk size -10': chunked + b'-10\r\n{"name": "a"}\r\n0\r\n\r\n',
+                 'bad chunk terminator': chunked + b'd\r\n{"name": "a"}XX0\r\n\r\n'}
+        statuses = {name: raw_exchange(port, request) for name, request in cases.items()}
+        statuses['chunked, closed early'] = raw_exchange(port, chunked + b'40\r\n{"name": ', half_close=True)
+        statuses['shorter than Content-Length'] = raw_exchange(
+            port, head + b'Content-Length: 100\r\n\r\n{"name": "short"}', half_close=True)
+        created = call(port, 'GET', '/bucketlists/', token=token)[1]
+        ok = all(status == 400 for status in statuses.values()) and created == []
+        report.check('malformed and short bodies', ok, f'{statuses}; bucketlists created: {len(created)}')
+    finally:
+        stop_server(server)
+
+
 CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm', 'slowclients', 'pgbouncer', 'blackhole',
-          'loginflood', 'lockout']
+          'loginflood', 'lockout', 'bodies']
 
 
 def main():

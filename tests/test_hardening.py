@@ -5,6 +5,7 @@ import logging
 
 import pytest
 from helpers import ON_POSTGRESQL, PASSWORD, register_and_login, vary_fields
+from peewee import OperationalError
 
 import auth
 import bucketlist
@@ -343,3 +344,15 @@ def test_statements_the_database_forgot_cost_one_503_then_heal(user):
     else:
         assert res.status_int == 200  # SQLite prepares nothing to forget
     user.get(f'/bucketlists/{bucketlist_id}', status=200)
+
+
+def test_a_statement_longer_than_the_timeout_is_cancelled(monkeypatch):
+    # Set on each connection by a SET (PgBouncer refuses the options startup parameter).
+    if not ON_POSTGRESQL:
+        return  # SQLite has no statement timeout; its statements are local
+    monkeypatch.setattr(settings, 'DATABASE_STATEMENT_TIMEOUT_MS', 200)
+    db.close_all()
+    with db.connection_context():
+        with pytest.raises(OperationalError, match='statement timeout'):
+            db.execute_sql('SELECT pg_sleep(2)')
+    db.close_all()

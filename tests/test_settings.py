@@ -59,3 +59,29 @@ def test_connection_is_returned_after_every_request_even_a_failing_one(user, mon
         for _ in range(30):
             user.get('/bucketlists/')
         assert len(db._in_use) == 0 and len(db._connections) == 1  # one pooled connection, reused
+
+
+@pytest.mark.parametrize('secret', ['a' * 32, 'abcabcabcabcabcabcabcabcabcabcab'])
+def test_production_refuses_a_weak_secret(secret):
+    result = import_settings(APP_SETTINGS='production', SECRET=secret)
+    assert result.returncode == 1 and 'SECRET' in result.stderr
+
+
+@pytest.mark.parametrize('name, value', [('PAGE_SIZE', 'twenty'), ('DATABASE_POOL_SIZE', '0'),
+                                         ('DATABASE_POOL_WAIT_SECONDS', 'soon'), ('DATABASE_POOLER', 'statement')])
+def test_an_invalid_setting_stops_the_process_with_one_line_naming_it(name, value):
+    result = import_settings(**{name: value})
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and name in result.stderr
+
+
+def test_the_procfile_web_command_exits_at_once_on_an_invalid_setting():
+    # Before, gunicorn's master kept restarting workers that exited, forever, at full CPU.
+    with open(os.path.join(ROOT, 'Procfile')) as procfile:
+        web = next(line for line in procfile if line.startswith('web:'))[4:].strip()
+    clean = {k: v for k, v in os.environ.items() if k not in ('SECRET', 'DATABASE_URL')}
+    result = subprocess.run(['bash', '-c', f'exec {web}'], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                            env={**clean, 'APP_SETTINGS': 'production',
+                                 'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']})
+    assert result.returncode != 0
+    assert 'SECRET must be set' in result.stderr and 'Booting worker' not in result.stderr
