@@ -100,6 +100,11 @@ def hashing_slot(address):
                 del _address_lines[address]
 
 
+def hashes_queued():
+    """Logins and registrations of this worker holding or waiting for a hashing place."""
+    return sum(waiting for _, waiting in list(_address_lines.values()))
+
+
 def _on_hashing_thread(work):
     """Run ``work`` on the hashing thread and wait for it; the caller holds a ``hashing_slot``."""
     return _hashing.submit(work).result()

@@ -13,7 +13,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 
 # GET routes that are not API resources: a browser gets them as they are.
-NOT_RESOURCES = ('/static/', '/docs', '/openapi.json')
+NOT_RESOURCES = ('/static/', '/docs', '/openapi.json', '/livez', '/readyz', '/metrics')
 
 # RFC 9110's qvalue: 0 to 1, at most three decimals.
 Q_VALUE = re.compile(r'0(\.[0-9]{0,3})?|1(\.0{0,3})?')
@@ -32,6 +32,8 @@ class BrowsablePlugin:
             if prefers_html(request.get_header('Accept', '')):
                 response.content_type = 'text/html; charset=utf-8'
                 response.set_header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+                if request.path == '/':
+                    return FRONT_PAGE
                 return page(request.path, request.query.getunicode('q', default=''))
             return callback(*args, **kwargs)
         return wrapper
@@ -114,6 +116,30 @@ same URL: send <code>Accept: application/json</code>.</p></noscript>
 <pre id="body">Loading…</pre>
 </section>
 <section id="forms" hidden>{forms}</section>
+</main>
+</body>
+</html>
+'''
+
+
+FRONT_PAGE = '''<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Bucketlist API</title>
+<link rel="stylesheet" href="/static/app.css">
+</head>
+<body>
+<header><h1>Bucketlist API</h1></header>
+<main>
+<p>A REST API for bucketlists: named lists of life goals, each holding items you tick off as you
+do them. Register, log in, and send the access token as <code>Authorization: Bearer</code>.</p>
+<ul>
+<li><a href="/docs">API documentation</a>: every route, and <em>Try it out</em> against this service.</li>
+<li><a href="/bucketlists/">Browsable API</a>: your bucketlists as web pages (log in there).</li>
+<li><a href="/openapi.json">OpenAPI document</a>, for client generators.</li>
+</ul>
 </main>
 </body>
 </html>

@@ -1,4 +1,5 @@
 """The bucketlist API's routes: bucketlists, their items, and the operations routes; ``app`` serves them all."""
+import hmac
 import os
 from contextlib import nullcontext
 
@@ -6,6 +7,8 @@ from bottle import request, response, static_file
 from peewee import IntegrityError
 
 import accounts  # noqa: F401  (the account routes mount on app)
+import metrics
+import migrations
 import openapi
 import settings
 from models import Bucketlist, Item, answer_within, db, utcnow, violated_constraint
@@ -242,11 +245,51 @@ def static(filename):
     return static_file(filename, root=STATIC_ROOT)
 
 
+@app.get('/', public=True)
+def front_page():
+    """What this is and where to go: links for API clients; a browser gets a small page."""
+    return {'name': 'bucketlist', 'version': settings.VERSION,
+            'description': 'A REST API for bucketlists: named lists of life goals, each holding items.',
+            'links': {'documentation': '/docs', 'openapi': '/openapi.json', 'bucketlists': '/bucketlists/',
+                      'health': '/health'}}
+
+
 @app.get('/health', public=True)
 def health():
     with answer_within(HEALTH_SECONDS):
         db.execute_sql('SELECT 1')
-    return {'status': 'ok', 'database': 'reachable'}
+    return {'status': 'ok', 'database': 'reachable', 'version': settings.VERSION}
+
+
+@app.get('/livez', public=True)
+def liveness():
+    """The process is up and answering; touches nothing else, so a database outage never gets
+    it restarted."""
+    return {'status': 'ok'}
+
+
+@app.get('/readyz', public=True)
+def readiness():
+    """Ready for traffic: the database answers and every migration step is applied."""
+    with answer_within(HEALTH_SECONDS):
+        pending = migrations.pending_versions(db)
+    if pending:
+        raise APIError(503, f'Migration steps {", ".join(map(str, pending))} are not applied yet: run '
+                            '"python migrations.py" (the release phase).', Retry_After='5')
+    return {'status': 'ready', 'version': settings.VERSION}
+
+
+@app.get('/metrics', public=True)
+def metrics_exposition():
+    """Prometheus metrics of all workers; 404 unless METRICS_TOKEN is set, then it needs it."""
+    if not metrics.ENABLED:
+        raise APIError(404, 'Metrics are off: set METRICS_TOKEN to turn them on.')
+    scheme, _, token = (request.get_header('Authorization') or '').partition(' ')
+    if scheme.lower() != 'bearer' or not hmac.compare_digest(token.strip().encode(), settings.METRICS_TOKEN.encode()):
+        raise APIError(401, 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
+    content_type, body = metrics.exposition()
+    response.content_type = content_type
+    return body
 
 
 if __name__ == '__main__':

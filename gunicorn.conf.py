@@ -8,6 +8,7 @@ instead of one of a few threads, so 100 such clients cannot keep anybody else wa
 """
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import settings  # noqa: E402  (an invalid setting stops gunicorn here, before any worker, with one line)
@@ -20,3 +21,30 @@ worker_connections = 1000
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+
+# LOG_FORMAT=json: gunicorn's own lines are JSON objects too, so every line on the stream is one.
+# (Its access log stays off: the service writes its own request log, with more in each line.)
+if settings.LOG_FORMAT == 'json':
+    logconfig_dict = {
+        'version': 1,
+        'disable_existing_loggers': False,
+        'formatters': {'json': {'()': 'pythonjsonlogger.json.JsonFormatter',
+                                'fmt': '%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
+                                'rename_fields': {'asctime': 'time', 'levelname': 'level', 'name': 'logger'}}},
+        'handlers': {name: {'class': 'logging.StreamHandler', 'formatter': 'json', 'stream': 'ext://sys.stderr'}
+                     for name in ('console', 'error_console')},
+        'root': {'level': 'INFO', 'handlers': ['console']},
+        'loggers': {'gunicorn.error': {'level': 'INFO', 'handlers': ['error_console'], 'propagate': False},
+                    'gunicorn.access': {'level': 'INFO', 'handlers': ['console'], 'propagate': False}},
+    }
+
+# /metrics adds up every worker's values, which prometheus-client keeps in files of a directory
+# named before the workers start; a dead worker's live gauges are dropped.
+if settings.METRICS_TOKEN and 'PROMETHEUS_MULTIPROC_DIR' not in os.environ:
+    os.environ['PROMETHEUS_MULTIPROC_DIR'] = tempfile.mkdtemp(prefix='bucketlist-metrics-')
+
+
+def child_exit(server, worker):
+    if settings.METRICS_TOKEN:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)

@@ -171,6 +171,14 @@ def _locked(database):
         yield {version for (version,) in cursor.fetchall()}
 
 
+def pending_versions(database):
+    """The versions of the steps not applied yet (all of them when none is), without locking."""
+    applied = set()
+    if database.table_exists('schema_migrations'):
+        applied = {version for (version,) in database.execute_sql('SELECT "version" FROM "schema_migrations"')}
+    return [step.version for step in STEPS if step.version not in applied]
+
+
 def upgrade(database, target=None):
     """Apply pending steps up to ``target`` (default: the latest). Returns the steps applied."""
     param = database.param

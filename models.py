@@ -60,10 +60,18 @@ class PostgresqlPool(PooledPostgresqlDatabase):
       a SET LOCAL in front of every statement, which PostgreSQL runs in the same transaction.
     """
     _connecting = 0  # connections being made, outside the lock; they count toward the maximum
+    waiting = 0  # requests waiting for a connection, for /metrics
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._lock = nullcontext()  # peewee's lock around connect and close: see above
+
+    def connect(self, reuse_if_open=False):
+        self.waiting += 1
+        try:
+            return super().connect(reuse_if_open)
+        finally:
+            self.waiting -= 1
 
     def _is_closed(self, conn):
         return bool(conn.closed) or conn.broken

@@ -145,8 +145,15 @@ SCHEMAS = {
         'examples': [{'message': 'You logged in successfully.',
                       'access_token': 'eyJhbGciOiJIUzI1NiJ9…'}],
     },
-    'Health': body_schema({'status': {'const': 'ok'}, 'database': {'const': 'reachable'}},
-                          ['status', 'database']),
+    'Health': body_schema({'status': {'const': 'ok'}, 'database': {'const': 'reachable'},
+                           'version': {'type': 'string', 'description': 'SOURCE_VERSION, or the API version.'}},
+                          ['status', 'database', 'version']),
+    'Ready': body_schema({'status': {'const': 'ready'}, 'version': {'type': 'string'}}, ['status', 'version']),
+    'Live': body_schema({'status': {'const': 'ok'}}, ['status']),
+    'FrontPage': body_schema({
+        'name': {'type': 'string'}, 'version': {'type': 'string'}, 'description': {'type': 'string'},
+        'links': {'type': 'object', 'additionalProperties': {'type': 'string'}}},
+        ['name', 'version', 'description', 'links']),
     'Problem': {
         **body_schema({
             'type': {'type': 'string', 'description': 'Always about:blank.'},
@@ -487,11 +494,43 @@ PATHS = {
             parameters=['BucketlistId', 'ItemId', 'IfMatch']),
     },
 
+    '/': {'get': operation(
+        'frontPage', 'operations', 'What this is, and links to the rest',
+        'A browser gets a small page linking the documentation and the browsable API.',
+        {'200': response('Links.', {**json_content(schema('FrontPage'), {
+            'name': 'bucketlist', 'version': '1.0.0',
+            'description': 'A REST API for bucketlists: named lists of life goals, each holding items.',
+            'links': {'documentation': '/docs', 'openapi': '/openapi.json', 'bucketlists': '/bucketlists/',
+                      'health': '/health'}}), **HTML_PAGE}, ['ETag'])},
+        public=True)},
     '/health': {'get': operation(
         'health', 'operations', 'Check the service and its database',
-        'For load balancers and uptime checks.',
+        'For load balancers and uptime checks; answers within 2 s whatever the database does.',
         {'200': response('Up, and the database answers.', {**json_content(
-            schema('Health'), {'status': 'ok', 'database': 'reachable'}), **HTML_PAGE}, ['ETag'])},
+            schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': '1.0.0'}), **HTML_PAGE},
+            ['ETag'])},
+        public=True)},
+    '/livez': {'get': operation(
+        'liveness', 'operations', 'Is the process up',
+        'Touches nothing else, the database included: restart the process only when this fails.',
+        {'200': response('Up.', json_content(schema('Live'), {'status': 'ok'}), ['ETag'])},
+        public=True)},
+    '/readyz': {'get': operation(
+        'readiness', 'operations', 'Is the service ready for traffic',
+        'The database answers and every migration step is applied; 503 names the pending steps.',
+        {'200': response('Ready.', json_content(schema('Ready'), {'status': 'ready', 'version': '1.0.0'}),
+                         ['ETag'])},
+        public=True)},
+    '/metrics': {'get': operation(
+        'metrics', 'operations', 'Prometheus metrics of every worker',
+        'Off (404) unless METRICS_TOKEN is set; then send it as `Authorization: Bearer <METRICS_TOKEN>`. '
+        'Requests by route pattern, method and status, their duration, 5xx answers, throttle refusals, '
+        'database connections in use and waited for, password hashes queued.',
+        {'200': response('The metrics, in Prometheus\' text format.', {'text/plain': {'schema': {'type': 'string'}}}),
+         '401': problem_response(401, 'The metrics token is missing or wrong.',
+                                 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".',
+                                 headers=['WWW-Authenticate']),
+         **NOT_FOUND},
         public=True)},
     '/openapi.json': {'get': operation(
         'openapiDocument', 'operations', 'This OpenAPI document', '',

@@ -1,7 +1,13 @@
-"""Every setting of the service, read once from the environment at import."""
+"""Every setting of the service, read once at import from the environment and, for local work,
+from a ``.env`` file in the working directory (the real environment wins; .env.example lists them)."""
 import os
 import secrets
 import sys
+
+from dotenv import load_dotenv
+
+if os.environ.get('APP_SETTINGS') != 'testing':  # tests choose every setting themselves
+    load_dotenv(os.path.join(os.getcwd(), '.env'), override=False)
 
 APP_SETTINGS = os.environ.get('APP_SETTINGS', 'development')
 if APP_SETTINGS not in ('development', 'testing', 'staging', 'production'):
@@ -92,6 +98,21 @@ MAX_BUCKETLISTS_PER_USER = integer('MAX_BUCKETLISTS_PER_USER', 1000, minimum=1)
 MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
 
 PORT = integer('PORT', 8000)
+# The running version, for /health: the commit a Heroku-style host builds (SOURCE_VERSION), or
+# the API's own version.
+VERSION = os.environ.get('SOURCE_VERSION') or os.environ.get('HEROKU_SLUG_COMMIT') or '1.0.0'
+
+# Logs: LOG_LEVEL of the service's own lines (one per request at INFO), in LOG_FORMAT text or
+# json (then every line on the stream is one JSON object, gunicorn's included).
+LOG_LEVEL = os.environ.get('LOG_LEVEL', 'INFO').upper()
+if LOG_LEVEL not in ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'):
+    sys.exit(f'LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}')
+LOG_FORMAT = os.environ.get('LOG_FORMAT', 'text')
+if LOG_FORMAT not in ('text', 'json'):
+    sys.exit(f'LOG_FORMAT must be text or json, not {LOG_FORMAT!r}')
+
+# /metrics is off unless METRICS_TOKEN is set; then it needs "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = os.environ.get('METRICS_TOKEN', '')
 WEB_CONCURRENCY = integer('WEB_CONCURRENCY', 2, minimum=1)
 
 # Abuse limits, counted in the database so every instance shares them. Failed logins lock an

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import re
+import time
 import unicodedata
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
@@ -11,9 +12,11 @@ from urllib.parse import parse_qsl, urlencode
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
 from peewee import IntegrityError, InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
+from pythonjsonlogger.json import JsonFormatter
 
 import auth
 import browsable
+import metrics
 import settings
 from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import (
@@ -59,17 +62,71 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def log_formatter():
+    """LOG_FORMAT's formatter: text, or one JSON object a line (gunicorn.conf.py uses it too)."""
+    if settings.LOG_FORMAT == 'json':
+        return JsonFormatter('%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
+                             rename_fields={'asctime': 'time', 'levelname': 'level', 'name': 'logger'})
+    return logging.Formatter('%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s')
+
+
 log = logging.getLogger('bucketlist')
 log.addFilter(RequestIdFilter())
 if not log.handlers:
     _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter(
-        '%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s'))
+    _handler.setFormatter(log_formatter())
     log.addHandler(_handler)
-    log.setLevel(logging.INFO)
+    log.setLevel(settings.LOG_LEVEL)
     log.propagate = False  # its own handler writes it; the root logger's would write it again
 
-app = Bottle()
+
+class Service(Bottle):
+    """The Bottle application, which writes one log line per request once it is answered (the
+    request log) and counts it for /metrics."""
+
+    def wsgi(self, environ, start_response):
+        started = time.perf_counter()
+        answer = {}
+
+        def start(status, headers, exc_info=None):
+            answer['status'], answer['headers'] = status, headers
+            return start_response(status, headers, exc_info)
+        body = super().wsgi(environ, start)
+        log_request(environ, answer, body, time.perf_counter() - started)
+        return body
+
+
+def log_request(environ, answer, body, seconds):
+    status = int(answer.get('status', '500')[:3])
+    length = next((value for name, value in answer.get('headers', ()) if name.lower() == 'content-length'),
+                  None)
+    if length is not None:
+        length = int(length)
+    elif isinstance(body, list):
+        length = sum(map(len, body))
+    else:
+        length = '-'  # a file, streamed
+    route = environ.get('bottle.route')
+    pattern = route.rule if route is not None else '-'
+    fields = {'method': environ.get('REQUEST_METHOD', '-'), 'route': pattern,
+              'path': environ.get('PATH_INFO', '-'), 'status': status,
+              'duration_ms': round(seconds * 1000, 2), 'bytes': length,
+              'request_id': environ.get('bucketlist.request_id', '-'),
+              'user_id': environ.get('bucketlist.user_id', '-'), 'client': client_address(environ)}
+    if log.isEnabledFor(logging.INFO):
+        log.info('%(method)s %(path)s %(status)s %(duration_ms)sms %(bytes)sB route=%(route)s '
+                 'user_id=%(user_id)s client=%(client)s' % fields, extra={'request': fields})
+    metrics.record_request(pattern, fields['method'], status, seconds, *db_pool_use(), auth.hashes_queued())
+
+
+def db_pool_use():
+    """(connections in use, requests waiting for one) of this worker's pool; (0, 0) without one."""
+    if isinstance(db, PooledDatabase):
+        return len(db._in_use), db.waiting
+    return 0, 0
+
+
+app = Service()
 # Path ids are digits only; longer than 18 digits can name no row, so they do not even match (404).
 app.router.add_filter('id', lambda config: (r'[0-9]{1,18}', int, str))
 
@@ -231,6 +288,7 @@ class TokenAuthPlugin:
         def wrapper(*args, **kwargs):
             claims = auth.read_token(request.get_header('Authorization'))
             request.token_claims, request.user_id = claims, int(claims['sub'])
+            request.environ['bucketlist.user_id'] = request.user_id  # for the request log
             if not checks_in_query:
                 auth.refuse_revoked(claims)
                 return callback(*args, **kwargs)
@@ -571,14 +629,15 @@ def paginate(query, order_by):
 
 # --- Abuse limits --------------------------------------------------------------------------------
 
-def client_address():
+def client_address(environ=None):
     """The client's address: the connection's, or X-Forwarded-For's when proxies are trusted."""
+    environ = request.environ if environ is None else environ
     hops = settings.TRUSTED_PROXY_COUNT
     if hops:
-        forwarded = [a.strip() for a in (request.get_header('X-Forwarded-For') or '').split(',')]
+        forwarded = [a.strip() for a in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')]
         if len(forwarded) >= hops and forwarded[-hops]:
             return forwarded[-hops][:THROTTLE_SUBJECT_MAX_LENGTH]
-    return request.environ.get('REMOTE_ADDR') or '-'
+    return environ.get('REMOTE_ADDR') or '-'
 
 
 def throttle_attempt(limits):
@@ -591,6 +650,7 @@ def throttle_attempt(limits):
     for kind, subject, limit, window in limits:
         recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit + 1)]
         if len(recent) > limit:
+            metrics.record_throttled(kind)
             retry_after = int((recent[-1] + window - now).total_seconds()) + 1
             raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
     return event_ids

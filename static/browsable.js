@@ -6,6 +6,7 @@
 
 const TOKEN = 'bucketlist.token'
 const EMAIL = 'bucketlist.email'
+const FLASH = 'bucketlist.flash'  // a result to show on the next page (after a delete)
 
 function byId(id) {
   return document.getElementById(id)
@@ -142,15 +143,36 @@ async function submit(event) {
   for (const field of form.elements) {
     if (field.name) fields[field.name] = field.type === 'checkbox' ? field.checked : field.value
   }
+  if (method === 'DELETE' && !confirm(`Delete ${url}? This cannot be undone.`)) return
   const {response, data} = await send(method, url, Object.keys(fields).length ? fields : undefined)
-  if (form.id === 'login' && response.ok) {
-    sessionStorage.setItem(TOKEN, data.access_token)
-    sessionStorage.setItem(EMAIL, fields.email)
+  if ((form.id === 'login' || form.id === 'register') && response.ok) {
+    // Registering logs you in too: nobody registers to be asked for the same password again.
+    const login = form.id === 'login' ? data : (await send('POST', '/auth/login', fields)).data
+    if (login && login.access_token) {
+      sessionStorage.setItem(TOKEN, login.access_token)
+      sessionStorage.setItem(EMAIL, fields.email)
+    }
   }
   if (form.id === 'logout') forgetToken()
   showResult(method, url, response, data)
+  if (method === 'DELETE' && response.ok) {
+    // What was deleted has no page any more: back to the list it was in, saying what happened.
+    sessionStorage.setItem(FLASH, JSON.stringify([byId('result').textContent, 'ok']))
+    const item = /\/items\/[0-9]+$/
+    location.assign(item.test(url) ? url.replace(item, '') : url.replace(/[0-9]+$/, ''))
+    return
+  }
   if (response.ok && !('prefill' in form.dataset)) form.reset()
   if (response.ok || form.id === 'logout') await load()
+}
+
+function showFlash() {
+  const flash = sessionStorage.getItem(FLASH)
+  if (!flash) return
+  sessionStorage.removeItem(FLASH)
+  const [text, className] = JSON.parse(flash)
+  byId('result').textContent = text
+  byId('result').className = className
 }
 
 function showResult(method, url, response, data) {
@@ -181,4 +203,5 @@ function showFailure(error) {
 for (const form of document.querySelectorAll('form[data-method]')) {
   form.addEventListener('submit', (event) => submit(event).catch(showFailure))
 }
+showFlash()
 load().catch(showFailure)

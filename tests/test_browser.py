@@ -68,14 +68,20 @@ def page(browser, base_url, problems):
     page = context.new_page()
 
     def on_dialog(dialog):
-        problems.append(f'dialog: {dialog.message}')
-        dialog.dismiss()
+        # A delete asks first, and the person means it; any other dialog is a problem.
+        if dialog.type == 'confirm' and dialog.message.startswith('Delete '):
+            page.confirmed.append(dialog.message)
+            dialog.accept()
+        else:
+            problems.append(f'dialog: {dialog.message}')
+            dialog.dismiss()
 
     def on_console(message):
         # Chromium logs each 4xx the page fetches; those are expected. Others are not.
         if message.type == 'error' and not message.text.startswith('Failed to load resource'):
             problems.append(f'console: {message.text}')
 
+    page.confirmed = []
     page.on('dialog', on_dialog)
     page.on('console', on_console)
     page.on('pageerror', lambda error: problems.append(f'page error: {error}'))
@@ -114,9 +120,9 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     register.get_by_label('Password').fill(PASSWORD)
     register.get_by_role('button', name='Register').click()
     expect(result).to_have_text('POST /auth/register: 201 Created. You registered successfully. Please login.')
+    # Registering logs you in.
+    expect(page.locator('#signed-in')).to_have_text(re.compile('Logged in as ada@example.com'))
     screenshot(page, 'browser-02-registered')
-
-    log_in(page, 'ada@example.com')
     expect(head).to_contain_text('HTTP 200 OK')
     expect(head).to_contain_text('x-total-count: 0')
     expect(body).to_have_text('[]')
@@ -171,13 +177,13 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     screenshot(page, 'browser-07-renamed')
 
     form(page, 'Delete this bucketlist and its items').get_by_role('button', name='Delete').click()
+    # It asked first (the dialog), then went back to the list, saying what happened.
+    expect(page).to_have_url(re.compile(r'/bucketlists/$'))
     expect(result).to_contain_text(re.compile(r'DELETE /bucketlists/[0-9]+: 200 OK\. bucketlist [0-9]+ '
                                               r'deleted successfully'))
-    expect(head).to_contain_text('HTTP 404 Not Found')
-    screenshot(page, 'browser-08-deleted')
-
-    page.locator('.breadcrumbs').get_by_role('link', name='bucketlists').click()
     expect(body).to_have_text('[]')
+    assert page.confirmed == [f'Delete {bucketlist_path}? This cannot be undone.']
+    screenshot(page, 'browser-08-deleted')
 
     page.get_by_role('button', name='Log out').click()
     expect(result).to_contain_text('POST /auth/logout: 200 OK. You logged out successfully.')

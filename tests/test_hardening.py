@@ -259,8 +259,10 @@ def test_log_lines_carry_the_request_id_and_no_secrets(client, monkeypatch, capl
     monkeypatch.setattr(bucketlist, 'bucketlist_json', lambda *a, **k: 1 / 0)
     client.post_json('/bucketlists/', {'name': 'Boom'}, headers={'Authorization': f'Bearer {token}',
                                                                  'X-Request-ID': 'trace-me'}, status=500)
-    errors = [r for r in caplog.records if r.name == 'bucketlist']
-    assert errors and all(r.request_id == 'trace-me' for r in errors)
+    lines = [r for r in caplog.records if r.name == 'bucketlist']
+    failing = [r for r in lines if r.request_id == 'trace-me']
+    assert [r.levelname for r in failing] == ['ERROR', 'INFO']  # the traceback, then the request log line
+    assert all(r.request_id != '-' for r in lines)
     assert PASSWORD not in caplog.text and token not in caplog.text and 'wrong password' not in caplog.text
 
 

@@ -1,0 +1,202 @@
+"""What an operator sees: the request log, JSON logs, liveness and readiness, the version, metrics
+across workers, local .env settings and the front page."""
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import ON_POSTGRESQL, PASSWORD
+
+import migrations
+import settings
+from models import db
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def service_log():
+    """The records the service's logger writes during the test."""
+    handler = Records()
+    logger = logging.getLogger('bucketlist')
+    logger.addHandler(handler)
+    yield handler.records
+    logger.removeHandler(handler)
+
+
+def test_every_request_gets_one_log_line_after_it_is_answered(user, service_log):
+    created = user.post_json('/bucketlists/', {'name': 'Logged'}, headers={'X-Request-ID': 'trace-1'})
+    user.get('/bucketlists/999', status=404, headers={'X-Request-ID': 'trace-2'})
+    lines = [record for record in service_log if hasattr(record, 'request')]
+    assert [record.request['request_id'] for record in lines] == ['trace-1', 'trace-2']
+    first, second = (record.request for record in lines)
+    assert first['method'] == 'POST' and first['route'] == '/bucketlists/' and first['status'] == 201
+    assert first['bytes'] == len(created.body) and first['user_id'] == created.json['created_by']
+    assert first['duration_ms'] >= 0 and first['client']
+    assert second['route'] == '/bucketlists/<bucketlist_id:id>' and second['path'] == '/bucketlists/999'
+    assert second['status'] == 404
+    assert 'GET /bucketlists/999 404' in lines[1].getMessage()
+
+
+def test_an_anonymous_request_logs_no_user(client, service_log):
+    client.get('/health')
+    assert [record.request['user_id'] for record in service_log if hasattr(record, 'request')] == ['-']
+
+
+def test_liveness_touches_nothing_and_health_tells_the_version(client):
+    assert client.get('/livez').json == {'status': 'ok'}
+    assert client.get('/health').json == {'status': 'ok', 'database': 'reachable', 'version': settings.VERSION}
+
+
+def test_readiness_names_a_migration_step_not_applied(client):
+    assert client.get('/readyz').json == {'status': 'ready', 'version': settings.VERSION}
+    latest = migrations.STEPS[-1]
+    with db.connection_context():
+        row = db.execute_sql('SELECT "name", "applied_at" FROM "schema_migrations" WHERE "version" = '
+                             f'{latest.version}').fetchone()
+        db.execute_sql(f'DELETE FROM "schema_migrations" WHERE "version" = {latest.version}')
+    try:
+        res = client.get('/readyz', status=503)
+        assert f'steps {latest.version} are not applied' in res.json['detail']
+        assert res.headers['Retry-After']
+    finally:
+        with db.connection_context():
+            db.execute_sql('INSERT INTO "schema_migrations" ("version", "name", "applied_at") VALUES '
+                           f'({latest.version}, {db.param}, {db.param})', row)
+    client.get('/readyz', status=200)
+
+
+def test_the_front_page_links_the_rest(client):
+    res = client.get('/')
+    assert res.json['links'] == {'documentation': '/docs', 'openapi': '/openapi.json',
+                                 'bucketlists': '/bucketlists/', 'health': '/health'}
+    page = client.get('/', headers={'Accept': 'text/html'})
+    assert page.content_type == 'text/html'
+    assert 'href="/docs"' in page.text and 'href="/bucketlists/"' in page.text
+    assert "default-src 'none'" in page.headers['Content-Security-Policy']
+
+
+def test_metrics_are_off_without_a_token(client):
+    assert not settings.METRICS_TOKEN
+    client.get('/metrics', status=404)
+
+
+# --- Settings from a .env file -------------------------------------------------------------------
+
+def settings_in(directory, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ('APP_SETTINGS', 'PAGE_SIZE', 'DATABASE_URL')}
+    code = 'import settings; print(settings.PAGE_SIZE, settings.LOG_FORMAT)'
+    return subprocess.run([sys.executable, '-c', code], cwd=directory, capture_output=True, text=True,
+                          env={**clean, 'PYTHONPATH': ROOT, **env}, timeout=30, check=True).stdout.split()
+
+
+def test_a_dotenv_file_is_read_and_the_real_environment_wins(tmp_path):
+    (tmp_path / '.env').write_text('PAGE_SIZE=7\nLOG_FORMAT=json\n')
+    assert settings_in(tmp_path) == ['7', 'json']
+    assert settings_in(tmp_path, PAGE_SIZE='9') == ['9', 'json']
+
+
+def test_env_example_lists_every_setting_with_its_default():
+    source = open(os.path.join(ROOT, 'settings.py')).read()
+    names = set(re.findall(r"(?:environ\.get|integer|number)\('([A-Z_]+)'", source)) - {'HEROKU_SLUG_COMMIT'}
+    example = open(os.path.join(ROOT, '.env.example')).read()
+    listed = set(re.findall(r'^#? ?([A-Z_]+)=', example, re.MULTILINE))
+    assert names == listed
+
+
+# --- Served by gunicorn, two workers -------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def served():
+    """The Procfile's web command with LOG_FORMAT=json and METRICS_TOKEN, on its own SQLite file."""
+    directory = tempfile.mkdtemp(prefix='bucketlist-served-')
+    port, token = free_port(), secrets.token_urlsafe(16)
+    env = {**{k: v for k, v in os.environ.items() if k != 'TEST_DATABASE_URL'},
+           'APP_SETTINGS': 'production', 'SECRET': secrets.token_urlsafe(32), 'DATABASE_URL':
+           f'sqlite:///{directory}/served.db', 'PORT': str(port), 'WEB_CONCURRENCY': '2', 'LOG_FORMAT': 'json',
+           'METRICS_TOKEN': token, 'PASSWORD_TIME_COST': '1', 'PASSWORD_MEMORY_KIB': '1024',
+           'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']}
+    subprocess.run([sys.executable, 'migrations.py'], cwd=ROOT, env=env, check=True, capture_output=True)
+    with open(os.path.join(ROOT, 'Procfile')) as procfile:
+        web = next(line for line in procfile if line.startswith('web:'))[4:].strip()
+    log_path = os.path.join(directory, 'stderr.log')
+    with open(log_path, 'w') as log_file:
+        server = subprocess.Popen(['bash', '-c', f'exec {web}'], cwd=ROOT, env=env, stdout=log_file, stderr=log_file)
+    base = f'http://127.0.0.1:{port}'
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + '/livez', timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield base, token, log_path
+    server.terminate()
+    server.wait(30)
+
+
+def fetch(url, method='GET', body=None, token=None):
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={'Content-Type': 'application/json',
+                                              **({'Authorization': f'Bearer {token}'} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
+    base, metrics_token, log_path = served
+    fetch(base + '/auth/register', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})
+    token = json.loads(fetch(base + '/auth/login', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})[1])['access_token']
+    with ThreadPoolExecutor(6) as clients:  # at once, so that both workers take some
+        statuses = list(clients.map(lambda n: fetch(base + ('/bucketlists/' if n < 30 else '/bucketlists/999'),
+                                                    token=token)[0], range(37)))
+    assert statuses == [200] * 30 + [404] * 7
+    assert fetch(base + '/metrics')[0] == 401
+    assert fetch(base + '/metrics', token='wrong')[0] == 401
+    status, body = fetch(base + '/metrics', token=metrics_token)
+    assert status == 200
+    text = body.decode()
+
+    def count(route, method, code):
+        match = re.search(rf'bucketlist_requests_total{{method="{method}",route="{re.escape(route)}",'
+                          rf'status="{code}"}} ([0-9.e+]+)', text)
+        return float(match.group(1)) if match else 0
+    assert count('/bucketlists/', 'GET', 200) == 30
+    assert count('/bucketlists/<bucketlist_id:id>', 'GET', 404) == 7
+    assert count('/auth/login', 'POST', 200) == 1
+    assert 'bucketlist_request_duration_seconds_bucket' in text
+    assert 'bucketlist_database_connections_in_use' in text and 'bucketlist_password_hashes_queued' in text
+
+    time.sleep(0.5)  # the last request's log line
+    lines = [line for line in open(log_path).read().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line on the stream is one JSON object
+    assert any(record.get('logger') == 'gunicorn.error' for record in records)
+    requests = [record['request'] for record in records if 'request' in record]
+    assert len([r for r in requests if r['route'] == '/bucketlists/' and r['status'] == 200]) == 30
+    assert len({record['process'] for record in records if 'request' in record}) == 2  # both workers answered
