@@ -14,7 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import ON_POSTGRESQL, PASSWORD
+from helpers import PASSWORD
 
 import migrations
 import settings
