@@ -55,6 +55,9 @@ def login():
         # Every attempt counts as a failure until its password checks out: racing guesses count too.
         event_ids = throttle_attempt(limits)
         user = User.get_or_none(User.email == email)
+        legacy = fields['email'].strip().lower()  # as accounts made before NFKC were stored
+        if user is None and legacy != email:
+            user = User.get_or_none(User.email == legacy)
         if not auth.check_password(user, fields['password']):
             raise APIError(401, 'Invalid email or password, Please try again')
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address

@@ -164,3 +164,10 @@ def test_a_token_signed_with_our_secret_for_another_purpose_is_401(user, changes
 def test_a_minted_token_with_every_claim_works(user):
     token = mint_token(user_id_of(user), lifetime=timedelta(minutes=5))
     user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=200)
+
+
+def test_an_account_stored_before_normalisation_can_still_log_in(client):
+    # Registered before emails were NFKC-normalised: stored as sent (NFD), lower-cased.
+    client.post_json('/auth/register', {'email': 'nfd@example.com', 'password': PASSWORD}, status=201)
+    User.update(email='jose\u0301@example.com').where(User.email == 'nfd@example.com').execute()
+    client.post_json('/auth/login', {'email': 'jose\u0301@example.com', 'password': PASSWORD}, status=200)
