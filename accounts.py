@@ -9,6 +9,7 @@ import settings
 from models import THROTTLE_SUBJECT_MAX_LENGTH, ThrottleEvent, User, utcnow
 from web import (
     APIError,
+    address_key,
     app,
     clean_body,
     clean_email,
@@ -16,18 +17,30 @@ from web import (
     clean_text,
     client_address,
     normalized_email,
+    request_fields,
     throttle_attempt,
 )
+
+# How long an address the owner logged in from stays known to the login throttle.
+KNOWN_ADDRESS_WINDOW = timedelta(days=30)
+
+
+def legacy_email():
+    """The request's email as accounts made before NFKC normalisation were stored: trimmed and
+    lower-cased only. Such an account still logs in by it, and nobody may register its twin."""
+    return request_fields()[0]['email'].strip().lower()
 
 
 @app.post('/auth/register', public=True)
 def register():
     fields = clean_body({'email': clean_email, 'password': clean_new_password},
                         required=('email', 'password'))
-    address = client_address()
+    address = address_key(client_address())
     window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
     with auth.hashing_slot(address):
         throttle_attempt([('register-address', address, settings.REGISTRATIONS_PER_ADDRESS, window)])
+        if User.select().where(User.email == legacy_email()).exists():  # its twin, stored before NFKC
+            raise APIError(409, 'User already exists. Please login.')
         try:
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
         except IntegrityError:
@@ -42,26 +55,28 @@ def login():
     addresses together they only slow it down, since past LOGIN_FAILURES_PER_ACCOUNT only the
     addresses that have already failed on it are refused; its owner elsewhere still gets in."""
     fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
-    email, address = normalized_email(fields['email']), client_address()
+    email, address = normalized_email(fields['email']), address_key(client_address())
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     pair = f'{address} {email}'[:THROTTLE_SUBJECT_MAX_LENGTH]
     limits = [('login-address', address, settings.LOGINS_PER_ADDRESS, window),
               ('login-failure-pair', pair, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window),
               ('login-failure-address', address, settings.LOGIN_FAILURES_PER_ADDRESS, window)]
     with auth.hashing_slot(address):
-        if ThrottleEvent.recent('login-failure-pair', pair, utcnow() - window, 1):
+        since = utcnow()
+        # The account-wide ceiling refuses addresses that failed on it, but not those its owner
+        # logged in from before: a typo at home must not lock the owner out during an attack.
+        if (ThrottleEvent.recent('login-failure-pair', pair, since - window, 1)
+                and not ThrottleEvent.recent('login-known-pair', pair, since - KNOWN_ADDRESS_WINDOW, 1)):
             limits.append(('login-failure-account', email[:THROTTLE_SUBJECT_MAX_LENGTH],
                            settings.LOGIN_FAILURES_PER_ACCOUNT, window))
         # Every attempt counts as a failure until its password checks out: racing guesses count too.
         event_ids = throttle_attempt(limits)
-        user = User.get_or_none(User.email == email)
-        legacy = fields['email'].strip().lower()  # as accounts made before NFKC were stored
-        if user is None and legacy != email:
-            user = User.get_or_none(User.email == legacy)
+        user = User.get_or_none(User.email == email) or User.get_or_none(User.email == legacy_email())
         if not auth.check_password(user, fields['password']):
             raise APIError(401, 'Invalid email or password, Please try again')
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
         ThrottleEvent.forget('login-failure-pair', pair)
+        ThrottleEvent.record([('login-known-pair', pair, 1, KNOWN_ADDRESS_WINDOW)], utcnow())
     return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
 
 

@@ -1,7 +1,6 @@
 """Passwords (argon2id) and access tokens (HS256 JWTs that logout can revoke)."""
 import functools
 import os
-import sys
 import threading
 import time
 import uuid
@@ -14,7 +13,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import settings
-from models import MAX_ID, RevokedToken, utcnow
+from models import MAX_ID, UNDER_GEVENT, RevokedToken, utcnow
 
 password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
                                  memory_cost=settings.PASSWORD_MEMORY_KIB,
@@ -51,7 +50,7 @@ def _lower_priority():
 # taking the CPU from every other request; and at most PASSWORD_HASHES_WAITING request
 # threads of a worker may wait on it, so the other threads stay free for everything else.
 # Under gevent (gunicorn's gevent workers) threads are greenlets; hashing needs a real one.
-if 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('threading'):
+if UNDER_GEVENT:
     from gevent.threadpool import ThreadPoolExecutor as NativeThreadPoolExecutor
     _hashing = NativeThreadPoolExecutor(max_workers=1)
     _hashing.submit(_lower_priority)

@@ -237,6 +237,9 @@ def docs():
 
 @app.get('/docs/<filename:path>', public=True)
 def swagger_ui_file(filename):
+    # Only what the page loads: the package also holds an editor, source maps and pages of its own.
+    if filename not in openapi.SWAGGER_UI_FILES:
+        raise APIError(404, f'/docs/{filename} is not a file of the documentation page.')
     return static_file(filename, root=openapi.SWAGGER_UI_ROOT)
 
 

@@ -77,7 +77,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return bool(conn.closed) or conn.broken
 
     def _can_reuse(self, conn):
-        return not conn.broken
+        return not conn.broken and super()._can_reuse(conn)
 
     def _connect(self):
         with self._pool_lock:
@@ -171,6 +171,11 @@ def wait_cooperatively(connection):
             raise
 
 
+# gunicorn's gevent workers patch the standard library before loading the app: waits must then
+# be cooperative (the database, hashing on a real thread, a deadline on reading bodies).
+UNDER_GEVENT = 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('socket')
+
+
 def open_database(url):
     """The database handle for ``url``: pooled with bounded waits on PostgreSQL, WAL on SQLite."""
     if url.startswith('sqlite'):
@@ -181,7 +186,7 @@ def open_database(url):
         # SQLite's own lower() folds ASCII only; search must fold 'Ä' as PostgreSQL does.
         database.register_function(lambda text: text if text is None else text.lower(), 'lower', 1)
         return database
-    if 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('socket'):
+    if UNDER_GEVENT:
         psycopg2.extensions.set_wait_callback(wait_cooperatively)
     network_timeout = settings.DATABASE_NETWORK_TIMEOUT_MS
     return connect(url,

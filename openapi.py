@@ -203,7 +203,8 @@ PARAMETERS = {
                                       'the same key and the same request gets the first answer '
                                       'again (for 24 hours); the same key with another request '
                                       'is 422.'},
-    'Filename': {'name': 'filename', 'in': 'path', 'required': True, 'schema': {'type': 'string'},
+    'Filename': {'name': 'filename', 'in': 'path', 'required': True,
+                 'schema': {'type': 'string', 'pattern': '^[^\\x00-\\x1f\\x7f]*$'},
                  'example': 'app.css'},
 }
 
@@ -270,6 +271,9 @@ RESPONSES = {
         'If-Match names none of the resource\'s current ETags: it changed since you read it. '
         'Nothing was changed; GET it again.',
         'The resource has changed since you read it; fetch it again (If-Match).'),
+    'BodyTooSlow': problem_response(
+        408, 'The body did not arrive within 10 seconds (served by gunicorn).',
+        'The request body did not arrive within 10 seconds.'),
     'ContentTooLarge': problem_response(
         413,
         f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} by default); refused unread.',
@@ -365,7 +369,7 @@ def item_body(required, example):
 # --- Operations ----------------------------------------------------------------------------------
 
 NOT_FOUND = {'404': ref('responses', 'NotFound')}
-WRITE_ERRORS = {'413': ref('responses', 'ContentTooLarge'),
+WRITE_ERRORS = {'408': ref('responses', 'BodyTooSlow'), '413': ref('responses', 'ContentTooLarge'),
                 '415': ref('responses', 'UnsupportedMediaType')}
 CONDITIONAL_WRITE = {'412': ref('responses', 'PreconditionFailed')}
 CREATE_ERRORS = {**WRITE_ERRORS, '422': ref('responses', 'IdempotencyKeyReused')}
@@ -630,6 +634,8 @@ def resolve(node):
 # Its files, without importing the package (its own code is for other frameworks).
 SWAGGER_UI_ROOT = os.path.join(importlib.util.find_spec('swagger_ui').submodule_search_locations[0],
                                'static')
+
+SWAGGER_UI_FILES = {'swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'}
 
 # Swagger UI sets style attributes from its script, so inline styles must be allowed; inline
 # scripts are not (static/docs.js starts it). Its icons are data: URIs.

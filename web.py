@@ -1,11 +1,13 @@
 """HTTP plumbing shared by every route: the ``app``, its plugins, errors, headers, body and query parsing."""
 import hashlib
+import ipaddress
 import json
 import logging
 import os
 import re
 import time
 import unicodedata
+from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,6 +27,7 @@ from models import (
     MAX_ID,
     NAME_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
+    UNDER_GEVENT,
     IdempotencyKey,
     ThrottleEvent,
     db,
@@ -44,6 +47,10 @@ TRIMMED_FROM_NAMES = ''.join(character for character in map(chr, range(0x20000))
 IDEMPOTENCY_KEY = re.compile(f'[\\x21-\\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}')  # printable ASCII, no space
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+SAFE_METHODS = ('GET', 'HEAD', 'OPTIONS')
+BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
+KNOWN_METHODS = SAFE_METHODS + BODY_METHODS
+CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
 MAX_BODY_FIELDS = 32  # no body has this many; more is an attack, refused before looking at them
 READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
                     'date_modified', 'items'}
@@ -92,7 +99,10 @@ class Service(Bottle):
             answer['status'], answer['headers'] = status, headers
             return start_response(status, headers, exc_info)
         body = super().wsgi(environ, start)
-        log_request(environ, answer, body, time.perf_counter() - started)
+        try:
+            log_request(environ, answer, body, time.perf_counter() - started)
+        except Exception:  # a log or metrics failure (a full disk) must not fail the answer
+            log.exception('could not log the request')
         return body
 
 
@@ -108,8 +118,11 @@ def log_request(environ, answer, body, seconds):
         length = '-'  # a file, streamed
     route = environ.get('bottle.route')
     pattern = route.rule if route is not None else '-'
-    fields = {'method': environ.get('REQUEST_METHOD', '-'), 'route': pattern,
-              'path': environ.get('PATH_INFO', '-'), 'status': status,
+    method = environ.get('REQUEST_METHOD', '-')
+    fields = {'method': method if method in KNOWN_METHODS else 'OTHER', 'route': pattern,
+              # Escaped, so that a path cannot write a line of its own into the log.
+              'path': CONTROL_CHARACTERS.sub(lambda c: f'\\x{ord(c.group()):02x}', environ.get('PATH_INFO', '-')),
+              'status': status,
               'duration_ms': round(seconds * 1000, 2), 'bytes': length,
               'request_id': environ.get('bucketlist.request_id', '-'),
               'user_id': environ.get('bucketlist.user_id', '-'), 'client': client_address(environ)}
@@ -219,8 +232,10 @@ class ErrorsPlugin:
 
 
 def database_unavailable(error):
-    if isinstance(db, PooledDatabase):
-        db.close_idle()  # the idle ones most likely died with this one
+    # A connection that failed (no server error code) suggests its idle siblings died with it; a
+    # statement the server cancelled (a timeout, a deadlock) says nothing about them.
+    if isinstance(db, PooledDatabase) and getattr(error.__context__, 'pgcode', None) is None:
+        db.close_idle()
     # One line, no traceback: during an outage every request lands here.
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     log.warning('database unavailable on %s %s: %s', request.method, request.path, first_line)
@@ -286,6 +301,10 @@ class TokenAuthPlugin:
         checks_in_query = route.config.get('token_checked_in_query')
 
         def wrapper(*args, **kwargs):
+            # The whole body first: a client that sends it slowly must not hold a database
+            # connection (or a transaction) while it does.
+            if request.method in BODY_METHODS:
+                read_body()
             claims = auth.read_token(request.get_header('Authorization'))
             request.token_claims, request.user_id = claims, int(claims['sub'])
             request.environ['bucketlist.user_id'] = request.user_id  # for the request log
@@ -356,6 +375,9 @@ def start_request():
                 raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
     given = environ.get('HTTP_X_REQUEST_ID', '')
     environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    # No URL of ours has them; Bottle's patterns would let a trailing newline match.
+    if CONTROL_CHARACTERS.search(environ.get('PATH_INFO', '')):
+        raise APIError(400, 'The path holds control characters.')
     if request.method not in SAFE_METHODS and is_cross_site():
         raise APIError(403, 'Cross-site requests from a browser are refused; an origin must be listed '
                             'in CORS_ORIGINS to call this API.')
@@ -375,7 +397,6 @@ def finish_request():
     add_standard_headers()
 
 
-SAFE_METHODS = ('GET', 'HEAD', 'OPTIONS')
 
 
 def is_cross_site():
@@ -425,17 +446,37 @@ def read_body():
     return request.environ['bucketlist.body']
 
 
+BODY_READ_SECONDS = 10
+
+
+class BodyTooSlow(Exception):
+    """The client took longer than BODY_READ_SECONDS to send its body."""
+
+
+def body_deadline():
+    """Under gevent, a deadline on reading the body: a client trickling it in holds nothing else
+    (the body is read before any database work), but it should not hold its greenlet forever."""
+    if UNDER_GEVENT:
+        from gevent import Timeout
+        return Timeout(BODY_READ_SECONDS, BodyTooSlow)
+    return nullcontext()
+
+
 def _read_limited_body():
     limit = settings.MAX_BODY_BYTES
     too_large = APIError(413, f'The request body is larger than {limit} bytes.')
     if request.content_length > limit:
         raise too_large
     stream = request.environ.get('wsgi.input')
-    if stream is None:
-        return b''
+    chunked = 'chunked' in request.environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+    if stream is None or (request.content_length < 0 and not chunked):
+        return b''  # neither a length nor chunks: no body (and a server may block on reading one)
     size = request.content_length if request.content_length >= 0 else limit + 1
     try:
-        body = stream.read(size) if size else b''
+        with body_deadline():
+            body = stream.read(size) if size else b''
+    except BodyTooSlow:
+        raise APIError(408, f'The request body did not arrive within {BODY_READ_SECONDS} seconds.')
     except Exception:  # the server's reader raises its own types: bad chunk sizes, a closed socket
         raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
                             'connection closed early.')
@@ -638,6 +679,20 @@ def client_address(environ=None):
         if len(forwarded) >= hops and forwarded[-hops]:
             return forwarded[-hops][:THROTTLE_SUBJECT_MAX_LENGTH]
     return environ.get('REMOTE_ADDR') or '-'
+
+
+def address_key(address):
+    """What one client controls of ``address``, for per-address limits: an IPv4 address, or an
+    IPv6 address's /64, which a single host usually has whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f'{ip}/64', strict=False))
 
 
 def throttle_attempt(limits):

@@ -27,7 +27,7 @@ def test_wrong_method_is_405_with_allow(user):
 
 @pytest.mark.parametrize('path', ['/bucketlists/0', '/bucketlists/-1', '/bucketlists/abc',
                                   '/bucketlists/2147483648', '/bucketlists/99999999999999999999999',
-                                  '/bucketlists/1.5', '/bucketlists/%00'])
+                                  '/bucketlists/1.5'])
 def test_ids_that_name_no_row_are_404(user, path):
     for method in ('GET', 'PUT', 'PATCH', 'DELETE'):
         assert_problem(user.request(path, method=method, status=404), 404)

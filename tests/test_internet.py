@@ -1,5 +1,6 @@
 """What an attack on the service as deployed found (issue 11), each a test: hostile bodies, races
 that were 500s, quotas, Unicode look-alikes, query strings, cross-site forms, foreign tokens."""
+import io
 import json
 import threading
 from datetime import timedelta
@@ -9,6 +10,7 @@ import pytest
 from helpers import PASSWORD, mint_token, user_id_of
 from playhouse.pool import PooledDatabase
 
+import bucketlist
 import settings
 from models import Bucketlist, Item, User, db
 
@@ -171,3 +173,76 @@ def test_an_account_stored_before_normalisation_can_still_log_in(client):
     client.post_json('/auth/register', {'email': 'nfd@example.com', 'password': PASSWORD}, status=201)
     User.update(email='jose\u0301@example.com').where(User.email == 'nfd@example.com').execute()
     client.post_json('/auth/login', {'email': 'jose\u0301@example.com', 'password': PASSWORD}, status=200)
+
+
+# --- Found by a review of this work ----------------------------------------------------------------
+
+class WatchingInput(io.BytesIO):
+    """A request body that notes whether the database connection was open while it was read."""
+
+    def read(self, size=-1):
+        self.database_open = not db.is_closed()
+        return super().read(size)
+
+
+@pytest.mark.parametrize('method, path, body', [
+    ('POST', '/bucketlists/', {'name': 'Slowly'}), ('PATCH', '/bucketlists/{b}/items/{i}', {'done': True}),
+    ('PUT', '/bucketlists/{b}', {'name': 'Renamed'}), ('POST', '/bucketlists/{b}/items/', {'name': 'Item'})])
+def test_a_body_is_read_before_the_database_is_touched(user, method, path, body):
+    # A client trickling its body in must not hold a pooled connection (or a transaction) meanwhile.
+    bucketlist_id = user.post_json('/bucketlists/', {'name': 'Trip'}).json['id']
+    item_id = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'Pack'}).json['id']
+    stream = WatchingInput(json.dumps(body).encode())
+    status = []
+    environ = {'REQUEST_METHOD': method, 'PATH_INFO': path.format(b=bucketlist_id, i=item_id),
+               'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'wsgi.url_scheme': 'http', 'wsgi.input': stream,
+               'wsgi.errors': io.StringIO(), 'CONTENT_TYPE': 'application/json',
+               'CONTENT_LENGTH': str(len(stream.getvalue())), 'HTTP_AUTHORIZATION': f'Bearer {user.authorization[1]}'}
+    b''.join(bucketlist.app(environ, lambda s, h, exc=None: status.append(s)))
+    assert status[0][:3] in ('200', '201') and stream.database_open is False
+
+
+def test_nobody_may_register_the_twin_of_an_account_stored_before_normalisation(client):
+    client.post_json('/auth/register', {'email': 'wide@example.com', 'password': PASSWORD}, status=201)
+    User.update(email='ｗｉｄｅ@example.com').where(User.email == 'wide@example.com').execute()
+    client.post_json('/auth/register', {'email': 'ｗｉｄｅ@example.com', 'password': PASSWORD}, status=409)
+    client.post_json('/auth/login', {'email': 'ｗｉｄｅ@example.com', 'password': PASSWORD}, status=200)
+    assert User.select().count() == 1
+
+
+def test_the_owner_mistyping_at_a_known_address_is_not_locked_out_by_an_attack(client, user, monkeypatch):
+    monkeypatch.setattr(settings, 'LOGIN_FAILURES_PER_ACCOUNT', 3)
+    home = {'REMOTE_ADDR': '203.0.113.7'}
+    credentials = {'email': 'alice@example.com', 'password': PASSWORD}
+    client.post_json('/auth/login', credentials, extra_environ=home, status=200)
+    for n in range(1, 6):  # the attack fills the account's ceiling
+        for _ in range(3):
+            client.post_json('/auth/login', {**credentials, 'password': 'guess'}, expect_errors=True,
+                             extra_environ={'REMOTE_ADDR': f'198.51.100.{n}'})
+    client.post_json('/auth/login', {**credentials, 'password': 'typo'}, extra_environ=home, status=401)
+    client.post_json('/auth/login', credentials, extra_environ=home, status=200)
+
+
+def test_an_ipv6_host_is_limited_by_its_whole_64(client, monkeypatch):
+    monkeypatch.setattr(settings, 'REGISTRATIONS_PER_ADDRESS', 2)
+    for n in range(2):
+        client.post_json('/auth/register', {'email': f'v6-{n}@example.com', 'password': PASSWORD},
+                         extra_environ={'REMOTE_ADDR': f'2001:db8:1:2::{n + 1}'}, status=201)
+    client.post_json('/auth/register', {'email': 'v6-x@example.com', 'password': PASSWORD},
+                     extra_environ={'REMOTE_ADDR': '2001:db8:1:2:ffff::9'}, status=429)
+    client.post_json('/auth/register', {'email': 'v6-y@example.com', 'password': PASSWORD},
+                     extra_environ={'REMOTE_ADDR': '2001:db8:1:3::1'}, status=201)
+
+
+@pytest.mark.parametrize('path', ['/bucketlists/1%0A', '/bucketlists/1/items/%0A', '/x%0D%0AGET%20/forged',
+                                  '/bucketlists/%00'])
+def test_a_path_with_control_characters_is_400(user, path):
+    user.post_json('/bucketlists/', {'name': 'One'})
+    res = user.get(path, status=400)
+    assert res.content_type == 'application/problem+json'
+
+
+def test_only_the_files_the_docs_page_loads_are_served(client):
+    client.get('/docs/swagger-ui-bundle.js', status=200)
+    for name in ['oauth2-redirect.html', 'swagger-ui-bundle.js.map', 'swagger-editor-bundle.js']:
+        client.get(f'/docs/{name}', status=404)

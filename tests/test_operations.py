@@ -200,3 +200,11 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     requests = [record['request'] for record in records if 'request' in record]
     assert len([r for r in requests if r['route'] == '/bucketlists/' and r['status'] == 200]) == 30
     assert len({record['process'] for record in records if 'request' in record}) == 2  # both workers answered
+
+
+def test_the_request_log_cannot_be_forged_or_flooded_with_methods(client, service_log):
+    client.request('/health', method='FROB', status=405)
+    client.get('/x%0A2030-01-01 INFO bucketlist POST /auth/login 200', status=400)
+    lines = [record for record in service_log if hasattr(record, 'request')]
+    assert [record.request['method'] for record in lines] == ['OTHER', 'GET']
+    assert '\n' not in lines[1].getMessage() and '\\x0a' in lines[1].request['path']
