@@ -1,4 +1,7 @@
-"""The account routes: registration, login and logout."""
+"""The account routes (registration, login, logout, the account itself) and the operator's command
+line for accounts."""
+import secrets
+import sys
 from datetime import timedelta
 
 from bottle import request, response
@@ -19,6 +22,7 @@ from web import (
     normalized_email,
     request_fields,
     throttle_attempt,
+    timestamp,
 )
 
 # How long an address the owner logged in from stays known to the login throttle.
@@ -84,3 +88,74 @@ def login():
 def logout():
     auth.revoke_token(request.token_claims)
     return {'message': 'You logged out successfully.'}
+
+
+# --- The account itself ------------------------------------------------------------------------------
+
+def account_json(user):
+    return {'id': user.id, 'email': user.email, 'date_created': timestamp(user.date_created)}
+
+
+def current_user():
+    """The caller's account (the token plugin has checked it exists; it may be gone since)."""
+    user = User.get_or_none(User.id == request.user_id)
+    if user is None:
+        raise APIError(401, 'The access token has been revoked. Please log in again.')
+    return user
+
+
+@app.get('/users/me')
+def me():
+    return account_json(current_user())
+
+
+@app.delete('/users/me')
+def delete_me():
+    """The account and everything it owns, for good (GDPR Art. 17); its password confirms it.
+    Every token of it is refused at once: the token check finds no user."""
+    fields = clean_body({'password': clean_text}, required=('password',))
+    user = current_user()
+    address = address_key(client_address())
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    failures = [('login-failure-pair', f'{address} {user.email}'[:THROTTLE_SUBJECT_MAX_LENGTH],
+                 settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window)]
+    with auth.hashing_slot(address):
+        # A guess from an address already locked out of the account is refused before it is
+        # checked; a wrong one counts as a failed login.
+        kind, subject, limit, _ = failures[0]
+        if len(ThrottleEvent.recent(kind, subject, utcnow() - window, limit)) >= limit:
+            raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(int(window.total_seconds())))
+        if not auth.check_password(user, fields['password']):
+            throttle_attempt(failures)
+            raise APIError(401, 'The password is not right.')
+    user.delete_instance()  # its bucketlists, items and idempotency keys go with it (ON DELETE CASCADE)
+    return {'message': 'Your account was deleted.'}
+
+
+# --- The operator's command line ---------------------------------------------------------------------
+
+def main(argv):
+    """python accounts.py reset-password EMAIL | delete-user EMAIL
+
+    For hosts without email: reset-password prints a new random password and refuses every token
+    issued before; delete-user deletes the account and everything it owns."""
+    if len(argv) != 2 or argv[0] not in ('reset-password', 'delete-user'):
+        sys.exit(main.__doc__.splitlines()[0])
+    command, email = argv
+    user = User.get_or_none(User.email == normalized_email(email))
+    if user is None:
+        sys.exit(f'No account has the email {email!r}.')
+    if command == 'delete-user':
+        user.delete_instance()
+        print(f'Deleted {user.email} and everything it owned.')
+        return
+    password = secrets.token_urlsafe(18)
+    user.password_hash = auth.password_hasher.hash(password)
+    user.tokens_valid_after = utcnow()
+    user.save(only=[User.password_hash, User.tokens_valid_after])
+    print(f'New password of {user.email} (tokens issued before are refused from now on):')
+    print(password)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

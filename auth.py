@@ -6,7 +6,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 from argon2 import PasswordHasher, Type
@@ -137,8 +137,11 @@ def _verify(password_hash, password):
 
 def issue_token(user_id):
     now = utcnow()
-    claims = {'iss': settings.TOKEN_ISSUER, 'aud': AUDIENCE, 'sub': str(user_id), 'iat': now,
-              'exp': now + timedelta(seconds=settings.TOKEN_TTL_SECONDS), 'jti': uuid.uuid4().hex}
+    # iat with its fraction of a second: a password reset refuses tokens issued before it, to
+    # the microsecond (tokens_valid_after), not to the second.
+    issued = now.replace(tzinfo=UTC).timestamp()
+    claims = {'iss': settings.TOKEN_ISSUER, 'aud': AUDIENCE, 'sub': str(user_id), 'iat': issued,
+              'exp': issued + settings.TOKEN_TTL_SECONDS, 'jti': uuid.uuid4().hex}
     return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM, headers={'typ': TOKEN_TYPE})
 
 
@@ -164,8 +167,13 @@ def read_token(authorization):
     return claims
 
 
+def issued_at(claims):
+    """When the token was issued, as the database stores times (naive UTC)."""
+    return datetime.fromtimestamp(claims['iat'], UTC).replace(tzinfo=None)
+
+
 def refuse_revoked(claims):
-    if RevokedToken.is_revoked(claims['jti']):
+    if RevokedToken.is_revoked(claims['jti'], int(claims['sub']), issued_at(claims)):
         raise InvalidToken('The access token has been revoked. Please log in again.')
 
 
@@ -182,8 +190,9 @@ def _verified_claims(token):
     claims = jwt.decode(token, settings.SECRET, algorithms=[ALGORITHM], audience=AUDIENCE,
                         issuer=settings.TOKEN_ISSUER,
                         options={'require': REQUIRED_CLAIMS, 'verify_exp': False})
-    if not isinstance(claims['exp'], (int, float)):
-        raise jwt.InvalidTokenError('exp is not a number')
+    if not all(isinstance(claims[name], (int, float)) and not isinstance(claims[name], bool)
+               for name in ('exp', 'iat')):
+        raise jwt.InvalidTokenError('exp or iat is not a number')
     return claims
 
 

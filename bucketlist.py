@@ -1,12 +1,14 @@
 """The bucketlist API's routes: bucketlists, their items, and the operations routes; ``app`` serves them all."""
 import hmac
+import json
 import os
 from contextlib import nullcontext
 
 from bottle import request, response, static_file
 from peewee import IntegrityError
 
-import accounts  # noqa: F401  (the account routes mount on app)
+import accounts  # (its routes mount on app too)
+import auth
 import metrics
 import migrations
 import openapi
@@ -25,6 +27,7 @@ from web import (
     paginate,
     query_boolean,
     query_param,
+    timestamp,
     token_checked,
 )
 
@@ -34,10 +37,6 @@ STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
 
 
 # --- Representations -----------------------------------------------------------------------------
-
-def timestamp(moment):
-    return moment.isoformat(timespec='microseconds') + 'Z'
-
 
 def bucketlist_json(bucketlist, items=None):
     body = {'id': bucketlist.id, 'name': bucketlist.name, 'created_by': bucketlist.owner_id,
@@ -68,7 +67,8 @@ def owned_bucketlist_with_items(bucketlist_id, for_update=False):
     """(bucketlist, items) of the caller's bucketlist with this id, or 404. The same query
     refuses a revoked token (for routes marked ``token_checked_in_query``): a row found means
     the token is good; on a miss the token plugin tells 401 from 404."""
-    found = Bucketlist.with_items(request.user_id, bucketlist_id, request.token_claims['jti'], for_update)
+    found = Bucketlist.with_items(request.user_id, bucketlist_id, request.token_claims['jti'],
+                                  auth.issued_at(request.token_claims), for_update)
     if found is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     token_checked()
@@ -219,6 +219,31 @@ def item_delete(bucketlist_id, item_id):
         check_if_match(lambda: item_json(item))
         item.delete_instance()
     return {'message': f'item {item_id} deleted successfully'}
+
+
+# --- The account's data, to take away ----------------------------------------------------------
+
+@app.get('/users/me/export')
+def export():
+    """Everything the account holds, as one JSON document to download (GDPR Art. 20). Quotas bound
+    it; it is written a bucketlist at a time, items read a hundred bucketlists at a time."""
+    user = accounts.current_user()
+    response.content_type = 'application/json'
+    response.set_header('Content-Disposition', 'attachment; filename="bucketlist-export.json"')
+    return ''.join(export_parts(user))
+
+
+def export_parts(user):
+    yield '{"account": ' + json.dumps(accounts.account_json(user)) + ', "bucketlists": ['
+    bucketlists = list(Bucketlist.select().where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
+    for start in range(0, len(bucketlists), 100):
+        batch = bucketlists[start:start + 100]
+        items = {}
+        for item in Item.select().where(Item.bucketlist.in_([b.id for b in batch])).order_by(Item.id):
+            items.setdefault(item.bucketlist_id, []).append(item)
+        for position, bucketlist in enumerate(batch, start):
+            yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, [])))
+    yield ']}'
 
 
 # --- Operations ----------------------------------------------------------------------------------

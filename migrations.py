@@ -135,6 +135,13 @@ STEPS = [
         'DROP TABLE "throttle_events"',
         'DROP TABLE "idempotency_keys"',
     ]),
+
+    # Tokens issued before this moment are refused: set by a password reset.
+    Step(5, 'users: tokens valid after', up=[
+        'ALTER TABLE "users" ADD COLUMN "tokens_valid_after" {timestamp}',
+    ], down=[
+        'ALTER TABLE "users" DROP COLUMN "tokens_valid_after"',
+    ]),
 ]
 
 # Column types spelled differently by the two dialects, for steps written once.

@@ -271,6 +271,7 @@ class User(BaseModel):
     email = CharField(max_length=EMAIL_MAX_LENGTH, unique=True)  # stored lower-cased
     password_hash = TextField()
     date_created = DateTimeField(default=utcnow)
+    tokens_valid_after = DateTimeField(null=True)  # tokens issued before are refused (a password reset)
 
     class Meta:
         table_name = 'users'
@@ -320,9 +321,9 @@ class Bucketlist(BaseModel):
         return execute_hot('rename_bucketlist', self.name, self.date_modified, self.id).rowcount
 
     @classmethod
-    def with_items(cls, owner_id, bucketlist_id, token_jti, for_update=False):
+    def with_items(cls, owner_id, bucketlist_id, token_jti, token_issued_at, for_update=False):
         """(bucketlist, its items in id order) if ``owner_id`` owns it and the token whose jti is
-        ``token_jti`` is not revoked, else None; one query.
+        ``token_jti``, issued at ``token_issued_at``, is still good for it, else None; one query.
 
         The items are read-only ``ItemRow`` tuples, not models: the callers only show them,
         and a model costs four times as much to build.
@@ -330,7 +331,7 @@ class Bucketlist(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         statement = 'bucketlist_with_items_locked' if for_update else 'bucketlist_with_items'
-        rows = execute_hot(statement, bucketlist_id, owner_id, token_jti).fetchall()
+        rows = execute_hot(statement, bucketlist_id, owner_id, token_jti, token_issued_at).fetchall()
         if not rows:
             return None
         to_datetime = cls.date_created.python_value
@@ -396,8 +397,10 @@ class RevokedToken(BaseModel):
         table_name = 'revoked_tokens'
 
     @classmethod
-    def is_revoked(cls, jti):
-        return execute_hot('token_revoked', jti).fetchone() is not None
+    def is_revoked(cls, jti, user_id, issued_at):
+        """True when the token must be refused: logged out, its user gone, or issued before the
+        user's tokens_valid_after."""
+        return execute_hot('token_revoked', jti, user_id, issued_at).fetchone() is not None
 
 
 class IdempotencyKey(BaseModel):
@@ -471,8 +474,14 @@ HOT = {
         ' i.id, i.name, i.done, i.date_created, i.date_modified'
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
         ' WHERE b.id = $1 AND b.owner_id = $2'
-        ' AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3) ORDER BY i.id'),
-    'token_revoked': 'SELECT 1 FROM revoked_tokens WHERE jti = $1',
+        ' AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3)'
+        ' AND EXISTS (SELECT 1 FROM users u WHERE u.id = $2'
+        ' AND (u.tokens_valid_after IS NULL OR u.tokens_valid_after < $4)) ORDER BY i.id'),
+    # A row when the token (jti $1, user $2, issued at $3) must be refused: logged out, its user
+    # deleted, or issued before the user's tokens_valid_after.
+    'token_revoked': ('SELECT 1 WHERE EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)'
+                      ' OR NOT EXISTS (SELECT 1 FROM users WHERE id = $2'
+                      ' AND (tokens_valid_after IS NULL OR tokens_valid_after < $3))'),
     'rename_bucketlist': 'UPDATE bucketlists SET name = $1, date_modified = $2 WHERE id = $3',
     # Each insert refuses to pass its quota (the last parameter) in the same statement.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, owner_id, date_created, date_modified)'

@@ -134,6 +134,17 @@ SCHEMAS = {
                       ['id', 'name', 'done', 'bucketlist_id', 'date_created', 'date_modified']),
         'examples': [ITEM_EXAMPLE],
     },
+    'Account': {
+        **body_schema({'id': ID, 'email': {'type': 'string'}, 'date_created': TIMESTAMP_SCHEMA},
+                      ['id', 'email', 'date_created']),
+        'examples': [{'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP}],
+    },
+    'Export': {
+        **body_schema({'account': schema('Account'),
+                       'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')}},
+                      ['account', 'bucketlists']),
+        'description': 'Everything the account holds, in id order.',
+    },
     'Message': {
         **body_schema({'message': {'type': 'string'}}, ['message']),
         'examples': [{'message': 'bucketlist 1 deleted successfully'}],
@@ -416,6 +427,31 @@ PATHS = {
         'Revokes the token at once, on every instance sharing the database.',
         {'200': response('Logged out.', json_content(
             schema('Message'), {'message': 'You logged out successfully.'}))})},
+
+    '/users/me': {
+        'get': operation(
+            'getAccount', 'accounts', 'Your account', '',
+            {'200': read_response('The account.', schema('Account'),
+                                  {'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP}),
+             **NOT_MODIFIED}),
+        'delete': operation(
+            'deleteAccount', 'accounts', 'Delete your account and everything it owns',
+            'Needs the password. Every token of the account is refused at once, and the email can '
+            'register again. Wrong passwords count toward the login throttle.',
+            {'200': response('Deleted.', json_content(schema('Message'), {'message': 'Your account was deleted.'}),
+                             ['ETag']),
+             **WRITE_ERRORS, **THROTTLED},
+            body=request_body(body_schema({'password': CREDENTIALS_TEXT}, ['password']),
+                              body_schema({'password': CREDENTIALS_TEXT}, ['password']),
+                              {'password': 'difference-engine'})),
+    },
+    '/users/me/export': {'get': operation(
+        'exportAccount', 'accounts', 'Download everything your account holds',
+        'The account and every bucketlist with its items, as one JSON document '
+        '(`Content-Disposition: attachment; filename="bucketlist-export.json"`).',
+        {'200': response('The export.', json_content(schema('Export'), {
+            'account': {'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP},
+            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}))})},
 
     '/bucketlists/': {
         'get': operation(

@@ -612,6 +612,11 @@ def clean_new_password(value, from_form=False):
     return password
 
 
+def timestamp(moment):
+    """A stored (naive UTC) time as ISO 8601 with microseconds and a Z."""
+    return moment.isoformat(timespec='microseconds') + 'Z'
+
+
 # --- Query strings and pages ---------------------------------------------------------------------
 
 def query_param(name):

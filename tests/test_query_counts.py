@@ -3,7 +3,7 @@ import json
 import logging
 
 import pytest
-from helpers import path_template, routes
+from helpers import PASSWORD, path_template, routes
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_list_endpoints_are_constant(user, other_user, queries):
 
 # Every private route but logout (it ends the session the others need), with a valid body.
 PRIVATE_ROUTES = [(method, path_template(rule),
-                   None if method in ('GET', 'DELETE') else {'name': 'New name'})
+                   {'password': PASSWORD} if (method, rule) == ('DELETE', '/users/me')
+                   else None if method in ('GET', 'DELETE') else {'name': 'New name'})
                   for method, rule, _ in routes(public=False) if rule != '/auth/logout']
 
 
