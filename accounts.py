@@ -124,7 +124,8 @@ def delete_me():
         # checked; a wrong one counts as a failed login.
         kind, subject, limit, _ = failures[0]
         if len(ThrottleEvent.recent(kind, subject, utcnow() - window, limit)) >= limit:
-            raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(int(window.total_seconds())))
+            raise APIError(429, 'Too many attempts. Please try again later.',
+                           Retry_After=str(int(window.total_seconds())))
         if not auth.check_password(user, fields['password']):
             throttle_attempt(failures)
             raise APIError(401, 'The password is not right.')

@@ -684,7 +684,8 @@ def check_loginflood(base_url, report, port=None, seconds=20):
 
         def flood(n):
             while not stop.is_set():
-                flood_statuses.append(call(port, 'POST', '/auth/login', {'email': 'flood@example.com', 'password': PASSWORD},
+                flood_statuses.append(call(port, 'POST', '/auth/login',
+                                           {'email': 'flood@example.com', 'password': PASSWORD},
                                            headers={'X-Forwarded-For': '198.51.100.1'})[0])
         flooders = [threading.Thread(target=flood, args=(n,)) for n in range(8)]
         for thread in flooders:

@@ -172,7 +172,8 @@ def fetch(url, method='GET', body=None, token=None):
 def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     base, metrics_token, log_path = served
     fetch(base + '/auth/register', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})
-    token = json.loads(fetch(base + '/auth/login', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})[1])['access_token']
+    login = fetch(base + '/auth/login', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})
+    token = json.loads(login[1])['access_token']
     with ThreadPoolExecutor(6) as clients:  # at once, so that both workers take some
         statuses = list(clients.map(lambda n: fetch(base + ('/bucketlists/' if n < 30 else '/bucketlists/999'),
                                                     token=token)[0], range(37)))
