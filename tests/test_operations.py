@@ -139,6 +139,8 @@ def served():
            'APP_SETTINGS': 'production', 'SECRET': secrets.token_urlsafe(32), 'DATABASE_URL':
            f'sqlite:///{directory}/served.db', 'PORT': str(port), 'WEB_CONCURRENCY': '2', 'LOG_FORMAT': 'json',
            'METRICS_TOKEN': token, 'PASSWORD_TIME_COST': '1', 'PASSWORD_MEMORY_KIB': '1024',
+           # Two connections at a time per worker, so that parallel requests surely reach both.
+           'GUNICORN_CMD_ARGS': '--worker-connections 2',
            'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']}
     subprocess.run([sys.executable, 'migrations.py'], cwd=ROOT, env=env, check=True, capture_output=True)
     with open(os.path.join(ROOT, 'Procfile')) as procfile:
