@@ -23,20 +23,21 @@ graceful_timeout = 20
 keepalive = 5
 
 # LOG_FORMAT=json: gunicorn's own lines are JSON objects too, so every line on the stream is one.
-# (Its access log stays off: the service writes its own request log, with more in each line.)
+# A logger class rather than a logging config: with a config gunicorn turns its access log on,
+# and the service writes its own request log, with more in each line.
 if settings.LOG_FORMAT == 'json':
-    logconfig_dict = {
-        'version': 1,
-        'disable_existing_loggers': False,
-        'formatters': {'json': {'()': 'pythonjsonlogger.json.JsonFormatter',
-                                'fmt': '%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
-                                'rename_fields': {'asctime': 'time', 'levelname': 'level', 'name': 'logger'}}},
-        'handlers': {name: {'class': 'logging.StreamHandler', 'formatter': 'json', 'stream': 'ext://sys.stderr'}
-                     for name in ('console', 'error_console')},
-        'root': {'level': 'INFO', 'handlers': ['console']},
-        'loggers': {'gunicorn.error': {'level': 'INFO', 'handlers': ['error_console'], 'propagate': False},
-                    'gunicorn.access': {'level': 'INFO', 'handlers': ['console'], 'propagate': False}},
-    }
+    from gunicorn.glogging import Logger
+    from pythonjsonlogger.json import JsonFormatter
+
+    class JSONLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.error_log.handlers:  # the same fields as web.log_formatter's
+                handler.setFormatter(JsonFormatter(
+                    '%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
+                    rename_fields={'asctime': 'time', 'levelname': 'level', 'name': 'logger'}))
+
+    logger_class = JSONLogger
 
 # /metrics adds up every worker's values, which prometheus-client keeps in files of a directory
 # named before the workers start; a dead worker's live gauges are dropped.

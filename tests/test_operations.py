@@ -139,8 +139,8 @@ def served():
            'APP_SETTINGS': 'production', 'SECRET': secrets.token_urlsafe(32), 'DATABASE_URL':
            f'sqlite:///{directory}/served.db', 'PORT': str(port), 'WEB_CONCURRENCY': '2', 'LOG_FORMAT': 'json',
            'METRICS_TOKEN': token, 'PASSWORD_TIME_COST': '1', 'PASSWORD_MEMORY_KIB': '1024',
-           # Two connections at a time per worker, so that parallel requests surely reach both.
-           'GUNICORN_CMD_ARGS': '--worker-connections 2',
+           # One connection at a time per worker: while one holds a slow request, the other answers.
+           'GUNICORN_CMD_ARGS': '--worker-connections 1',
            'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']}
     subprocess.run([sys.executable, 'migrations.py'], cwd=ROOT, env=env, check=True, capture_output=True)
     with open(os.path.join(ROOT, 'Procfile')) as procfile:
@@ -176,10 +176,20 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     fetch(base + '/auth/register', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})
     login = fetch(base + '/auth/login', 'POST', {'email': 'ops@example.com', 'password': PASSWORD})
     token = json.loads(login[1])['access_token']
-    with ThreadPoolExecutor(6) as clients:  # at once, so that both workers take some
+    # A registration whose body has not arrived yet keeps one worker busy, so the other
+    # answers the rest; then it arrives, and both workers have answered.
+    body = json.dumps({'email': 'slow@example.com', 'password': PASSWORD}).encode()
+    slow = socket.create_connection(('127.0.0.1', int(base.rsplit(':', 1)[1])))
+    slow.sendall(b'POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                 b'Content-Length: %d\r\n\r\n' % len(body))
+    time.sleep(0.3)
+    with ThreadPoolExecutor(6) as clients:
         statuses = list(clients.map(lambda n: fetch(base + ('/bucketlists/' if n < 30 else '/bucketlists/999'),
                                                     token=token)[0], range(37)))
     assert statuses == [200] * 30 + [404] * 7
+    slow.sendall(body)
+    assert slow.recv(100).startswith(b'HTTP/1.1 201')
+    slow.close()
     assert fetch(base + '/metrics')[0] == 401
     assert fetch(base + '/metrics', token='wrong')[0] == 401
     status, body = fetch(base + '/metrics', token=metrics_token)
@@ -200,6 +210,7 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     lines = [line for line in open(log_path).read().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line on the stream is one JSON object
     assert any(record.get('logger') == 'gunicorn.error' for record in records)
+    assert not any(record.get('logger') == 'gunicorn.access' for record in records)  # ours says more
     requests = [record['request'] for record in records if 'request' in record]
     assert len([r for r in requests if r['route'] == '/bucketlists/' and r['status'] == 200]) == 30
     assert len({record['process'] for record in records if 'request' in record}) == 2  # both workers answered
