@@ -22,6 +22,7 @@ from web import (
     normalized_email,
     request_fields,
     throttle_attempt,
+    throttle_check,
     timestamp,
 )
 
@@ -29,10 +30,10 @@ from web import (
 KNOWN_ADDRESS_WINDOW = timedelta(days=30)
 
 
-def legacy_email():
-    """The request's email as accounts made before NFKC normalisation were stored: trimmed and
-    lower-cased only. Such an account still logs in by it, and nobody may register its twin."""
-    return request_fields()[0]['email'].strip().lower()
+def legacy_email(text):
+    """An email as accounts made before NFKC normalisation were stored: trimmed and lower-cased
+    only. Such an account still logs in by it, and nobody may register its twin."""
+    return text.strip().lower()
 
 
 @app.post('/auth/register', public=True)
@@ -43,7 +44,8 @@ def register():
     window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
     with auth.hashing_slot(address):
         throttle_attempt([('register-address', address, settings.REGISTRATIONS_PER_ADDRESS, window)])
-        if User.select().where(User.email == legacy_email()).exists():  # its twin, stored before NFKC
+        legacy = legacy_email(request_fields()[0]['email'])  # as sent: clean_email normalised it
+        if legacy != fields['email'] and User.select().where(User.email == legacy).exists():
             raise APIError(409, 'User already exists. Please login.')
         try:
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
@@ -75,7 +77,9 @@ def login():
                            settings.LOGIN_FAILURES_PER_ACCOUNT, window))
         # Every attempt counts as a failure until its password checks out: racing guesses count too.
         event_ids = throttle_attempt(limits)
-        user = User.get_or_none(User.email == email) or User.get_or_none(User.email == legacy_email())
+        user = User.get_or_none(User.email == email)
+        if user is None and legacy_email(fields['email']) != email:
+            user = User.get_or_none(User.email == legacy_email(fields['email']))
         if not auth.check_password(user, fields['password']):
             raise APIError(401, 'Invalid email or password, Please try again')
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
@@ -120,14 +124,11 @@ def delete_me():
     failures = [('login-failure-pair', f'{address} {user.email}'[:THROTTLE_SUBJECT_MAX_LENGTH],
                  settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window)]
     with auth.hashing_slot(address):
-        # A guess from an address already locked out of the account is refused before it is
-        # checked; a wrong one counts as a failed login.
-        kind, subject, limit, _ = failures[0]
-        if len(ThrottleEvent.recent(kind, subject, utcnow() - window, limit)) >= limit:
-            raise APIError(429, 'Too many attempts. Please try again later.',
-                           Retry_After=str(int(window.total_seconds())))
+        # An address locked out of the account is refused before its guess is checked; a wrong
+        # guess counts as a failed login (a right one costs no throttle writes).
+        throttle_check(failures)
         if not auth.check_password(user, fields['password']):
-            throttle_attempt(failures)
+            ThrottleEvent.record(failures, utcnow())
             raise APIError(401, 'The password is not right.')
     user.delete_instance()  # its bucketlists, items and idempotency keys go with it (ON DELETE CASCADE)
     return {'message': 'Your account was deleted.'}

@@ -707,13 +707,26 @@ def throttle_attempt(limits):
     the caller to forget when the attempt turns out not to count (a login that succeeds)."""
     now = utcnow()
     event_ids = ThrottleEvent.record(limits, now)
+    refuse_past_limits(limits, now, counted=True)
+    return event_ids
+
+
+def throttle_check(limits):
+    """429 when one more attempt would pass a limit, without counting it: for a caller that counts
+    only the attempts that fail (``ThrottleEvent.record``)."""
+    refuse_past_limits(limits, utcnow(), counted=False)
+
+
+def refuse_past_limits(limits, now, counted):
+    """429 with Retry-After if any limit has more events in its window than it allows, the
+    attempt at hand included (already ``counted`` among them, or not)."""
     for kind, subject, limit, window in limits:
-        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, limit + 1)]
-        if len(recent) > limit:
+        allowed = limit if counted else limit - 1
+        recent = [event.created_at for event in ThrottleEvent.recent(kind, subject, now - window, allowed + 1)]
+        if len(recent) > allowed:
             metrics.record_throttled(kind)
             retry_after = int((recent[-1] + window - now).total_seconds()) + 1
             raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
-    return event_ids
 
 
 # --- Creating exactly once -----------------------------------------------------------------------
