@@ -103,12 +103,14 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return conn
 
     def execute_sql(self, sql, params=None):
-        timeout, connection = settings.DATABASE_STATEMENT_TIMEOUT_MS, self.connection()
-        if settings.DATABASE_POOLER == 'transaction' or (self.in_transaction() and not connection.timeout_set):
+        transaction_pooler = settings.DATABASE_POOLER == 'transaction'
+        connection = self.connection()
+        if connection.timeout_set and not transaction_pooler:  # the usual case: nothing to add
+            return super().execute_sql(sql, params)
+        timeout = settings.DATABASE_STATEMENT_TIMEOUT_MS
+        if transaction_pooler or self.in_transaction():
             # (A SET in a transaction that rolls back would be undone: SET LOCAL says so.)
             return super().execute_sql(f'SET LOCAL statement_timeout = {timeout}; {sql}', params)
-        if connection.timeout_set:
-            return super().execute_sql(sql, params)
         cursor = super().execute_sql(f'SET statement_timeout = {timeout}; {sql}', params)
         connection.timeout_set = True  # once it ran: a statement that fails takes its SET with it
         return cursor

@@ -107,7 +107,18 @@ class Service(Bottle):
 
 
 def log_request(environ, answer, body, seconds):
+    logging_on = log.isEnabledFor(logging.INFO)
+    if not (logging_on or metrics.ENABLED):
+        return
     status = int(answer.get('status', '500')[:3])
+    route = environ.get('bottle.route')
+    pattern = route.rule if route is not None else '-'
+    method = environ.get('REQUEST_METHOD', '-')
+    method = method if method in KNOWN_METHODS else 'OTHER'
+    if metrics.ENABLED:
+        metrics.record_request(pattern, method, status, seconds, *db_pool_use(), auth.hashes_queued())
+    if not logging_on:
+        return
     length = next((value for name, value in answer.get('headers', ()) if name.lower() == 'content-length'),
                   None)
     if length is not None:
@@ -116,20 +127,14 @@ def log_request(environ, answer, body, seconds):
         length = sum(map(len, body))
     else:
         length = '-'  # a file, streamed
-    route = environ.get('bottle.route')
-    pattern = route.rule if route is not None else '-'
-    method = environ.get('REQUEST_METHOD', '-')
-    fields = {'method': method if method in KNOWN_METHODS else 'OTHER', 'route': pattern,
+    fields = {'method': method, 'route': pattern,
               # Escaped, so that a path cannot write a line of its own into the log.
               'path': CONTROL_CHARACTERS.sub(lambda c: f'\\x{ord(c.group()):02x}', environ.get('PATH_INFO', '-')),
-              'status': status,
-              'duration_ms': round(seconds * 1000, 2), 'bytes': length,
+              'status': status, 'duration_ms': round(seconds * 1000, 2), 'bytes': length,
               'request_id': environ.get('bucketlist.request_id', '-'),
               'user_id': environ.get('bucketlist.user_id', '-'), 'client': client_address(environ)}
-    if log.isEnabledFor(logging.INFO):
-        log.info('%(method)s %(path)s %(status)s %(duration_ms)sms %(bytes)sB route=%(route)s '
-                 'user_id=%(user_id)s client=%(client)s' % fields, extra={'request': fields})
-    metrics.record_request(pattern, fields['method'], status, seconds, *db_pool_use(), auth.hashes_queued())
+    log.info('%(method)s %(path)s %(status)s %(duration_ms)sms %(bytes)sB route=%(route)s '
+             'user_id=%(user_id)s client=%(client)s' % fields, extra={'request': fields})
 
 
 def db_pool_use():
