@@ -226,7 +226,8 @@ def item_delete(bucketlist_id, item_id):
 @app.get('/users/me/export')
 def export():
     """Everything the account holds, as one JSON document to download (GDPR Art. 20). Quotas bound
-    it; it is written a bucketlist at a time, items read a hundred bucketlists at a time."""
+    it. Items are read a hundred bucketlists at a time, so only the text is held whole (it is not
+    streamed: the connection goes back to the pool before Bottle would send a stream)."""
     user = accounts.current_user()
     response.content_type = 'application/json'
     response.set_header('Content-Disposition', 'attachment; filename="bucketlist-export.json"')
