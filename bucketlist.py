@@ -324,4 +324,6 @@ def metrics_exposition():
 if __name__ == '__main__':
     if settings.SECRET_IS_GENERATED:
         log.warning('SECRET is not set: using a random one, so tokens die with this process')
-    app.run(host='127.0.0.1', port=settings.PORT)
+    log.info('serving on http://127.0.0.1:%s/ (Ctrl-C to stop)', settings.PORT)
+    # quiet: the development server's own line per request would repeat the request log's.
+    app.run(host='127.0.0.1', port=settings.PORT, quiet=True)
