@@ -1,7 +1,8 @@
-"""The account routes (registration, login, logout, the account itself) and the operator's command
-line for accounts."""
+"""The account routes (registration, login and sessions, the account itself, its API tokens) and
+the operator's command line for accounts."""
 import secrets
 import sys
+from contextlib import contextmanager
 from datetime import timedelta
 
 from bottle import request, response
@@ -9,13 +10,24 @@ from peewee import IntegrityError
 
 import auth
 import settings
-from models import THROTTLE_SUBJECT_MAX_LENGTH, ThrottleEvent, User, utcnow
+from models import (
+    API_TOKEN_SCOPES,
+    THROTTLE_SUBJECT_MAX_LENGTH,
+    USER_AGENT_MAX_LENGTH,
+    ApiToken,
+    Session,
+    ThrottleEvent,
+    User,
+    db,
+    utcnow,
+)
 from web import (
     APIError,
     address_key,
     app,
     clean_body,
     clean_email,
+    clean_name,
     clean_new_password,
     clean_text,
     client_address,
@@ -85,13 +97,63 @@ def login():
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
         ThrottleEvent.forget('login-failure-pair', pair)
         ThrottleEvent.record([('login-known-pair', pair, 1, KNOWN_ADDRESS_WINDOW)], utcnow())
-    return {'message': 'You logged in successfully.', 'access_token': auth.issue_token(user.id)}
+    access_token, refresh_token, expires_in = auth.open_session(user, user_agent())
+    return {'message': 'You logged in successfully.', **tokens_json(access_token, refresh_token, expires_in)}
 
 
-@app.post('/auth/logout')
+def tokens_json(access_token, refresh_token, expires_in):
+    return {'access_token': access_token, 'refresh_token': refresh_token, 'token_type': 'Bearer',
+            'expires_in': expires_in}
+
+
+def user_agent():
+    """The client's User-Agent as its owner will see it among their sessions: printable, bounded."""
+    text = request.get_header('User-Agent') or ''
+    return ''.join(character for character in text if character.isprintable())[:USER_AGENT_MAX_LENGTH]
+
+
+@app.post('/auth/refresh', public=True)
+def refresh():
+    fields = clean_body({'refresh_token': clean_text}, required=('refresh_token',))
+    try:
+        return tokens_json(*auth.refresh_session(fields['refresh_token']))
+    except auth.RefreshRefused as refusal:
+        raise APIError(401, str(refusal))
+
+
+@app.post('/auth/logout', scope='session')
 def logout():
-    auth.revoke_token(request.token_claims)
+    """Ends the caller's session: its access and refresh tokens are refused from now on."""
+    auth.end_session(request.session_id, request.user_id)
     return {'message': 'You logged out successfully.'}
+
+
+# --- Sessions ------------------------------------------------------------------------------------
+
+def session_json(session):
+    return {'id': session.id, 'date_created': timestamp(session.date_created),
+            'last_used': timestamp(session.last_used), 'expires_at': timestamp(session.expires_at),
+            'user_agent': session.user_agent, 'current': session.id == request.session_id}
+
+
+def open_sessions(user_id):
+    """The user's sessions not past their absolute lifetime, oldest first (at most
+    MAX_SESSIONS_PER_USER)."""
+    return (Session.select().where((Session.user == user_id) & (Session.expires_at > utcnow()))
+            .order_by(Session.id))
+
+
+@app.get('/auth/sessions', scope='session')
+def session_list():
+    return [session_json(session) for session in open_sessions(request.user_id)]
+
+
+@app.delete('/auth/sessions/<session_id:id>', scope='session')
+def session_end(session_id):
+    """Refuses that session's access and refresh tokens at once, on every instance."""
+    if not auth.end_session(session_id, request.user_id):
+        raise APIError(404, f'You have no session {session_id}.')
+    return {'message': 'The session was ended.'}
 
 
 # --- The account itself ------------------------------------------------------------------------------
@@ -104,7 +166,7 @@ def current_user():
     """The caller's account (the token plugin has checked it exists; it may be gone since)."""
     user = User.get_or_none(User.id == request.user_id)
     if user is None:
-        raise APIError(401, 'The access token has been revoked. Please log in again.')
+        raise APIError(401, 'The session of this access token has ended. Please log in again.')
     return user
 
 
@@ -113,25 +175,111 @@ def me():
     return account_json(current_user())
 
 
-@app.delete('/users/me')
-def delete_me():
-    """The account and everything it owns, for good (GDPR Art. 17); its password confirms it.
-    Every token of it is refused at once: the token check finds no user."""
-    fields = clean_body({'password': clean_text}, required=('password',))
-    user = current_user()
+@contextmanager
+def password_confirmed(user, password):
+    """Go on only if ``password`` is the user's, else 401; holds a hashing place meanwhile, for
+    more password work in the block. An address locked out of the account is refused before its
+    guess is checked (429), and a wrong guess counts as a failed login (a right one costs no
+    throttle writes)."""
     address = address_key(client_address())
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     failures = [('login-failure-pair', f'{address} {user.email}'[:THROTTLE_SUBJECT_MAX_LENGTH],
                  settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window)]
     with auth.hashing_slot(address):
-        # An address locked out of the account is refused before its guess is checked; a wrong
-        # guess counts as a failed login (a right one costs no throttle writes).
         throttle_check(failures)
-        if not auth.check_password(user, fields['password']):
+        if not auth.check_password(user, password):
             ThrottleEvent.record(failures, utcnow())
             raise APIError(401, 'The password is not right.')
-    user.delete_instance()  # its bucketlists, items and idempotency keys go with it (ON DELETE CASCADE)
+        yield
+
+
+@app.delete('/users/me', scope='session')
+def delete_me():
+    """The account and everything it owns, for good (GDPR Art. 17); its password confirms it.
+    Every token of it is refused at once: its sessions and API tokens go with it."""
+    fields = clean_body({'password': clean_text}, required=('password',))
+    user = current_user()
+    with password_confirmed(user, fields['password']):
+        pass
+    # Its bucketlists, items, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE).
+    user.delete_instance()
     return {'message': 'Your account was deleted.'}
+
+
+@app.post('/users/me/password', scope='session')
+def change_password():
+    """A new password; every other session ends (the one changing it stays, its API tokens too)."""
+    fields = clean_body({'current_password': clean_text, 'new_password': clean_new_password},
+                        required=('current_password', 'new_password'))
+    user = current_user()
+    with password_confirmed(user, fields['current_password']):
+        user.password_hash = auth.hash_password(fields['new_password'])
+    with db.atomic():
+        user.save(only=[User.password_hash])
+        Session.delete().where((Session.user == user.id) & (Session.id != request.session_id)).execute()
+    return {'message': 'Your password was changed; your other sessions were ended.'}
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+# The longest an API token may be given, in days (ten years); without expires_in_days it lasts
+# until revoked.
+API_TOKEN_MAX_DAYS = 3650
+
+
+def clean_scope(value, from_form=False):
+    if value not in API_TOKEN_SCOPES:
+        raise ValueError(f'Must be one of {", ".join(API_TOKEN_SCOPES)}.')
+    return value
+
+
+def clean_days(value, from_form=False):
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        value = int(value)
+    if type(value) is not int or not 1 <= value <= API_TOKEN_MAX_DAYS:
+        raise ValueError(f'Must be a whole number of days from 1 to {API_TOKEN_MAX_DAYS}.')
+    return value
+
+
+def api_token_json(token):
+    return {'id': token.id, 'name': token.name, 'scope': token.scope, 'date_created': timestamp(token.date_created),
+            'expires_at': token.expires_at and timestamp(token.expires_at),
+            'last_used': token.last_used and timestamp(token.last_used)}
+
+
+def api_tokens_of(user_id):
+    return ApiToken.select().where(ApiToken.user == user_id).order_by(ApiToken.id)
+
+
+@app.post('/users/me/tokens', scope='session')
+def api_token_create():
+    """A token for a script: shown in this answer only, stored as its hash."""
+    fields = clean_body({'name': clean_name, 'scope': clean_scope, 'expires_in_days': clean_days},
+                        required=('name', 'scope'))
+    now = utcnow()
+    days = fields.get('expires_in_days')
+    token, token_hash = auth.new_api_token()
+    with db.atomic():
+        if api_tokens_of(request.user_id).count() >= settings.MAX_API_TOKENS_PER_USER:
+            raise APIError(409, f'You already have {settings.MAX_API_TOKENS_PER_USER} API tokens, the most one '
+                                'account may hold (MAX_API_TOKENS_PER_USER): revoke one first.')
+        created = ApiToken.create(user=request.user_id, name=fields['name'], scope=fields['scope'],
+                                  token_hash=token_hash, date_created=now,
+                                  expires_at=now + timedelta(days=days) if days else None)
+    response.status = 201
+    return {**api_token_json(created), 'token': token}
+
+
+@app.get('/users/me/tokens', scope='session')
+def api_token_list():
+    return [api_token_json(token) for token in api_tokens_of(request.user_id)]
+
+
+@app.delete('/users/me/tokens/<token_id:id>', scope='session')
+def api_token_revoke(token_id):
+    if not ApiToken.delete().where((ApiToken.id == token_id) & (ApiToken.user == request.user_id)).execute():
+        raise APIError(404, f'You have no API token {token_id}.')
+    return {'message': 'The API token was revoked.'}
 
 
 # --- The operator's command line ---------------------------------------------------------------------
@@ -139,8 +287,8 @@ def delete_me():
 def main(argv):
     """python accounts.py reset-password EMAIL | delete-user EMAIL
 
-    For hosts without email: reset-password prints a new random password and refuses every token
-    issued before; delete-user deletes the account and everything it owns."""
+    For hosts without email: reset-password prints a new random password and ends every session
+    and API token of the account; delete-user deletes the account and everything it owns."""
     if len(argv) != 2 or argv[0] not in ('reset-password', 'delete-user'):
         sys.exit(main.__doc__.splitlines()[0])
     command, email = argv
@@ -153,9 +301,11 @@ def main(argv):
         return
     password = secrets.token_urlsafe(18)
     user.password_hash = auth.password_hasher.hash(password)
-    user.tokens_valid_after = utcnow()
-    user.save(only=[User.password_hash, User.tokens_valid_after])
-    print(f'New password of {user.email} (tokens issued before are refused from now on):')
+    with db.atomic():
+        user.save(only=[User.password_hash])
+        Session.delete().where(Session.user == user.id).execute()
+        ApiToken.delete().where(ApiToken.user == user.id).execute()
+    print(f'New password of {user.email} (its sessions and API tokens were ended):')
     print(password)
 
 

@@ -1,19 +1,22 @@
-"""Passwords (argon2id) and access tokens (HS256 JWTs that logout can revoke)."""
+"""Passwords (argon2id), sessions with their access tokens (HS256 JWTs naming the session) and
+rotating refresh tokens, and API tokens."""
 import functools
+import hashlib
 import os
+import secrets
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import settings
-from models import MAX_ID, UNDER_GEVENT, RevokedToken, utcnow
+from models import MAX_ID, UNDER_GEVENT, ApiToken, RefreshToken, Session, db, locked, utcnow
 
 password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
                                  memory_cost=settings.PASSWORD_MEMORY_KIB,
@@ -31,7 +34,10 @@ ALGORITHM = 'HS256'
 # other purpose lacks them and is refused (RFC 8725 §3.11, §3.12).
 TOKEN_TYPE = 'at+jwt'
 AUDIENCE = 'bucketlist-api'
-REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti']
+REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'iat', 'exp', 'jti']
+# API tokens say what they are, so a leaked one is recognisable (secret scanners) and never
+# mistaken for a JWT.
+API_TOKEN_PREFIX = 'blt_'
 
 
 class InvalidToken(Exception):
@@ -135,46 +141,152 @@ def _verify(password_hash, password):
     return _on_hashing_thread(verify)
 
 
-def issue_token(user_id):
-    now = utcnow()
-    # iat with its fraction of a second: a password reset refuses tokens issued before it, to
-    # the microsecond (tokens_valid_after), not to the second.
-    issued = now.replace(tzinfo=UTC).timestamp()
-    claims = {'iss': settings.TOKEN_ISSUER, 'aud': AUDIENCE, 'sub': str(user_id), 'iat': issued,
-              'exp': issued + settings.TOKEN_TTL_SECONDS, 'jti': uuid.uuid4().hex}
+def issue_token(user_id, session_id, session_expires_at):
+    """An access token of that session, lasting TOKEN_TTL_SECONDS or until the session's end."""
+    issued = time.time()
+    until = session_expires_at.replace(tzinfo=UTC).timestamp()
+    claims = {'iss': settings.TOKEN_ISSUER, 'aud': AUDIENCE, 'sub': str(user_id), 'sid': session_id,
+              'iat': issued, 'exp': min(issued + settings.TOKEN_TTL_SECONDS, until), 'jti': uuid.uuid4().hex}
     return jwt.encode(claims, settings.SECRET, algorithm=ALGORITHM, headers={'typ': TOKEN_TYPE})
 
 
-def read_token(authorization):
-    """The claims of a valid Bearer token in an Authorization header value, or InvalidToken.
+def read_token(token):
+    """The claims of a valid access token, or InvalidToken.
 
-    The algorithm is pinned, so a token signed with 'none' or any other is refused. Revocation
-    needs the database: the caller checks it (``refuse_revoked``, or in its own query).
+    The algorithm is pinned, so a token signed with 'none' or any other is refused. Whether its
+    session is still open needs the database: the caller checks it (``refuse_ended``, or in its
+    own query).
     """
-    scheme, _, token = (authorization or '').partition(' ')
-    if scheme.lower() != 'bearer' or not token.strip():
-        raise InvalidToken('Send an access token as "Authorization: Bearer <token>".')
     try:
-        claims = _verified_claims(token.strip())
+        claims = _verified_claims(token)
     except jwt.InvalidTokenError:
         raise InvalidToken('The access token is invalid.')
     if claims['exp'] <= time.time():  # checked on every use: the claims may come from the cache
-        raise InvalidToken('The access token has expired. Please log in again.')
-    subject = claims['sub']
-    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()
-            and 0 < int(subject) <= MAX_ID and isinstance(claims['jti'], str)):
+        raise InvalidToken('The access token has expired. Refresh it, or log in again.')
+    subject, session_id = claims['sub'], claims['sid']
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and 0 < int(subject) <= MAX_ID
+            and type(session_id) is int and 0 < session_id <= MAX_ID and isinstance(claims['jti'], str)):
         raise InvalidToken('The access token is invalid.')
     return claims
 
 
-def issued_at(claims):
-    """When the token was issued, as the database stores times (naive UTC)."""
-    return datetime.fromtimestamp(claims['iat'], UTC).replace(tzinfo=None)
+def bearer_token(authorization):
+    """The token of an Authorization header value ("Bearer <token>"), or InvalidToken."""
+    scheme, _, token = (authorization or '').partition(' ')
+    if scheme.lower() != 'bearer' or not token.strip():
+        raise InvalidToken('Send an access token as "Authorization: Bearer <token>".')
+    return token.strip()
 
 
-def refuse_revoked(claims):
-    if RevokedToken.is_revoked(claims['jti'], int(claims['sub']), issued_at(claims)):
-        raise InvalidToken('The access token has been revoked. Please log in again.')
+def refuse_ended(session_id, user_id):
+    if not Session.is_open(session_id, user_id):
+        raise InvalidToken('The session of this access token has ended. Please log in again.')
+
+
+def secret_hash(secret):
+    """How refresh and API tokens are stored: their SHA-256. They are 256 random bits, so a slow
+    hash would add nothing but cost."""
+    return hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+# --- Sessions ------------------------------------------------------------------------------------
+
+def open_session(user, user_agent):
+    """A new session of ``user``'s: (access token, refresh token, its access token's lifetime).
+    Past MAX_SESSIONS_PER_USER, the least recently used sessions end."""
+    now = utcnow()
+    with db.atomic():
+        Session.delete().where((Session.user == user.id) & (Session.expires_at <= now)).execute()
+        surplus = (Session.select(Session.id).where(Session.user == user.id)
+                   .order_by(Session.last_used.desc(), Session.id.desc()).offset(settings.MAX_SESSIONS_PER_USER - 1))
+        Session.delete().where(Session.id.in_(surplus)).execute()
+        session = Session.create(user=user.id, date_created=now, last_used=now, user_agent=user_agent,
+                                 expires_at=now + timedelta(seconds=settings.SESSION_MAX_AGE_SECONDS))
+        return _new_tokens(session, now)
+
+
+def _new_tokens(session, now):
+    refresh_token = secrets.token_urlsafe(32)
+    RefreshToken.create(token_hash=secret_hash(refresh_token), session=session.id,
+                        expires_at=min(now + timedelta(seconds=settings.REFRESH_TOKEN_TTL_SECONDS),
+                                       session.expires_at))
+    access_token = issue_token(session.user_id, session.id, session.expires_at)
+    expires_in = min(settings.TOKEN_TTL_SECONDS, int((session.expires_at - now).total_seconds()))
+    return access_token, refresh_token, expires_in
+
+
+class RefreshRefused(Exception):
+    """The refresh token does not renew a session; the message says why."""
+
+
+def refresh_session(refresh_token):
+    """Exchange a refresh token for a new access token and a new refresh token (rotation), as
+    ``open_session`` returns them, or raise RefreshRefused.
+
+    A refresh token used before, past REFRESH_GRACE_SECONDS, is reuse: one of the two holders of
+    it is a thief, so the whole session ends. Within the window it is a client retrying a
+    refresh whose answer it lost (or two tabs racing), and it gets a new pair too. Racing
+    refreshes take turns on the token's row (FOR UPDATE; SQLite's transactions take turns whole).
+    """
+    now = utcnow()
+    with db.atomic():  # (a refusal returns from it, so that ending a session is committed)
+        stored = locked(RefreshToken.select(RefreshToken, Session).join(Session)
+                        .where(RefreshToken.token_hash == secret_hash(refresh_token))).get_or_none()
+        refusal = _refusal(stored, now)
+        if refusal is None:
+            if stored.used_at is None:
+                RefreshToken.update(used_at=now).where(RefreshToken.token_hash == stored.token_hash).execute()
+            RefreshToken.delete().where((RefreshToken.session == stored.session.id)
+                                        & (RefreshToken.expires_at <= now)).execute()
+            Session.update(last_used=now).where(Session.id == stored.session.id).execute()
+            return _new_tokens(stored.session, now)
+    raise RefreshRefused(refusal)
+
+
+def _refusal(stored, now):
+    """Why this stored refresh token renews nothing (ending its session on reuse), or None."""
+    if stored is None:
+        return 'The refresh token is invalid. Please log in again.'
+    if stored.used_at is not None and now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS):
+        stored.session.delete_instance()
+        return ('This refresh token was already used, so it may have been stolen: its session has been '
+                'ended. Please log in again.')
+    if stored.expires_at <= now or stored.session.expires_at <= now:
+        return 'The refresh token has expired. Please log in again.'
+    return None
+
+
+def end_session(session_id, user_id):
+    """End a session of this user's (its refresh tokens go with it); False when there is none."""
+    return Session.delete().where((Session.id == session_id) & (Session.user == user_id)).execute() > 0
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+def new_api_token():
+    """A new API token: (the token, shown once, and the hash stored)."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, secret_hash(token)
+
+
+# When this process last wrote each API token's last_used: at most once a minute, so using a
+# token does not turn every read into a write.
+_api_tokens_touched = {}
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def read_api_token(token):
+    """(token id, user id, scope) of a valid API token, or InvalidToken."""
+    now, token_hash = utcnow(), secret_hash(token)
+    holder = ApiToken.holder(token_hash, now)
+    if holder is None:
+        raise InvalidToken('The API token is invalid, expired or revoked.')
+    if now - _api_tokens_touched.get(token_hash, datetime.min) >= LAST_USED_RESOLUTION:
+        if len(_api_tokens_touched) > 10_000:
+            _api_tokens_touched.clear()
+        ApiToken.update(last_used=now).where(ApiToken.id == holder[0]).execute()
+        _api_tokens_touched[token_hash] = now
+    return holder
 
 
 @functools.lru_cache(maxsize=4096)
@@ -194,11 +306,3 @@ def _verified_claims(token):
                for name in ('exp', 'iat')):
         raise jwt.InvalidTokenError('exp or iat is not a number')
     return claims
-
-
-def revoke_token(claims):
-    """Refuse this token from now on, on every instance sharing the database."""
-    now = utcnow()
-    expires_at = datetime.fromtimestamp(claims['exp'], UTC).replace(tzinfo=None)
-    RevokedToken.delete().where(RevokedToken.expires_at < now).execute()
-    RevokedToken.insert(jti=claims['jti'], expires_at=expires_at).on_conflict_ignore().execute()

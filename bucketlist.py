@@ -65,10 +65,9 @@ def owned_bucketlist(bucketlist_id):
 
 def owned_bucketlist_with_items(bucketlist_id, for_update=False):
     """(bucketlist, items) of the caller's bucketlist with this id, or 404. The same query
-    refuses a revoked token (for routes marked ``token_checked_in_query``): a row found means
-    the token is good; on a miss the token plugin tells 401 from 404."""
-    found = Bucketlist.with_items(request.user_id, bucketlist_id, request.token_claims['jti'],
-                                  auth.issued_at(request.token_claims), for_update)
+    checks the token's session (for routes marked ``token_checked_in_query``): a row found means
+    it is open; on a miss the token plugin tells 401 from 404."""
+    found = Bucketlist.with_items(request.user_id, bucketlist_id, request.session_id, for_update)
     if found is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     token_checked()
@@ -235,7 +234,11 @@ def export():
 
 
 def export_parts(user):
-    yield '{"account": ' + json.dumps(accounts.account_json(user)) + ', "bucketlists": ['
+    # The account's credentials as its lists show them: never a secret.
+    sessions = [accounts.session_json(session) for session in accounts.open_sessions(user.id)]
+    api_tokens = [accounts.api_token_json(token) for token in accounts.api_tokens_of(user.id)]
+    yield ('{"account": ' + json.dumps(accounts.account_json(user)) + ', "sessions": ' + json.dumps(sessions)
+           + ', "api_tokens": ' + json.dumps(api_tokens) + ', "bucketlists": [')
     bucketlists = list(Bucketlist.select().where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
     for start in range(0, len(bucketlists), 100):
         batch = bucketlists[start:start + 100]

@@ -142,12 +142,60 @@ STEPS = [
     ], down=[
         'ALTER TABLE "users" DROP COLUMN "tokens_valid_after"',
     ]),
+
+    # A login opens a session; ending it (deleting its row) refuses its tokens. That replaces the
+    # revoked jtis and tokens_valid_after: access tokens from before this step name no session
+    # and are refused, so users log in again once.
+    Step(6, 'sessions, refresh tokens and API tokens', up=[
+        # Access tokens name their session by id: an id must never come back (SQLite reuses the
+        # highest one after a delete unless told AUTOINCREMENT), or an ended session's tokens would
+        # work again for the next.
+        '''CREATE TABLE "sessions" (
+            "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+            "user_id" INTEGER NOT NULL,
+            "date_created" {timestamp} NOT NULL,
+            "last_used" {timestamp} NOT NULL,
+            "expires_at" {timestamp} NOT NULL,
+            "user_agent" VARCHAR(255) NOT NULL,
+            FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+        'CREATE INDEX "sessions_user_id_id" ON "sessions" ("user_id", "id")',
+        '''CREATE TABLE "refresh_tokens" (
+            "token_hash" VARCHAR(64) NOT NULL PRIMARY KEY,
+            "session_id" INTEGER NOT NULL,
+            "expires_at" {timestamp} NOT NULL,
+            "used_at" {timestamp},
+            FOREIGN KEY ("session_id") REFERENCES "sessions" ("id") ON DELETE CASCADE)''',
+        'CREATE INDEX "refresh_tokens_session_id" ON "refresh_tokens" ("session_id")',
+        '''CREATE TABLE "api_tokens" (
+            "id" {serial} NOT NULL PRIMARY KEY,
+            "user_id" INTEGER NOT NULL,
+            "name" VARCHAR(255) NOT NULL,
+            "scope" VARCHAR(5) NOT NULL CHECK ("scope" IN ('read', 'write')),
+            "token_hash" VARCHAR(64) NOT NULL,
+            "date_created" {timestamp} NOT NULL,
+            "expires_at" {timestamp},
+            "last_used" {timestamp},
+            FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+        'CREATE UNIQUE INDEX "api_tokens_token_hash" ON "api_tokens" ("token_hash")',
+        'CREATE INDEX "api_tokens_user_id_id" ON "api_tokens" ("user_id", "id")',
+        'DROP TABLE "revoked_tokens"',
+        'ALTER TABLE "users" DROP COLUMN "tokens_valid_after"',
+    ], down=[
+        'ALTER TABLE "users" ADD COLUMN "tokens_valid_after" {timestamp}',
+        '''CREATE TABLE "revoked_tokens" (
+            "jti" VARCHAR(64) NOT NULL PRIMARY KEY,
+            "expires_at" {timestamp} NOT NULL)''',
+        'CREATE INDEX "revoked_tokens_expires_at" ON "revoked_tokens" ("expires_at")',
+        'DROP TABLE "api_tokens"',
+        'DROP TABLE "refresh_tokens"',
+        'DROP TABLE "sessions"',
+    ]),
 ]
 
 # Column types spelled differently by the two dialects, for steps written once.
 TYPES = {
-    'postgresql': {'serial': 'SERIAL', 'timestamp': 'TIMESTAMP', 'boolean': 'BOOLEAN'},
-    'sqlite': {'serial': 'INTEGER', 'timestamp': 'DATETIME', 'boolean': 'INTEGER'},
+    'postgresql': {'serial': 'SERIAL', 'timestamp': 'TIMESTAMP', 'boolean': 'BOOLEAN', 'never_reused': ''},
+    'sqlite': {'serial': 'INTEGER', 'timestamp': 'DATETIME', 'boolean': 'INTEGER', 'never_reused': ' AUTOINCREMENT'},
 }
 
 

@@ -42,6 +42,8 @@ NAME_MAX_LENGTH = 255  # a bucketlist's or an item's name
 EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
+USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
+API_TOKEN_SCOPES = ('read', 'write')
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
@@ -273,7 +275,6 @@ class User(BaseModel):
     email = CharField(max_length=EMAIL_MAX_LENGTH, unique=True)  # stored lower-cased
     password_hash = TextField()
     date_created = DateTimeField(default=utcnow)
-    tokens_valid_after = DateTimeField(null=True)  # tokens issued before are refused (a password reset)
 
     class Meta:
         table_name = 'users'
@@ -323,9 +324,9 @@ class Bucketlist(BaseModel):
         return execute_hot('rename_bucketlist', self.name, self.date_modified, self.id).rowcount
 
     @classmethod
-    def with_items(cls, owner_id, bucketlist_id, token_jti, token_issued_at, for_update=False):
-        """(bucketlist, its items in id order) if ``owner_id`` owns it and the token whose jti is
-        ``token_jti``, issued at ``token_issued_at``, is still good for it, else None; one query.
+    def with_items(cls, owner_id, bucketlist_id, session_id, for_update=False):
+        """(bucketlist, its items in id order) if ``owner_id`` owns it and, unless ``session_id``
+        is None (an API token, checked already), that session of theirs is open, else None; one query.
 
         The items are read-only ``ItemRow`` tuples, not models: the callers only show them,
         and a model costs four times as much to build.
@@ -333,7 +334,7 @@ class Bucketlist(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         statement = 'bucketlist_with_items_locked' if for_update else 'bucketlist_with_items'
-        rows = execute_hot(statement, bucketlist_id, owner_id, token_jti, token_issued_at).fetchall()
+        rows = execute_hot(statement, bucketlist_id, owner_id, session_id).fetchall()
         if not rows:
             return None
         to_datetime = cls.date_created.python_value
@@ -390,19 +391,61 @@ class Item(BaseModel):
                    date_created=now, date_modified=now)
 
 
-class RevokedToken(BaseModel):
-    """A token logged out before it expired; kept until then, so every instance refuses it."""
-    jti = CharField(max_length=64, primary_key=True)
-    expires_at = DateTimeField(index=True)
+class Session(BaseModel):
+    """A login, kept going by refresh tokens until it is ended, unused for REFRESH_TOKEN_TTL_SECONDS
+    or SESSION_MAX_AGE_SECONDS old. Its access tokens name it (their ``sid``) and are refused once
+    its row is gone: ending a session deletes it, on every instance at once."""
+    id = AutoField()
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
+    date_created = DateTimeField(default=utcnow)
+    last_used = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()  # the absolute lifetime: no refresh goes past it
+    user_agent = CharField(max_length=USER_AGENT_MAX_LENGTH, default='')
 
     class Meta:
-        table_name = 'revoked_tokens'
+        table_name = 'sessions'
+        indexes = (
+            (('user', 'id'), False),
+        )
 
     @classmethod
-    def is_revoked(cls, jti, user_id, issued_at):
-        """True when the token must be refused: logged out, its user gone, or issued before the
-        user's tokens_valid_after."""
-        return execute_hot('token_revoked', jti, user_id, issued_at).fetchone() is not None
+    def is_open(cls, session_id, user_id):
+        return execute_hot('session_open', session_id, user_id).fetchone() is not None
+
+
+class RefreshToken(BaseModel):
+    """A refresh token of a session, by its SHA-256 (the token itself is 256 random bits, so a
+    fast hash is enough). Used ones are kept until they expire: presenting one again is reuse."""
+    token_hash = CharField(max_length=64, primary_key=True)
+    session = ForeignKeyField(Session, column_name='session_id', on_delete='CASCADE', index=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)  # when it was exchanged for the next one
+
+    class Meta:
+        table_name = 'refresh_tokens'
+
+
+class ApiToken(BaseModel):
+    """A long-lived token for a script, by its SHA-256; ``scope`` 'read' or 'write'."""
+    id = AutoField()
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
+    name = CharField(max_length=NAME_MAX_LENGTH)
+    scope = CharField(max_length=5)
+    token_hash = CharField(max_length=64, unique=True)
+    date_created = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)  # None: until revoked
+    last_used = DateTimeField(null=True)
+
+    class Meta:
+        table_name = 'api_tokens'
+        indexes = (
+            (('user', 'id'), False),
+        )
+
+    @classmethod
+    def holder(cls, token_hash, now):
+        """(id, user id, scope) of the unexpired token with this hash, or None."""
+        return execute_hot('api_token', token_hash, now).fetchone()
 
 
 class IdempotencyKey(BaseModel):
@@ -468,22 +511,22 @@ class ThrottleEvent(BaseModel):
 
 # The busiest statements, written once instead of built by peewee on every request (building
 # them took longer than PostgreSQL took to run them). Parameters are numbered: $1 on
-# PostgreSQL, ?1 on SQLite. The bucketlist reads also refuse a revoked token (the caller's
-# jti), so that a GET is one round trip; on a miss, ``token_revoked`` tells 401 from 404.
+# PostgreSQL, ?1 on SQLite. The bucketlist reads also check the access token's session (its
+# sid, $3; NULL for an API token, which was looked up already), so that a GET is one round
+# trip; on a miss, ``session_open`` tells 401 from 404.
 HOT = {
     'bucketlist_with_items': (
         'SELECT b.id, b.name, b.owner_id, b.date_created, b.date_modified,'
         ' i.id, i.name, i.done, i.date_created, i.date_modified'
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
         ' WHERE b.id = $1 AND b.owner_id = $2'
-        ' AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3)'
-        ' AND EXISTS (SELECT 1 FROM users u WHERE u.id = $2'
-        ' AND (u.tokens_valid_after IS NULL OR u.tokens_valid_after < $4)) ORDER BY i.id'),
-    # A row when the token (jti $1, user $2, issued at $3) must be refused: logged out, its user
-    # deleted, or issued before the user's tokens_valid_after.
-    'token_revoked': ('SELECT 1 WHERE EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)'
-                      ' OR NOT EXISTS (SELECT 1 FROM users WHERE id = $2'
-                      ' AND (tokens_valid_after IS NULL OR tokens_valid_after < $3))'),
+        ' AND ($3::integer IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2))'
+        ' ORDER BY i.id'),
+    # A session ends by its row's deletion: logout, reuse of a refresh token, a password change,
+    # the account's deletion (ON DELETE CASCADE).
+    'session_open': 'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2',
+    'api_token': ('SELECT id, user_id, scope FROM api_tokens'
+                  ' WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)'),
     'rename_bucketlist': 'UPDATE bucketlists SET name = $1, date_modified = $2 WHERE id = $3',
     # Each insert refuses to pass its quota (the last parameter) in the same statement.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, owner_id, date_created, date_modified)'
@@ -494,9 +537,9 @@ HOT = {
                     ' WHERE (SELECT count(*) FROM items WHERE bucketlist_id = $3) < $5 RETURNING id'),
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
-HOT_SQLITE = {name: re.sub(r'\$(\d+)', r'?\1', sql) for name, sql in HOT.items()}
+HOT_SQLITE = {name: re.sub(r'\$(\d+)(::integer)?', r'?\1', sql) for name, sql in HOT.items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}
 
-MODELS = [User, Bucketlist, Item, RevokedToken, IdempotencyKey, ThrottleEvent]
+MODELS = [User, Bucketlist, Item, Session, RefreshToken, ApiToken, IdempotencyKey, ThrottleEvent]

@@ -4,7 +4,14 @@ import os
 
 import settings
 from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from models import EMAIL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH
+from models import (
+    API_TOKEN_SCOPES,
+    EMAIL_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_ID,
+    NAME_MAX_LENGTH,
+    USER_AGENT_MAX_LENGTH,
+)
 from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, TRIMMED_FROM_NAMES, problem
 
 # --- Building blocks -----------------------------------------------------------------------------
@@ -74,6 +81,7 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
                            '503': ref('responses', 'ServiceUnavailable')}
     if not public:
         answer['responses']['401'] = ref('responses', 'Unauthorized')
+        answer['responses']['403'] = ref('responses', 'Forbidden')
     answer['responses'] = dict(sorted(answer['responses'].items()))
     return answer
 
@@ -102,6 +110,24 @@ FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
 
 BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'created_by': ID,
                          'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
+TOKENS_PROPERTIES = {
+    'access_token': {'type': 'string', 'description': 'An HS256 JWT naming the session (its sid claim).'},
+    'refresh_token': {'type': 'string', 'description': 'Opaque; exchange it at POST /auth/refresh before it '
+                                                       'expires (REFRESH_TOKEN_TTL_SECONDS unused). Keep it secret.'},
+    'token_type': {'const': 'Bearer'},
+    'expires_in': {'type': 'integer', 'minimum': 0, 'description': 'Seconds the access token lasts.'},
+}
+TOKENS_EXAMPLE = {'access_token': 'eyJhbGciOiJIUzI1NiJ9…', 'refresh_token': 'nKQ25V0bPezvqZGcNQWahRw1PED9…',
+                  'token_type': 'Bearer', 'expires_in': 3600}
+LOGGED_IN_EXAMPLE = {'message': 'You logged in successfully.', **TOKENS_EXAMPLE}
+NULLABLE_TIMESTAMP = {'type': ['string', 'null'], 'format': 'date-time'}
+API_TOKEN_PROPERTIES = {
+    'id': ID, 'name': STORED_NAME, 'scope': {'enum': list(API_TOKEN_SCOPES)}, 'date_created': TIMESTAMP_SCHEMA,
+    'expires_at': {**NULLABLE_TIMESTAMP, 'description': 'null: until revoked.'},
+    'last_used': {**NULLABLE_TIMESTAMP, 'description': 'To within a minute; null: never used.'},
+}
+API_TOKEN_EXAMPLE = {'id': 1, 'name': 'Nightly backup', 'scope': 'read', 'date_created': TIMESTAMP,
+                     'expires_at': None, 'last_used': None}
 
 SCHEMAS = {
     'Name': {'type': 'string', 'pattern': NAME_PATTERN,
@@ -141,20 +167,49 @@ SCHEMAS = {
     },
     'Export': {
         **body_schema({'account': schema('Account'),
+                       'sessions': {'type': 'array', 'items': schema('Session')},
+                       'api_tokens': {'type': 'array', 'items': schema('ApiToken')},
                        'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')}},
-                      ['account', 'bucketlists']),
-        'description': 'Everything the account holds, in id order.',
+                      ['account', 'sessions', 'api_tokens', 'bucketlists']),
+        'description': 'Everything the account holds, in id order; sessions and API tokens without '
+                       'their secrets.',
+    },
+    'Session': {
+        **body_schema({'id': ID, 'date_created': TIMESTAMP_SCHEMA,
+                       'last_used': {**TIMESTAMP_SCHEMA, 'description': 'Its last login or refresh.'},
+                       'expires_at': {**TIMESTAMP_SCHEMA,
+                                      'description': 'Its absolute end (SESSION_MAX_AGE_SECONDS after login).'},
+                       'user_agent': {'type': 'string', 'maxLength': USER_AGENT_MAX_LENGTH,
+                                      'description': 'The User-Agent of its login, printable characters only.'},
+                       'current': {'type': 'boolean', 'description': 'The session of this request.'}},
+                      ['id', 'date_created', 'last_used', 'expires_at', 'user_agent', 'current']),
+        'examples': [{'id': 1, 'date_created': TIMESTAMP, 'last_used': TIMESTAMP, 'expires_at': TIMESTAMP,
+                      'user_agent': 'curl/8.5.0', 'current': True}],
+    },
+    'ApiToken': {
+        **body_schema(API_TOKEN_PROPERTIES, list(API_TOKEN_PROPERTIES)),
+        'description': 'An API token, without its secret.',
+        'examples': [API_TOKEN_EXAMPLE],
+    },
+    'NewApiToken': {
+        **body_schema({**API_TOKEN_PROPERTIES,
+                       'token': {'type': 'string', 'pattern': '^blt_[A-Za-z0-9_-]{43}$',
+                                 'description': 'The secret: shown here only, stored only as a hash.'}},
+                      [*API_TOKEN_PROPERTIES, 'token']),
+        'examples': [{**API_TOKEN_EXAMPLE, 'token': 'blt_' + 'x' * 43}],
     },
     'Message': {
         **body_schema({'message': {'type': 'string'}}, ['message']),
         'examples': [{'message': 'bucketlist 1 deleted successfully'}],
     },
     'LoggedIn': {
-        **body_schema({'message': {'type': 'string'},
-                       'access_token': {'type': 'string', 'description': 'An HS256 JWT.'}},
-                      ['message', 'access_token']),
-        'examples': [{'message': 'You logged in successfully.',
-                      'access_token': 'eyJhbGciOiJIUzI1NiJ9…'}],
+        **body_schema({'message': {'type': 'string'}, **TOKENS_PROPERTIES},
+                      ['message', *TOKENS_PROPERTIES]),
+        'examples': [LOGGED_IN_EXAMPLE],
+    },
+    'Tokens': {
+        **body_schema(TOKENS_PROPERTIES, list(TOKENS_PROPERTIES)),
+        'examples': [TOKENS_EXAMPLE],
     },
     'Health': body_schema({'status': {'const': 'ok'}, 'database': {'const': 'reachable'},
                            'version': {'type': 'string', 'description': 'SOURCE_VERSION, or the API version.'}},
@@ -186,6 +241,10 @@ PARAMETERS = {
                      'example': 1,
                      'description': 'Digits. Anything but a bucketlist of yours is 404: another '
                                     'user\'s, a missing one, or an id outside 1..2147483647.'},
+    'SessionId': {'name': 'session_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                  'description': 'A session of yours (GET /auth/sessions); anything else is 404.'},
+    'TokenId': {'name': 'token_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'An item of that bucketlist; anything else is 404.'},
     'Page': {'name': 'page', 'in': 'query', 'schema': {'type': 'integer', 'minimum': 1,
@@ -260,8 +319,16 @@ RESPONSES = {
         'The request body has invalid fields: name.', {'name': 'Must not be blank.'}),
     'Unauthorized': problem_response(
         401,
-        'The Bearer token is missing, malformed, tampered with, expired or logged out.',
-        'The access token has been revoked. Please log in again.', headers=['WWW-Authenticate']),
+        'The Bearer token is missing, malformed, tampered with or expired; its session has ended '
+        '(logout, the session ended from another, a password change, a reused refresh token); or '
+        'the API token is revoked or expired.',
+        'The session of this access token has ended. Please log in again.', headers=['WWW-Authenticate']),
+    'Forbidden': problem_response(
+        403,
+        'An API token without what this route needs: a read token cannot write, and no API token may '
+        'manage sessions, API tokens, the password or the account (log in for those). For a write, '
+        'also a browser\'s cross-site request from an origin CORS_ORIGINS does not list.',
+        'This API token has the read scope: it cannot change anything.'),
     'NotFound': problem_response(
         404,
         'No such resource of yours: it does not exist, is somebody else\'s, or the id is not a '
@@ -361,6 +428,11 @@ CREDENTIALS_TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
 REGISTRATION = body_schema({'email': schema('Email'), 'password': schema('NewPassword')},
                            ['email', 'password'])
 LOGIN = body_schema({'email': CREDENTIALS_TEXT, 'password': CREDENTIALS_TEXT}, ['email', 'password'])
+REFRESH = body_schema({'refresh_token': CREDENTIALS_TEXT}, ['refresh_token'])
+PASSWORD_CHANGE = body_schema({'current_password': CREDENTIALS_TEXT, 'new_password': schema('NewPassword')},
+                              ['current_password', 'new_password'])
+NEW_API_TOKEN = {'name': schema('Name'), 'scope': {'enum': list(API_TOKEN_SCOPES)}}
+NEW_API_TOKEN_EXAMPLE = {'name': 'Nightly backup', 'scope': 'read', 'expires_in_days': 90}
 CREDENTIALS_EXAMPLE = {'email': 'ada@example.com', 'password': 'difference-engine'}
 
 
@@ -412,21 +484,47 @@ PATHS = {
          **WRITE_ERRORS, **THROTTLED},
         body=request_body(REGISTRATION, REGISTRATION, CREDENTIALS_EXAMPLE), public=True)},
     '/auth/login': {'post': operation(
-        'login', 'accounts', 'Log in for an access token',
-        'The token goes in `Authorization: Bearer <access_token>` and lasts TOKEN_TTL_SECONDS. '
-        'Failed logins are limited per account and per client address.',
-        {'200': response('Logged in.', json_content(schema('LoggedIn'), {
-            'message': 'You logged in successfully.', 'access_token': 'eyJhbGciOiJIUzI1NiJ9…'})),
+        'login', 'accounts', 'Log in: open a session',
+        'Send the access token as `Authorization: Bearer <access_token>`; it lasts `expires_in` seconds '
+        '(TOKEN_TTL_SECONDS). Before then, exchange the refresh token at POST /auth/refresh for new ones. '
+        'Past MAX_SESSIONS_PER_USER, a login ends the least recently used session. Failed logins are '
+        'limited per account and per client address.',
+        {'200': response('Logged in.', json_content(schema('LoggedIn'), LOGGED_IN_EXAMPLE)),
          '401': problem_response(401, 'Wrong email or password.',
                                  'Invalid email or password, Please try again',
                                  headers=['WWW-Authenticate']),
          **WRITE_ERRORS, **THROTTLED},
         body=request_body(LOGIN, LOGIN, CREDENTIALS_EXAMPLE), public=True)},
+    '/auth/refresh': {'post': operation(
+        'refresh', 'accounts', 'Renew the access token',
+        'Exchanges a refresh token for a new access token and a new refresh token (rotation): the old '
+        'refresh token is used up. Presenting a used one again more than REFRESH_GRACE_SECONDS (30) '
+        'after its first use is taken as theft and ends the whole session; within that window (a retry '
+        'whose answer was lost, two tabs racing) it is answered with new tokens too. A refresh token '
+        'unused for REFRESH_TOKEN_TTL_SECONDS expires, and no session outlives SESSION_MAX_AGE_SECONDS.',
+        {'200': response('New tokens.', json_content(schema('Tokens'), TOKENS_EXAMPLE)),
+         '401': problem_response(401, 'The refresh token is unknown, expired, or reused (the session was ended).',
+                                 'The refresh token is invalid. Please log in again.',
+                                 headers=['WWW-Authenticate']),
+         **WRITE_ERRORS},
+        body=request_body(REFRESH, REFRESH, {'refresh_token': 'nKQ25V0bPezvqZGcNQWahRw1PED9…'}), public=True)},
     '/auth/logout': {'post': operation(
-        'logout', 'accounts', 'Log out',
-        'Revokes the token at once, on every instance sharing the database.',
+        'logout', 'accounts', 'Log out: end this session',
+        'Its access and refresh tokens are refused at once, on every instance sharing the database.',
         {'200': response('Logged out.', json_content(
             schema('Message'), {'message': 'You logged out successfully.'}))})},
+    '/auth/sessions': {'get': operation(
+        'listSessions', 'accounts', 'Your open sessions',
+        'Every session not ended, oldest first (at most MAX_SESSIONS_PER_USER); `current` marks this one.',
+        {'200': read_response('The sessions.', {'type': 'array', 'items': schema('Session')},
+                              [SCHEMAS['Session']['examples'][0]]),
+         **NOT_MODIFIED})},
+    '/auth/sessions/{session_id}': {'delete': operation(
+        'endSession', 'accounts', 'End a session',
+        'Its access and refresh tokens are refused at once, on every instance.',
+        {'200': response('Ended.', json_content(schema('Message'), {'message': 'The session was ended.'})),
+         **NOT_FOUND, **WRITE_ERRORS},
+        parameters=['SessionId'])},
 
     '/users/me': {
         'get': operation(
@@ -447,11 +545,55 @@ PATHS = {
     },
     '/users/me/export': {'get': operation(
         'exportAccount', 'accounts', 'Download everything your account holds',
-        'The account and every bucketlist with its items, as one JSON document '
-        '(`Content-Disposition: attachment; filename="bucketlist-export.json"`).',
+        'The account, its sessions and API tokens (without their secrets) and every bucketlist with its '
+        'items, as one JSON document (`Content-Disposition: attachment; filename="bucketlist-export.json"`).',
         {'200': response('The export.', json_content(schema('Export'), {
             'account': {'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP},
+            'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE],
             'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}))})},
+    '/users/me/password': {'post': operation(
+        'changePassword', 'accounts', 'Change your password',
+        'Needs the current password; wrong ones count toward the login throttle. Every other session '
+        'ends; this one and the API tokens stay.',
+        {'200': response('Changed.', json_content(schema('Message'), {
+            'message': 'Your password was changed; your other sessions were ended.'})),
+         **WRITE_ERRORS, **THROTTLED},
+        body=request_body(PASSWORD_CHANGE, PASSWORD_CHANGE,
+                          {'current_password': 'difference-engine', 'new_password': 'analytical-engine'}))},
+    '/users/me/tokens': {
+        'get': operation(
+            'listApiTokens', 'accounts', 'Your API tokens',
+            'In id order, without their secrets (at most MAX_API_TOKENS_PER_USER).',
+            {'200': read_response('The API tokens.', {'type': 'array', 'items': schema('ApiToken')},
+                                  [API_TOKEN_EXAMPLE]),
+             **NOT_MODIFIED}),
+        'post': operation(
+            'createApiToken', 'accounts', 'Create an API token',
+            'For scripts and integrations: send it as `Authorization: Bearer <token>`. A `read` token may '
+            'only read (GET); a `write` token may also change bucketlists and items. No API token may '
+            'manage sessions, API tokens, the password or the account. The token is in this answer only.',
+            {'201': response('Created.', json_content(schema('NewApiToken'),
+                                                      {**API_TOKEN_EXAMPLE, 'token': 'blt_' + 'x' * 43})),
+             '409': problem_response(409, 'You already have MAX_API_TOKENS_PER_USER API tokens (100 by default).',
+                                     'You already have 100 API tokens, the most one account may hold '
+                                     '(MAX_API_TOKENS_PER_USER): revoke one first.'),
+             **WRITE_ERRORS},
+            body=request_body(
+                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'integer', 'minimum': 1, 'maximum': 3650,
+                                                                  'description': 'Omitted: until revoked.'}},
+                            ['name', 'scope']),
+                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'string', 'pattern': '^[0-9]{1,4}$'}},
+                            ['name', 'scope']),
+                NEW_API_TOKEN_EXAMPLE)),
+    },
+    '/users/me/tokens/{token_id}': {'delete': operation(
+        'revokeApiToken', 'accounts', 'Revoke an API token',
+        'It is refused at once, on every instance.',
+        {'200': response('Revoked.', json_content(schema('Message'), {'message': 'The API token was revoked.'})),
+         **NOT_FOUND, **WRITE_ERRORS},
+        parameters=['TokenId'])},
+
+
 
     '/bucketlists/': {
         'get': operation(
@@ -588,10 +730,10 @@ PATHS = {
         'staticFile', 'A file of the web pages (style sheets, scripts)', 'static/')},
 }
 
-# Every write may be refused as a browser's cross-site request.
+# Every write may be refused as a browser's cross-site request (Forbidden says so too).
 for path_item in PATHS.values():
     for method in ('post', 'put', 'patch', 'delete'):
-        if method in path_item:
+        if method in path_item and '403' not in path_item[method]['responses']:
             path_item[method]['responses'] = dict(sorted(
                 {**path_item[method]['responses'], '403': ref('responses', 'CrossSite')}.items()))
 
@@ -600,8 +742,11 @@ Bucketlists are named lists of life goals; each holds items you tick off as you 
 bucketlist belongs to its owner: anybody else's is 404, the same answer as one that does not exist.
 
 **Authentication.** Register, log in, then send the token as `Authorization: Bearer <access_token>` \
-on every route but the public ones (registration, login, /health, /openapi.json, /docs, /static). \
-A missing, malformed, expired or logged-out token is 401 with `WWW-Authenticate: Bearer`.
+on every route but the public ones (registration, login, refresh, /health, /openapi.json, /docs, \
+/static). A login opens a session: before its access token expires (`expires_in`), exchange the \
+refresh token at POST /auth/refresh for new ones. A missing, malformed or expired token, or one of \
+an ended session, is 401 with `WWW-Authenticate: Bearer`. Scripts use API tokens instead \
+(POST /users/me/tokens), scoped to `read` or `write`; a token without the scope a route needs is 403.
 
 **Bodies** are a JSON object (`application/json`) or a URL-encoded form \
 (`application/x-www-form-urlencoded`, what `curl -d` sends): in forms, `done` is true, false, 1 or 0. \
@@ -626,7 +771,7 @@ The database unavailable is 503 with `Retry-After`, on any route.'''
 DOCUMENT = {
     'openapi': '3.1.0',
     'info': {'title': 'bucketlist', 'version': '1.0.0', 'description': DESCRIPTION},
-    'tags': [{'name': 'accounts', 'description': 'Registration, tokens.'},
+    'tags': [{'name': 'accounts', 'description': 'Registration, sessions, the account, API tokens.'},
              {'name': 'bucketlists', 'description': 'Your bucketlists.'},
              {'name': 'items', 'description': 'The items of a bucketlist.'},
              {'name': 'operations', 'description': 'Health, this documentation, static files.'}],
@@ -634,8 +779,9 @@ DOCUMENT = {
     'paths': PATHS,
     'components': {
         'securitySchemes': {'bearerAuth': {
-            'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
-            'description': 'The access_token from POST /auth/login.'}},
+            'type': 'http', 'scheme': 'bearer',
+            'description': 'The access_token from POST /auth/login or /auth/refresh, or an API token '
+                           '(POST /users/me/tokens).'}},
         'schemas': SCHEMAS,
         'parameters': PARAMETERS,
         'headers': HEADERS,

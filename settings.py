@@ -75,6 +75,13 @@ if SECRET_IS_GENERATED:
     SECRET = secrets.token_urlsafe(32)
 
 TOKEN_TTL_SECONDS = integer('TOKEN_TTL_SECONDS', 3600, minimum=1)
+# Sessions: a refresh token unused this long expires (each refresh makes a new one); a session
+# ends this long after its login, refreshed or not; a refresh token presented again within the
+# grace window (a client retrying a refresh whose answer it lost) is honoured, after it is reuse
+# and ends the session.
+REFRESH_TOKEN_TTL_SECONDS = integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86400, minimum=1)
+SESSION_MAX_AGE_SECONDS = integer('SESSION_MAX_AGE_SECONDS', 90 * 86400, minimum=1)
+REFRESH_GRACE_SECONDS = integer('REFRESH_GRACE_SECONDS', 30)
 # Who issues the tokens and for whom: a token signed with the same SECRET for anything else
 # (another service, another kind of token) is refused.
 TOKEN_ISSUER = os.environ.get('TOKEN_ISSUER', 'bucketlist')
@@ -96,6 +103,9 @@ MAX_PAGE_SIZE = integer('MAX_PAGE_SIZE', 100, minimum=PAGE_SIZE)
 # Quotas: what one account may hold, so that every answer stays bounded.
 MAX_BUCKETLISTS_PER_USER = integer('MAX_BUCKETLISTS_PER_USER', 1000, minimum=1)
 MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
+# A login past MAX_SESSIONS_PER_USER ends the account's least recently used session.
+MAX_SESSIONS_PER_USER = integer('MAX_SESSIONS_PER_USER', 100, minimum=1)
+MAX_API_TOKENS_PER_USER = integer('MAX_API_TOKENS_PER_USER', 100, minimum=1)
 
 PORT = integer('PORT', 8000)
 # The running version, for /health: the commit a Heroku-style host builds (SOURCE_VERSION), or

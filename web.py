@@ -291,12 +291,17 @@ def check_if_match(representation):
 # --- Tokens --------------------------------------------------------------------------------------
 
 class TokenAuthPlugin:
-    """Requires a valid, unrevoked Bearer token on every route not marked ``public=True``.
+    """Requires a valid Bearer token on every route not marked ``public=True``: an access token of
+    an open session, or an API token with the scope the route needs.
 
-    The token's user id is ``request.user_id`` inside the route. Revocation needs the database;
-    a route marked ``token_checked_in_query=True`` may check it in its own query (one round trip
-    instead of two) and say so with ``token_checked()``. If it did not by the time it answers,
-    success or error, the plugin checks then, so such a route cannot forget.
+    Inside the route, ``request.user_id`` is the caller's id and ``request.session_id`` the
+    access token's session (None for an API token). A route marked ``scope='session'`` takes no
+    API token; otherwise GET needs the 'read' scope and every other method 'write'.
+
+    Whether the session is still open needs the database; a route marked
+    ``token_checked_in_query=True`` may check it in its own query (one round trip instead of two)
+    and say so with ``token_checked()``. If it did not by the time it answers, success or error,
+    the plugin checks then, so such a route cannot forget.
     """
     name, api = 'token_auth', 2
 
@@ -304,37 +309,57 @@ class TokenAuthPlugin:
         if route.config.get('public'):
             return callback
         checks_in_query = route.config.get('token_checked_in_query')
+        scope = route.config.get('scope') or ('read' if route.method in ('GET', 'HEAD') else 'write')
 
         def wrapper(*args, **kwargs):
             # The whole body first: a client that sends it slowly must not hold a database
             # connection (or a transaction) while it does.
             if request.method in BODY_METHODS:
                 read_body()
-            claims = auth.read_token(request.get_header('Authorization'))
-            request.token_claims, request.user_id = claims, int(claims['sub'])
-            request.environ['bucketlist.user_id'] = request.user_id  # for the request log
+            token = auth.bearer_token(request.get_header('Authorization'))
+            if token.startswith(auth.API_TOKEN_PREFIX):
+                _, user_id, token_scope = auth.read_api_token(token)
+                authenticated(user_id, None)
+                refuse_out_of_scope(scope, token_scope)
+                request.environ['bucketlist.token_checked'] = True
+                return callback(*args, **kwargs)
+            claims = auth.read_token(token)
+            authenticated(int(claims['sub']), claims['sid'])
             if not checks_in_query:
-                auth.refuse_revoked(claims)
+                auth.refuse_ended(request.session_id, request.user_id)
                 return callback(*args, **kwargs)
             request.environ['bucketlist.token_checked'] = False
             try:
                 answer = callback(*args, **kwargs)
             except HTTPResponse:
-                refuse_unless_checked(claims)
+                refuse_unless_checked()
                 raise
-            refuse_unless_checked(claims)
+            refuse_unless_checked()
             return answer
         return wrapper
 
 
+def authenticated(user_id, session_id):
+    request.user_id, request.session_id = user_id, session_id
+    request.environ['bucketlist.user_id'] = user_id  # for the request log
+
+
+def refuse_out_of_scope(needed, token_scope):
+    if needed == 'session':
+        raise APIError(403, 'API tokens cannot manage sessions, API tokens, the password or the account: '
+                            'log in for that.')
+    if needed == 'write' and token_scope != 'write':
+        raise APIError(403, 'This API token has the read scope: it cannot change anything.')
+
+
 def token_checked():
-    """Say that this request's query has just found its token unrevoked (see TokenAuthPlugin)."""
+    """Say that this request's query has just found its session open (see TokenAuthPlugin)."""
     request.environ['bucketlist.token_checked'] = True
 
 
-def refuse_unless_checked(claims):
+def refuse_unless_checked():
     if not request.environ['bucketlist.token_checked']:
-        auth.refuse_revoked(claims)
+        auth.refuse_ended(request.session_id, request.user_id)
 
 
 class QueryParamsPlugin:

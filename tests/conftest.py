@@ -44,6 +44,7 @@ def empty_tables():
         else:
             for table in reversed(tables):
                 db.execute_sql(f'DELETE FROM "{table}"')
+            db.execute_sql('DELETE FROM sqlite_sequence')  # ids restart, as RESTART IDENTITY does
 
 
 @pytest.fixture

@@ -38,13 +38,13 @@ def register_and_login(email, password=PASSWORD):
     return client
 
 
-def mint_token(user_id, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS), typ=auth.TOKEN_TYPE,
-               secret=None, **claims):
-    """A token signed like the app's, issued now and valid for ``lifetime`` (negative: expired
-    already); ``claims`` replace or, as None, drop the standard ones."""
+def mint_token(user_id, session_id=1, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS),
+               typ=auth.TOKEN_TYPE, secret=None, **claims):
+    """A token signed like the app's for that session, issued now and valid for ``lifetime``
+    (negative: expired already); ``claims`` replace or, as None, drop the standard ones."""
     now = utcnow()
-    payload = {'iss': settings.TOKEN_ISSUER, 'aud': auth.AUDIENCE, 'sub': str(user_id), 'iat': now,
-               'exp': now + lifetime, 'jti': uuid.uuid4().hex}
+    payload = {'iss': settings.TOKEN_ISSUER, 'aud': auth.AUDIENCE, 'sub': str(user_id), 'sid': session_id,
+               'iat': now, 'exp': now + lifetime, 'jti': uuid.uuid4().hex}
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
     return jwt.encode(payload, secret or settings.SECRET, algorithm=auth.ALGORITHM,
@@ -55,19 +55,29 @@ def user_id_of(client):
     return int(jwt.decode(client.authorization[1], options={'verify_signature': False})['sub'])
 
 
+def session_id_of(client):
+    return jwt.decode(client.authorization[1], options={'verify_signature': False})['sid']
+
+
 def routes(public=None):
     """(method, rule, route) of every route of the app, optionally only the public or private ones."""
     return [(route.method, route.rule, route) for route in bucketlist.app.routes
             if public is None or bool(route.config.get('public')) == public]
 
 
+PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}'}
+
+
 def path_template(rule):
-    """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id."""
-    return rule.replace('<bucketlist_id:id>', '{b}').replace('<item_id:id>', '{i}')
+    """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id,
+    ``{s}`` for a session's and ``{t}`` for an API token's."""
+    for wildcard, field in PATH_IDS.items():
+        rule = rule.replace(wildcard, field)
+    return rule
 
 
-def example_path(rule, b=1, i=1):
-    return path_template(rule).format(b=b, i=i)
+def example_path(rule, b=1, i=1, s=1, t=1):
+    return path_template(rule).format(b=b, i=i, s=s, t=t)
 
 
 def set_back_an_hour(model, row_id, user, url):

@@ -39,6 +39,16 @@ def test_the_export_holds_everything_the_account_has(user, other_user):
     assert 'password' not in res.text and PASSWORD not in res.text
 
 
+def test_the_export_lists_sessions_and_api_tokens_without_their_secrets(user):
+    token = user.post_json('/users/me/tokens', {'name': 'Backup script', 'scope': 'read'}).json['token']
+    res = user.get('/users/me/export')
+    export = json.loads(res.body)
+    assert export['sessions'] == user.get('/auth/sessions').json
+    assert export['api_tokens'] == user.get('/users/me/tokens').json
+    assert [t['name'] for t in export['api_tokens']] == ['Backup script']
+    assert token not in res.text and user.authorization[1] not in res.text
+
+
 def test_deleting_the_account_needs_its_password(user):
     user.delete_json('/users/me', {'password': 'not it'}, status=401)
     user.delete_json('/users/me', {}, status=400)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from helpers import PASSWORD, mint_token, user_id_of
+from helpers import PASSWORD, mint_token, session_id_of, user_id_of
 from playhouse.pool import PooledDatabase
 
 import bucketlist
@@ -158,13 +158,13 @@ def test_same_origin_listed_origins_and_non_browsers_still_write(client, user, m
 @pytest.mark.parametrize('changes', [{'typ': None}, {'typ': 'JWT'}, {'aud': 'another-api'}, {'aud': None},
                                      {'iss': 'somebody-else'}, {'iss': None}])
 def test_a_token_signed_with_our_secret_for_another_purpose_is_401(user, changes):
-    token = mint_token(user_id_of(user), **changes)
+    token = mint_token(user_id_of(user), session_id_of(user), **changes)
     res = user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401)
     assert res.headers['WWW-Authenticate'] == 'Bearer'
 
 
 def test_a_minted_token_with_every_claim_works(user):
-    token = mint_token(user_id_of(user), lifetime=timedelta(minutes=5))
+    token = mint_token(user_id_of(user), session_id_of(user), lifetime=timedelta(minutes=5))
     user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=200)
 
 

@@ -45,10 +45,12 @@ def test_list_endpoints_are_constant(user, other_user, queries):
     assert queries(lambda: user.get(f'/bucketlists/{big}/items/?limit=100&done=true')) == small_items <= 4
 
 
+BODIES = {('DELETE', '/users/me'): {'password': PASSWORD},
+          ('POST', '/users/me/password'): {'current_password': PASSWORD, 'new_password': 'another passphrase'},
+          ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read'}}
 # Every private route but logout (it ends the session the others need), with a valid body.
 PRIVATE_ROUTES = [(method, path_template(rule),
-                   {'password': PASSWORD} if (method, rule) == ('DELETE', '/users/me')
-                   else None if method in ('GET', 'DELETE') else {'name': 'New name'})
+                   BODIES.get((method, rule), None if method in ('GET', 'DELETE') else {'name': 'New name'}))
                   for method, rule, _ in routes(public=False) if rule != '/auth/logout']
 
 
@@ -56,7 +58,7 @@ PRIVATE_ROUTES = [(method, path_template(rule),
 def test_every_authenticated_request_is_a_handful_of_queries(user, queries, method, path, body):
     bucketlist_id = fill(user, 1, 100)
     item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
-    url = path.format(b=bucketlist_id, i=item_id)
+    url = path.format(b=bucketlist_id, i=item_id, s=9999, t=9999)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
                                          body=b"" if body is None else json.dumps(body).encode()))
     assert count <= 5, f'{method} {path}: {count} queries'

@@ -1,5 +1,7 @@
 """schemathesis against the OpenAPI document, in-process over WSGI and logged in, with every check on:
 no 5xx, no undocumented status, content type, header or body, bad input refused, good input accepted."""
+from datetime import datetime
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -7,11 +9,12 @@ from schemathesis.config import SchemathesisConfig
 
 import auth
 import bucketlist
-from models import Bucketlist, IdempotencyKey, RevokedToken, ThrottleEvent, User
+from models import ApiToken, Bucketlist, IdempotencyKey, Session, ThrottleEvent, User, utcnow
 
-# alice is user 1 in every test (the tables are emptied and their ids restart after each). Her token
-# is made here because schemathesis needs it while collecting, before any test has a database.
-TOKEN = auth.issue_token(1)
+# alice is user 1 with session 1 in every test (the tables are emptied and their ids restart after
+# each). Her token is made here because schemathesis needs it while collecting, before any test has
+# a database.
+TOKEN = auth.issue_token(1, 1, datetime(2100, 1, 1))
 
 CONFIG = SchemathesisConfig.from_dict({
     # As configured auth, not a header of ours, so schemathesis can leave it out on purpose.
@@ -66,9 +69,13 @@ class Workflow(schema.as_state_machine()):
     def setup(self):
         # Every sequence starts from the same data, or hypothesis could not replay one: alice,
         # logged in, alone, with nothing yet.
-        for model in (Bucketlist, IdempotencyKey, RevokedToken, ThrottleEvent):
+        for model in (Bucketlist, IdempotencyKey, ApiToken, ThrottleEvent):
             model.delete().execute()
         User.delete().where(User.id != 1).execute()
+        Session.delete().where(Session.id != 1).execute()
+        # Back from a logout, or from ending the session by its id.
+        Session.insert(id=1, user=1, date_created=utcnow(), last_used=utcnow(), expires_at=datetime(2100, 1, 1),
+                       user_agent='').on_conflict_ignore().execute()
 
 
 TestWorkflow = Workflow.TestCase
