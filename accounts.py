@@ -11,6 +11,7 @@ from peewee import IntegrityError
 import auth
 import settings
 from models import (
+    API_TOKEN_MAX_DAYS,
     API_TOKEN_SCOPES,
     THROTTLE_SUBJECT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -200,9 +201,8 @@ def delete_me():
     fields = clean_body({'password': clean_text}, required=('password',))
     user = current_user()
     with password_confirmed(user, fields['password']):
-        pass
-    # Its bucketlists, items, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE).
-    user.delete_instance()
+        # Its bucketlists, items, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE).
+        user.delete_instance()
     return {'message': 'Your account was deleted.'}
 
 
@@ -222,11 +222,6 @@ def change_password():
 
 # --- API tokens ----------------------------------------------------------------------------------
 
-# The longest an API token may be given, in days (ten years); without expires_in_days it lasts
-# until revoked.
-API_TOKEN_MAX_DAYS = 3650
-
-
 def clean_scope(value, from_form=False):
     if value not in API_TOKEN_SCOPES:
         raise ValueError(f'Must be one of {", ".join(API_TOKEN_SCOPES)}.')
@@ -234,7 +229,9 @@ def clean_scope(value, from_form=False):
 
 
 def clean_days(value, from_form=False):
-    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and value == str(int(value)):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():  # 30.0 is an integer to JSON Schema too
         value = int(value)
     if type(value) is not int or not 1 <= value <= API_TOKEN_MAX_DAYS:
         raise ValueError(f'Must be a whole number of days from 1 to {API_TOKEN_MAX_DAYS}.')

@@ -50,7 +50,9 @@ ITEMS_PER_BUCKETLIST = 3
 BIG_BUCKETLIST_ITEMS = 100
 PAGE_SIZE = 20
 PASSWORD = 'bench-password'
-LOGIN_BODY = f'email=user1@bench.example&password={PASSWORD}'
+# Logins are user 3's: each opens a session, and past MAX_SESSIONS_PER_USER the least recently
+# used end, which must not be the reader's or the writer's.
+LOGIN_BODY = f'email=user3@bench.example&password={PASSWORD}'
 
 # path: '{id}' cycles over `ids` (first, count); body: '{unique}' is unique per request;
 # token: whose Bearer token ours and hello get; peer: the tutorial's app has the same route.

@@ -8,7 +8,6 @@ from bottle import request, response, static_file
 from peewee import IntegrityError
 
 import accounts  # (its routes mount on app too)
-import auth
 import metrics
 import migrations
 import openapi

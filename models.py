@@ -44,6 +44,7 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
 USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
 API_TOKEN_SCOPES = ('read', 'write')
+API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):

@@ -5,6 +5,7 @@ import os
 import settings
 from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import (
+    API_TOKEN_MAX_DAYS,
     API_TOKEN_SCOPES,
     EMAIL_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -27,6 +28,9 @@ NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}
 EMAIL_PART = f'[^@{SPACE}\\x00-\\x1f\\x7f-\\x9f]+'
 EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
+# 1 to API_TOKEN_MAX_DAYS, without leading zeros, as a form sends a number.
+FORM_DAYS_PATTERN = '^([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)$'
+assert API_TOKEN_MAX_DAYS == 3650, 'FORM_DAYS_PATTERN spells out its range'
 
 
 def ref(kind, name):
@@ -52,8 +56,8 @@ def json_content(body, example):
 
 def request_body(json_schema, form_schema, example, required=True):
     """A body sent as JSON or as a URL-encoded form (what ``curl -d`` sends)."""
-    form_example = {name: str(value).lower() if isinstance(value, bool) else value
-                    for name, value in example.items()}
+    form_example = {name: str(value).lower() if isinstance(value, bool) else str(value) if isinstance(value, int)
+                    else value for name, value in example.items()}
     return {'required': required, 'content': {
         'application/json': {'schema': json_schema, 'example': example},
         'application/x-www-form-urlencoded': {'schema': form_schema, 'example': form_example},
@@ -579,10 +583,10 @@ PATHS = {
                                      '(MAX_API_TOKENS_PER_USER): revoke one first.'),
              **WRITE_ERRORS},
             body=request_body(
-                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'integer', 'minimum': 1, 'maximum': 3650,
-                                                                  'description': 'Omitted: until revoked.'}},
-                            ['name', 'scope']),
-                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'string', 'pattern': '^[0-9]{1,4}$'}},
+                body_schema({**NEW_API_TOKEN, 'expires_in_days': {
+                    'type': 'integer', 'minimum': 1, 'maximum': API_TOKEN_MAX_DAYS,
+                    'description': 'Omitted: until revoked.'}}, ['name', 'scope']),
+                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'string', 'pattern': FORM_DAYS_PATTERN}},
                             ['name', 'scope']),
                 NEW_API_TOKEN_EXAMPLE)),
     },

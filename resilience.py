@@ -7,7 +7,8 @@ Each check prints PASS or FAIL with its figures; the exit status is 1 if any fai
   races         racing registrations of one email, creates of one name, one Idempotency-Key
   outage        the database goes away under load: fast 503s, recovery within 2 s, no restart
                 (with --restart-postgres, also a real stop and start of a throwaway cluster)
-  instances     two servers on one database: tokens, logout, throttles shared; racing releases
+  instances     two servers on one database: tokens, logout, ended sessions, racing refreshes,
+                throttles shared; racing releases
   sigterm       SIGTERM lets in-flight requests finish
   slowclients   64 idle, 16 slow-header and 16 slow-body connections: others still answered
   pgbouncer     Debian's PgBouncer in transaction and in session mode: no 5xx, timeout enforced
@@ -194,9 +195,14 @@ def call(port, method, path, body=None, token=None, headers=None, connection=Non
 
 def register_and_login(port, email):
     call(port, 'POST', '/auth/register', {'email': email, 'password': PASSWORD})
+    return log_in(port, email)['access_token']
+
+
+def log_in(port, email):
+    """A new session's tokens: the login's answer."""
     status, body, _ = call(port, 'POST', '/auth/login', {'email': email, 'password': PASSWORD})
     assert status == 200, (status, body)
-    return body['access_token']
+    return body
 
 
 def in_parallel(count, work):
@@ -386,6 +392,7 @@ def check_instances(base_url, report, ports=None):
         works_on_second = call(second, 'GET', '/bucketlists/', token=token)[0] == 200
         call(first, 'POST', '/auth/logout', token=token)
         refused_on_second = call(second, 'GET', '/bucketlists/', token=token)[0] == 401
+        check_sessions_across(first, second, report)
         for port in (first, second, first, second, first):
             call(port, 'POST', '/auth/login', {'email': 'twin@example.com', 'password': 'wrong password'})
         throttled = call(second, 'POST', '/auth/login', {'email': 'twin@example.com', 'password': PASSWORD})[0]
@@ -395,6 +402,31 @@ def check_instances(base_url, report, ports=None):
     finally:
         for server in servers:
             stop_server(server)
+
+
+def check_sessions_across(first, second, report):
+    """A session ended on one instance is refused by the other at once; two refreshes racing with
+    one refresh token, one on each instance, both succeed and leave the user logged in."""
+    laptop, phone = log_in(first, 'twin@example.com'), log_in(first, 'twin@example.com')
+    phone_session = call(second, 'GET', '/auth/sessions', token=laptop['access_token'])[1][-1]['id']
+    ended = call(second, 'DELETE', f'/auth/sessions/{phone_session}', token=laptop['access_token'])[0]
+    refused = [call(first, 'GET', '/bucketlists/', token=phone['access_token'])[0],
+               call(first, 'POST', '/auth/refresh', {'refresh_token': phone['refresh_token']})[0]]
+    report.check('a session ended on one instance', ended == 200 and refused == [401, 401],
+                 f'ended on the second: {ended}; its access and refresh tokens on the first: {refused}')
+
+    racer = log_in(first, 'twin@example.com')
+    answers = in_parallel(2, lambda n: call((first, second)[n], 'POST', '/auth/refresh',
+                                            {'refresh_token': racer['refresh_token']}))
+    still_in = []
+    for status, body, _ in answers:  # whichever answer the client kept must keep it logged in
+        if status == 200:
+            still_in.append((call(second, 'GET', '/bucketlists/', token=body['access_token'])[0],
+                             call(first, 'POST', '/auth/refresh', {'refresh_token': body['refresh_token']})[0]))
+    report.check('two instances racing a refresh', [a[0] for a in answers] == [200, 200]
+                 and still_in == [(200, 200)] * 2,
+                 f'one refresh token sent to both at once: {[a[0] for a in answers]}; each answer\'s access '
+                 f'token, then its refresh token: {still_in}')
 
 
 def check_sigterm(base_url, report, port=None, in_flight=8):

@@ -5,6 +5,7 @@
 'use strict'
 
 const TOKEN = 'bucketlist.token'
+const REFRESH = 'bucketlist.refresh'  // renews TOKEN when it expires, for as long as the session lasts
 const EMAIL = 'bucketlist.email'
 const FLASH = 'bucketlist.flash'  // a result to show on the next page (after a delete)
 
@@ -19,7 +20,7 @@ function link(href, text) {
   return anchor
 }
 
-async function send(method, url, body) {
+async function send(method, url, body, renewed) {
   const headers = {Accept: 'application/json'}
   const token = sessionStorage.getItem(TOKEN)
   if (token) headers.Authorization = 'Bearer ' + token
@@ -29,6 +30,10 @@ async function send(method, url, body) {
     init.body = JSON.stringify(body)
   }
   const response = await fetch(url, init)
+  // An access token lasts an hour, its session much longer: renew the token and ask once more.
+  if (response.status === 401 && !renewed && !url.startsWith('/auth/') && await renewTokens()) {
+    return send(method, url, body, true)
+  }
   const text = await response.text()
   let data = null
   try {
@@ -39,8 +44,30 @@ async function send(method, url, body) {
   return {response, text, data}
 }
 
+// True when the refresh token was exchanged for new tokens; a refused one (the session ended)
+// is forgotten with the access token.
+async function renewTokens() {
+  const refreshToken = sessionStorage.getItem(REFRESH)
+  if (!refreshToken) return false
+  const response = await fetch('/auth/refresh', {
+    method: 'POST', cache: 'no-store', body: JSON.stringify({refresh_token: refreshToken}),
+    headers: {Accept: 'application/json', 'Content-Type': 'application/json'}})
+  if (!response.ok) {
+    forgetToken()
+    return false
+  }
+  keepTokens(await response.json())
+  return true
+}
+
+function keepTokens(tokens) {
+  sessionStorage.setItem(TOKEN, tokens.access_token)
+  sessionStorage.setItem(REFRESH, tokens.refresh_token)
+}
+
 function forgetToken() {
   sessionStorage.removeItem(TOKEN)
+  sessionStorage.removeItem(REFRESH)
   sessionStorage.removeItem(EMAIL)
 }
 
@@ -48,7 +75,7 @@ function forgetToken() {
 
 async function load() {
   const {response, text, data} = await send('GET', location.pathname + location.search)
-  // A token the API refuses (expired, logged out elsewhere) is no use to keep.
+  // A token the API refuses even after a refresh (the session ended) is no use to keep.
   if (response.status === 401) forgetToken()
   const token = sessionStorage.getItem(TOKEN)
   byId('signed-in').hidden = !token
@@ -149,7 +176,7 @@ async function submit(event) {
     // Registering logs you in too: nobody registers to be asked for the same password again.
     const login = form.id === 'login' ? data : (await send('POST', '/auth/login', fields)).data
     if (login && login.access_token) {
-      sessionStorage.setItem(TOKEN, login.access_token)
+      keepTokens(login)
       sessionStorage.setItem(EMAIL, fields.email)
     }
   }

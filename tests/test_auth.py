@@ -8,9 +8,9 @@ from helpers import (
     PASSWORD,
     example_path,
     mint_token,
-    session_id_of,
     register_and_login,
     routes,
+    session_id_of,
     user_id_of,
 )
 from webtest import TestApp

@@ -3,12 +3,13 @@ each step in test-artifacts/."""
 import os
 import re
 import threading
+from datetime import timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import PASSWORD, register_and_login
+from helpers import PASSWORD, mint_token, register_and_login, user_id_of
 
 import bucketlist
 
@@ -194,6 +195,24 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
 
 
 MARKUP = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>']
+
+
+def test_the_page_renews_an_expired_access_token_instead_of_asking_to_log_in(page, problems):
+    user = register_and_login('grace@example.com')
+    user.post_json('/bucketlists/', {'name': 'Still here'})
+    page.goto('/bucketlists/')
+    log_in(page, 'grace@example.com')
+    expect(page.locator('#body')).to_contain_text('Still here')
+    # An hour later: the access token has expired, the session has not.
+    page_session = user.get('/auth/sessions').json[-1]['id']
+    expired = mint_token(user_id_of(user), page_session, lifetime=timedelta(seconds=-1))
+    page.evaluate('token => sessionStorage.setItem("bucketlist.token", token)', expired)
+    page.reload()
+    expect(page.locator('#head')).to_contain_text('HTTP 200 OK')
+    expect(page.locator('#body')).to_contain_text('Still here')
+    expect(page.locator('#signed-in')).to_have_text(re.compile('Logged in as grace@example.com'))
+    assert page.evaluate('sessionStorage.getItem("bucketlist.token")') != expired
+    assert not problems
 
 
 def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
