@@ -295,7 +295,7 @@ def _verified_claims(token):
 
     A token is sent again and again; checking its HMAC each time was 8 % of a request. The
     cache is keyed by the whole token, so only the very same bytes skip the check; expiry and
-    revocation are still checked on every request. Raises jwt.InvalidTokenError.
+    the session are still checked on every request. Raises jwt.InvalidTokenError.
     """
     if jwt.get_unverified_header(token).get('typ') != TOKEN_TYPE:
         raise jwt.InvalidTokenError('not an access token')

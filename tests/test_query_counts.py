@@ -33,7 +33,7 @@ def test_a_bucketlist_with_100_items_takes_as_many_queries_as_with_1(user, other
     big = fill(user, 1, 100)
     with_one = queries(lambda: other_user.get(f'/bucketlists/{small}'))
     with_hundred = queries(lambda: user.get(f'/bucketlists/{big}'))
-    assert with_one == with_hundred == 1  # bucketlist, items and the token's revocation in one
+    assert with_one == with_hundred == 1  # bucketlist, items and the token's session in one
 
 
 def test_a_bucketlist_read_with_an_api_token_takes_two_queries(user, queries):
@@ -47,7 +47,7 @@ def test_list_endpoints_are_constant(user, other_user, queries):
     fill(other_user, 1, 1)
     big = fill(user, 100, 100)
     assert queries(lambda: other_user.get('/bucketlists/')) == queries(lambda: user.get('/bucketlists/?limit=100'))
-    assert queries(lambda: user.get('/bucketlists/?q=list&page=2')) <= 3  # revocation, count, page
+    assert queries(lambda: user.get('/bucketlists/?q=list&page=2')) <= 3  # session, count, page
     small_items = queries(lambda: other_user.get('/bucketlists/1/items/'))
     assert queries(lambda: user.get(f'/bucketlists/{big}/items/?limit=100&done=true')) == small_items <= 4
 
