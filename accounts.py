@@ -20,6 +20,7 @@ from models import (
     ThrottleEvent,
     User,
     db,
+    locked,
     utcnow,
 )
 from web import (
@@ -98,8 +99,10 @@ def login():
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
         ThrottleEvent.forget('login-failure-pair', pair)
         ThrottleEvent.record([('login-known-pair', pair, 1, KNOWN_ADDRESS_WINDOW)], utcnow())
-    access_token, refresh_token, expires_in = auth.open_session(user, user_agent())
-    return {'message': 'You logged in successfully.', **tokens_json(access_token, refresh_token, expires_in)}
+    tokens = auth.open_session(user, user_agent())
+    if tokens is None:  # the password changed since it was checked
+        raise APIError(401, 'Invalid email or password, Please try again')
+    return {'message': 'You logged in successfully.', **tokens_json(*tokens)}
 
 
 def tokens_json(access_token, refresh_token, expires_in):
@@ -138,10 +141,8 @@ def session_json(session):
 
 
 def open_sessions(user_id):
-    """The user's sessions not past their absolute lifetime, oldest first (at most
-    MAX_SESSIONS_PER_USER)."""
-    return (Session.select().where((Session.user == user_id) & (Session.expires_at > utcnow()))
-            .order_by(Session.id))
+    """The user's sessions that may still be used, oldest first (at most MAX_SESSIONS_PER_USER)."""
+    return Session.select().where((Session.user == user_id) & Session.is_alive(utcnow())).order_by(Session.id)
 
 
 @app.get('/auth/sessions', scope='session')
@@ -229,7 +230,9 @@ def clean_scope(value, from_form=False):
 
 
 def clean_days(value, from_form=False):
-    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and value == str(int(value)):
+    # (The length first: int() of thousands of digits is slow, then an error of Python's own.)
+    if (from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 4
+            and value == str(int(value))):
         value = int(value)
     if isinstance(value, float) and value.is_integer():  # 30.0 is an integer to JSON Schema too
         value = int(value)
@@ -250,19 +253,22 @@ def api_tokens_of(user_id):
 
 @app.post('/users/me/tokens', scope='session')
 def api_token_create():
-    """A token for a script: shown in this answer only, stored as its hash."""
-    fields = clean_body({'name': clean_name, 'scope': clean_scope, 'expires_in_days': clean_days},
-                        required=('name', 'scope'))
-    now = utcnow()
+    """A token for a script: shown in this answer only, stored as its hash. The password confirms
+    it, as for deleting the account: an API token outlives sessions, so a stolen access token
+    must not be able to turn itself into one."""
+    fields = clean_body({'name': clean_name, 'scope': clean_scope, 'expires_in_days': clean_days,
+                         'password': clean_text}, required=('name', 'scope', 'password'))
+    user = current_user()
     days = fields.get('expires_in_days')
     token, token_hash = auth.new_api_token()
-    with db.atomic():
-        if api_tokens_of(request.user_id).count() >= settings.MAX_API_TOKENS_PER_USER:
+    with password_confirmed(user, fields['password']), db.atomic():
+        locked(User.select().where(User.id == user.id)).get_or_none()  # racing creates take turns at the quota
+        if api_tokens_of(user.id).count() >= settings.MAX_API_TOKENS_PER_USER:
             raise APIError(409, f'You already have {settings.MAX_API_TOKENS_PER_USER} API tokens, the most one '
                                 'account may hold (MAX_API_TOKENS_PER_USER): revoke one first.')
-        created = ApiToken.create(user=request.user_id, name=fields['name'], scope=fields['scope'],
-                                  token_hash=token_hash, date_created=now,
-                                  expires_at=now + timedelta(days=days) if days else None)
+        now = utcnow()
+        created = ApiToken.create(user=user.id, name=fields['name'], scope=fields['scope'], token_hash=token_hash,
+                                  date_created=now, expires_at=now + timedelta(days=days) if days else None)
     response.status = 201
     return {**api_token_json(created), 'token': token}
 

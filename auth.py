@@ -16,7 +16,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import settings
-from models import MAX_ID, UNDER_GEVENT, ApiToken, RefreshToken, Session, db, locked, utcnow
+from models import MAX_ID, UNDER_GEVENT, ApiToken, RefreshToken, Session, User, db, locked, utcnow
 
 password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
                                  memory_cost=settings.PASSWORD_MEMORY_KIB,
@@ -192,22 +192,28 @@ def secret_hash(secret):
 # --- Sessions ------------------------------------------------------------------------------------
 
 def open_session(user, user_agent):
-    """A new session of ``user``'s: (access token, refresh token, its access token's lifetime).
-    Past MAX_SESSIONS_PER_USER, the least recently used sessions end."""
+    """A new session of ``user``'s: (access token, refresh token, its access token's lifetime), or
+    None when the password just checked has changed since. Past MAX_SESSIONS_PER_USER, the
+    least recently used sessions end, dead ones first."""
     now = utcnow()
     with db.atomic():
-        Session.delete().where((Session.user == user.id) & (Session.expires_at <= now)).execute()
+        # The account's row, locked: a password change racing this login either comes first (and
+        # this login fails) or ends this session too; and racing logins take turns at the cap.
+        current = locked(User.select(User.password_hash).where(User.id == user.id)).get_or_none()
+        if current is None or current.password_hash != user.password_hash:
+            return None
+        Session.delete().where((Session.user == user.id) & ~Session.is_alive(now)).execute()
         surplus = (Session.select(Session.id).where(Session.user == user.id)
                    .order_by(Session.last_used.desc(), Session.id.desc()).offset(settings.MAX_SESSIONS_PER_USER - 1))
         Session.delete().where(Session.id.in_(surplus)).execute()
         session = Session.create(user=user.id, date_created=now, last_used=now, user_agent=user_agent,
                                  expires_at=now + timedelta(seconds=settings.SESSION_MAX_AGE_SECONDS))
-        return _new_tokens(session, now)
+        return _new_tokens(session, now, parent_hash=None)
 
 
-def _new_tokens(session, now):
+def _new_tokens(session, now, parent_hash):
     refresh_token = secrets.token_urlsafe(32)
-    RefreshToken.create(token_hash=secret_hash(refresh_token), session=session.id,
+    RefreshToken.create(token_hash=secret_hash(refresh_token), session=session.id, parent_hash=parent_hash,
                         expires_at=min(now + timedelta(seconds=settings.REFRESH_TOKEN_TTL_SECONDS),
                                        session.expires_at))
     access_token = issue_token(session.user_id, session.id, session.expires_at)
@@ -219,39 +225,53 @@ class RefreshRefused(Exception):
     """The refresh token does not renew a session; the message says why."""
 
 
+# How many times one refresh token may be exchanged, its first use and a client's retries within
+# REFRESH_GRACE_SECONDS together; one more is reuse.
+EXCHANGES_PER_REFRESH_TOKEN = 3
+
+
 def refresh_session(refresh_token):
     """Exchange a refresh token for a new access token and a new refresh token (rotation), as
     ``open_session`` returns them, or raise RefreshRefused.
 
     A refresh token used before, past REFRESH_GRACE_SECONDS, is reuse: one of the two holders of
     it is a thief, so the whole session ends. Within the window it is a client retrying a
-    refresh whose answer it lost (or two tabs racing), and it gets a new pair too. Racing
-    refreshes take turns on the token's row (FOR UPDATE; SQLite's transactions take turns whole).
+    refresh whose answer it lost (or two tabs racing), and it gets a new pair too, a few times
+    at most. The answers to one token are siblings: using one of them uses them all up, so
+    whichever copy is presented later is reuse. Racing refreshes take turns on the session's
+    row (FOR UPDATE; SQLite's transactions take turns whole).
     """
-    now = utcnow()
+    now, token_hash = utcnow(), secret_hash(refresh_token)
     with db.atomic():  # (a refusal returns from it, so that ending a session is committed)
-        stored = locked(RefreshToken.select(RefreshToken, Session).join(Session)
-                        .where(RefreshToken.token_hash == secret_hash(refresh_token))).get_or_none()
-        refusal = _refusal(stored, now)
+        # The session's row first, then the token's: the order in which ending a session (ON
+        # DELETE CASCADE) takes them, so that a refresh and a logout never deadlock.
+        session = locked(Session.select().where(Session.id == RefreshToken.select(RefreshToken.session).where(
+            RefreshToken.token_hash == token_hash))).get_or_none()
+        stored = session and locked(RefreshToken.select().where(RefreshToken.token_hash == token_hash)).get()
+        refusal = _refusal(session, stored, now)
         if refusal is None:
-            if stored.used_at is None:
-                RefreshToken.update(used_at=now).where(RefreshToken.token_hash == stored.token_hash).execute()
-            RefreshToken.delete().where((RefreshToken.session == stored.session.id)
-                                        & (RefreshToken.expires_at <= now)).execute()
-            Session.update(last_used=now).where(Session.id == stored.session.id).execute()
-            return _new_tokens(stored.session, now)
+            siblings = (RefreshToken.token_hash == token_hash) if stored.parent_hash is None else (
+                RefreshToken.parent_hash == stored.parent_hash)
+            RefreshToken.update(used_at=now).where((RefreshToken.session == session.id) & siblings
+                                                   & RefreshToken.used_at.is_null()).execute()
+            RefreshToken.delete().where((RefreshToken.session == session.id) & (RefreshToken.expires_at <= now)).execute()
+            Session.update(last_used=now).where(Session.id == session.id).execute()
+            return _new_tokens(session, now, parent_hash=token_hash)
     raise RefreshRefused(refusal)
 
 
-def _refusal(stored, now):
-    """Why this stored refresh token renews nothing (ending its session on reuse), or None."""
-    if stored is None:
+def _refusal(session, stored, now):
+    """Why this refresh token renews nothing (ending its session on reuse), or None."""
+    if session is None:
         return 'The refresh token is invalid. Please log in again.'
-    if stored.used_at is not None and now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS):
-        stored.session.delete_instance()
+    if stored.used_at is not None and (
+            now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+            or RefreshToken.select().where(RefreshToken.parent_hash == stored.token_hash).count()
+            >= EXCHANGES_PER_REFRESH_TOKEN):
+        session.delete_instance()
         return ('This refresh token was already used, so it may have been stolen: its session has been '
                 'ended. Please log in again.')
-    if stored.expires_at <= now or stored.session.expires_at <= now:
+    if stored.expires_at <= now or session.expires_at <= now:
         return 'The refresh token has expired. Please log in again.'
     return None
 

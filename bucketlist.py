@@ -12,20 +12,28 @@ import metrics
 import migrations
 import openapi
 import settings
-from models import Bucketlist, Item, answer_within, db, utcnow, violated_constraint
+import sync
+from models import BUCKETLIST_SORTS, ITEM_SORTS, Bucketlist, Item, answer_within, db, utcnow, violated_constraint
 from web import (
     APIError,
     app,
     check_if_match,
     clean_body,
+    clean_date,
     clean_done,
+    clean_id,
+    clean_long_text,
     clean_name,
+    clean_position,
     etags_in,
     idempotent,
     log,
     paginate,
+    positive_query_int,
     query_boolean,
+    query_date,
     query_param,
+    query_sort,
     timestamp,
     token_checked,
 )
@@ -38,8 +46,8 @@ STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
 # --- Representations -----------------------------------------------------------------------------
 
 def bucketlist_json(bucketlist, items=None):
-    body = {'id': bucketlist.id, 'name': bucketlist.name, 'created_by': bucketlist.owner_id,
-            'date_created': timestamp(bucketlist.date_created),
+    body = {'id': bucketlist.id, 'name': bucketlist.name, 'description': bucketlist.description,
+            'created_by': bucketlist.owner_id, 'date_created': timestamp(bucketlist.date_created),
             'date_modified': timestamp(bucketlist.date_modified)}
     if items is not None:
         body['items'] = [item_json(item) for item in items]
@@ -48,15 +56,23 @@ def bucketlist_json(bucketlist, items=None):
 
 def item_json(item):
     return {'id': item.id, 'name': item.name, 'done': item.done, 'bucketlist_id': item.bucketlist_id,
-            'date_created': timestamp(item.date_created),
-            'date_modified': timestamp(item.date_modified)}
+            'date_created': timestamp(item.date_created), 'date_modified': timestamp(item.date_modified),
+            'notes': item.notes, 'due_date': item.due_date and item.due_date.isoformat(),
+            'done_at': item.done_at and timestamp(item.done_at), 'position': item.position}
 
 
 # --- Bucketlists ---------------------------------------------------------------------------------
 
-def owned_bucketlist(bucketlist_id):
-    """The caller's bucketlist with this id, or 404 (also when it is somebody else's)."""
-    bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
+BUCKETLIST_FIELDS = {'name': clean_name, 'description': clean_long_text}
+
+
+def owned_bucketlist(bucketlist_id, for_update=False):
+    """The caller's bucketlist with this id, or 404 (also when it is somebody else's); with
+    ``for_update``, its row locked until the transaction ends."""
+    if for_update:
+        bucketlist = Bucketlist.locked_for(request.user_id, bucketlist_id)
+    else:
+        bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
     if bucketlist is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
     return bucketlist
@@ -94,24 +110,24 @@ def save_bucketlist(bucketlist, fields):
 
 @app.post('/bucketlists/')
 def bucketlist_create():
-    fields = clean_body({'name': clean_name}, required=('name',))
+    fields = clean_body(BUCKETLIST_FIELDS, required=('name',))
 
     def create():
         now = utcnow()
-        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now)
+        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now, description='')
         save_bucketlist(bucketlist, fields)
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
     return idempotent(create)
 
 
-@app.get('/bucketlists/', query=('page', 'limit', 'q'))
+@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort'))
 def bucketlist_list():
     query = Bucketlist.select().where(Bucketlist.owner == request.user_id)
     q = query_param('q')
     if q:
         query = query.where(Bucketlist.name_contains(q))
-    return [bucketlist_json(b) for b in paginate(query, Bucketlist.id)]
+    return [bucketlist_json(b) for b in paginate(query, query_sort(BUCKETLIST_SORTS, 'id'))]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
@@ -133,7 +149,7 @@ def bucketlist_update(bucketlist_id):
     with held_for_if_match():
         bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))
-        fields = clean_body({'name': clean_name}, required=() if partial else ('name',))
+        fields = clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
         bucketlist.date_modified = utcnow()
         save_bucketlist(bucketlist, fields)
         return bucketlist_json(bucketlist, items)
@@ -144,16 +160,21 @@ def bucketlist_delete(bucketlist_id):
     with db.atomic():
         bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
+        sync.record_deletion(request.user_id, 'bucketlist', bucketlist_id)
         bucketlist.delete_instance()
     return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
 
 
 # --- Items ---------------------------------------------------------------------------------------
 
-ITEM_FIELDS = {'name': clean_name, 'done': clean_done}
+ITEM_FIELDS = {'name': clean_name, 'done': clean_done, 'notes': clean_long_text, 'due_date': clean_date}
 
 
 def owned_item(bucketlist_id, item_id, for_update=False):
+    """The caller's item, or 404; with ``for_update``, its bucketlist's row is locked first (see
+    ``Bucketlist.locked_for``), then its own."""
+    if for_update:
+        owned_bucketlist(bucketlist_id, for_update=True)
     item = Item.owned_by(request.user_id, bucketlist_id, item_id, for_update)
     if item is None:
         raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
@@ -162,12 +183,12 @@ def owned_item(bucketlist_id, item_id, for_update=False):
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/')
 def item_create(bucketlist_id):
-    bucketlist = owned_bucketlist(bucketlist_id)
     fields = clean_body(ITEM_FIELDS, required=('name',))
 
     def create():
-        item = Item.add(bucketlist.id, fields['name'], fields.get('done', False), utcnow(),
-                        settings.MAX_ITEMS_PER_BUCKETLIST)
+        with db.atomic():
+            bucketlist = owned_bucketlist(bucketlist_id, for_update=True)  # new items go last, one at a time
+            item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST)
         if item is None:
             raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
                                 'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
@@ -176,7 +197,8 @@ def item_create(bucketlist_id):
     return idempotent(create)
 
 
-@app.get('/bucketlists/<bucketlist_id:id>/items/', query=('page', 'limit', 'q', 'done'))
+@app.get('/bucketlists/<bucketlist_id:id>/items/',
+         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
 def item_list(bucketlist_id):
     bucketlist = owned_bucketlist(bucketlist_id)
     query = Item.select().where(Item.bucketlist == bucketlist)
@@ -186,7 +208,12 @@ def item_list(bucketlist_id):
     done = query_boolean('done')
     if done is not None:
         query = query.where(Item.done == done)
-    return [item_json(item) for item in paginate(query, Item.id)]
+    due_before, due_after = query_date('due_before'), query_date('due_after')
+    if due_before:
+        query = query.where(Item.due_date <= due_before)
+    if due_after:
+        query = query.where(Item.due_date >= due_after)
+    return [item_json(item) for item in paginate(query, query_sort(ITEM_SORTS, 'position'))]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -201,13 +228,40 @@ def item_update(bucketlist_id, item_id):
         item = owned_item(bucketlist_id, item_id, for_update=True)
         check_if_match(lambda: item_json(item))
         fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
-        if not partial:
-            fields.setdefault('done', False)
+        if not partial:  # a PUT replaces every field it may set
+            fields = {'done': False, 'notes': '', 'due_date': None, **fields}
+        now = utcnow()
+        if 'done' in fields and fields['done'] != item.done:
+            item.done_at = now if fields['done'] else None
         for name, value in fields.items():
             setattr(item, name, value)
-        item.date_modified = utcnow()
+        item.date_modified = now
         item.save()
         return item_json(item)
+
+
+@app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')
+def item_move(bucketlist_id, item_id):
+    """To ``position`` (default: last) in its bucketlist or in ``bucketlist_id``, another of the
+    caller's. The other items close up behind it and open up before it, so that positions stay
+    0..n-1 in both lists."""
+    fields = clean_body({'position': clean_position, 'bucketlist_id': clean_id})
+    target_id = fields.get('bucketlist_id', bucketlist_id)
+    with db.atomic():
+        # Both lists locked, in id order: two moves between the same lists never wait on each other.
+        for locked_id in sorted({bucketlist_id, target_id}):
+            owned_bucketlist(locked_id, for_update=True)
+        item = owned_item(bucketlist_id, item_id)
+        Item.shift(bucketlist_id, item.position + 1, None, -1)  # out of its place...
+        remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
+        if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:
+            raise APIError(409, f'Bucketlist {target_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
+                                'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
+        position = min(fields.get('position', remaining), remaining)
+        Item.shift(target_id, position, None, +1)  # ...and into its new one
+        item.bucketlist, item.position, item.date_modified = target_id, position, utcnow()
+        item.save(only=[Item.bucketlist, Item.position, Item.date_modified])
+    return item_json(item)
 
 
 @app.delete('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -216,12 +270,40 @@ def item_delete(bucketlist_id, item_id):
         item = owned_item(bucketlist_id, item_id, for_update=True)
         check_if_match(lambda: item_json(item))
         item.delete_instance()
+        Item.shift(bucketlist_id, item.position + 1, None, -1)
+        sync.record_deletion(request.user_id, 'item', item_id)
     return {'message': f'item {item_id} deleted successfully'}
+
+
+# --- Sync ----------------------------------------------------------------------------------------
+
+@app.get('/sync', query=('cursor', 'limit'))
+def sync_changes():
+    """Without a cursor, everything the caller has; with the last answer's cursor, only what was
+    created, changed or deleted since (each object whole and current). A client applies the
+    deletions first (a deleted bucketlist takes its items with it), then the objects, and follows
+    has_more with the cursor until it is false."""
+    limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)
+    text = query_param('cursor')
+    try:
+        found, cursor = sync.page(request.user_id, None if text is None else sync.decode(text), limit)
+    except sync.BadCursor:
+        raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
+                            'the last answer, or none to sync from scratch.', errors={'cursor': 'Not a cursor.'})
+    except sync.CursorTooOld:
+        raise APIError(410, f'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
+                            f'{settings.SYNC_TOMBSTONE_DAYS} days): sync from scratch, without a cursor.')
+    deleted = found['deletions']
+    return {'cursor': sync.encode(cursor), 'has_more': cursor.phase is not None,
+            'bucketlists': [bucketlist_json(bucketlist) for bucketlist in found['bucketlists']],
+            'items': [item_json(item) for item in found['items']],
+            'deleted': {'bucketlists': [d.object_id for d in deleted if d.kind == 'bucketlist'],
+                        'items': [d.object_id for d in deleted if d.kind == 'item']}}
 
 
 # --- The account's data, to take away ----------------------------------------------------------
 
-@app.get('/users/me/export')
+@app.get('/users/me/export', scope='session')
 def export():
     """Everything the account holds, as one JSON document to download (GDPR Art. 20). Quotas bound
     it. Items are read a hundred bucketlists at a time, so only the text is held whole (it is not

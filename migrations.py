@@ -164,6 +164,7 @@ STEPS = [
             "session_id" INTEGER NOT NULL,
             "expires_at" {timestamp} NOT NULL,
             "used_at" {timestamp},
+            "parent_hash" VARCHAR(64),
             FOREIGN KEY ("session_id") REFERENCES "sessions" ("id") ON DELETE CASCADE)''',
         'CREATE INDEX "refresh_tokens_session_id" ON "refresh_tokens" ("session_id")',
         '''CREATE TABLE "api_tokens" (
@@ -190,6 +191,137 @@ STEPS = [
         'DROP TABLE "refresh_tokens"',
         'DROP TABLE "sessions"',
     ]),
+
+    # Richer bucketlists and items, and what /sync needs. Every row of bucketlists and items
+    # carries the version of the write that last changed it, and deletions leave a tombstone;
+    # a sync returns what has a version at or above its cursor. On PostgreSQL the version is the
+    # writing transaction's id, and the cursor the oldest transaction still running when the
+    # sync began: a transaction that commits late has a version above it, so the next sync
+    # sees its change however late it commits. SQLite writes one transaction at a time, so a
+    # counter (sync_state.next_version) is enough there. Triggers stamp every write, so no path
+    # can forget to.
+    Step(7, 'descriptions, notes, due dates, positions; versions and tombstones for sync', up={
+        'postgresql': [
+            'ALTER TABLE "bucketlists" ADD COLUMN "description" TEXT NOT NULL DEFAULT \'\'',
+            'ALTER TABLE "bucketlists" ADD COLUMN "version" BIGINT NOT NULL DEFAULT 0',
+            'ALTER TABLE "items" ADD COLUMN "notes" TEXT NOT NULL DEFAULT \'\'',
+            'ALTER TABLE "items" ADD COLUMN "due_date" DATE',
+            'ALTER TABLE "items" ADD COLUMN "done_at" TIMESTAMP',
+            'ALTER TABLE "items" ADD COLUMN "position" INTEGER NOT NULL DEFAULT 0',
+            'ALTER TABLE "items" ADD COLUMN "version" BIGINT NOT NULL DEFAULT 0',
+            # Items so far in id order; those done, done when last changed (the best guess there is).
+            '''UPDATE "items" SET "position" = ranked."position" FROM (
+                SELECT "id", row_number() OVER (PARTITION BY "bucketlist_id" ORDER BY "id") - 1 AS "position"
+                FROM "items") AS ranked WHERE "items"."id" = ranked."id"''',
+            'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
+            'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
+            'CREATE INDEX "bucketlists_owner_id_version_id" ON "bucketlists" ("owner_id", "version", "id")',
+            'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
+            '''CREATE TABLE "deletions" (
+                "id" SERIAL NOT NULL PRIMARY KEY,
+                "owner_id" INTEGER NOT NULL,
+                "kind" VARCHAR(16) NOT NULL,
+                "object_id" INTEGER NOT NULL,
+                "version" BIGINT NOT NULL DEFAULT 0,
+                "deleted_at" TIMESTAMP NOT NULL,
+                FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+            'CREATE INDEX "deletions_owner_id_version_id" ON "deletions" ("owner_id", "version", "id")',
+            'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
+            '''CREATE TABLE "sync_state" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "next_version" BIGINT NOT NULL,
+                "purged_below" BIGINT NOT NULL)''',
+            'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
+            '''CREATE FUNCTION "stamp_version"() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN NEW."version" := pg_current_xact_id()::text::bigint; RETURN NEW; END $$''',
+            '''CREATE TRIGGER "bucketlists_version" BEFORE INSERT OR UPDATE ON "bucketlists"
+                FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
+            '''CREATE TRIGGER "items_version" BEFORE INSERT OR UPDATE ON "items"
+                FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
+            '''CREATE TRIGGER "deletions_version" BEFORE INSERT ON "deletions"
+                FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
+        ],
+        'sqlite': [
+            'ALTER TABLE "bucketlists" ADD COLUMN "description" TEXT NOT NULL DEFAULT \'\'',
+            'ALTER TABLE "bucketlists" ADD COLUMN "version" INTEGER NOT NULL DEFAULT 0',
+            'ALTER TABLE "items" ADD COLUMN "notes" TEXT NOT NULL DEFAULT \'\'',
+            'ALTER TABLE "items" ADD COLUMN "due_date" DATE',
+            'ALTER TABLE "items" ADD COLUMN "done_at" DATETIME',
+            'ALTER TABLE "items" ADD COLUMN "position" INTEGER NOT NULL DEFAULT 0',
+            'ALTER TABLE "items" ADD COLUMN "version" INTEGER NOT NULL DEFAULT 0',
+            '''UPDATE "items" SET "position" = (SELECT count(*) FROM "items" AS "before"
+                WHERE "before"."bucketlist_id" = "items"."bucketlist_id" AND "before"."id" < "items"."id")''',
+            'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
+            'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
+            'CREATE INDEX "bucketlists_owner_id_version_id" ON "bucketlists" ("owner_id", "version", "id")',
+            'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
+            '''CREATE TABLE "deletions" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "owner_id" INTEGER NOT NULL,
+                "kind" VARCHAR(16) NOT NULL,
+                "object_id" INTEGER NOT NULL,
+                "version" INTEGER NOT NULL DEFAULT 0,
+                "deleted_at" DATETIME NOT NULL,
+                FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+            'CREATE INDEX "deletions_owner_id_version_id" ON "deletions" ("owner_id", "version", "id")',
+            'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
+            '''CREATE TABLE "sync_state" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "next_version" INTEGER NOT NULL,
+                "purged_below" INTEGER NOT NULL)''',
+            'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
+            *[f'''CREATE TRIGGER "{table}_version_{event.split()[0].lower()}" AFTER {event} ON "{table}" BEGIN
+                UPDATE "{table}" SET "version" = (SELECT "next_version" FROM "sync_state" WHERE "id" = 1)
+                    WHERE "id" = NEW."id";
+                UPDATE "sync_state" SET "next_version" = "next_version" + 1 WHERE "id" = 1;
+                END'''
+              for table, event in [
+                  ('bucketlists', 'INSERT'),
+                  ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
+                  ('items', 'INSERT'),
+                  ('items', 'UPDATE OF "name", "done", "notes", "due_date", "done_at", "position", '
+                            '"bucketlist_id", "date_modified"'),
+                  ('deletions', 'INSERT')]],
+        ],
+    }, down={
+        'postgresql': [
+            'DROP TRIGGER "deletions_version" ON "deletions"',
+            'DROP TRIGGER "items_version" ON "items"',
+            'DROP TRIGGER "bucketlists_version" ON "bucketlists"',
+            'DROP FUNCTION "stamp_version"()',
+            'DROP TABLE "sync_state"',
+            'DROP TABLE "deletions"',
+            'DROP INDEX "items_version_id"',
+            'DROP INDEX "bucketlists_owner_id_version_id"',
+            'DROP INDEX "items_bucketlist_id_position"',
+            'ALTER TABLE "items" DROP COLUMN "version"',
+            'ALTER TABLE "items" DROP COLUMN "position"',
+            'ALTER TABLE "items" DROP COLUMN "done_at"',
+            'ALTER TABLE "items" DROP COLUMN "due_date"',
+            'ALTER TABLE "items" DROP COLUMN "notes"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "version"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+        ],
+        'sqlite': [
+            'DROP TRIGGER "bucketlists_version_insert"',
+            'DROP TRIGGER "bucketlists_version_update"',
+            'DROP TRIGGER "items_version_insert"',
+            'DROP TRIGGER "items_version_update"',
+            'DROP TRIGGER "deletions_version_insert"',
+            'DROP TABLE "sync_state"',
+            'DROP TABLE "deletions"',
+            'DROP INDEX "items_version_id"',
+            'DROP INDEX "bucketlists_owner_id_version_id"',
+            'DROP INDEX "items_bucketlist_id_position"',
+            'ALTER TABLE "items" DROP COLUMN "version"',
+            'ALTER TABLE "items" DROP COLUMN "position"',
+            'ALTER TABLE "items" DROP COLUMN "done_at"',
+            'ALTER TABLE "items" DROP COLUMN "due_date"',
+            'ALTER TABLE "items" DROP COLUMN "notes"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "version"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+        ],
+    }),
 ]
 
 # Column types spelled differently by the two dialects, for steps written once.

@@ -8,14 +8,16 @@ import threading
 import time
 from collections import namedtuple
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2.extensions
 from peewee import (
     AutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseError,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -39,6 +41,7 @@ import settings
 MAX_ID = 2**31 - 1
 # Column limits that validation, the OpenAPI document and the browsable page read from here.
 NAME_MAX_LENGTH = 255  # a bucketlist's or an item's name
+TEXT_MAX_LENGTH = 8192  # a bucketlist's description, an item's notes
 EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
@@ -289,16 +292,28 @@ def _contains_folded(field, text):
 class Bucketlist(BaseModel):
     id = AutoField()
     name = CharField(max_length=NAME_MAX_LENGTH)
+    description = TextField(default='')
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
+    version = BigIntegerField(default=0)  # of the write that last changed it (a trigger's: migration 7)
 
     class Meta:
         table_name = 'bucketlists'
         indexes = (
             (('owner', 'name'), True),
             (('owner', 'id'), False),
+            (('owner', 'version', 'id'), False),
         )
+
+    @classmethod
+    def locked_for(cls, owner_id, bucketlist_id):
+        """The owner's bucketlist with this id, its row locked until the transaction ends (None when
+        there is none). Every write to its items takes this lock first, so they take turns: the
+        positions stay 0..n-1, and no two writers wait on each other's locks in opposite orders."""
+        if not 0 < bucketlist_id <= MAX_ID:
+            return None
+        return locked(cls.select().where((cls.id == bucketlist_id) & (cls.owner == owner_id))).get_or_none()
 
     @classmethod
     def owned_by(cls, owner_id, bucketlist_id):
@@ -315,14 +330,14 @@ class Bucketlist(BaseModel):
         """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``;
         returns whether it did (SQL written once, like the other hot paths)."""
         row = execute_hot('insert_bucketlist', self.name, self.owner_id, self.date_created,
-                          self.date_modified, most_per_owner).fetchone()
+                          self.date_modified, most_per_owner, self.description).fetchone()
         self.id = row[0] if row else None
         return row is not None
 
     def save_changes(self):
-        """Write the name and date_modified a rename changes (SQL written once: a hot path too).
-        Returns the number of rows written: 0 when the bucketlist is gone."""
-        return execute_hot('rename_bucketlist', self.name, self.date_modified, self.id).rowcount
+        """Write the name, description and date_modified an edit changes (SQL written once: a hot
+        path too). Returns the number of rows written: 0 when the bucketlist is gone."""
+        return execute_hot('update_bucketlist', self.name, self.description, self.date_modified, self.id).rowcount
 
     @classmethod
     def with_items(cls, owner_id, bucketlist_id, session_id, for_update=False):
@@ -338,17 +353,19 @@ class Bucketlist(BaseModel):
         rows = execute_hot(statement, bucketlist_id, owner_id, session_id).fetchall()
         if not rows:
             return None
-        to_datetime = cls.date_created.python_value
+        to_datetime, to_date = cls.date_created.python_value, Item.due_date.python_value
         # __no_default__: every field is given, so skip computing defaults (two clock reads each).
-        bucketlist = cls(__no_default__=True, id=rows[0][0], name=rows[0][1], owner=rows[0][2],
-                         date_created=to_datetime(rows[0][3]), date_modified=to_datetime(rows[0][4]))
-        items = [ItemRow(row[5], row[6], bool(row[7]), bucketlist_id, to_datetime(row[8]), to_datetime(row[9]))
-                 for row in rows if row[5] is not None]
+        first = rows[0]
+        bucketlist = cls(__no_default__=True, id=first[0], name=first[1], description=first[2], owner=first[3],
+                         date_created=to_datetime(first[4]), date_modified=to_datetime(first[5]))
+        items = [ItemRow(row[6], row[7], bool(row[8]), bucketlist_id, to_datetime(row[9]), to_datetime(row[10]),
+                         row[11], to_date(row[12]), to_datetime(row[13]), row[14])
+                 for row in rows if row[6] is not None]
         return bucketlist, items
 
 
 # An item as a bucketlist read returns it: the fields ``item_json`` shows, under the same names.
-ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified')
+ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified notes due_date done_at position')
 
 
 class Item(BaseModel):
@@ -359,11 +376,18 @@ class Item(BaseModel):
                                  on_delete='CASCADE', index=False)
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
+    notes = TextField(default='')
+    due_date = DateField(null=True)
+    done_at = DateTimeField(null=True)  # when done last became true; None while not done
+    position = IntegerField(default=0)  # 0..n-1 within its bucketlist
+    version = BigIntegerField(default=0)
 
     class Meta:
         table_name = 'items'
         indexes = (
             (('bucketlist', 'id'), False),
+            (('bucketlist', 'position'), False),
+            (('version', 'id'), False),
         )
 
     @classmethod
@@ -381,15 +405,39 @@ class Item(BaseModel):
         return _contains_folded(cls.name, text)
 
     @classmethod
-    def add(cls, bucketlist_id, name, done, now, most_per_bucketlist):
+    def add(cls, bucketlist_id, fields, now, most_per_bucketlist):
         """A new item at the end of the bucketlist, unless it already holds ``most_per_bucketlist``
-        (then None). One statement, so the count and the insert cannot be told apart by a race
-        of one request; racing requests may pass the quota by as many as race."""
-        row = execute_hot('insert_item', name, done, bucketlist_id, now, most_per_bucketlist).fetchone()
+        (then None). The caller holds the bucketlist's lock (``Bucketlist.locked_for``)."""
+        done = fields.get('done', False)
+        item = cls(__no_default__=True, name=fields['name'], done=done, bucketlist=bucketlist_id,
+                   date_created=now, date_modified=now, notes=fields.get('notes', ''),
+                   due_date=fields.get('due_date'), done_at=now if done else None)
+        row = execute_hot('insert_item', item.name, done, bucketlist_id, now, most_per_bucketlist, item.notes,
+                          item.due_date, item.done_at).fetchone()
         if row is None:
             return None
-        return cls(__no_default__=True, id=row[0], name=name, done=done, bucketlist=bucketlist_id,
-                   date_created=now, date_modified=now)
+        item.id, item.position = row
+        return item
+
+    @classmethod
+    def shift(cls, bucketlist_id, start, end, by):
+        """Move the positions from ``start`` up to (not including) ``end`` (None: to the last) by
+        ``by``: opening a gap (+1) or closing one (-1)."""
+        query = cls.update(position=cls.position + by).where((cls.bucketlist == bucketlist_id) & (cls.position >= start))
+        if end is not None:
+            query = query.where(cls.position < end)
+        query.execute()
+
+    @classmethod
+    def count_in(cls, bucketlist_id):
+        return cls.select().where(cls.bucketlist == bucketlist_id).count()
+
+
+# What lists may be sorted by (?sort=), each ascending or descending.
+BUCKETLIST_SORTS = {'id': Bucketlist.id, 'name': Bucketlist.name, 'date_created': Bucketlist.date_created,
+                    'date_modified': Bucketlist.date_modified}
+ITEM_SORTS = {'position': Item.position, 'name': Item.name, 'due_date': Item.due_date,
+              'date_created': Item.date_created, 'date_modified': Item.date_modified, 'done_at': Item.done_at}
 
 
 class Session(BaseModel):
@@ -413,6 +461,12 @@ class Session(BaseModel):
     def is_open(cls, session_id, user_id):
         return execute_hot('session_open', session_id, user_id).fetchone() is not None
 
+    @classmethod
+    def is_alive(cls, now):
+        """Not past its absolute lifetime, and its refresh token not expired unused (each is issued
+        at the session's last_used and lasts REFRESH_TOKEN_TTL_SECONDS)."""
+        return (cls.expires_at > now) & (cls.last_used > now - timedelta(seconds=settings.REFRESH_TOKEN_TTL_SECONDS))
+
 
 class RefreshToken(BaseModel):
     """A refresh token of a session, by its SHA-256 (the token itself is 256 random bits, so a
@@ -421,6 +475,7 @@ class RefreshToken(BaseModel):
     session = ForeignKeyField(Session, column_name='session_id', on_delete='CASCADE', index=True)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)  # when it was exchanged for the next one
+    parent_hash = CharField(max_length=64, null=True)  # the token it was given for (None: a login's)
 
     class Meta:
         table_name = 'refresh_tokens'
@@ -447,6 +502,32 @@ class ApiToken(BaseModel):
     def holder(cls, token_hash, now):
         """(id, user id, scope) of the unexpired token with this hash, or None."""
         return execute_hot('api_token', token_hash, now).fetchone()
+
+
+class Deletion(BaseModel):
+    """A tombstone: a bucketlist or an item deleted, for /sync; kept SYNC_TOMBSTONE_DAYS."""
+    id = AutoField()
+    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
+    kind = CharField(max_length=16)  # 'bucketlist' or 'item'
+    object_id = IntegerField()
+    version = BigIntegerField(default=0)
+    deleted_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = 'deletions'
+        indexes = (
+            (('owner', 'version', 'id'), False),
+        )
+
+
+class SyncState(BaseModel):
+    """One row: SQLite's version counter, and the versions below which tombstones were purged."""
+    id = IntegerField(primary_key=True)
+    next_version = BigIntegerField()
+    purged_below = BigIntegerField()
+
+    class Meta:
+        table_name = 'sync_state'
 
 
 class IdempotencyKey(BaseModel):
@@ -517,25 +598,26 @@ class ThrottleEvent(BaseModel):
 # trip; on a miss, ``session_open`` tells 401 from 404.
 HOT = {
     'bucketlist_with_items': (
-        'SELECT b.id, b.name, b.owner_id, b.date_created, b.date_modified,'
-        ' i.id, i.name, i.done, i.date_created, i.date_modified'
+        'SELECT b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
+        ' i.id, i.name, i.done, i.date_created, i.date_modified, i.notes, i.due_date, i.done_at, i.position'
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
         ' WHERE b.id = $1 AND b.owner_id = $2'
         ' AND ($3::integer IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2))'
-        ' ORDER BY i.id'),
+        ' ORDER BY i.position, i.id'),
     # A session ends by its row's deletion: logout, reuse of a refresh token, a password change,
     # the account's deletion (ON DELETE CASCADE).
     'session_open': 'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2',
     'api_token': ('SELECT id, user_id, scope FROM api_tokens'
                   ' WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)'),
-    'rename_bucketlist': 'UPDATE bucketlists SET name = $1, date_modified = $2 WHERE id = $3',
-    # Each insert refuses to pass its quota (the last parameter) in the same statement.
-    'insert_bucketlist': ('INSERT INTO bucketlists (name, owner_id, date_created, date_modified)'
-                          ' SELECT $1, $2, $3, $4'
+    'update_bucketlist': 'UPDATE bucketlists SET name = $1, description = $2, date_modified = $3 WHERE id = $4',
+    # Each insert refuses to pass its quota in the same statement; a new item goes last.
+    'insert_bucketlist': ('INSERT INTO bucketlists (name, description, owner_id, date_created, date_modified)'
+                          ' SELECT $1, $6, $2, $3, $4'
                           ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5 RETURNING id'),
-    'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified)'
-                    ' SELECT $1, $2, $3, $4, $4'
-                    ' WHERE (SELECT count(*) FROM items WHERE bucketlist_id = $3) < $5 RETURNING id'),
+    'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date,'
+                    ' done_at, position)'
+                    ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*) FROM items WHERE bucketlist_id = $3'
+                    ' HAVING count(*) < $5 RETURNING id, position'),
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)(::integer)?', r'?\1', sql) for name, sql in HOT.items()}
@@ -543,4 +625,4 @@ HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.i
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}
 
-MODELS = [User, Bucketlist, Item, Session, RefreshToken, ApiToken, IdempotencyKey, ThrottleEvent]
+MODELS = [User, Bucketlist, Item, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey, ThrottleEvent]

@@ -7,12 +7,17 @@ from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from models import (
     API_TOKEN_MAX_DAYS,
     API_TOKEN_SCOPES,
+    BUCKETLIST_SORTS,
+    ITEM_SORTS,
     EMAIL_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_ID,
     NAME_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
 )
+from sync import DEFAULT_PAGE_SIZE as SYNC_PAGE_SIZE
+from sync import MAX_PAGE_SIZE as SYNC_MAX_PAGE_SIZE
 from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, TRIMMED_FROM_NAMES, problem
 
 # --- Building blocks -----------------------------------------------------------------------------
@@ -94,9 +99,10 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
 
 TIMESTAMP = '2026-11-25T15:43:58.721104Z'
 ITEM_EXAMPLE = {'id': 1, 'name': 'Book the flights', 'done': False, 'bucketlist_id': 1,
-                'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
-BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'created_by': 1,
-                      'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
+                'date_created': TIMESTAMP, 'date_modified': TIMESTAMP, 'notes': 'A window seat',
+                'due_date': '2027-03-01', 'done_at': None, 'position': 0}
+BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'description': 'By my 40th birthday',
+                      'created_by': 1, 'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
 
 
@@ -112,8 +118,21 @@ TIMESTAMP_SCHEMA = {'type': 'string', 'format': 'date-time',
 STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, 'description': 'Trimmed.'}
 FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
 
-BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'created_by': ID,
-                         'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
+LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_PATTERN}
+DATE_SCHEMA = {'type': 'string', 'format': 'date', 'pattern': '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
+BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'description': {**LONG_TEXT, 'description': 'Default "".'},
+                         'created_by': ID, 'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
+ITEM_PROPERTIES = {
+    'id': ID, 'name': STORED_NAME, 'done': {'type': 'boolean'}, 'bucketlist_id': ID,
+    'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA,
+    'notes': {**LONG_TEXT, 'description': 'Default "".'},
+    'due_date': {'type': ['string', 'null'], 'format': 'date', 'description': 'YYYY-MM-DD, or null.'},
+    'done_at': {'type': ['string', 'null'], 'format': 'date-time',
+                'description': 'When done last became true (UTC); null while not done. Read-only.'},
+    'position': {'type': 'integer', 'minimum': 0,
+                 'description': 'Its 0-based place in its bucketlist\'s order. Read-only: move it with '
+                                'POST …/move.'},
+}
 TOKENS_PROPERTIES = {
     'access_token': {'type': 'string', 'description': 'An HS256 JWT naming the session (its sid claim).'},
     'refresh_token': {'type': 'string', 'description': 'Opaque; exchange it at POST /auth/refresh before it '
@@ -159,10 +178,25 @@ SCHEMAS = {
         'examples': [BUCKETLIST_WITH_ITEMS_EXAMPLE],
     },
     'Item': {
-        **body_schema({'id': ID, 'name': STORED_NAME, 'done': {'type': 'boolean'}, 'bucketlist_id': ID,
-                       'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA},
-                      ['id', 'name', 'done', 'bucketlist_id', 'date_created', 'date_modified']),
+        **body_schema(ITEM_PROPERTIES, list(ITEM_PROPERTIES)),
         'examples': [ITEM_EXAMPLE],
+    },
+    'Sync': {
+        **body_schema({
+            'cursor': {'type': 'string', 'description': 'Send it back as ?cursor= for what changes next.'},
+            'has_more': {'type': 'boolean', 'description': 'True: this answer is one page; sync again with its '
+                                                           'cursor at once for the rest.'},
+            'bucketlists': {'type': 'array', 'items': schema('Bucketlist'),
+                            'description': 'Created or changed since the cursor, whole and current.'},
+            'items': {'type': 'array', 'items': schema('Item'),
+                      'description': 'Created, changed or moved since the cursor, whole and current.'},
+            'deleted': body_schema({'bucketlists': {'type': 'array', 'items': ID},
+                                    'items': {'type': 'array', 'items': ID}}, ['bucketlists', 'items']),
+        }, ['cursor', 'has_more', 'bucketlists', 'items', 'deleted']),
+        'description': 'Apply `deleted` first (a deleted bucketlist takes its items with it: they are not '
+                       'listed one by one), then the objects, replacing those with the same id.',
+        'examples': [{'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'has_more': False, 'bucketlists': [BUCKETLIST_EXAMPLE],
+                      'items': [ITEM_EXAMPLE], 'deleted': {'bucketlists': [4], 'items': [7, 9]}}],
     },
     'Account': {
         **body_schema({'id': ID, 'email': {'type': 'string'}, 'date_created': TIMESTAMP_SCHEMA},
@@ -240,6 +274,13 @@ SCHEMAS = {
 
 # --- Parameters and headers ----------------------------------------------------------------------
 
+def sort_parameter(fields, default):
+    return {'name': 'sort', 'in': 'query', 'example': '-' + list(fields)[1],
+            'schema': {'enum': [f'{sign}{name}' for name in fields for sign in ('', '-')], 'default': default},
+            'description': 'The order: one of the fields, a leading - for descending. Missing values (null) '
+                           'come last either way; ties in id order.'}
+
+
 PARAMETERS = {
     'BucketlistId': {'name': 'bucketlist_id', 'in': 'path', 'required': True, 'schema': ID,
                      'example': 1,
@@ -263,6 +304,18 @@ PARAMETERS = {
           'description': 'Only names holding this text, ignoring case; % and _ are literal.'},
     'Done': {'name': 'done', 'in': 'query', 'schema': FORM_BOOLEAN,
              'description': 'Only items done (true, 1) or not done (false, 0).'},
+    'BucketlistSort': sort_parameter(BUCKETLIST_SORTS, 'id'),
+    'ItemSort': sort_parameter(ITEM_SORTS, 'position'),
+    'DueBefore': {'name': 'due_before', 'in': 'query', 'schema': DATE_SCHEMA, 'example': '2027-12-31',
+                  'description': 'Only items due on or before this date.'},
+    'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE_SCHEMA, 'example': '2027-01-01',
+                 'description': 'Only items due on or after this date.'},
+    'Cursor': {'name': 'cursor', 'in': 'query', 'schema': {'type': 'string'},
+               'description': 'The cursor of the last answer; without it, everything (a full sync).'},
+    'SyncLimit': {'name': 'limit', 'in': 'query',
+                  'schema': {'type': 'integer', 'minimum': 1, 'maximum': SYNC_MAX_PAGE_SIZE,
+                             'default': SYNC_PAGE_SIZE},
+                  'description': 'Most objects (bucketlists, items and deletions) per answer.'},
     'IfNoneMatch': {'name': 'If-None-Match', 'in': 'header', 'schema': {'type': 'string'},
                     'example': '"9f2c1a0b7e5d4c3b2a1908f7e6d5c4b3"',
                     'description': 'An ETag you hold: 304 without a body when it is still current.'},
@@ -435,22 +488,37 @@ LOGIN = body_schema({'email': CREDENTIALS_TEXT, 'password': CREDENTIALS_TEXT}, [
 REFRESH = body_schema({'refresh_token': CREDENTIALS_TEXT}, ['refresh_token'])
 PASSWORD_CHANGE = body_schema({'current_password': CREDENTIALS_TEXT, 'new_password': schema('NewPassword')},
                               ['current_password', 'new_password'])
-NEW_API_TOKEN = {'name': schema('Name'), 'scope': {'enum': list(API_TOKEN_SCOPES)}}
-NEW_API_TOKEN_EXAMPLE = {'name': 'Nightly backup', 'scope': 'read', 'expires_in_days': 90}
+NEW_API_TOKEN = {'name': schema('Name'), 'scope': {'enum': list(API_TOKEN_SCOPES)}, 'password': CREDENTIALS_TEXT}
+NEW_API_TOKEN_EXAMPLE = {'name': 'Nightly backup', 'scope': 'read', 'expires_in_days': 90,
+                         'password': 'difference-engine'}
 CREDENTIALS_EXAMPLE = {'email': 'ada@example.com', 'password': 'difference-engine'}
 
 
 def bucketlist_body(required):
-    fields = body_schema({'name': schema('Name')}, required)
-    return request_body(fields, fields, {'name': 'Go to Borabora for vacation'}, required=bool(required))
+    fields = body_schema({'name': schema('Name'), 'description': LONG_TEXT}, required)
+    return request_body(fields, fields, {'name': 'Go to Borabora for vacation', 'description': 'By my 40th birthday'},
+                        required=bool(required))
 
 
 def item_body(required, example):
-    json_fields = body_schema({'name': schema('Name'), 'done': {'type': 'boolean', 'default': False}},
+    json_fields = body_schema({'name': schema('Name'), 'done': {'type': 'boolean', 'default': False},
+                               'notes': LONG_TEXT, 'due_date': {'type': ['string', 'null'], 'format': 'date',
+                                                                'pattern': DATE_SCHEMA['pattern']}},
                               required)
-    form_fields = body_schema({'name': schema('Name'), 'done': {**FORM_BOOLEAN, 'default': 'false'}},
+    form_fields = body_schema({'name': schema('Name'), 'done': {**FORM_BOOLEAN, 'default': 'false'},
+                               'notes': LONG_TEXT, 'due_date': {'type': 'string', 'format': 'date',
+                                                                'pattern': '^([0-9]{4}-[0-9]{2}-[0-9]{2})?$',
+                                                                'description': 'Empty: none.'}},
                               required)
     return request_body(json_fields, form_fields, example, required=bool(required))
+
+
+MOVE_JSON = body_schema({'position': {'type': 'integer', 'minimum': 0, 'maximum': MAX_ID,
+                                      'description': '0-based; default, or past the end: last.'},
+                         'bucketlist_id': {**ID, 'description': 'Another bucketlist of yours to move it into; '
+                                                                'default: its own.'}})
+MOVE_FORM = body_schema({'position': {'type': 'string', 'pattern': '^[0-9]{1,9}$'},
+                         'bucketlist_id': {'type': 'string', 'pattern': '^0*[1-9][0-9]{0,8}$'}})
 
 
 # --- Operations ----------------------------------------------------------------------------------
@@ -516,7 +584,8 @@ PATHS = {
         'logout', 'accounts', 'Log out: end this session',
         'Its access and refresh tokens are refused at once, on every instance sharing the database.',
         {'200': response('Logged out.', json_content(
-            schema('Message'), {'message': 'You logged out successfully.'}))})},
+            schema('Message'), {'message': 'You logged out successfully.'})),
+         **WRITE_ERRORS})},
     '/auth/sessions': {'get': operation(
         'listSessions', 'accounts', 'Your open sessions',
         'Every session not ended, oldest first (at most MAX_SESSIONS_PER_USER); `current` marks this one.',
@@ -575,9 +644,12 @@ PATHS = {
             'createApiToken', 'accounts', 'Create an API token',
             'For scripts and integrations: send it as `Authorization: Bearer <token>`. A `read` token may '
             'only read (GET); a `write` token may also change bucketlists and items. No API token may '
-            'manage sessions, API tokens, the password or the account. The token is in this answer only.',
+            'manage sessions, API tokens, the password or the account, or export it. The token is in this '
+            'answer only. Your password confirms it (an API token outlives sessions); wrong ones count '
+            'toward the login throttle.',
             {'201': response('Created.', json_content(schema('NewApiToken'),
                                                       {**API_TOKEN_EXAMPLE, 'token': 'blt_' + 'x' * 43})),
+             **THROTTLED,
              '409': problem_response(409, 'You already have MAX_API_TOKENS_PER_USER API tokens (100 by default).',
                                      'You already have 100 API tokens, the most one account may hold '
                                      '(MAX_API_TOKENS_PER_USER): revoke one first.'),
@@ -585,9 +657,9 @@ PATHS = {
             body=request_body(
                 body_schema({**NEW_API_TOKEN, 'expires_in_days': {
                     'type': 'integer', 'minimum': 1, 'maximum': API_TOKEN_MAX_DAYS,
-                    'description': 'Omitted: until revoked.'}}, ['name', 'scope']),
+                    'description': 'Omitted: until revoked.'}}, ['name', 'scope', 'password']),
                 body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'string', 'pattern': FORM_DAYS_PATTERN}},
-                            ['name', 'scope']),
+                            ['name', 'scope', 'password']),
                 NEW_API_TOKEN_EXAMPLE)),
     },
     '/users/me/tokens/{token_id}': {'delete': operation(
@@ -602,10 +674,10 @@ PATHS = {
     '/bucketlists/': {
         'get': operation(
             'listBucketlists', 'bucketlists', 'List your bucketlists',
-            'One page of your bucketlists in id order, without their items.',
+            'One page of your bucketlists, in id order unless sorted otherwise, without their items.',
             {'200': list_response('A page of bucketlists.', schema('Bucketlist'), BUCKETLIST_EXAMPLE),
              **NOT_MODIFIED},
-            parameters=['Page', 'Limit', 'Q', 'IfNoneMatch']),
+            parameters=['Page', 'Limit', 'Q', 'BucketlistSort', 'IfNoneMatch']),
         'post': operation(
             'createBucketlist', 'bucketlists', 'Create a bucketlist',
             'The name must be unique among your bucketlists.',
@@ -643,12 +715,15 @@ PATHS = {
     },
     '/bucketlists/{bucketlist_id}/items/': {
         'get': operation(
-            'listItems', 'items', 'List the items of a bucketlist', 'One page of items in id order.',
+            'listItems', 'items', 'List the items of a bucketlist',
+            'One page of items, in position order unless sorted otherwise.',
             {'200': list_response('A page of items.', schema('Item'), ITEM_EXAMPLE),
              **NOT_MODIFIED, **NOT_FOUND},
-            parameters=['BucketlistId', 'Page', 'Limit', 'Q', 'Done', 'IfNoneMatch']),
+            parameters=['BucketlistId', 'Page', 'Limit', 'Q', 'Done', 'ItemSort', 'DueBefore', 'DueAfter',
+                        'IfNoneMatch']),
         'post': operation(
-            'createItem', 'items', 'Add an item to a bucketlist', '`done` defaults to false.',
+            'createItem', 'items', 'Add an item to a bucketlist',
+            'It goes last. `done` defaults to false, `notes` to "", `due_date` to null.',
             {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
              **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS},
             parameters=['BucketlistId', 'IdempotencyKey'],
@@ -661,7 +736,8 @@ PATHS = {
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'ItemId', 'IfNoneMatch']),
         'put': operation(
-            'replaceItem', 'items', 'Replace an item', 'The name is required; `done` defaults to false.',
+            'replaceItem', 'items', 'Replace an item',
+            'The name is required; `done` defaults to false, `notes` to "", `due_date` to null.',
             {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
@@ -679,6 +755,28 @@ PATHS = {
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['BucketlistId', 'ItemId', 'IfMatch']),
     },
+    '/bucketlists/{bucketlist_id}/items/{item_id}/move': {'post': operation(
+        'moveItem', 'items', 'Move an item',
+        'To `position` (0-based; default, or past the end: last) in its bucketlist, or in `bucketlist_id`, '
+        'another of yours. The other items close up behind it and open up before it: positions stay '
+        '0..n-1 in every list, however many moves race.',
+        {'200': response('Moved.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
+         **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS},
+        parameters=['BucketlistId', 'ItemId'],
+        body=request_body(MOVE_JSON, MOVE_FORM, {'position': 0, 'bucketlist_id': 1}, required=False))},
+    '/sync': {'get': operation(
+        'sync', 'bucketlists', 'What changed since your last sync',
+        'Without a cursor, everything you have (a full sync); with the last answer\'s cursor, only what '
+        'was created, changed or deleted since, each object whole and current. Follow `has_more` with '
+        'the cursor until it is false. Nothing is missed however writes interleave, though a change may '
+        'come twice (apply it twice: the result is the same). A cursor older than the deletions kept '
+        '(SYNC_TOMBSTONE_DAYS) is 410: sync from scratch.',
+        {'200': read_response('Changes.', schema('Sync'), SCHEMAS['Sync']['examples'][0]),
+         **NOT_MODIFIED,
+         '410': problem_response(410, 'The cursor is older than the deletions kept: sync again without one.',
+                                 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, 30 days): '
+                                 'sync from scratch, without a cursor.')},
+        parameters=['Cursor', 'SyncLimit', 'IfNoneMatch'])},
 
     '/': {'get': operation(
         'frontPage', 'operations', 'What this is, and links to the rest',

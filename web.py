@@ -8,7 +8,7 @@ import re
 import time
 import unicodedata
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
@@ -26,6 +26,7 @@ from models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_ID,
     NAME_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
     UNDER_GEVENT,
     IdempotencyKey,
@@ -44,6 +45,7 @@ EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
 # U+1FFFF) stay: they end some emoji flags.
 TRIMMED_FROM_NAMES = ''.join(character for character in map(chr, range(0x20000))
                              if character.isspace() or unicodedata.category(character) == 'Cf')
+DATE = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 IDEMPOTENCY_KEY = re.compile(f'[\\x21-\\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}')  # printable ASCII, no space
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
@@ -53,7 +55,7 @@ KNOWN_METHODS = SAFE_METHODS + BODY_METHODS
 CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
 MAX_BODY_FIELDS = 32  # no body has this many; more is an attack, refused before looking at them
 READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
-                    'date_modified', 'items'}
+                    'date_modified', 'items', 'position', 'done_at'}
 
 
 # --- Logging -------------------------------------------------------------------------------------
@@ -607,6 +609,51 @@ def clean_name(value, from_form=False):
     return name
 
 
+def clean_long_text(value, from_form=False):
+    """A description or notes: any text up to TEXT_MAX_LENGTH characters, kept as sent."""
+    text = clean_text(value)
+    if len(text) > TEXT_MAX_LENGTH:
+        raise ValueError(f'Must be at most {TEXT_MAX_LENGTH} characters.')
+    return text
+
+
+def clean_date(value, from_form=False):
+    """A calendar date as YYYY-MM-DD, or None (JSON null; an empty form field)."""
+    if value is None or (from_form and value == ''):
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise ValueError('Must be a date as YYYY-MM-DD, or null.')
+
+
+def parse_date(text):
+    """The date ``text`` spells as YYYY-MM-DD in ASCII digits, or ValueError."""
+    if not (isinstance(text, str) and DATE.fullmatch(text)):
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def clean_position(value, from_form=False):
+    """A 0-based position; past the end means last."""
+    return clean_whole_number(value, from_form, minimum=0)
+
+
+def clean_id(value, from_form=False):
+    return clean_whole_number(value, from_form, minimum=1)
+
+
+def clean_whole_number(value, from_form, minimum):
+    # (The length first: int() of thousands of digits is slow, then an error of Python's own.)
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():  # 3.0 is a whole number to JSON Schema too
+        value = int(value)
+    if type(value) is not int or not minimum <= value <= MAX_ID:
+        raise ValueError(f'Must be a whole number from {minimum} to {MAX_ID}.')
+    return value
+
+
 def clean_done(value, from_form):
     if isinstance(value, bool):
         return value
@@ -671,6 +718,36 @@ def query_boolean(name):
     return None if text is None else FORM_BOOLEANS[text]
 
 
+def query_date(name):
+    """A YYYY-MM-DD query parameter as a date (None when absent), or 400."""
+    text = query_param(name)
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise APIError(400, f'The query parameter {name!r} must be a date as YYYY-MM-DD.',
+                       errors={name: 'Must be a date as YYYY-MM-DD.'})
+
+
+def query_sort(fields, default):
+    """The order ``?sort=`` asks for: one of ``fields`` (a name -> model field map), ascending, or
+    descending with a leading '-'; else 400. Nulls come last either way, and the id breaks ties
+    so that pages never overlap."""
+    text = query_param('sort')
+    text = default if text is None else text
+    name = text.removeprefix('-')
+    if name not in fields:
+        choices = ', '.join(fields)
+        raise APIError(400, f"The query parameter 'sort' must be one of {choices}, each optionally with a "
+                            "leading '-' for descending order.", errors={'sort': f'Must be one of {choices}.'})
+    field = fields[name]
+    tie = field.model.id
+    if text.startswith('-'):
+        return [field.desc(nulls='LAST'), tie.desc()]
+    return [field.asc(nulls='LAST'), tie.asc()]
+
+
 def positive_query_int(name, default, maximum):
     text = query_param(name)
     if text is None:
@@ -683,7 +760,8 @@ def positive_query_int(name, default, maximum):
 
 
 def paginate(query, order_by):
-    """One page of ``query`` as a list; sets the Link and X-Total-Count headers."""
+    """One page of ``query`` in ``order_by`` (a list) as a list; sets the Link and X-Total-Count
+    headers."""
     page = positive_query_int('page', 1, MAX_ID)
     limit = positive_query_int('limit', settings.PAGE_SIZE, settings.MAX_PAGE_SIZE)
     total = query.count()
@@ -700,7 +778,7 @@ def paginate(query, order_by):
         f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
         for rel, number in links.items()))
     response.set_header('X-Total-Count', str(total))
-    return list(query.order_by(order_by).paginate(page, limit))
+    return list(query.order_by(*order_by).paginate(page, limit))
 
 
 # --- Abuse limits --------------------------------------------------------------------------------

@@ -44,18 +44,16 @@ async function send(method, url, body, renewed) {
   return {response, text, data}
 }
 
-// True when the refresh token was exchanged for new tokens; a refused one (the session ended)
-// is forgotten with the access token.
+// True when the refresh token was exchanged for new tokens. Only a refused one (401: the session
+// ended) is forgotten with the access token; a busy server (503, 429) may renew it next time.
 async function renewTokens() {
   const refreshToken = sessionStorage.getItem(REFRESH)
   if (!refreshToken) return false
   const response = await fetch('/auth/refresh', {
     method: 'POST', cache: 'no-store', body: JSON.stringify({refresh_token: refreshToken}),
     headers: {Accept: 'application/json', 'Content-Type': 'application/json'}})
-  if (!response.ok) {
-    forgetToken()
-    return false
-  }
+  if (response.status === 401) forgetToken()
+  if (!response.ok) return false
   keepTokens(await response.json())
   return true
 }

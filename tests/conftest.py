@@ -45,6 +45,7 @@ def empty_tables():
             for table in reversed(tables):
                 db.execute_sql(f'DELETE FROM "{table}"')
             db.execute_sql('DELETE FROM sqlite_sequence')  # ids restart, as RESTART IDENTITY does
+        db.execute_sql('INSERT INTO sync_state (id, next_version, purged_below) VALUES (1, 1, 0)')
 
 
 @pytest.fixture

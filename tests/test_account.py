@@ -40,7 +40,8 @@ def test_the_export_holds_everything_the_account_has(user, other_user):
 
 
 def test_the_export_lists_sessions_and_api_tokens_without_their_secrets(user):
-    token = user.post_json('/users/me/tokens', {'name': 'Backup script', 'scope': 'read'}).json['token']
+    token = user.post_json('/users/me/tokens', {'name': 'Backup script', 'scope': 'read',
+                                                'password': PASSWORD}).json['token']
     res = user.get('/users/me/export')
     export = json.loads(res.body)
     assert export['sessions'] == user.get('/auth/sessions').json

@@ -13,8 +13,8 @@ from models import ApiToken, utcnow
 
 def api_client(user, scope, **fields):
     """A client holding a new API token of ``user``'s, and the token's creation answer."""
-    created = user.post_json('/users/me/tokens', {'name': f'{scope} script', 'scope': scope, **fields},
-                             status=201).json
+    created = user.post_json('/users/me/tokens', {'name': f'{scope} script', 'scope': scope, 'password': PASSWORD,
+                                                  **fields}, status=201).json
     client = DocumentedTestApp(bucketlist.app)
     client.authorization = ('Bearer', created['token'])
     return client, created
@@ -78,6 +78,13 @@ def test_using_a_token_records_when(user):
     assert user.get('/users/me/tokens').json[0]['last_used'] is not None
 
 
+def test_creating_a_token_needs_the_password(user):
+    # A stolen access token must not turn itself into a token that outlives the session.
+    user.post_json('/users/me/tokens', {'name': 'x', 'scope': 'write', 'password': 'guess'}, status=401)
+    user.post_json('/users/me/tokens', {'name': 'x', 'scope': 'write'}, status=400)
+    assert ApiToken.select().count() == 0
+
+
 @pytest.mark.parametrize('fields, field', [({'name': '', 'scope': 'read'}, 'name'),
                                            ({'name': 'x', 'scope': 'admin'}, 'scope'),
                                            ({'name': 'x'}, 'scope'),
@@ -87,7 +94,14 @@ def test_using_a_token_records_when(user):
                                            ({'name': 'x', 'scope': 'read', 'expires_in_days': True},
                                             'expires_in_days')])
 def test_invalid_token_fields_are_400(user, fields, field):
-    assert field in user.post_json('/users/me/tokens', fields, status=400).json['errors']
+    body = {'password': PASSWORD, **fields}
+    assert field in user.post_json('/users/me/tokens', body, status=400).json['errors']
+
+
+def test_a_form_with_thousands_of_digits_for_days_is_a_plain_400(user):
+    res = user.post('/users/me/tokens', {'name': 'x', 'scope': 'read', 'password': PASSWORD,
+                                         'expires_in_days': '9' * 5000}, status=400)
+    assert res.json['errors'] == {'expires_in_days': 'Must be a whole number of days from 1 to 3650.'}
 
 
 def test_deleting_the_account_deletes_its_tokens(user):
@@ -111,7 +125,7 @@ SCOPES = {
     ('GET', '/users/me/tokens'): None,
     ('POST', '/users/me/tokens'): None,
     ('DELETE', '/users/me/tokens/<token_id:id>'): None,
-    ('GET', '/users/me/export'): 'read',
+    ('GET', '/users/me/export'): None,
     ('POST', '/bucketlists/'): 'write',
     ('GET', '/bucketlists/'): 'read',
     ('GET', '/bucketlists/<bucketlist_id:id>'): 'read',
@@ -138,7 +152,7 @@ def test_each_route_refuses_tokens_without_its_scope(user, scope, method, rule):
     item = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack'}).json
     client, _ = api_client(user, scope)
     path = example_path(rule, b=trip['id'], i=item['id'])
-    res = client.request(path, method=method, body=json.dumps({'name': 'x'}).encode(),
+    res = client.request(path, method=method, body=json.dumps({'name': 'x', 'password': PASSWORD}).encode(),
                          content_type='application/json', expect_errors=True)
     allowed = SCOPES[(method, rule)] in ({'read'} if scope == 'read' else {'read', 'write'})
     if allowed:

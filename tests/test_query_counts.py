@@ -38,7 +38,7 @@ def test_a_bucketlist_with_100_items_takes_as_many_queries_as_with_1(user, other
 
 def test_a_bucketlist_read_with_an_api_token_takes_two_queries(user, queries):
     big = fill(user, 1, 100)
-    token = user.post_json('/users/me/tokens', {'name': 'Script', 'scope': 'read'}).json['token']
+    token = user.post_json('/users/me/tokens', {'name': 'Script', 'scope': 'read', 'password': PASSWORD}).json['token']
     user.get(f'/bucketlists/{big}', headers={'Authorization': f'Bearer {token}'})  # records last_used
     assert queries(lambda: user.get(f'/bucketlists/{big}', headers={'Authorization': f'Bearer {token}'})) == 2
 
@@ -54,7 +54,7 @@ def test_list_endpoints_are_constant(user, other_user, queries):
 
 BODIES = {('DELETE', '/users/me'): {'password': PASSWORD},
           ('POST', '/users/me/password'): {'current_password': PASSWORD, 'new_password': 'another passphrase'},
-          ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read'}}
+          ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read', 'password': PASSWORD}}
 # Every private route but logout (it ends the session the others need), with a valid body.
 PRIVATE_ROUTES = [(method, path_template(rule),
                    BODIES.get((method, rule), None if method in ('GET', 'DELETE') else {'name': 'New name'}))
@@ -67,7 +67,7 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
     user.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD})  # another session
     session_id = user.get('/auth/sessions').json[-1]['id']
-    token_id = user.post_json('/users/me/tokens', {'name': 'Script', 'scope': 'read'}).json['id']
+    token_id = user.post_json('/users/me/tokens', {'name': 'Script', 'scope': 'read', 'password': PASSWORD}).json['id']
     url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
                                          body=b"" if body is None else json.dumps(body).encode()))

@@ -1,11 +1,13 @@
 """Sessions: a login opens one, refresh tokens keep it going (rotated, reuse detected), and a user
 sees and ends their sessions; changing the password ends the others (RFC 9700 §4.14)."""
 import hashlib
+import threading
 from datetime import timedelta
 
 import jwt
-from helpers import PASSWORD, DocumentedTestApp, register_and_login
+from helpers import ON_POSTGRESQL, PASSWORD, DocumentedTestApp, register_and_login
 
+import auth
 import bucketlist
 import settings
 from models import RefreshToken, Session, ThrottleEvent, User, db, utcnow
@@ -86,6 +88,51 @@ def test_two_refreshes_racing_with_one_token_keep_the_user_logged_in(user):
         client.get('/bucketlists/', status=200)
     refresh(client, first['refresh_token'])
     refresh(client, second['refresh_token'])
+
+
+def test_the_copies_a_retry_got_become_reuse_once_one_of_them_is_used(user):
+    # The client retried a refresh: it got two answers. It keeps one; the other, presented
+    # later (a thief who captured it), is reuse.
+    client, answer = login()
+    kept = refresh(client, answer['refresh_token']).json
+    captured = refresh(client, answer['refresh_token']).json
+    refresh(client, kept['refresh_token'])
+    as_used_long_ago(captured['refresh_token'])
+    refresh(client, captured['refresh_token'], status=401)
+    client.authorization = ('Bearer', kept['access_token'])
+    client.get('/bucketlists/', status=401)  # the session is over
+
+
+def test_a_used_refresh_token_gets_a_few_retries_at_most(user):
+    client, answer = login()
+    for _ in range(auth.EXCHANGES_PER_REFRESH_TOKEN):
+        refresh(client, answer['refresh_token'])
+    refresh(client, answer['refresh_token'], status=401)
+    assert Session.select().count() == 1  # the fixture's: this one ended
+
+
+def test_a_refresh_racing_a_logout_never_fails_with_5xx():
+    if not ON_POSTGRESQL:
+        return  # SQLite runs one writer at a time: nothing races
+    register_and_login('racer@example.com')
+    statuses = []
+    for _ in range(20):
+        client, answer = login('racer@example.com')
+        barrier = threading.Barrier(2)
+
+        def refresher():
+            barrier.wait()
+            statuses.append(refresh(client, answer['refresh_token'], status='*').status_int)
+
+        def logger_out():
+            barrier.wait()
+            statuses.append(client.post('/auth/logout', expect_errors=True).status_int)
+        threads = [threading.Thread(target=refresher), threading.Thread(target=logger_out)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert set(statuses) <= {200, 401}
 
 
 def test_unknown_and_malformed_refresh_tokens_are_401_or_400(client, user):
