@@ -5,7 +5,7 @@ from html import escape
 from bottle import request, response
 
 from auth import PASSWORD_MIN_LENGTH
-from models import NAME_MAX_LENGTH
+from models import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -163,7 +163,11 @@ def breadcrumbs(path):
 
 
 NAME = f'<label>Name <input name="name" required maxlength="{NAME_MAX_LENGTH}"></label>'
+DESCRIPTION = f'<label>Description <textarea name="description" maxlength="{TEXT_MAX_LENGTH}"></textarea></label>'
+NOTES = f'<label>Notes <textarea name="notes" maxlength="{TEXT_MAX_LENGTH}"></textarea></label>'
+DUE_DATE = '<label>Due date <input type="date" name="due_date"></label>'
 DONE = '<label><input type="checkbox" name="done"> Done</label>'
+ITEM = NAME + NOTES + DUE_DATE + DONE
 
 
 def forms(path, q):
@@ -171,21 +175,25 @@ def forms(path, q):
     if path == '/bucketlists/':
         return search(path, q) + form('POST', path, 'New bucketlist', NAME, 'Create')
     if re.fullmatch(r'/bucketlists/[0-9]+', path):
-        return (form('PUT', path, 'Rename', NAME, 'Save', prefill=True)
-                + form('POST', path + '/items/', 'New item', NAME + DONE, 'Add item')
+        return (form('PUT', path, 'Edit', NAME + DESCRIPTION, 'Save', prefill=True)
+                + form('POST', path + '/items/', 'New item', ITEM, 'Add item')
                 + form('DELETE', path, 'Delete this bucketlist and its items', '', 'Delete'))
     if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
-        return search(path, q) + form('POST', path, 'New item', NAME + DONE, 'Add item')
+        return search(path, q) + form('POST', path, 'New item', ITEM, 'Add item')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
-        return (form('PATCH', path, 'Edit', NAME + DONE, 'Save', prefill=True)
+        # The script sends a move as the item's position plus data-move.
+        return (form('PATCH', path, 'Edit', ITEM, 'Save', prefill=True)
+                + form('POST', path + '/move', 'Move up', '', 'Move up', move=-1)
+                + form('POST', path + '/move', 'Move down', '', 'Move down', move=+1)
                 + form('DELETE', path, 'Delete this item', '', 'Delete'))
     return ''
 
 
-def form(method, action, title, fields, button, prefill=False):
+def form(method, action, title, fields, button, prefill=False, move=None):
     # method="post" is what a browser can send without the script; data-method is what it sends.
     return (f'<form method="post" action="{escape(action)}" data-method="{method}"'
-            f'{" data-prefill" if prefill else ""}><h2>{escape(title)}</h2>{fields}'
+            f'{" data-prefill" if prefill else ""}{f" data-move={move:+d}" if move else ""}>'
+            f'<h2>{escape(title)}</h2>{fields}'
             f'<button>{escape(button)}</button></form>')
 
 

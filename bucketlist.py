@@ -245,6 +245,7 @@ def item_move(bucketlist_id, item_id):
     """To ``position`` (default: last) in its bucketlist or in ``bucketlist_id``, another of the
     caller's. The other items close up behind it and open up before it, so that positions stay
     0..n-1 in both lists."""
+    owned_item(bucketlist_id, item_id)  # another's is 404 whatever the body holds, as on every route
     fields = clean_body({'position': clean_position, 'bucketlist_id': clean_id})
     target_id = fields.get('bucketlist_id', bucketlist_id)
     with db.atomic():

@@ -119,7 +119,8 @@ STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, '
 FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
 
 LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_PATTERN}
-DATE_SCHEMA = {'type': 'string', 'format': 'date', 'pattern': '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
+# A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
+DATE_SCHEMA = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
 BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'description': {**LONG_TEXT, 'description': 'Default "".'},
                          'created_by': ID, 'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
 ITEM_PROPERTIES = {
@@ -502,13 +503,11 @@ def bucketlist_body(required):
 
 def item_body(required, example):
     json_fields = body_schema({'name': schema('Name'), 'done': {'type': 'boolean', 'default': False},
-                               'notes': LONG_TEXT, 'due_date': {'type': ['string', 'null'], 'format': 'date',
-                                                                'pattern': DATE_SCHEMA['pattern']}},
+                               'notes': LONG_TEXT, 'due_date': {'anyOf': [DATE_SCHEMA, {'type': 'null'}]}},
                               required)
     form_fields = body_schema({'name': schema('Name'), 'done': {**FORM_BOOLEAN, 'default': 'false'},
-                               'notes': LONG_TEXT, 'due_date': {'type': 'string', 'format': 'date',
-                                                                'pattern': '^([0-9]{4}-[0-9]{2}-[0-9]{2})?$',
-                                                                'description': 'Empty: none.'}},
+                               'notes': LONG_TEXT, 'due_date': {'anyOf': [DATE_SCHEMA, {'const': ''}],
+                                                                'description': 'YYYY-MM-DD; empty: none.'}},
                               required)
     return request_body(json_fields, form_fields, example, required=bool(required))
 

@@ -8,6 +8,7 @@ const TOKEN = 'bucketlist.token'
 const REFRESH = 'bucketlist.refresh'  // renews TOKEN when it expires, for as long as the session lasts
 const EMAIL = 'bucketlist.email'
 const FLASH = 'bucketlist.flash'  // a result to show on the next page (after a delete)
+let shown = null  // the resource the page shows, once loaded: a move starts from its position
 
 function byId(id) {
   return document.getElementById(id)
@@ -89,7 +90,8 @@ async function load() {
   body.replaceChildren()
   if (data === null) body.textContent = text
   else writeJson(body, data, '')
-  if (response.ok && data !== null && !Array.isArray(data)) prefill(data)
+  shown = response.ok && data !== null && !Array.isArray(data) ? data : null
+  if (shown) prefill(shown)
 }
 
 // The URL a value links to: ids of bucketlists and items, an item's bucketlist. Only integers
@@ -152,7 +154,7 @@ function prefill(resource) {
     for (const field of form.elements) {
       if (!(field.name in resource)) continue
       if (field.type === 'checkbox') field.checked = resource[field.name] === true
-      else field.value = String(resource[field.name])
+      else field.value = resource[field.name] === null ? '' : String(resource[field.name])
     }
   }
 }
@@ -166,8 +168,13 @@ async function submit(event) {
   const url = form.getAttribute('action')
   const fields = {}
   for (const field of form.elements) {
-    if (field.name) fields[field.name] = field.type === 'checkbox' ? field.checked : field.value
+    if (!field.name) continue
+    if (field.type === 'checkbox') fields[field.name] = field.checked
+    else if (field.type === 'date') fields[field.name] = field.value || null  // an empty date: none
+    else fields[field.name] = field.value
   }
+  // Move up and down: from the position the page shows, never before the first.
+  if (form.dataset.move && shown) fields.position = Math.max(0, shown.position + Number(form.dataset.move))
   if (method === 'DELETE' && !confirm(`Delete ${url}? This cannot be undone.`)) return
   const {response, data} = await send(method, url, Object.keys(fields).length ? fields : undefined)
   if ((form.id === 'login' || form.id === 'register') && response.ok) {

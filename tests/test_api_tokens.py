@@ -138,6 +138,8 @@ SCOPES = {
     ('PUT', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): 'write',
     ('PATCH', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): 'write',
     ('DELETE', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): 'write',
+    ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): 'write',
+    ('GET', '/sync'): 'read',
 }
 
 

@@ -142,7 +142,7 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     expect(page).to_have_url(re.compile(r'/bucketlists/[0-9]+$'))
     bucketlist_path = '/' + page.url.split('/', 3)[3]
     expect(body).to_contain_text('"items": []')
-    expect(form(page, 'Rename').get_by_label('Name')).to_have_value('Go to Borabora')
+    expect(form(page, 'Edit').get_by_label('Name')).to_have_value('Go to Borabora')
 
     for name in ['Book the flights', 'Pack the bags']:
         add = form(page, 'New item')
@@ -158,18 +158,35 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     edit = form(page, 'Edit')
     expect(edit.get_by_label('Name')).to_have_value('Book the flights')
     expect(edit.get_by_label('Done')).not_to_be_checked()
+    edit.get_by_label('Notes').fill('A window seat')
+    edit.get_by_label('Due date').fill('2027-03-01')
     edit.get_by_label('Done').check()
     edit.get_by_role('button', name='Save').click()
     expect(result).to_contain_text('200 OK')
     expect(body).to_contain_text('"done": true')
+    expect(body).to_contain_text('"notes": "A window seat"')
+    expect(body).to_contain_text('"due_date": "2027-03-01"')
+    expect(body).to_contain_text(re.compile(r'"done_at": "2[0-9-]+T[0-9:.]+Z"'))
+    expect(edit.get_by_label('Due date')).to_have_value('2027-03-01')
     screenshot(page, 'browser-06-item-done')
+
+    # First of two: it moves down, then back up.
+    expect(body).to_contain_text('"position": 0')
+    form(page, 'Move down').get_by_role('button', name='Move down').click()
+    expect(result).to_contain_text(re.compile(r'POST /bucketlists/[0-9]+/items/[0-9]+/move: 200 OK'))
+    expect(body).to_contain_text('"position": 1')
+    form(page, 'Move up').get_by_role('button', name='Move up').click()
+    expect(body).to_contain_text('"position": 0')
+    edit.get_by_label('Due date').fill('')
+    edit.get_by_role('button', name='Save').click()
+    expect(body).to_contain_text('"due_date": null')
 
     page.locator(f'.breadcrumbs a[href="{bucketlist_path}"]').click()
     expect(page).to_have_url(re.compile(f'{bucketlist_path}$'))
     expect(body).to_contain_text(re.compile(r'"name": "Book the flights",\s*"done": true'))
     expect(body).to_contain_text(re.compile(r'"name": "Pack the bags",\s*"done": false'))
 
-    rename = form(page, 'Rename')
+    rename = form(page, 'Edit')
     rename.get_by_label('Name').fill('Go to Tahiti')
     rename.get_by_role('button', name='Save').click()
     expect(result).to_contain_text('200 OK')
@@ -225,7 +242,7 @@ def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
     body = page.locator('#body')
     for name in MARKUP:
         expect(body).to_contain_text(f'"name": "{name}"')
-    expect(form(page, 'Rename').get_by_label('Name')).to_have_value(MARKUP[0])
+    expect(form(page, 'Edit').get_by_label('Name')).to_have_value(MARKUP[0])
     screenshot(page, 'browser-markup-as-text')
     assert page.locator('script').count() == 1
     assert page.locator('img').count() == 0

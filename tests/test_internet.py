@@ -120,7 +120,7 @@ def test_links_keep_non_ascii_searches(user):
     assert [b['name'] for b in user.get(url).json] == ['Café Lyon']
 
 
-@pytest.mark.parametrize('path', ['/bucketlists/?sort=name', '/bucketlists/?page=1&q=x&extra=1',
+@pytest.mark.parametrize('path', ['/bucketlists/?order=name', '/bucketlists/?page=1&q=x&extra=1',
                                   '/bucketlists/1?verbose=1', '/health?x=1'])
 def test_unknown_query_parameters_are_400_naming_them(user, path):
     user.post_json('/bucketlists/', {'name': 'One'})

@@ -9,6 +9,7 @@ from schemathesis.config import SchemathesisConfig
 
 import auth
 import bucketlist
+import sync
 from models import ApiToken, Bucketlist, IdempotencyKey, Session, ThrottleEvent, User, utcnow
 
 # alice is user 1 with session 1 in every test (the tables are emptied and their ids restart after
@@ -43,6 +44,18 @@ def filter_case(context, case):
     values = [value for field in case.body.values()
               for value in (field if isinstance(field, list) else [field])]
     return not any(isinstance(value, dict) for value in values)
+
+
+# A cursor is opaque and checked whole (tests/test_sync.py tries bad ones): schemathesis cannot
+# make a valid one, so the cases that send one send a real one, of a finished sync from the start.
+REAL_CURSOR = sync.encode(sync.Cursor(0, None, None, None))
+
+
+@schema.hook
+def map_case(context, case):
+    if case.path == '/sync' and case.query and 'cursor' in case.query:
+        case.query['cursor'] = REAL_CURSOR
+    return case
 
 
 @pytest.fixture(autouse=True)
