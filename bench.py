@@ -251,6 +251,29 @@ def wait_until_answering(url, process, log_path, seconds=30):
         sys.exit(f'{url} did not answer; server log:\n' + server_log.read()[-3000:])
 
 
+SYNC_SCENARIO = 'GET sync, 3 changes since the cursor'
+
+
+def sync_scenario(url, token):
+    """The reader syncs everything, then three of their items change: a GET /sync with that cursor
+    finds those three, however many rows the database holds."""
+    cursor = None
+    while True:
+        query = urlencode({'limit': 1000, **({'cursor': cursor} if cursor else {})})
+        request = urllib.request.Request(f'{url}/sync?{query}', headers={'Authorization': f'Bearer {token}'})
+        with urllib.request.urlopen(request) as answer:
+            page = json.load(answer)
+        cursor = page['cursor']
+        if not page['has_more']:
+            break
+    first_item = BIG_BUCKETLIST_ITEMS + 1  # bucketlist 1's items follow bucketlist 2's
+    for item_id in range(first_item, first_item + ITEMS_PER_BUCKETLIST):
+        request = urllib.request.Request(f'{url}/bucketlists/1/items/{item_id}', data=b'done=true', method='PATCH',
+                                         headers={'Authorization': f'Bearer {token}'})
+        urllib.request.urlopen(request).close()
+    return Scenario(SYNC_SCENARIO, 'GET', f'/sync?cursor={cursor}')
+
+
 def login(url, user):
     """A token for bench user ``user``; retried while the service sheds a login burst (503)."""
     body = urlencode({'email': f'user{user}@bench.example', 'password': PASSWORD}).encode()
@@ -580,7 +603,8 @@ def benchmark(args, workdir):
 
 
 def compare_scales(args, workdir):
-    """The list scenarios on two databases that differ only in how many other users they hold."""
+    """The list scenarios and an incremental sync on two databases that differ only in how many other
+    users they hold."""
     scales = args.compare_scales.split(',')
     env = service_env()
     urls = {scale: f'{args.database_url}_{scale}' for scale in scales}
@@ -594,12 +618,14 @@ def compare_scales(args, workdir):
                                       '/health', workdir))
             targets[scale] = f'http://127.0.0.1:{PORTS[name]}'
         tokens = {scale: login(url, 1) for scale, url in targets.items()}
+        syncs = {scale: sync_scenario(url, tokens[scale]) for scale, url in targets.items()}
         for scale, url in targets.items():
             wrk(url, GET_ONE, tokens[scale], 2, workdir)
         results = defaultdict(list)
         for _ in range(args.rounds):
-            for scenario in SCALE_SCENARIOS:
+            for name in [scenario.name for scenario in SCALE_SCENARIOS] + [SYNC_SCENARIO]:
                 for scale, url in targets.items():
+                    scenario = next((s for s in SCALE_SCENARIOS if s.name == name), syncs[scale])
                     result = wrk(url, scenario, tokens[scale], args.duration, workdir)
                     results[scenario.name, scale].append(result)
                     log(f'{scale} {scenario.name}: {result["rps"]:,.0f} req/s '
@@ -612,13 +638,13 @@ def compare_scales(args, workdir):
         header += [f'{scale} req/s', f'{scale} p50', f'{scale} p99']
     header += [f'p50 {large}/{small}', f'p99 {large}/{small}']
     rows = []
-    for scenario in SCALE_SCENARIOS:
-        row = [scenario.name]
+    for name in [scenario.name for scenario in SCALE_SCENARIOS] + [SYNC_SCENARIO]:
+        row = [name]
         for scale in scales:
-            runs = results[scenario.name, scale]
+            runs = results[name, scale]
             row += [f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99'))]
         for key in ('p50', 'p99'):
-            row.append(f'{median(results[scenario.name, large], key) / median(results[scenario.name, small], key):.2f}×')
+            row.append(f'{median(results[name, large], key) / median(results[name, small], key):.2f}×')
         rows.append(row)
     print(table(header, rows))
     print(f'\n{machine_notes(args, urls[small])}')

@@ -125,3 +125,28 @@ def test_cli_status_and_downgrade(empty_database_url):
     run = run_cli(empty_database_url, 'sideways')
     run.communicate(timeout=60)
     assert run.returncode == 2
+
+
+def test_the_planning_step_upgrades_a_database_holding_data_and_downgrades(empty_database):
+    migrations.upgrade(empty_database, target=6)
+    sql = empty_database.execute_sql
+    sql("INSERT INTO users (id, email, password_hash, date_created) VALUES (1, 'a@example.com', 'x', '2020-01-01')")
+    for bucketlist_id in (1, 2):
+        sql(f"INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified) "
+            f"VALUES ({bucketlist_id}, 'list {bucketlist_id}', 1, '2020-01-01', '2020-01-01')")
+    for item_id, bucketlist_id, done in [(5, 1, True), (3, 1, False), (9, 2, False), (7, 1, False)]:
+        sql(f"INSERT INTO items (id, name, done, bucketlist_id, date_created, date_modified) VALUES "
+            f"({item_id}, 'item {item_id}', {'true' if done else 'false'}, {bucketlist_id}, '2020-01-01', "
+            f"'2021-02-03 04:05:06')")
+    migrations.upgrade(empty_database)
+    rows = sql('SELECT id, position, done_at IS NOT NULL, notes FROM items ORDER BY id').fetchall()
+    # Each list's items in id order, from 0; the done one was done when last changed.
+    assert [tuple(row) for row in rows] == [(3, 0, False, ''), (5, 1, True, ''), (7, 2, False, ''), (9, 0, False, '')]
+    assert sql('SELECT description FROM bucketlists WHERE id = 1').fetchone()[0] == ''
+    sql("UPDATE items SET name = 'renamed' WHERE id = 3")  # the version triggers work on old rows
+    assert sql('SELECT version FROM items WHERE id = 3').fetchone()[0] > 0
+    migrations.downgrade(empty_database, 6)
+    assert [row[0] for row in sql('SELECT name FROM items ORDER BY id').fetchall()] == [
+        'renamed', 'item 5', 'item 7', 'item 9']
+    assert 'position' not in [column.name for column in empty_database.get_columns('items')]
+    migrations.upgrade(empty_database)

@@ -56,9 +56,10 @@ def test_connection_is_returned_after_every_request_even_a_failing_one(user, mon
     user.post_json('/bucketlists/1/items/', {'name': 'Boom'}, status=500)
     assert db.is_closed()
     if ON_POSTGRESQL:
+        pooled = len(db._connections)  # (tests that race on threads before this one leave more)
         for _ in range(30):
             user.get('/bucketlists/')
-        assert len(db._in_use) == 0 and len(db._connections) == 1  # one pooled connection, reused
+        assert len(db._in_use) == 0 and len(db._connections) == pooled >= 1  # pooled connections, reused
 
 
 @pytest.mark.parametrize('secret', ['a' * 32, 'abcabcabcabcabcabcabcabcabcabcab'])
