@@ -254,7 +254,8 @@ def refresh_session(refresh_token):
                 RefreshToken.parent_hash == stored.parent_hash)
             RefreshToken.update(used_at=now).where((RefreshToken.session == session.id) & siblings
                                                    & RefreshToken.used_at.is_null()).execute()
-            RefreshToken.delete().where((RefreshToken.session == session.id) & (RefreshToken.expires_at <= now)).execute()
+            RefreshToken.delete().where((RefreshToken.session == session.id)
+                                        & (RefreshToken.expires_at <= now)).execute()
             Session.update(last_used=now).where(Session.id == session.id).execute()
             return _new_tokens(session, now, parent_hash=token_hash)
     raise RefreshRefused(refusal)

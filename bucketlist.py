@@ -253,13 +253,13 @@ def item_move(bucketlist_id, item_id):
         for locked_id in sorted({bucketlist_id, target_id}):
             owned_bucketlist(locked_id, for_update=True)
         item = owned_item(bucketlist_id, item_id)
-        Item.shift(bucketlist_id, item.position + 1, None, -1)  # out of its place...
+        Item.shift(bucketlist_id, item.position + 1, -1)  # out of its place...
         remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
         if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:
             raise APIError(409, f'Bucketlist {target_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
                                 'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
         position = min(fields.get('position', remaining), remaining)
-        Item.shift(target_id, position, None, +1)  # ...and into its new one
+        Item.shift(target_id, position, +1)  # ...and into its new one
         item.bucketlist, item.position, item.date_modified = target_id, position, utcnow()
         item.save(only=[Item.bucketlist, Item.position, Item.date_modified])
     return item_json(item)
@@ -271,7 +271,7 @@ def item_delete(bucketlist_id, item_id):
         item = owned_item(bucketlist_id, item_id, for_update=True)
         check_if_match(lambda: item_json(item))
         item.delete_instance()
-        Item.shift(bucketlist_id, item.position + 1, None, -1)
+        Item.shift(bucketlist_id, item.position + 1, -1)
         sync.record_deletion(request.user_id, 'item', item_id)
     return {'message': f'item {item_id} deleted successfully'}
 

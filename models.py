@@ -420,13 +420,10 @@ class Item(BaseModel):
         return item
 
     @classmethod
-    def shift(cls, bucketlist_id, start, end, by):
-        """Move the positions from ``start`` up to (not including) ``end`` (None: to the last) by
-        ``by``: opening a gap (+1) or closing one (-1)."""
-        query = cls.update(position=cls.position + by).where((cls.bucketlist == bucketlist_id) & (cls.position >= start))
-        if end is not None:
-            query = query.where(cls.position < end)
-        query.execute()
+    def shift(cls, bucketlist_id, start, by):
+        """Move the positions from ``start`` on by ``by``: opening a gap (+1) or closing one (-1)."""
+        cls.update(position=cls.position + by).where((cls.bucketlist == bucketlist_id)
+                                                     & (cls.position >= start)).execute()
 
     @classmethod
     def count_in(cls, bucketlist_id):

@@ -215,7 +215,8 @@ def test_items_filter_by_due_dates_inclusive(user):
     assert 'due_after=2027-01-01' in res.headers['Link']
 
 
-@pytest.mark.parametrize('url, parameter', [('/bucketlists/?sort=owner_id', 'sort'), ('/bucketlists/?sort=due_date', 'sort'),
+@pytest.mark.parametrize('url, parameter', [('/bucketlists/?sort=owner_id', 'sort'),
+                                            ('/bucketlists/?sort=due_date', 'sort'),
                                             ('/bucketlists/?sort=--name', 'sort'), ('/bucketlists/?sort=', 'sort'),
                                             ('/bucketlists/{b}/items/?sort=description', 'sort'),
                                             ('/bucketlists/{b}/items/?due_before=soon', 'due_before'),
