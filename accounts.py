@@ -10,6 +10,7 @@ from peewee import IntegrityError
 
 import auth
 import settings
+import sync
 from models import (
     API_TOKEN_MAX_DAYS,
     API_TOKEN_SCOPES,
@@ -202,9 +203,16 @@ def delete_me():
     fields = clean_body({'password': clean_text}, required=('password',))
     user = current_user()
     with password_confirmed(user, fields['password']):
-        # Its bucketlists, items, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE).
-        user.delete_instance()
+        delete_account(user)
     return {'message': 'Your account was deleted.'}
+
+
+def delete_account(user):
+    """The account and everything it owns: its bucketlists (for their members too), items,
+    memberships, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE)."""
+    with db.atomic():
+        sync.record_owner_leaving(user.id)
+        user.delete_instance()
 
 
 @app.post('/users/me/password', scope='session')
@@ -299,7 +307,7 @@ def main(argv):
     if user is None:
         sys.exit(f'No account has the email {email!r}.')
     if command == 'delete-user':
-        user.delete_instance()
+        delete_account(user)
         print(f'Deleted {user.email} and everything it owned.')
         return
     password = secrets.token_urlsafe(18)

@@ -3,6 +3,7 @@ import hmac
 import json
 import os
 from contextlib import nullcontext
+from datetime import timedelta
 
 from bottle import request, response, static_file
 from peewee import IntegrityError
@@ -13,7 +14,21 @@ import migrations
 import openapi
 import settings
 import sync
-from models import BUCKETLIST_SORTS, ITEM_SORTS, Bucketlist, Item, answer_within, db, utcnow, violated_constraint
+from models import (
+    BUCKETLIST_SORTS,
+    ITEM_SORTS,
+    Bucketlist,
+    Item,
+    Membership,
+    ThrottleEvent,
+    User,
+    answer_within,
+    db,
+    role_of,
+    utcnow,
+    violated_constraint,
+    visible_to,
+)
 from web import (
     APIError,
     app,
@@ -25,15 +40,18 @@ from web import (
     clean_long_text,
     clean_name,
     clean_position,
+    clean_text,
     etags_in,
     idempotent,
     log,
+    normalized_email,
     paginate,
     positive_query_int,
     query_boolean,
     query_date,
     query_param,
     query_sort,
+    throttle_check,
     timestamp,
     token_checked,
 )
@@ -46,9 +64,10 @@ STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
 # --- Representations -----------------------------------------------------------------------------
 
 def bucketlist_json(bucketlist, items=None):
+    """A bucketlist as the caller sees it: ``role`` is theirs ('owner', 'editor' or 'viewer')."""
     body = {'id': bucketlist.id, 'name': bucketlist.name, 'description': bucketlist.description,
-            'created_by': bucketlist.owner_id, 'date_created': timestamp(bucketlist.date_created),
-            'date_modified': timestamp(bucketlist.date_modified)}
+            'created_by': bucketlist.owner_id, 'role': bucketlist.role,
+            'date_created': timestamp(bucketlist.date_created), 'date_modified': timestamp(bucketlist.date_modified)}
     if items is not None:
         body['items'] = [item_json(item) for item in items]
     return body
@@ -58,7 +77,13 @@ def item_json(item):
     return {'id': item.id, 'name': item.name, 'done': item.done, 'bucketlist_id': item.bucketlist_id,
             'date_created': timestamp(item.date_created), 'date_modified': timestamp(item.date_modified),
             'notes': item.notes, 'due_date': item.due_date and item.due_date.isoformat(),
-            'done_at': item.done_at and timestamp(item.done_at), 'position': item.position}
+            'done_at': item.done_at and timestamp(item.done_at), 'position': item.position,
+            'created_by': item.created_by_id}
+
+
+def member_json(membership):
+    return {'user_id': membership.user_id, 'email': membership.email, 'role': membership.role,
+            'date_added': timestamp(membership.date_added)}
 
 
 # --- Bucketlists ---------------------------------------------------------------------------------
@@ -66,27 +91,37 @@ def item_json(item):
 BUCKETLIST_FIELDS = {'name': clean_name, 'description': clean_long_text}
 
 
-def owned_bucketlist(bucketlist_id, for_update=False):
-    """The caller's bucketlist with this id, or 404 (also when it is somebody else's); with
-    ``for_update``, its row locked until the transaction ends."""
-    if for_update:
-        bucketlist = Bucketlist.locked_for(request.user_id, bucketlist_id)
-    else:
-        bucketlist = Bucketlist.owned_by(request.user_id, bucketlist_id)
+# What each role may do: read the list and its items, write its items, manage the list itself
+# (rename, delete, members).
+ALLOWED = {'read': {'owner', 'editor', 'viewer'}, 'write': {'owner', 'editor'}, 'manage': {'owner'}}
+REFUSALS = {'write': 'As a viewer of bucketlist {id} you may read it, not change it.',
+            'manage': 'Only the owner of bucketlist {id} may rename it, delete it or manage its members.'}
+
+
+def bucketlist_for(bucketlist_id, may='read', for_update=False):
+    """The caller's view of this bucketlist (``role`` included): 404 unless they own it or are a
+    member, as if it did not exist; 403 when their role does not allow ``may``. With
+    ``for_update`` its row is locked until the transaction ends (``Bucketlist.seen_by``)."""
+    return allowed(Bucketlist.seen_by(request.user_id, bucketlist_id, for_update), bucketlist_id, may)
+
+
+def allowed(bucketlist, bucketlist_id, may):
     if bucketlist is None:
         raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+    if bucketlist.role not in ALLOWED[may]:
+        raise APIError(403, REFUSALS[may].format(id=bucketlist_id))
     return bucketlist
 
 
-def owned_bucketlist_with_items(bucketlist_id, for_update=False):
-    """(bucketlist, items) of the caller's bucketlist with this id, or 404. The same query
-    checks the token's session (for routes marked ``token_checked_in_query``): a row found means
-    it is open; on a miss the token plugin tells 401 from 404."""
+def bucketlist_with_items(bucketlist_id, may='read', for_update=False):
+    """(bucketlist, items) as ``bucketlist_for`` checks them, in one query. The same query checks
+    the token's session (for routes marked ``token_checked_in_query``): a row found means it is
+    open; on a miss the token plugin tells 401 from 404."""
     found = Bucketlist.with_items(request.user_id, bucketlist_id, request.session_id, for_update)
-    if found is None:
-        raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
-    token_checked()
-    return found
+    if found is not None:
+        token_checked()
+    bucketlist, items = found or (None, None)
+    return allowed(bucketlist, bucketlist_id, may), items
 
 
 def save_bucketlist(bucketlist, fields):
@@ -115,15 +150,31 @@ def bucketlist_create():
     def create():
         now = utcnow()
         bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now, description='')
+        bucketlist.role = 'owner'
         save_bucketlist(bucketlist, fields)
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
     return idempotent(create)
 
 
-@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort'))
+ROLES = ('owner', 'editor', 'viewer')
+
+
+@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'))
 def bucketlist_list():
-    query = Bucketlist.select().where(Bucketlist.owner == request.user_id)
+    """The caller's bucketlists and those shared with them, each with the caller's role."""
+    query = Bucketlist.select(Bucketlist, role_of(request.user_id).alias('role'))
+    role = query_param('role')
+    if role is None:
+        query = query.where(visible_to(request.user_id))
+    elif role == 'owner':
+        query = query.where(Bucketlist.owner == request.user_id)
+    elif role in ROLES:
+        query = query.where(Bucketlist.id.in_(Membership.select(Membership.bucketlist).where(
+            (Membership.user == request.user_id) & (Membership.role == role))))
+    else:
+        raise APIError(400, f"The query parameter 'role' must be one of {', '.join(ROLES)}.",
+                       errors={'role': f'Must be one of {", ".join(ROLES)}.'})
     q = query_param('q')
     if q:
         query = query.where(Bucketlist.name_contains(q))
@@ -132,7 +183,7 @@ def bucketlist_list():
 
 @app.get('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
 def bucketlist_show(bucketlist_id):
-    bucketlist, items = owned_bucketlist_with_items(bucketlist_id)
+    bucketlist, items = bucketlist_with_items(bucketlist_id)
     return bucketlist_json(bucketlist, items)
 
 
@@ -147,7 +198,7 @@ def held_for_if_match():
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
     with held_for_if_match():
-        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=db.in_transaction())
+        bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         fields = clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
         bucketlist.date_modified = utcnow()
@@ -158,9 +209,9 @@ def bucketlist_update(bucketlist_id):
 @app.delete('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
 def bucketlist_delete(bucketlist_id):
     with db.atomic():
-        bucketlist, items = owned_bucketlist_with_items(bucketlist_id, for_update=True)
+        bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
-        sync.record_deletion(request.user_id, 'bucketlist', bucketlist_id)
+        sync.record_deletion(bucketlist_id)
         bucketlist.delete_instance()
     return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
 
@@ -170,12 +221,12 @@ def bucketlist_delete(bucketlist_id):
 ITEM_FIELDS = {'name': clean_name, 'done': clean_done, 'notes': clean_long_text, 'due_date': clean_date}
 
 
-def owned_item(bucketlist_id, item_id, for_update=False):
-    """The caller's item, or 404; with ``for_update``, its bucketlist's row is locked first (see
-    ``Bucketlist.locked_for``), then its own."""
-    if for_update:
-        owned_bucketlist(bucketlist_id, for_update=True)
-    item = Item.owned_by(request.user_id, bucketlist_id, item_id, for_update)
+def item_for(bucketlist_id, item_id, may='read'):
+    """The item, if the caller may see its bucketlist, or 404; 403 if their role does not allow
+    ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``), then its own."""
+    if may != 'read':
+        bucketlist_for(bucketlist_id, may, for_update=True)
+    item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=may != 'read')
     if item is None:
         raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
     return item
@@ -187,8 +238,8 @@ def item_create(bucketlist_id):
 
     def create():
         with db.atomic():
-            bucketlist = owned_bucketlist(bucketlist_id, for_update=True)  # new items go last, one at a time
-            item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST)
+            bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
+            item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
         if item is None:
             raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
                                 'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
@@ -200,7 +251,7 @@ def item_create(bucketlist_id):
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
          query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
 def item_list(bucketlist_id):
-    bucketlist = owned_bucketlist(bucketlist_id)
+    bucketlist = bucketlist_for(bucketlist_id)
     query = Item.select().where(Item.bucketlist == bucketlist)
     q = query_param('q')
     if q:
@@ -218,14 +269,14 @@ def item_list(bucketlist_id):
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
 def item_show(bucketlist_id, item_id):
-    return item_json(owned_item(bucketlist_id, item_id))
+    return item_json(item_for(bucketlist_id, item_id))
 
 
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
     partial = request.method == 'PATCH'
     with db.atomic():
-        item = owned_item(bucketlist_id, item_id, for_update=True)
+        item = item_for(bucketlist_id, item_id, 'write')
         check_if_match(lambda: item_json(item))
         fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
         if not partial:  # a PUT replaces every field it may set
@@ -245,14 +296,17 @@ def item_move(bucketlist_id, item_id):
     """To ``position`` (default: last) in its bucketlist or in ``bucketlist_id``, another of the
     caller's. The other items close up behind it and open up before it, so that positions stay
     0..n-1 in both lists."""
-    owned_item(bucketlist_id, item_id)  # another's is 404 whatever the body holds, as on every route
+    # Refused as on every route whatever the body holds: 404 when unseen, 403 for a viewer.
+    allowed(Bucketlist.seen_by(request.user_id, bucketlist_id), bucketlist_id, 'write')
     fields = clean_body({'position': clean_position, 'bucketlist_id': clean_id})
     target_id = fields.get('bucketlist_id', bucketlist_id)
     with db.atomic():
         # Both lists locked, in id order: two moves between the same lists never wait on each other.
         for locked_id in sorted({bucketlist_id, target_id}):
-            owned_bucketlist(locked_id, for_update=True)
-        item = owned_item(bucketlist_id, item_id)
+            bucketlist_for(locked_id, 'write', for_update=True)
+        item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=True)
+        if item is None:
+            raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
         Item.shift(bucketlist_id, item.position + 1, -1)  # out of its place...
         remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
         if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:
@@ -268,12 +322,106 @@ def item_move(bucketlist_id, item_id):
 @app.delete('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
 def item_delete(bucketlist_id, item_id):
     with db.atomic():
-        item = owned_item(bucketlist_id, item_id, for_update=True)
+        item = item_for(bucketlist_id, item_id, 'write')
         check_if_match(lambda: item_json(item))
         item.delete_instance()
         Item.shift(bucketlist_id, item.position + 1, -1)
-        sync.record_deletion(request.user_id, 'item', item_id)
+        sync.record_deletion(bucketlist_id, item_id)
     return {'message': f'item {item_id} deleted successfully'}
+
+
+# --- Members -------------------------------------------------------------------------------------
+
+MEMBER_ROLES = ('viewer', 'editor')
+# Adding members by email tells whether an address has an account: this many misses an hour per
+# account, then 429.
+UNKNOWN_EMAILS_PER_HOUR = 20
+
+
+def clean_role(value, from_form=False):
+    if value not in MEMBER_ROLES:
+        raise ValueError(f'Must be one of {", ".join(MEMBER_ROLES)}.')
+    return value
+
+
+def membership(bucketlist_id, user_id):
+    """A member of the bucketlist, with their email, or 404."""
+    found = (Membership.select(Membership, User.email).join(User)
+             .where((Membership.bucketlist == bucketlist_id) & (Membership.user == user_id)).objects().get_or_none())
+    if found is None:
+        raise APIError(404, f'User {user_id} is not a member of bucketlist {bucketlist_id}.')
+    return found
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/members')
+def member_list(bucketlist_id):
+    """The owner first, then the members in the order they were added (at most
+    MAX_MEMBERS_PER_BUCKETLIST)."""
+    bucketlist = bucketlist_for(bucketlist_id)
+    owner = User.get_by_id(bucketlist.owner_id)
+    members = (Membership.select(Membership, User.email).join(User).where(Membership.bucketlist == bucketlist_id)
+               .order_by(Membership.date_added, Membership.user).objects())
+    return [{'user_id': owner.id, 'email': owner.email, 'role': 'owner',
+             'date_added': timestamp(bucketlist.date_created)}] + [member_json(member) for member in members]
+
+
+@app.post('/bucketlists/<bucketlist_id:id>/members')
+def member_add(bucketlist_id):
+    bucketlist_for(bucketlist_id, 'manage')  # refused as on every route, whatever the body holds
+    fields = clean_body({'email': clean_text, 'role': clean_role}, required=('email', 'role'))
+    misses = [('member-unknown-email', str(request.user_id), UNKNOWN_EMAILS_PER_HOUR, timedelta(hours=1))]
+    with db.atomic():
+        bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
+        throttle_check(misses)
+        user = User.get_or_none(User.email == normalized_email(fields['email']))
+        if user is None:
+            ThrottleEvent.record(misses, utcnow())
+            raise APIError(404, 'No account has this email: its owner must register first.')
+        if user.id == bucketlist.owner_id:
+            raise APIError(409, f'You own bucketlist {bucketlist_id} already.')
+        if Membership.select().where(Membership.bucketlist == bucketlist_id).count() >= settings.MAX_MEMBERS_PER_BUCKETLIST:
+            raise APIError(409, f'Bucketlist {bucketlist_id} already has {settings.MAX_MEMBERS_PER_BUCKETLIST} members, '
+                                'the most one may have (MAX_MEMBERS_PER_BUCKETLIST).')
+        try:
+            with db.atomic():
+                added = Membership.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],
+                                          date_added=utcnow())
+        except IntegrityError:
+            raise APIError(409, f'{user.email} is a member of bucketlist {bucketlist_id} already.')
+        sync.record_sharing(bucketlist_id)
+    added.email = user.email
+    response.status = 201
+    return member_json(added)
+
+
+@app.patch('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
+def member_change(bucketlist_id, user_id):
+    bucketlist_for(bucketlist_id, 'manage')
+    fields = clean_body({'role': clean_role}, required=('role',))
+    with db.atomic():
+        bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
+        if user_id == bucketlist.owner_id:
+            raise APIError(409, f'You own bucketlist {bucketlist_id}: that is not a role to change.')
+        member = membership(bucketlist_id, user_id)
+        member.role = fields['role']
+        member.save(only=[Membership.role])
+        sync.record_sharing(bucketlist_id)  # members' syncs show the role with the list
+    return member_json(member)
+
+
+@app.delete('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
+def member_remove(bucketlist_id, user_id):
+    """The owner removes a member; a member may remove only themself (leave). Either way their
+    next sync shows the list and its items deleted."""
+    with db.atomic():
+        bucketlist = bucketlist_for(bucketlist_id, for_update=True)
+        if bucketlist.role != 'owner' and user_id != request.user_id:
+            raise APIError(403, f'Only the owner of bucketlist {bucketlist_id} removes other members; you may leave.')
+        if user_id == bucketlist.owner_id:
+            raise APIError(409, f'You own bucketlist {bucketlist_id}: delete it instead of leaving it.')
+        membership(bucketlist_id, user_id).delete_instance()
+        sync.record_departure(bucketlist_id, user_id)
+    return {'message': f'User {user_id} is no longer a member of bucketlist {bucketlist_id}.'}
 
 
 # --- Sync ----------------------------------------------------------------------------------------

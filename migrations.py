@@ -21,6 +21,21 @@ Step = namedtuple('Step', 'version name up down')
 # Any constant works; it only has to be the same in every process that migrates.
 ADVISORY_LOCK_KEY = 0x6275636B6C697374  # 'bucklist'
 
+def sqlite_version_trigger(table, event):
+    """SQLite's trigger stamping ``table``'s rows with the next version on ``event`` (step 7)."""
+    return f'''CREATE TRIGGER "{table}_version_{event.split()[0].lower()}" AFTER {event} ON "{table}" BEGIN
+        UPDATE "{table}" SET "version" = (SELECT "next_version" FROM "sync_state" WHERE "id" = 1)
+            WHERE "id" = NEW."id";
+        UPDATE "sync_state" SET "next_version" = "next_version" + 1 WHERE "id" = 1;
+        END'''
+
+
+# Every write /sync must see: an UPDATE OF other columns (the version itself) fires nothing.
+ITEM_VERSIONED_UPDATE = ('UPDATE OF "name", "done", "notes", "due_date", "done_at", "position", "bucketlist_id", '
+                         '"date_modified"')
+SQLITE_VERSIONED_WRITES = [('bucketlists', 'INSERT'), ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
+                           ('items', 'INSERT'), ('items', ITEM_VERSIONED_UPDATE), ('deletions', 'INSERT')]
+
 STEPS = [
     Step(1, 'create bucketlists', up=[
         '''CREATE TABLE "bucketlists" (
@@ -215,17 +230,17 @@ STEPS = [
                 FROM "items") AS ranked WHERE "items"."id" = ranked."id"''',
             'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
             'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
-            'CREATE INDEX "bucketlists_owner_id_version_id" ON "bucketlists" ("owner_id", "version", "id")',
+            'CREATE INDEX "bucketlists_version_id" ON "bucketlists" ("version", "id")',
             'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
             '''CREATE TABLE "deletions" (
                 "id" SERIAL NOT NULL PRIMARY KEY,
-                "owner_id" INTEGER NOT NULL,
+                "user_id" INTEGER NOT NULL,
                 "kind" VARCHAR(16) NOT NULL,
                 "object_id" INTEGER NOT NULL,
                 "version" BIGINT NOT NULL DEFAULT 0,
                 "deleted_at" TIMESTAMP NOT NULL,
-                FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
-            'CREATE INDEX "deletions_owner_id_version_id" ON "deletions" ("owner_id", "version", "id")',
+                FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+            'CREATE INDEX "deletions_user_id_version_id" ON "deletions" ("user_id", "version", "id")',
             'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
             '''CREATE TABLE "sync_state" (
                 "id" INTEGER NOT NULL PRIMARY KEY,
@@ -253,35 +268,24 @@ STEPS = [
                 WHERE "before"."bucketlist_id" = "items"."bucketlist_id" AND "before"."id" < "items"."id")''',
             'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
             'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
-            'CREATE INDEX "bucketlists_owner_id_version_id" ON "bucketlists" ("owner_id", "version", "id")',
+            'CREATE INDEX "bucketlists_version_id" ON "bucketlists" ("version", "id")',
             'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
             '''CREATE TABLE "deletions" (
                 "id" INTEGER NOT NULL PRIMARY KEY,
-                "owner_id" INTEGER NOT NULL,
+                "user_id" INTEGER NOT NULL,
                 "kind" VARCHAR(16) NOT NULL,
                 "object_id" INTEGER NOT NULL,
                 "version" INTEGER NOT NULL DEFAULT 0,
                 "deleted_at" DATETIME NOT NULL,
-                FOREIGN KEY ("owner_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
-            'CREATE INDEX "deletions_owner_id_version_id" ON "deletions" ("owner_id", "version", "id")',
+                FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+            'CREATE INDEX "deletions_user_id_version_id" ON "deletions" ("user_id", "version", "id")',
             'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
             '''CREATE TABLE "sync_state" (
                 "id" INTEGER NOT NULL PRIMARY KEY,
                 "next_version" INTEGER NOT NULL,
                 "purged_below" INTEGER NOT NULL)''',
             'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
-            *[f'''CREATE TRIGGER "{table}_version_{event.split()[0].lower()}" AFTER {event} ON "{table}" BEGIN
-                UPDATE "{table}" SET "version" = (SELECT "next_version" FROM "sync_state" WHERE "id" = 1)
-                    WHERE "id" = NEW."id";
-                UPDATE "sync_state" SET "next_version" = "next_version" + 1 WHERE "id" = 1;
-                END'''
-              for table, event in [
-                  ('bucketlists', 'INSERT'),
-                  ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
-                  ('items', 'INSERT'),
-                  ('items', 'UPDATE OF "name", "done", "notes", "due_date", "done_at", "position", '
-                            '"bucketlist_id", "date_modified"'),
-                  ('deletions', 'INSERT')]],
+            *[sqlite_version_trigger(table, event) for table, event in SQLITE_VERSIONED_WRITES],
         ],
     }, down={
         'postgresql': [
@@ -292,7 +296,7 @@ STEPS = [
             'DROP TABLE "sync_state"',
             'DROP TABLE "deletions"',
             'DROP INDEX "items_version_id"',
-            'DROP INDEX "bucketlists_owner_id_version_id"',
+            'DROP INDEX "bucketlists_version_id"',
             'DROP INDEX "items_bucketlist_id_position"',
             'ALTER TABLE "items" DROP COLUMN "version"',
             'ALTER TABLE "items" DROP COLUMN "position"',
@@ -311,7 +315,7 @@ STEPS = [
             'DROP TABLE "sync_state"',
             'DROP TABLE "deletions"',
             'DROP INDEX "items_version_id"',
-            'DROP INDEX "bucketlists_owner_id_version_id"',
+            'DROP INDEX "bucketlists_version_id"',
             'DROP INDEX "items_bucketlist_id_position"',
             'ALTER TABLE "items" DROP COLUMN "version"',
             'ALTER TABLE "items" DROP COLUMN "position"',
@@ -320,6 +324,54 @@ STEPS = [
             'ALTER TABLE "items" DROP COLUMN "notes"',
             'ALTER TABLE "bucketlists" DROP COLUMN "version"',
             'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+        ],
+    }),
+
+    # Members of a bucketlist, with a role; items record who created them (existing ones: the
+    # owner, who was the only one who could).
+    Step(8, 'sharing: members and who created each item', up=[
+        '''CREATE TABLE "memberships" (
+            "bucketlist_id" INTEGER NOT NULL,
+            "user_id" INTEGER NOT NULL,
+            "role" VARCHAR(6) NOT NULL CHECK ("role" IN ('viewer', 'editor')),
+            "date_added" {timestamp} NOT NULL,
+            PRIMARY KEY ("bucketlist_id", "user_id"),
+            FOREIGN KEY ("bucketlist_id") REFERENCES "bucketlists" ("id") ON DELETE CASCADE,
+            FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+        'CREATE INDEX "memberships_user_id_bucketlist_id" ON "memberships" ("user_id", "bucketlist_id")',
+        'ALTER TABLE "items" ADD COLUMN "created_by" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL',
+        '''UPDATE "items" SET "created_by" = (SELECT "owner_id" FROM "bucketlists"
+            WHERE "bucketlists"."id" = "items"."bucketlist_id")''',
+    ], down={
+        'postgresql': [
+            'ALTER TABLE "items" DROP COLUMN "created_by"',
+            'DROP TABLE "memberships"',
+        ],
+        # SQLite drops no column a foreign key uses: the table is rebuilt without it.
+        'sqlite': [
+            '''CREATE TABLE "items_old" (
+                "id" INTEGER NOT NULL PRIMARY KEY,
+                "name" VARCHAR(255) NOT NULL,
+                "done" INTEGER NOT NULL,
+                "bucketlist_id" INTEGER NOT NULL,
+                "date_created" DATETIME NOT NULL,
+                "date_modified" DATETIME NOT NULL,
+                "notes" TEXT NOT NULL DEFAULT '',
+                "due_date" DATE,
+                "done_at" DATETIME,
+                "position" INTEGER NOT NULL DEFAULT 0,
+                "version" INTEGER NOT NULL DEFAULT 0,
+                FOREIGN KEY ("bucketlist_id") REFERENCES "bucketlists" ("id") ON DELETE CASCADE)''',
+            '''INSERT INTO "items_old" SELECT "id", "name", "done", "bucketlist_id", "date_created", "date_modified",
+                "notes", "due_date", "done_at", "position", "version" FROM "items"''',
+            'DROP TABLE "items"',
+            'ALTER TABLE "items_old" RENAME TO "items"',
+            'CREATE INDEX "items_bucketlist_id_id" ON "items" ("bucketlist_id", "id")',
+            'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
+            'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
+            sqlite_version_trigger('items', 'INSERT'),
+            sqlite_version_trigger('items', ITEM_VERSIONED_UPDATE),
+            'DROP TABLE "memberships"',
         ],
     }),
 ]

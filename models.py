@@ -14,8 +14,10 @@ import psycopg2.extensions
 from peewee import (
     AutoField,
     BigIntegerField,
+    Case,
     BooleanField,
     CharField,
+    CompositeKey,
     DatabaseError,
     DateField,
     DateTimeField,
@@ -303,24 +305,33 @@ class Bucketlist(BaseModel):
         indexes = (
             (('owner', 'name'), True),
             (('owner', 'id'), False),
-            (('owner', 'version', 'id'), False),
+            (('version', 'id'), False),
         )
 
     @classmethod
-    def locked_for(cls, owner_id, bucketlist_id):
-        """The owner's bucketlist with this id, its row locked until the transaction ends (None when
-        there is none). Every write to its items takes this lock first, so they take turns: the
-        positions stay 0..n-1, and no two writers wait on each other's locks in opposite orders."""
-        if not 0 < bucketlist_id <= MAX_ID:
-            return None
-        return locked(cls.select().where((cls.id == bucketlist_id) & (cls.owner == owner_id))).get_or_none()
+    def seen_by(cls, user_id, bucketlist_id, for_update=False):
+        """The bucketlist with this id if ``user_id`` owns it or is a member, with their ``role``
+        ('owner', 'editor' or 'viewer'); else None. Visibility and role come from the query that
+        reads the row.
 
-    @classmethod
-    def owned_by(cls, owner_id, bucketlist_id):
-        """The bucketlist with this id if ``owner_id`` owns it, else None."""
+        With ``for_update`` the row stays locked until the transaction ends. Every write to a
+        bucketlist's items and members takes this lock first, so they take turns: positions stay
+        0..n-1, a member removed while writing is removed before or after the write, never
+        during it, and no two writers wait on each other's locks in opposite orders. A member's
+        role is read again once the lock is held: the first read may predate a change that the
+        lock waited for.
+        """
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        return cls.get_or_none((cls.id == bucketlist_id) & (cls.owner == owner_id))
+        query = cls.select(cls, role_of(user_id).alias('role')).where((cls.id == bucketlist_id) & visible_to(user_id))
+        if not for_update:
+            return query.get_or_none()
+        found = locked(query).get_or_none()
+        if found is not None and found.role != 'owner':
+            found.role = Membership.role_of(user_id, bucketlist_id)
+            if found.role is None:
+                return None
+        return found
 
     @classmethod
     def name_contains(cls, text):
@@ -340,9 +351,10 @@ class Bucketlist(BaseModel):
         return execute_hot('update_bucketlist', self.name, self.description, self.date_modified, self.id).rowcount
 
     @classmethod
-    def with_items(cls, owner_id, bucketlist_id, session_id, for_update=False):
-        """(bucketlist, its items in id order) if ``owner_id`` owns it and, unless ``session_id``
-        is None (an API token, checked already), that session of theirs is open, else None; one query.
+    def with_items(cls, user_id, bucketlist_id, session_id, for_update=False):
+        """(bucketlist with the user's ``role``, its items in position order) if ``user_id`` owns it
+        or is a member and, unless ``session_id`` is None (an API token, checked already), that
+        session of theirs is open, else None; one query.
 
         The items are read-only ``ItemRow`` tuples, not models: the callers only show them,
         and a model costs four times as much to build.
@@ -350,7 +362,7 @@ class Bucketlist(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         statement = 'bucketlist_with_items_locked' if for_update else 'bucketlist_with_items'
-        rows = execute_hot(statement, bucketlist_id, owner_id, session_id).fetchall()
+        rows = execute_hot(statement, bucketlist_id, user_id, session_id).fetchall()
         if not rows:
             return None
         to_datetime, to_date = cls.date_created.python_value, Item.due_date.python_value
@@ -358,14 +370,16 @@ class Bucketlist(BaseModel):
         first = rows[0]
         bucketlist = cls(__no_default__=True, id=first[0], name=first[1], description=first[2], owner=first[3],
                          date_created=to_datetime(first[4]), date_modified=to_datetime(first[5]))
-        items = [ItemRow(row[6], row[7], bool(row[8]), bucketlist_id, to_datetime(row[9]), to_datetime(row[10]),
-                         row[11], to_date(row[12]), to_datetime(row[13]), row[14])
-                 for row in rows if row[6] is not None]
+        bucketlist.role = first[6]
+        items = [ItemRow(row[7], row[8], bool(row[9]), bucketlist_id, to_datetime(row[10]), to_datetime(row[11]),
+                         row[12], to_date(row[13]), to_datetime(row[14]), row[15], row[16])
+                 for row in rows if row[7] is not None]
         return bucketlist, items
 
 
 # An item as a bucketlist read returns it: the fields ``item_json`` shows, under the same names.
-ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified notes due_date done_at position')
+ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified notes due_date done_at position '
+                               'created_by_id')
 
 
 class Item(BaseModel):
@@ -381,6 +395,7 @@ class Item(BaseModel):
     done_at = DateTimeField(null=True)  # when done last became true; None while not done
     position = IntegerField(default=0)  # 0..n-1 within its bucketlist
     version = BigIntegerField(default=0)
+    created_by = ForeignKeyField(User, column_name='created_by', null=True, on_delete='SET NULL', index=False)
 
     class Meta:
         table_name = 'items'
@@ -391,29 +406,30 @@ class Item(BaseModel):
         )
 
     @classmethod
-    def owned_by(cls, owner_id, bucketlist_id, item_id, for_update=False):
-        """The item with this id in this bucketlist if ``owner_id`` owns it, else None."""
+    def seen_by(cls, user_id, bucketlist_id, item_id, for_update=False):
+        """The item with this id in this bucketlist if ``user_id`` may see the bucketlist, else None.
+        With ``for_update``, the caller holds the bucketlist's lock already (``Bucketlist.seen_by``)."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
-        query = (cls.select(cls).join(Bucketlist)
-                 .where((cls.id == item_id) & (cls.bucketlist == bucketlist_id)
-                        & (Bucketlist.owner == owner_id)))
-        return (locked(query) if for_update else query).get_or_none()
+        query = cls.select().where((cls.id == item_id) & (cls.bucketlist == bucketlist_id))
+        if for_update:
+            return locked(query).get_or_none()
+        return query.where(cls.bucketlist.in_(visible_ids(user_id))).get_or_none()
 
     @classmethod
     def name_contains(cls, text):
         return _contains_folded(cls.name, text)
 
     @classmethod
-    def add(cls, bucketlist_id, fields, now, most_per_bucketlist):
+    def add(cls, bucketlist_id, fields, now, most_per_bucketlist, created_by):
         """A new item at the end of the bucketlist, unless it already holds ``most_per_bucketlist``
-        (then None). The caller holds the bucketlist's lock (``Bucketlist.locked_for``)."""
+        (then None). The caller holds the bucketlist's lock (``Bucketlist.seen_by``)."""
         done = fields.get('done', False)
         item = cls(__no_default__=True, name=fields['name'], done=done, bucketlist=bucketlist_id,
                    date_created=now, date_modified=now, notes=fields.get('notes', ''),
-                   due_date=fields.get('due_date'), done_at=now if done else None)
+                   due_date=fields.get('due_date'), done_at=now if done else None, created_by=created_by)
         row = execute_hot('insert_item', item.name, done, bucketlist_id, now, most_per_bucketlist, item.notes,
-                          item.due_date, item.done_at).fetchone()
+                          item.due_date, item.done_at, created_by).fetchone()
         if row is None:
             return None
         item.id, item.position = row
@@ -502,9 +518,10 @@ class ApiToken(BaseModel):
 
 
 class Deletion(BaseModel):
-    """A tombstone: a bucketlist or an item deleted, for /sync; kept SYNC_TOMBSTONE_DAYS."""
+    """A tombstone: a bucketlist or an item gone from ``user``'s view (deleted, or the user left or
+    was removed from its list), for their /sync; kept SYNC_TOMBSTONE_DAYS."""
     id = AutoField()
-    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
     kind = CharField(max_length=16)  # 'bucketlist' or 'item'
     object_id = IntegerField()
     version = BigIntegerField(default=0)
@@ -513,8 +530,46 @@ class Deletion(BaseModel):
     class Meta:
         table_name = 'deletions'
         indexes = (
-            (('owner', 'version', 'id'), False),
+            (('user', 'version', 'id'), False),
         )
+
+
+class Membership(BaseModel):
+    """A user sharing a bucketlist they do not own, as a 'viewer' or an 'editor'."""
+    bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', on_delete='CASCADE', index=False)
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
+    role = CharField(max_length=6)
+    date_added = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'memberships'
+        primary_key = CompositeKey('bucketlist', 'user')
+        indexes = (
+            (('user', 'bucketlist'), False),
+        )
+
+    @classmethod
+    def role_of(cls, user_id, bucketlist_id):
+        return cls.select(cls.role).where((cls.bucketlist == bucketlist_id) & (cls.user == user_id)).scalar()
+
+
+def visible_ids(user_id):
+    """The ids of the bucketlists ``user_id`` may see: their own and those shared with them (each
+    branch read through its own index, however many bucketlists the table holds)."""
+    return (Bucketlist.select(Bucketlist.id).where(Bucketlist.owner == user_id)
+            + Membership.select(Membership.bucketlist).where(Membership.user == user_id))
+
+
+def visible_to(user_id):
+    return Bucketlist.id.in_(visible_ids(user_id))
+
+
+def role_of(user_id):
+    """The user's role in the bucketlist of the row at hand, in SQL: 'owner', their membership's
+    role, or NULL."""
+    return Case(None, [(Bucketlist.owner == user_id, 'owner')],
+                Membership.select(Membership.role).where((Membership.bucketlist == Bucketlist.id)
+                                                         & (Membership.user == user_id)))
 
 
 class SyncState(BaseModel):
@@ -596,9 +651,13 @@ class ThrottleEvent(BaseModel):
 HOT = {
     'bucketlist_with_items': (
         'SELECT b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
-        ' i.id, i.name, i.done, i.date_created, i.date_modified, i.notes, i.due_date, i.done_at, i.position'
+        " CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
+        ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END,'
+        ' i.id, i.name, i.done, i.date_created, i.date_modified, i.notes, i.due_date, i.done_at, i.position,'
+        ' i.created_by'
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
-        ' WHERE b.id = $1 AND b.owner_id = $2'
+        ' WHERE b.id = $1 AND (b.owner_id = $2'
+        ' OR EXISTS (SELECT 1 FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2))'
         ' AND ($3::integer IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2))'
         ' ORDER BY i.position, i.id'),
     # A session ends by its row's deletion: logout, reuse of a refresh token, a password change,
@@ -612,8 +671,8 @@ HOT = {
                           ' SELECT $1, $6, $2, $3, $4'
                           ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5 RETURNING id'),
     'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date,'
-                    ' done_at, position)'
-                    ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*) FROM items WHERE bucketlist_id = $3'
+                    ' done_at, position, created_by)'
+                    ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*), $9 FROM items WHERE bucketlist_id = $3'
                     ' HAVING count(*) < $5 RETURNING id, position'),
 }
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
@@ -622,4 +681,5 @@ HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.i
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}
 
-MODELS = [User, Bucketlist, Item, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey, ThrottleEvent]
+MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
+          ThrottleEvent]

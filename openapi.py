@@ -100,9 +100,10 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
 TIMESTAMP = '2026-11-25T15:43:58.721104Z'
 ITEM_EXAMPLE = {'id': 1, 'name': 'Book the flights', 'done': False, 'bucketlist_id': 1,
                 'date_created': TIMESTAMP, 'date_modified': TIMESTAMP, 'notes': 'A window seat',
-                'due_date': '2027-03-01', 'done_at': None, 'position': 0}
+                'due_date': '2027-03-01', 'done_at': None, 'position': 0, 'created_by': 1}
 BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'description': 'By my 40th birthday',
-                      'created_by': 1, 'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
+                      'created_by': 1, 'role': 'owner', 'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
+MEMBER_EXAMPLE = {'user_id': 2, 'email': 'grace@example.com', 'role': 'editor', 'date_added': TIMESTAMP}
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
 
 
@@ -122,7 +123,10 @@ LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_P
 # A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
 DATE_SCHEMA = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
 BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'description': {**LONG_TEXT, 'description': 'Default "".'},
-                         'created_by': ID, 'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
+                         'created_by': {**ID, 'description': 'Its owner.'},
+                         'role': {'enum': ['owner', 'editor', 'viewer'],
+                                  'description': 'Yours: the owner, or a member\'s role.'},
+                         'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
 ITEM_PROPERTIES = {
     'id': ID, 'name': STORED_NAME, 'done': {'type': 'boolean'}, 'bucketlist_id': ID,
     'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA,
@@ -130,6 +134,8 @@ ITEM_PROPERTIES = {
     'due_date': {'type': ['string', 'null'], 'format': 'date', 'description': 'YYYY-MM-DD, or null.'},
     'done_at': {'type': ['string', 'null'], 'format': 'date-time',
                 'description': 'When done last became true (UTC); null while not done. Read-only.'},
+    'created_by': {'type': ['integer', 'null'], 'minimum': 1, 'maximum': MAX_ID,
+                   'description': 'Who added it; null once their account is deleted.'},
     'position': {'type': 'integer', 'minimum': 0,
                  'description': 'Its 0-based place in its bucketlist\'s order. Read-only: move it with '
                                 'POST …/move.'},
@@ -181,6 +187,13 @@ SCHEMAS = {
     'Item': {
         **body_schema(ITEM_PROPERTIES, list(ITEM_PROPERTIES)),
         'examples': [ITEM_EXAMPLE],
+    },
+    'Member': {
+        **body_schema({'user_id': ID, 'email': {'type': 'string'},
+                       'role': {'enum': ['owner', 'editor', 'viewer']},
+                       'date_added': {**TIMESTAMP_SCHEMA, 'description': 'The owner\'s: when the list was made.'}},
+                      ['user_id', 'email', 'role', 'date_added']),
+        'examples': [MEMBER_EXAMPLE],
     },
     'Sync': {
         **body_schema({
@@ -291,6 +304,10 @@ PARAMETERS = {
                   'description': 'A session of yours (GET /auth/sessions); anything else is 404.'},
     'TokenId': {'name': 'token_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                 'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
+    'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
+               'description': 'A member of the bucketlist; anybody else is 404.'},
+    'Role': {'name': 'role', 'in': 'query', 'schema': {'enum': ['owner', 'editor', 'viewer']},
+             'description': 'Only the bucketlists where your role is this.'},
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'An item of that bucketlist; anything else is 404.'},
     'Page': {'name': 'page', 'in': 'query', 'schema': {'type': 'integer', 'minimum': 1,
@@ -383,14 +400,16 @@ RESPONSES = {
         'The session of this access token has ended. Please log in again.', headers=['WWW-Authenticate']),
     'Forbidden': problem_response(
         403,
-        'An API token without what this route needs: a read token cannot write, and no API token may '
-        'manage sessions, API tokens, the password or the account (log in for those). For a write, '
-        'also a browser\'s cross-site request from an origin CORS_ORIGINS does not list.',
+        'You may see this bucketlist but your role does not allow this: viewers only read; editors also '
+        'write items; only the owner renames or deletes the list and manages its members. Or an API '
+        'token without what this route needs: a read token cannot write, and no API token may manage '
+        'sessions, API tokens, the password or the account (log in for those). For a write, also a '
+        'browser\'s cross-site request from an origin CORS_ORIGINS does not list.',
         'This API token has the read scope: it cannot change anything.'),
     'NotFound': problem_response(
         404,
-        'No such resource of yours: it does not exist, is somebody else\'s, or the id is not a '
-        f'positive integer up to {MAX_ID}.',
+        'No such resource you may see: it does not exist, is somebody else\'s and not shared with you, '
+        f'or the id is not a positive integer up to {MAX_ID}.',
         'Bucketlist 1 does not exist.'),
     'MethodNotAllowed': problem_response(
         405, 'The URL does not support this method; Allow lists those it does.',
@@ -512,6 +531,8 @@ def item_body(required, example):
     return request_body(json_fields, form_fields, example, required=bool(required))
 
 
+MEMBER_ROLE = body_schema({'role': {'enum': ['viewer', 'editor']}}, ['role'])
+MEMBER_NEW = body_schema({'email': CREDENTIALS_TEXT, 'role': {'enum': ['viewer', 'editor']}}, ['email', 'role'])
 MOVE_JSON = body_schema({'position': {'type': 'integer', 'minimum': 0, 'maximum': MAX_ID,
                                       'description': '0-based; default, or past the end: last.'},
                          'bucketlist_id': {**ID, 'description': 'Another bucketlist of yours to move it into; '
@@ -673,10 +694,11 @@ PATHS = {
     '/bucketlists/': {
         'get': operation(
             'listBucketlists', 'bucketlists', 'List your bucketlists',
-            'One page of your bucketlists, in id order unless sorted otherwise, without their items.',
+            'One page of your bucketlists and those shared with you, each with your `role`, in id order '
+            'unless sorted otherwise, without their items.',
             {'200': list_response('A page of bucketlists.', schema('Bucketlist'), BUCKETLIST_EXAMPLE),
              **NOT_MODIFIED},
-            parameters=['Page', 'Limit', 'Q', 'BucketlistSort', 'IfNoneMatch']),
+            parameters=['Page', 'Limit', 'Q', 'BucketlistSort', 'Role', 'IfNoneMatch']),
         'post': operation(
             'createBucketlist', 'bucketlists', 'Create a bucketlist',
             'The name must be unique among your bucketlists.',
@@ -753,6 +775,50 @@ PATHS = {
                 schema('Message'), {'message': 'item 1 deleted successfully'}), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['BucketlistId', 'ItemId', 'IfMatch']),
+    },
+    '/bucketlists/{bucketlist_id}/members': {
+        'get': operation(
+            'listMembers', 'members', 'Who shares a bucketlist',
+            'The owner first (role `owner`), then the members in the order they were added. The owner and '
+            'members may read it.',
+            {'200': read_response('The members.', {'type': 'array', 'items': schema('Member')},
+                                  [{**MEMBER_EXAMPLE, 'user_id': 1, 'email': 'ada@example.com', 'role': 'owner'},
+                                   MEMBER_EXAMPLE]),
+             **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'IfNoneMatch']),
+        'post': operation(
+            'addMember', 'members', 'Share a bucketlist',
+            'The owner adds an account by its email, as a `viewer` (reads) or an `editor` (also writes '
+            'items). Its next sync brings the list and its items. Unknown emails are limited to 20 an hour.',
+            {'201': response('Added.', json_content(schema('Member'), MEMBER_EXAMPLE)),
+             **NOT_FOUND, **THROTTLED,
+             '409': problem_response(409, 'The email is the owner\'s or a member\'s already, or the list has '
+                                          'MAX_MEMBERS_PER_BUCKETLIST members.',
+                                     'grace@example.com is a member of bucketlist 1 already.'),
+             **WRITE_ERRORS},
+            parameters=['BucketlistId'],
+            body=request_body(MEMBER_NEW, MEMBER_NEW, {'email': 'grace@example.com', 'role': 'editor'})),
+    },
+    '/bucketlists/{bucketlist_id}/members/{user_id}': {
+        'patch': operation(
+            'changeMember', 'members', 'Change a member\'s role', 'The owner only.',
+            {'200': response('Changed.', json_content(schema('Member'), MEMBER_EXAMPLE)),
+             **NOT_FOUND,
+             '409': problem_response(409, 'That is the owner, whose role does not change.',
+                                     'You own bucketlist 1: that is not a role to change.'),
+             **WRITE_ERRORS},
+            parameters=['BucketlistId', 'UserId'],
+            body=request_body(MEMBER_ROLE, MEMBER_ROLE, {'role': 'viewer'})),
+        'delete': operation(
+            'removeMember', 'members', 'Remove a member, or leave',
+            'The owner removes anyone; a member may remove only themself. Their next sync shows the list '
+            'and its items deleted.',
+            {'200': response('Removed.', json_content(schema('Message'), {
+                'message': 'User 2 is no longer a member of bucketlist 1.'})),
+             **NOT_FOUND,
+             '409': problem_response(409, 'The owner cannot leave their own list: they delete it.',
+                                     'You own bucketlist 1: delete it instead of leaving it.')},
+            parameters=['BucketlistId', 'UserId']),
     },
     '/bucketlists/{bucketlist_id}/items/{item_id}/move': {'post': operation(
         'moveItem', 'items', 'Move an item',
@@ -875,6 +941,7 @@ DOCUMENT = {
     'tags': [{'name': 'accounts', 'description': 'Registration, sessions, the account, API tokens.'},
              {'name': 'bucketlists', 'description': 'Your bucketlists.'},
              {'name': 'items', 'description': 'The items of a bucketlist.'},
+             {'name': 'members', 'description': 'Sharing a bucketlist with other accounts.'},
              {'name': 'operations', 'description': 'Health, this documentation, static files.'}],
     'security': [{'bearerAuth': []}],
     'paths': PATHS,

@@ -106,6 +106,7 @@ MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
 # A login past MAX_SESSIONS_PER_USER ends the account's least recently used session.
 MAX_SESSIONS_PER_USER = integer('MAX_SESSIONS_PER_USER', 100, minimum=1)
 MAX_API_TOKENS_PER_USER = integer('MAX_API_TOKENS_PER_USER', 100, minimum=1)
+MAX_MEMBERS_PER_BUCKETLIST = integer('MAX_MEMBERS_PER_BUCKETLIST', 50, minimum=1)
 # Deletions are remembered this long for /sync; a cursor older than the ones kept is 410.
 SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 

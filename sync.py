@@ -16,10 +16,10 @@ import json
 from collections import namedtuple
 from datetime import timedelta
 
-from peewee import PostgresqlDatabase, Tuple, Value, fn
+from peewee import PostgresqlDatabase, Tuple, fn
 
 import settings
-from models import MAX_ID, Bucketlist, Deletion, Item, SyncState, db, utcnow
+from models import MAX_ID, Bucketlist, Deletion, Item, SyncState, db, role_of, utcnow, visible_ids, visible_to
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
 FULL_PHASES = ('bucketlists', 'items')
@@ -107,12 +107,15 @@ def page(user_id, cursor, limit):
 
 
 def _rows(phase, user_id, since, after, limit):
-    model = {'bucketlists': Bucketlist, 'items': Item, 'deletions': Deletion}[phase]
-    query = model.select()
-    owner = Deletion.owner if model is Deletion else Bucketlist.owner
-    if model is Item:
-        query = query.join(Bucketlist)
-    query = query.where(owner == user_id)
+    """The rows of one kind the user sees, from ``since`` and after ``after``: bucketlists (with
+    the user's role), items of those, or tombstones left for the user."""
+    if phase == 'deletions':
+        model, query = Deletion, Deletion.select().where(Deletion.user == user_id)
+    elif phase == 'bucketlists':
+        model = Bucketlist
+        query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible_to(user_id))
+    else:
+        model, query = Item, Item.select().where(Item.bucketlist.in_(visible_ids(user_id)))
     if since is None:  # everything, in id order
         if after is not None:
             query = query.where(model.id > after)
@@ -127,21 +130,57 @@ def _key(row, since):
     return row.id if since is None else [row.version, row.id]
 
 
-def record_deletion(owner_id, kind, object_id):
-    """Leave the tombstone of a bucketlist or item about to be deleted (a bucketlist's items get
-    theirs too), and purge those past SYNC_TOMBSTONE_DAYS (cursors from before the purge are then
-    CursorTooOld).
+# Who sees a bucketlist, as (user_id, bucketlist_id) rows: its owner and its members.
+AUDIENCE = ('SELECT owner_id AS user_id, id AS bucketlist_id FROM bucketlists WHERE id = {p}'
+            ' UNION ALL SELECT user_id, bucketlist_id FROM memberships WHERE bucketlist_id = {p}')
+# The members of every bucketlist a user owns.
+MEMBERS_OF_OWNED = ('SELECT m.user_id, m.bucketlist_id FROM memberships m'
+                    ' JOIN bucketlists b ON b.id = m.bucketlist_id WHERE b.owner_id = {p}')
+ONE_VIEWER = 'SELECT {p} AS user_id, {p} AS bucketlist_id'
+# The audience's parameters come first, then the deletion's time (and an item's id).
+TOMBSTONES_OF_LISTS = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
+                       " SELECT a.user_id, 'bucketlist', a.bucketlist_id, {p} FROM a"
+                       " UNION ALL SELECT a.user_id, 'item', i.id, {p} FROM a JOIN items i ON i.bucketlist_id = a.bucketlist_id")
+TOMBSTONES_OF_ITEM = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
+                      " SELECT a.user_id, 'item', {p}, {p} FROM a")
 
-    A bucketlist's items are listed one by one because a client may hold one of them under
-    another bucketlist: it was moved in since the client's last sync."""
+
+def record_deletion(bucketlist_id, item_id=None):
+    """Tombstones, for everyone who sees the bucketlist, of an item about to be deleted, or of
+    the bucketlist and each of its items. The items are listed one by one because a client may
+    hold one of them under another bucketlist: it was moved in since the client's last sync."""
     now = utcnow()
-    if kind == 'bucketlist':
-        Deletion.insert_from(Item.select(Value(owner_id), Value('item'), Item.id, Value(now))
-                             .where(Item.bucketlist == object_id),
-                             [Deletion.owner, Deletion.kind, Deletion.object_id, Deletion.deleted_at]).execute()
-    Deletion.create(owner=owner_id, kind=kind, object_id=object_id, deleted_at=now)
+    if item_id is None:
+        _tombstones(TOMBSTONES_OF_LISTS, AUDIENCE, [bucketlist_id, bucketlist_id, now, now], now)
+    else:
+        _tombstones(TOMBSTONES_OF_ITEM, AUDIENCE, [bucketlist_id, bucketlist_id, item_id, now], now)
+
+
+def record_departure(bucketlist_id, user_id):
+    """A member left or was removed: to their sync, the list and its items are deleted."""
+    now = utcnow()
+    _tombstones(TOMBSTONES_OF_LISTS, ONE_VIEWER, [user_id, bucketlist_id, now, now], now)
+
+
+def record_owner_leaving(user_id):
+    """An account about to be deleted: to its lists' members, those lists are deleted."""
+    now = utcnow()
+    _tombstones(TOMBSTONES_OF_LISTS, MEMBERS_OF_OWNED, [user_id, now, now], now)
+
+
+def _tombstones(statement, audience, params, now):
+    """Insert the tombstones ``statement`` makes for ``audience``, then purge those past
+    SYNC_TOMBSTONE_DAYS (cursors from before a purge are then CursorTooOld)."""
+    db.execute_sql(statement.replace('{audience}', audience).format(p=db.param), params)
     cutoff = now - timedelta(days=settings.SYNC_TOMBSTONE_DAYS)
     newest = Deletion.select(fn.MAX(Deletion.version)).where(Deletion.deleted_at < cutoff).scalar()
     if newest is not None:
         Deletion.delete().where(Deletion.deleted_at < cutoff).execute()
         SyncState.update(purged_below=newest + 1).where(SyncState.purged_below < newest + 1).execute()
+
+
+def record_sharing(bucketlist_id):
+    """A member was added, or a role changed: the list and its items are written again (the
+    triggers give them new versions), so members' next syncs bring them whole, role included."""
+    Bucketlist.update(name=Bucketlist.name).where(Bucketlist.id == bucketlist_id).execute()
+    Item.update(position=Item.position).where(Item.bucketlist == bucketlist_id).execute()

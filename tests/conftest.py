@@ -37,6 +37,10 @@ def schema():
 @pytest.fixture(autouse=True)
 def empty_tables():
     yield
+    empty_tables_now()
+
+
+def empty_tables_now():
     tables = [model._meta.table_name for model in MODELS]
     with db.connection_context():
         if ON_POSTGRESQL:

@@ -65,19 +65,20 @@ def routes(public=None):
             if public is None or bool(route.config.get('public')) == public]
 
 
-PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}'}
+PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}',
+            '<user_id:id>': '{u}'}
 
 
 def path_template(rule):
     """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id,
-    ``{s}`` for a session's and ``{t}`` for an API token's."""
+    ``{s}`` for a session's, ``{t}`` for an API token's and ``{u}`` for a member's user id."""
     for wildcard, field in PATH_IDS.items():
         rule = rule.replace(wildcard, field)
     return rule
 
 
-def example_path(rule, b=1, i=1, s=1, t=1):
-    return path_template(rule).format(b=b, i=i, s=s, t=t)
+def example_path(rule, b=1, i=1, s=1, t=1, u=1):
+    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u)
 
 
 def set_back_an_hour(model, row_id, user, url):

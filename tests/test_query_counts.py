@@ -3,7 +3,7 @@ import json
 import logging
 
 import pytest
-from helpers import PASSWORD, path_template, routes
+from helpers import PASSWORD, path_template, register_and_login, routes, user_id_of
 
 
 @pytest.fixture
@@ -55,7 +55,9 @@ def test_list_endpoints_are_constant(user, other_user, queries):
 BODIES = {('DELETE', '/users/me'): {'password': PASSWORD},
           ('POST', '/users/me/password'): {'current_password': PASSWORD, 'new_password': 'another passphrase'},
           ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read', 'password': PASSWORD},
-          ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): {'position': 0}}
+          ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): {'position': 0},
+          ('POST', '/bucketlists/<bucketlist_id:id>/members'): {'email': 'third@example.com', 'role': 'viewer'},
+          ('PATCH', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): {'role': 'editor'}}
 # Every private route but logout (it ends the session the others need), with a valid body.
 PRIVATE_ROUTES = [(method, path_template(rule),
                    BODIES.get((method, rule), None if method in ('GET', 'DELETE') else {'name': 'New name'}))
@@ -69,7 +71,10 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     user.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD})  # another session
     session_id = user.get('/auth/sessions').json[-1]['id']
     token_id = user.post_json('/users/me/tokens', {'name': 'Script', 'scope': 'read', 'password': PASSWORD}).json['id']
-    url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id)
+    member_id = user_id_of(register_and_login('member@example.com'))
+    register_and_login('third@example.com')
+    user.post_json(f'/bucketlists/{bucketlist_id}/members', {'email': 'member@example.com', 'role': 'viewer'})
+    url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id, u=member_id)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
                                          body=b"" if body is None else json.dumps(body).encode()))
     # The most: a move (the token's session, the item's owner, the bucketlist's lock, the item's,
