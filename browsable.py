@@ -168,6 +168,11 @@ NOTES = f'<label>Notes <textarea name="notes" maxlength="{TEXT_MAX_LENGTH}"></te
 DUE_DATE = '<label>Due date <input type="date" name="due_date"></label>'
 DONE = '<label><input type="checkbox" name="done"> Done</label>'
 ITEM = NAME + NOTES + DUE_DATE + DONE
+ROLE = ('<label>Role <select name="role"><option value="viewer">viewer: reads</option>'
+        '<option value="editor">editor: also writes items</option></select></label>')
+MEMBER_EMAIL = '<label>Email <input type="email" name="email" required></label>'
+# The script puts this field's value at the end of the form's URL instead of in the body.
+MEMBER_ID = '<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" data-in-path></label>'
 
 
 def forms(path, q):
@@ -177,7 +182,12 @@ def forms(path, q):
     if re.fullmatch(r'/bucketlists/[0-9]+', path):
         return (form('PUT', path, 'Edit', NAME + DESCRIPTION, 'Save', prefill=True)
                 + form('POST', path + '/items/', 'New item', ITEM, 'Add item')
+                + members_panel(path + '/members')
                 + form('DELETE', path, 'Delete this bucketlist and its items', '', 'Delete'))
+    if re.fullmatch(r'/bucketlists/[0-9]+/members', path):
+        return (form('POST', path, 'Share', MEMBER_EMAIL + ROLE, 'Share')
+                + form('PATCH', path + '/', 'Change a member\'s role', MEMBER_ID + ROLE, 'Change')
+            + form('DELETE', path + '/', 'Remove a member (or leave: your own user_id)', MEMBER_ID, 'Remove'))
     if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
         return search(path, q) + form('POST', path, 'New item', ITEM, 'Add item')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
@@ -187,6 +197,13 @@ def forms(path, q):
                 + form('POST', path + '/move', 'Move down', '', 'Move down', move=+1)
                 + form('DELETE', path, 'Delete this item', '', 'Delete'))
     return ''
+
+
+def members_panel(members_path):
+    """Sharing: who shares the list (its members page), and a form for the owner to add one."""
+    return (f'<section class="members"><h2>Members</h2><p><a href="{escape(members_path)}">Who shares this '
+            'bucketlist</a>: change roles and remove members there.</p></section>'
+            + form('POST', members_path, 'Share', MEMBER_EMAIL + ROLE, 'Share'))
 
 
 def form(method, action, title, fields, button, prefill=False, move=None):

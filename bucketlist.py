@@ -469,7 +469,8 @@ def export_parts(user):
     api_tokens = [accounts.api_token_json(token) for token in accounts.api_tokens_of(user.id)]
     yield ('{"account": ' + json.dumps(accounts.account_json(user)) + ', "sessions": ' + json.dumps(sessions)
            + ', "api_tokens": ' + json.dumps(api_tokens) + ', "bucketlists": [')
-    bucketlists = list(Bucketlist.select().where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
+    bucketlists = list(Bucketlist.select(Bucketlist, role_of(user.id).alias('role'))
+                       .where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
     for start in range(0, len(bucketlists), 100):
         batch = bucketlists[start:start + 100]
         items = {}

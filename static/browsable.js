@@ -165,10 +165,15 @@ async function submit(event) {
   event.preventDefault()
   const form = event.currentTarget
   const method = form.dataset.method
-  const url = form.getAttribute('action')
+  let url = form.getAttribute('action')
   const fields = {}
   for (const field of form.elements) {
     if (!field.name) continue
+    // A member's id names the resource: it goes in the URL (digits only), not in the body.
+    if ('inPath' in field.dataset) {
+      url += String(field.value).replace(/[^0-9]/g, '')
+      continue
+    }
     if (field.type === 'checkbox') fields[field.name] = field.checked
     else if (field.type === 'date') fields[field.name] = field.value || null  // an empty date: none
     else fields[field.name] = field.value
@@ -191,7 +196,9 @@ async function submit(event) {
     // What was deleted has no page any more: back to the list it was in, saying what happened.
     sessionStorage.setItem(FLASH, JSON.stringify([byId('result').textContent, 'ok']))
     const item = /\/items\/[0-9]+$/
-    location.assign(item.test(url) ? url.replace(item, '') : url.replace(/[0-9]+$/, ''))
+    const member = /\/members\/[0-9]+$/
+    location.assign(item.test(url) ? url.replace(item, '')
+      : member.test(url) ? url.replace(/\/[0-9]+$/, '') : url.replace(/[0-9]+$/, ''))
     return
   }
   if (response.ok && !('prefill' in form.dataset)) form.reset()

@@ -140,6 +140,10 @@ SCOPES = {
     ('DELETE', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): 'write',
     ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): 'write',
     ('GET', '/sync'): 'read',
+    ('GET', '/bucketlists/<bucketlist_id:id>/members'): 'read',
+    ('POST', '/bucketlists/<bucketlist_id:id>/members'): 'write',
+    ('PATCH', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): 'write',
+    ('DELETE', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): 'write',
 }
 
 

@@ -72,7 +72,9 @@ def test_the_page_offers_the_forms_of_its_resource(client):
         return [(form['data-method'], form['action']) for form in html.select('#forms form[data-method]')]
     assert forms('/bucketlists/') == [('POST', '/bucketlists/')]
     assert forms('/bucketlists/7') == [('PUT', '/bucketlists/7'), ('POST', '/bucketlists/7/items/'),
-                                       ('DELETE', '/bucketlists/7')]
+                                       ('POST', '/bucketlists/7/members'), ('DELETE', '/bucketlists/7')]
+    assert forms('/bucketlists/7/members') == [('POST', '/bucketlists/7/members'), ('PATCH', '/bucketlists/7/members/'),
+                                               ('DELETE', '/bucketlists/7/members/')]
     assert forms('/bucketlists/7/items/') == [('POST', '/bucketlists/7/items/')]
     assert forms('/bucketlists/7/items/3') == [('PATCH', '/bucketlists/7/items/3'),
                                                ('POST', '/bucketlists/7/items/3/move'),

@@ -232,6 +232,35 @@ def test_the_page_renews_an_expired_access_token_instead_of_asking_to_log_in(pag
     assert not problems
 
 
+def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
+    owner = register_and_login('olive@example.com')
+    trip = owner.post_json('/bucketlists/', {'name': 'Shared trip'}).json
+    member_id = user_id_of(register_and_login('milo@example.com'))
+    page.goto(f'/bucketlists/{trip["id"]}')
+    log_in(page, 'olive@example.com')
+    share = form(page, 'Share')
+    share.get_by_label('Email').fill('milo@example.com')
+    share.get_by_label('Role').select_option('editor')
+    share.get_by_role('button', name='Share').click()
+    expect(page.locator('#result')).to_contain_text(f'POST /bucketlists/{trip["id"]}/members: 201 Created')
+    page.get_by_role('link', name='Who shares this bucketlist').click()
+    expect(page.locator('#body')).to_contain_text('"email": "milo@example.com"')
+    expect(page.locator('#body')).to_contain_text('"role": "editor"')
+    screenshot(page, 'browser-10-members')
+    change = form(page, "Change a member's role")
+    change.get_by_label("Member's user_id").fill(str(member_id))
+    change.get_by_label('Role').select_option('viewer')
+    change.get_by_role('button', name='Change').click()
+    expect(page.locator('#body')).to_contain_text('"role": "viewer"')
+    remove = form(page, 'Remove a member (or leave: your own user_id)')
+    remove.get_by_label("Member's user_id").fill(str(member_id))
+    remove.get_by_role('button', name='Remove').click()
+    expect(page).to_have_url(re.compile(f'/bucketlists/{trip["id"]}/members$'))
+    expect(page.locator('#result')).to_contain_text('is no longer a member')
+    expect(page.locator('#body')).not_to_contain_text('milo@example.com')
+    assert problems == []
+
+
 def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
     api = register_and_login('mallory@example.com')
     bucketlist_id = api.post_json('/bucketlists/', {'name': MARKUP[0]}).json['id']

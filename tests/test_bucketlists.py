@@ -11,7 +11,7 @@ BUCKETLIST = {'name': 'Go to Borabora for vacation'}
 def test_bucketlist_creation(user):
     res = user.post('/bucketlists/', BUCKETLIST, status=201)
     assert 'Go to Borabora' in res.text
-    assert set(res.json) == {'id', 'name', 'description', 'created_by', 'date_created', 'date_modified',
+    assert set(res.json) == {'id', 'name', 'description', 'created_by', 'role', 'date_created', 'date_modified',
                              'items'}
     assert res.json['date_created'] == res.json['date_modified']
 
