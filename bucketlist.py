@@ -370,13 +370,13 @@ def member_add(bucketlist_id):
     bucketlist_for(bucketlist_id, 'manage')  # refused as on every route, whatever the body holds
     fields = clean_body({'email': clean_text, 'role': clean_role}, required=('email', 'role'))
     misses = [('member-unknown-email', str(request.user_id), UNKNOWN_EMAILS_PER_HOUR, timedelta(hours=1))]
+    throttle_check(misses)
+    user = User.get_or_none(User.email == normalized_email(fields['email']))
+    if user is None:
+        ThrottleEvent.record(misses, utcnow())  # (outside the transaction: it must count)
+        raise APIError(404, 'No account has this email: its owner must register first.')
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
-        throttle_check(misses)
-        user = User.get_or_none(User.email == normalized_email(fields['email']))
-        if user is None:
-            ThrottleEvent.record(misses, utcnow())
-            raise APIError(404, 'No account has this email: its owner must register first.')
         if user.id == bucketlist.owner_id:
             raise APIError(409, f'You own bucketlist {bucketlist_id} already.')
         if Membership.select().where(Membership.bucketlist == bucketlist_id).count() >= settings.MAX_MEMBERS_PER_BUCKETLIST:

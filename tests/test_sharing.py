@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from conftest import empty_tables_now
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+import bucketlist
 import settings as app_settings
 from models import Deletion, Item, Membership, db
 
@@ -97,6 +98,14 @@ def test_the_owner_removes_anyone_and_a_member_only_leaves(owner, editor, viewer
     editor.get(f'/bucketlists/{trip["id"]}', status=404)
     owner.delete(f'{members}/{user_id_of(owner)}', status=409)  # the owner cannot leave their own list
     assert [m['role'] for m in owner.get(members).json] == ['owner']
+
+
+def test_guessing_emails_by_sharing_is_throttled(owner):
+    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
+    url = f'/bucketlists/{trip["id"]}/members'
+    for n in range(bucketlist.UNKNOWN_EMAILS_PER_HOUR):
+        owner.post_json(url, {'email': f'guess{n}@example.com', 'role': 'viewer'}, status=404)
+    owner.post_json(url, {'email': 'guess@example.com', 'role': 'viewer'}, status=429)
 
 
 def test_members_per_bucketlist_are_bounded(owner, monkeypatch):
