@@ -27,7 +27,6 @@ from models import (
     role_of,
     utcnow,
     violated_constraint,
-    visible_to,
 )
 from web import (
     APIError,
@@ -163,21 +162,11 @@ ROLES = ('owner', 'editor', 'viewer')
 @app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'))
 def bucketlist_list():
     """The caller's bucketlists and those shared with them, each with the caller's role."""
-    query = Bucketlist.select(Bucketlist, role_of(request.user_id).alias('role'))
     role = query_param('role')
-    if role is None:
-        query = query.where(visible_to(request.user_id))
-    elif role == 'owner':
-        query = query.where(Bucketlist.owner == request.user_id)
-    elif role in ROLES:
-        query = query.where(Bucketlist.id.in_(Membership.select(Membership.bucketlist).where(
-            (Membership.user == request.user_id) & (Membership.role == role))))
-    else:
+    if role is not None and role not in ROLES:
         raise APIError(400, f"The query parameter 'role' must be one of {', '.join(ROLES)}.",
                        errors={'role': f'Must be one of {", ".join(ROLES)}.'})
-    q = query_param('q')
-    if q:
-        query = query.where(Bucketlist.name_contains(q))
+    query = Bucketlist.listed_for(request.user_id, role, query_param('q'))
     return [bucketlist_json(b) for b in paginate(query, query_sort(BUCKETLIST_SORTS, 'id'))]
 
 
