@@ -172,7 +172,8 @@ ROLE = ('<label>Role <select name="role"><option value="viewer">viewer: reads</o
         '<option value="editor">editor: also writes items</option></select></label>')
 MEMBER_EMAIL = '<label>Email <input type="email" name="email" required></label>'
 # The script puts this field's value at the end of the form's URL instead of in the body.
-MEMBER_ID = '<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" data-in-path></label>'
+MEMBER_ID = ('<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" '
+             'data-in-path></label>')
 
 
 def forms(path, q):

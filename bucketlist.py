@@ -368,9 +368,10 @@ def member_add(bucketlist_id):
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user.id == bucketlist.owner_id:
             raise APIError(409, f'You own bucketlist {bucketlist_id} already.')
-        if Membership.select().where(Membership.bucketlist == bucketlist_id).count() >= settings.MAX_MEMBERS_PER_BUCKETLIST:
-            raise APIError(409, f'Bucketlist {bucketlist_id} already has {settings.MAX_MEMBERS_PER_BUCKETLIST} members, '
-                                'the most one may have (MAX_MEMBERS_PER_BUCKETLIST).')
+        members = Membership.select().where(Membership.bucketlist == bucketlist_id).count()
+        if members >= settings.MAX_MEMBERS_PER_BUCKETLIST:
+            raise APIError(409, f'Bucketlist {bucketlist_id} already has {settings.MAX_MEMBERS_PER_BUCKETLIST} '
+                                'members, the most one may have (MAX_MEMBERS_PER_BUCKETLIST).')
         try:
             with db.atomic():
                 added = Membership.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],

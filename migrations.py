@@ -33,7 +33,8 @@ def sqlite_version_trigger(table, event):
 # Every write /sync must see: an UPDATE OF other columns (the version itself) fires nothing.
 ITEM_VERSIONED_UPDATE = ('UPDATE OF "name", "done", "notes", "due_date", "done_at", "position", "bucketlist_id", '
                          '"date_modified"')
-SQLITE_VERSIONED_WRITES = [('bucketlists', 'INSERT'), ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
+SQLITE_VERSIONED_WRITES = [('bucketlists', 'INSERT'),
+                           ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
                            ('items', 'INSERT'), ('items', ITEM_VERSIONED_UPDATE), ('deletions', 'INSERT')]
 
 STEPS = [

@@ -585,7 +585,8 @@ def seen(user_id):
     """True for a bucketlist row the user owns or is a member of: for a query that has narrowed its
     rows already (by id, by version), where a check per row beats reading all the user's ids."""
     return (Bucketlist.owner == user_id) | fn.EXISTS(
-        Membership.select(Membership.role).where((Membership.bucketlist == Bucketlist.id) & (Membership.user == user_id)))
+        Membership.select(Membership.role).where((Membership.bucketlist == Bucketlist.id)
+                                                 & (Membership.user == user_id)))
 
 
 def role_of(user_id):

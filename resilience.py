@@ -364,7 +364,8 @@ def check_outage(base_url, report, cluster=None, port=None, outage_seconds=3):
               and last_second and all(status == 200 for status in last_second))
         report.check(f'database outage ({how})', ok,
                      f'{len(during)} requests during the outage answered {statuses_during}, slowest '
-                     f'{slowest * 1000:.0f} ms; first 200 {recovered_in if recovered_in is None else round(recovered_in, 2)} s '
+                     f'{slowest * 1000:.0f} ms; first 200 '
+                     f'{recovered_in if recovered_in is None else round(recovered_in, 2)} s '
                      f'after the database came back; {len(last_second)} requests after that all 200: '
                      f'{all(status == 200 for status in last_second)}; gunicorn not restarted')
     finally:

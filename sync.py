@@ -143,7 +143,8 @@ ONE_VIEWER = 'SELECT {p} AS user_id, {p} AS bucketlist_id'
 # The audience's parameters come first, then the deletion's time (and an item's id).
 TOMBSTONES_OF_LISTS = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
                        " SELECT a.user_id, 'bucketlist', a.bucketlist_id, {p} FROM a"
-                       " UNION ALL SELECT a.user_id, 'item', i.id, {p} FROM a JOIN items i ON i.bucketlist_id = a.bucketlist_id")
+                       " UNION ALL SELECT a.user_id, 'item', i.id, {p} FROM a"
+                       ' JOIN items i ON i.bucketlist_id = a.bucketlist_id')
 TOMBSTONES_OF_ITEM = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
                       " SELECT a.user_id, 'item', {p}, {p} FROM a")
 

@@ -248,7 +248,8 @@ def test_request_id_is_echoed_or_generated(client):
     generated = client.get('/health').headers['X-Request-ID']
     assert len(generated) == 32
     assert client.get('/health', headers={'X-Request-ID': 'bad id\x01'}).headers['X-Request-ID'] != 'bad id\x01'
-    assert client.get('/nowhere', headers={'X-Request-ID': 'on-errors-too'}, status=404).headers['X-Request-ID'] == 'on-errors-too'
+    missing = client.get('/nowhere', headers={'X-Request-ID': 'on-errors-too'}, status=404)
+    assert missing.headers['X-Request-ID'] == 'on-errors-too'
 
 
 def test_log_lines_carry_the_request_id_and_no_secrets(client, monkeypatch, caplog):

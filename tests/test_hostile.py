@@ -73,7 +73,8 @@ def test_json_bodies_of_any_shape(seeded, route, b, i, body):
 def test_raw_bytes_with_any_content_type(seeded, route, raw, content_type):
     method, path = route
     b, i = target(seeded)
-    res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i), method=method, body=raw, content_type=content_type or None,
+    res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i), method=method, body=raw,
+                         content_type=content_type or None,
                          expect_errors=True)
     assert_answer_is_sane(res)
 

@@ -95,7 +95,8 @@ def test_accounts_step_refuses_to_orphan_existing_bucketlists(empty_database):
     with pytest.raises(IntegrityError):
         migrations.upgrade(empty_database)
     # All or nothing: the failed step left no trace, the old row is still there.
-    assert [applied for _, applied in migrations.status(empty_database)] == [True] + [False] * (len(migrations.STEPS) - 1)
+    applied = [applied for _, applied in migrations.status(empty_database)]
+    assert applied == [True] + [False] * (len(migrations.STEPS) - 1)
     assert empty_database.execute_sql('SELECT name FROM bucketlists').fetchall() == [('old',)]
 
 
