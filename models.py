@@ -191,9 +191,11 @@ def open_database(url):
     """The database handle for ``url``: pooled with bounded waits on PostgreSQL, WAL on SQLite."""
     if url.startswith('sqlite'):
         # IMMEDIATE: a transaction takes the write lock when it begins, so two writers
-        # queue up instead of failing when both try to upgrade a read lock.
-        database = connect(url, pragmas={'journal_mode': 'wal', 'foreign_keys': 1,
-                                         'busy_timeout': 5000}, lock_type='IMMEDIATE')
+        # queue up instead of failing when both try to upgrade a read lock. busy_timeout first:
+        # setting the journal mode needs a lock too, and another process may hold it (a
+        # migration running, say).
+        database = connect(url, pragmas={'busy_timeout': 5000, 'journal_mode': 'wal', 'foreign_keys': 1},
+                           lock_type='IMMEDIATE')
         # SQLite's own lower() folds ASCII only; search must fold 'Ä' as PostgreSQL does.
         database.register_function(lambda text: text if text is None else text.lower(), 'lower', 1)
         return database
