@@ -44,12 +44,15 @@ from web import (
     idempotent,
     log,
     normalized_email,
+    page_and_limit,
     paginate,
     positive_query_int,
     query_boolean,
     query_date,
     query_param,
     query_sort,
+    query_sort_key,
+    set_page_headers,
     throttle_check,
     timestamp,
     token_checked,
@@ -166,8 +169,12 @@ def bucketlist_list():
     if role is not None and role not in ROLES:
         raise APIError(400, f"The query parameter 'role' must be one of {', '.join(ROLES)}.",
                        errors={'role': f'Must be one of {", ".join(ROLES)}.'})
-    query = Bucketlist.listed_for(request.user_id, role, query_param('q'))
-    return [bucketlist_json(b) for b in paginate(query, query_sort(BUCKETLIST_SORTS, 'id'))]
+    sort, descending = query_sort_key(BUCKETLIST_SORTS, 'id')
+    text = query_param('q')
+    page, limit = page_and_limit()
+    bucketlists, total = Bucketlist.page_for(request.user_id, role, text, sort, descending, page, limit)
+    set_page_headers(total, page, limit)
+    return [bucketlist_json(bucketlist) for bucketlist in bucketlists]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)

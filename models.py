@@ -27,7 +27,6 @@ from peewee import (
     OperationalError,
     PostgresqlDatabase,
     TextField,
-    Value,
     fn,
 )
 from playhouse.db_url import connect, register_database
@@ -289,6 +288,11 @@ class User(BaseModel):
         table_name = 'users'
 
 
+def escape_like(text):
+    """``text`` as a LIKE pattern matching itself: % and _ literal (with ESCAPE '\\'), as peewee does."""
+    return text.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
+
+
 def _contains_folded(field, text):
     """Case-insensitive substring match; % and _ in ``text`` are literal (peewee escapes them)."""
     return fn.lower(field).contains(text.lower())
@@ -337,20 +341,23 @@ class Bucketlist(BaseModel):
         return found
 
     @classmethod
-    def listed_for(cls, user_id, role=None, text=None):
-        """The bucketlists ``user_id`` sees, each with their ``role``, optionally only those where
-        it is ``role`` and whose names hold ``text``: theirs UNION ALL those shared with them, so
-        each branch reads through its own index and a page needs only its own rows."""
-        owned = cls.select(cls, Value('owner').alias('role')).where(cls.owner == user_id)
-        shared = (cls.select(cls, Membership.role.alias('role')).join(Membership, on=(Membership.bucketlist == cls.id))
-                  .where(Membership.user == user_id))
-        if text:
-            owned, shared = owned.where(cls.name_contains(text)), shared.where(cls.name_contains(text))
-        if role == 'owner':
-            return owned
-        if role is not None:  # (objects(): the role on the bucketlist, not on a Membership of it)
-            return shared.where(Membership.role == role).objects()
-        return owned + shared
+    def page_for(cls, user_id, role, text, sort, descending, page, limit):
+        """(one page of the bucketlists ``user_id`` sees, each with their ``role``; how many there
+        are in all), optionally only those where their role is ``role`` and whose names hold
+        ``text``, ignoring case; in ``sort`` order. Two prepared statements (HOT)."""
+        kind = 'all' if role is None else 'owner' if role == 'owner' else 'shared'
+        params = [user_id, f'%{escape_like(text.lower())}%' if text else '%'] + ([role] if kind == 'shared' else [])
+        total = execute_hot(f'count_bucketlists_{kind}', *params).fetchone()[0]
+        rows = execute_hot(f'list_bucketlists_{kind}_{sort}_{"desc" if descending else "asc"}',
+                           *params, limit, (page - 1) * limit).fetchall()
+        to_datetime = cls.date_created.python_value
+        bucketlists = []
+        for row in rows:
+            bucketlist = cls(__no_default__=True, id=row[0], name=row[1], description=row[2], owner=row[3],
+                             date_created=to_datetime(row[4]), date_modified=to_datetime(row[5]))
+            bucketlist.role = row[6]
+            bucketlists.append(bucketlist)
+        return bucketlists, total
 
     @classmethod
     def name_contains(cls, text):
@@ -702,6 +709,35 @@ HOT = {
                     ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*), $9 FROM items WHERE bucketlist_id = $3'
                     ' HAVING count(*) < $5 RETURNING id, position'),
 }
+
+
+def _bucketlist_lists():
+    """The statements of GET /bucketlists/: a page and its count, for each role filter (all, the
+    caller's own, those shared with them in a role) and each order. A page is the caller's own
+    UNION ALL those shared with them, each branch read through its own index. Parameters: the
+    user, the LIKE pattern of the name, then the role (shared only), then limit and offset."""
+    columns = 'b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified'
+    name_matches = "lower(b.name) LIKE $2 ESCAPE '\\'"
+    owned = f"SELECT {columns}, 'owner' AS role FROM bucketlists b WHERE b.owner_id = $1 AND {name_matches}"
+    shared = (f'SELECT {columns}, m.role FROM memberships m JOIN bucketlists b ON b.id = m.bucketlist_id'
+              f' WHERE m.user_id = $1 AND {name_matches}')
+    sources = {'all': (f'{owned} UNION ALL {shared}', 3),
+               'owner': (owned, 3),
+               'shared': (f'{shared} AND m.role = $3', 4)}
+    statements = {}
+    for kind, (rows, next_param) in sources.items():
+        counted = ' + '.join(f'(SELECT count(*) FROM ({part}) AS counted)' for part in rows.split(' UNION ALL '))
+        statements[f'count_bucketlists_{kind}'] = f'SELECT {counted}'
+        for sort in BUCKETLIST_SORTS:
+            for direction in ('ASC', 'DESC'):
+                order = 'id' if sort == 'id' else f'{sort} {direction}, id'
+                statements[f'list_bucketlists_{kind}_{sort}_{direction.lower()}'] = (
+                    f'SELECT * FROM ({rows}) AS listed ORDER BY {order} {direction}'
+                    f' LIMIT ${next_param} OFFSET ${next_param + 1}')
+    return statements
+
+
+HOT.update(_bucketlist_lists())
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)(::integer)?', r'?\1', sql) for name, sql in HOT.items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}

@@ -734,6 +734,16 @@ def query_sort(fields, default):
     """The order ``?sort=`` asks for: one of ``fields`` (a name -> model field map), ascending, or
     descending with a leading '-'; else 400. Nulls come last either way, and the id breaks ties
     so that pages never overlap."""
+    name, descending = query_sort_key(fields, default)
+    field = fields[name]
+    tie = field.model.id
+    if descending:
+        return [field.desc(nulls='LAST'), tie.desc()]
+    return [field.asc(nulls='LAST'), tie.asc()]
+
+
+def query_sort_key(fields, default):
+    """(the name in ``fields`` that ``?sort=`` asks for, whether descending), or 400."""
     text = query_param('sort')
     text = default if text is None else text
     name = text.removeprefix('-')
@@ -741,11 +751,7 @@ def query_sort(fields, default):
         choices = ', '.join(fields)
         raise APIError(400, f"The query parameter 'sort' must be one of {choices}, each optionally with a "
                             "leading '-' for descending order.", errors={'sort': f'Must be one of {choices}.'})
-    field = fields[name]
-    tie = field.model.id
-    if text.startswith('-'):
-        return [field.desc(nulls='LAST'), tie.desc()]
-    return [field.asc(nulls='LAST'), tie.asc()]
+    return name, text.startswith('-')
 
 
 def positive_query_int(name, default, maximum):
@@ -762,9 +768,20 @@ def positive_query_int(name, default, maximum):
 def paginate(query, order_by):
     """One page of ``query`` in ``order_by`` (a list) as a list; sets the Link and X-Total-Count
     headers."""
-    page = positive_query_int('page', 1, MAX_ID)
-    limit = positive_query_int('limit', settings.PAGE_SIZE, settings.MAX_PAGE_SIZE)
+    page, limit = page_and_limit()
     total = query.count()
+    set_page_headers(total, page, limit)
+    return list(query.order_by(*order_by).paginate(page, limit))
+
+
+def page_and_limit():
+    """The page (from 1) and rows per page the query string asks for, or 400."""
+    return (positive_query_int('page', 1, MAX_ID),
+            positive_query_int('limit', settings.PAGE_SIZE, settings.MAX_PAGE_SIZE))
+
+
+def set_page_headers(total, page, limit):
+    """Link (first, prev, next, last) and X-Total-Count for this page of ``total`` rows."""
     last = max(1, -(-total // limit))
     links = {'first': 1, 'last': last}
     if page > 1:
@@ -778,7 +795,6 @@ def paginate(query, order_by):
         f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
         for rel, number in links.items()))
     response.set_header('X-Total-Count', str(total))
-    return list(query.order_by(*order_by).paginate(page, limit))
 
 
 # --- Abuse limits --------------------------------------------------------------------------------
