@@ -30,15 +30,18 @@ import urllib.error
 import urllib.request
 from collections import defaultdict, namedtuple
 from contextlib import ExitStack, contextmanager
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = '/work/shared/peers'
 PEER_VENV = '/tmp/peer-venv'
-SERVERS = ('ours', 'peer', 'minimal', 'hello')  # the order of every round
-PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514, 'minimal': 8515}
+FASTAPI_DIR = f'{PEERS}/fastapi_peer'
+FASTAPI_VENV = '/tmp/fastapi-peer-venv'
+SERVERS = ('ours', 'fastapi', 'peer', 'minimal', 'hello')  # the order of every round
+PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514, 'minimal': 8515,
+         'fastapi': 8516}
 
 # The measured user ("reader", user 1) owns the first READER_BUCKETLISTS bucketlists at every
 # scale, so list pages compare across scales; the other users own PER_USER each. Bucketlist 1 has
@@ -55,21 +58,25 @@ PASSWORD = 'bench-password'
 LOGIN_BODY = f'email=user3@bench.example&password={PASSWORD}'
 
 # path: '{id}' cycles over `ids` (first, count); body: '{unique}' is unique per request;
-# token: whose Bearer token ours and hello get; peer: the tutorial's app has the same route.
-Scenario = namedtuple('Scenario', 'name method path body token peer ids connections',
-                      defaults=(None, 'reader', False, None, 16))
+# token: whose Bearer token ours, the FastAPI peer and hello get; peer: the tutorial's app has the
+# same route; fastapi: so has the FastAPI peer (it takes JSON bodies only: it gets the form's fields
+# as JSON).
+Scenario = namedtuple('Scenario', 'name method path body token peer ids connections fastapi',
+                      defaults=(None, 'reader', False, None, 16, False))
 SCENARIOS = [
-    Scenario('GET one bucketlist (3 items)', 'GET', '/bucketlists/1', peer=True),
+    Scenario('GET one bucketlist (3 items)', 'GET', '/bucketlists/1', peer=True, fastapi=True),
     Scenario('GET one bucketlist (100 items)', 'GET', '/bucketlists/2'),
-    Scenario('GET list, first page', 'GET', '/bucketlists/'),
+    Scenario('GET list, first page', 'GET', '/bucketlists/', fastapi=True),
     Scenario(f'GET list, deep page ({READER_BUCKETLISTS // PAGE_SIZE})', 'GET',
              f'/bucketlists/?page={READER_BUCKETLISTS // PAGE_SIZE}&limit={PAGE_SIZE}'),
-    Scenario('GET search ?q=42', 'GET', '/bucketlists/?q=42'),
-    Scenario('POST create', 'POST', '/bucketlists/', 'name=bench-{unique}', 'writer', peer=True),
+    Scenario('GET search ?q=42', 'GET', '/bucketlists/?q=42', fastapi=True),
+    Scenario('GET items, first page', 'GET', '/bucketlists/2/items/'),
+    Scenario('POST create', 'POST', '/bucketlists/', 'name=bench-{unique}', 'writer', peer=True, fastapi=True),
     Scenario('PUT rename', 'PUT', '/bucketlists/{id}', 'name=renamed-{unique}', peer=True,
-             ids=(3, 100)),
+             ids=(3, 100), fastapi=True),
+    Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
-             ids=(1, BIG_BUCKETLIST_ITEMS)),
+             ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
     Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
              connections=4),
@@ -192,12 +199,58 @@ def seed_peer(url, bucketlists):
     ], {'bucketlists': bucketlists})
 
 
+def seed_fastapi(url, bucketlists, service_env):
+    """The FastAPI peer on a fresh database of its own, holding the same users, bucketlists and items
+    as ours (its schema, its own `python -m app init`)."""
+    if not os.path.exists(f'{FASTAPI_VENV}/bin/gunicorn'):
+        log(f'creating {FASTAPI_VENV}')
+        subprocess.run(['python3', '-m', 'venv', FASTAPI_VENV], check=True)
+        subprocess.run([f'{FASTAPI_VENV}/bin/pip', 'install', '-q', '-r', f'{FASTAPI_DIR}/requirements.txt'],
+                       check=True)
+    reset_database(url)
+    subprocess.run([f'{FASTAPI_VENV}/bin/python', '-m', 'app', 'init'], cwd=FASTAPI_DIR,
+                   env=fastapi_env(url, service_env), check=True, stdout=subprocess.DEVNULL)
+    password_hash = subprocess.run(
+        [sys.executable, '-c', 'import auth, sys; print(auth.hash_password(sys.argv[1]))', PASSWORD],
+        cwd=HERE, env=dict(service_env, DATABASE_URL=url), check=True, capture_output=True, text=True).stdout.strip()
+    users = 1 + -(-(bucketlists - READER_BUCKETLISTS) // PER_USER)
+    run_sql(url, [
+        """INSERT INTO users (id, email, password_hash)
+           SELECT u, 'user' || u || '@bench.example', %(hash)s FROM generate_series(1, %(users)s) u""",
+        """INSERT INTO bucketlists (id, name, created_by)
+           SELECT b, 'bucketlist ' || b,
+                  CASE WHEN b <= %(reader)s THEN 1 ELSE 2 + (b - %(reader)s - 1) / %(per_user)s END
+           FROM generate_series(1, %(bucketlists)s) b""",
+        """INSERT INTO items (id, name, done, bucketlist_id)
+           SELECT i, 'item ' || i, false, 2 FROM generate_series(1, %(big)s) i""",
+        """INSERT INTO items (id, name, done, bucketlist_id)
+           SELECT %(big)s + (b - 1) * %(items)s + i, 'item ' || i, i = 1, b
+           FROM generate_series(1, %(bucketlists)s) b, generate_series(1, %(items)s) i WHERE b <> 2""",
+        *(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+          for table in ('users', 'bucketlists', 'items')),
+        'VACUUM ANALYZE',
+    ], {'hash': password_hash, 'users': users, 'reader': READER_BUCKETLISTS, 'per_user': PER_USER,
+        'bucketlists': bucketlists, 'big': BIG_BUCKETLIST_ITEMS, 'items': ITEMS_PER_BUCKETLIST})
+
+
+def fastapi_env(url, service_env):
+    return dict(os.environ, DATABASE_URL=url, SECRET=service_env['SECRET'])
+
+
 def peer_env(url):
     return dict(os.environ, APP_SETTINGS='production',
                 DATABASE_URL=url.replace('postgresql://', 'postgresql+psycopg2://', 1))
 
 
 # --- Serving -------------------------------------------------------------------------------------
+
+def fastapi_command(gunicorn, workers, port):
+    """The FastAPI peer as its README serves it: gunicorn with uvicorn workers."""
+    conf = runpy.run_path(os.path.join(HERE, 'gunicorn.conf.py'))
+    return [gunicorn, 'app.main:app', '--worker-class', 'uvicorn_worker.UvicornWorker', '--workers', str(workers),
+            '--bind', f'127.0.0.1:{port}', '--keep-alive', str(conf['keepalive']), '--timeout', str(conf['timeout']),
+            '--graceful-timeout', str(conf['graceful_timeout']), '--no-control-socket']
+
 
 def procfile_command(workers, port):
     """The Procfile's web command with gunicorn.conf.py's settings spelled out, so that every server
@@ -219,8 +272,11 @@ def serve(name, gunicorn, app, cwd, env, workers, ready_path, workdir):
     with socket.socket() as probe:
         if probe.connect_ex(('127.0.0.1', port)) == 0:
             sys.exit(f'port {port} is in use: stop whatever listens there first')
-    command = procfile_command(workers, port)
-    command[0:2] = [gunicorn, app]
+    if name == 'fastapi':
+        command = fastapi_command(gunicorn, workers, port)
+    else:
+        command = procfile_command(workers, port)
+        command[0:2] = [gunicorn, app]
     log_path = os.path.join(workdir, f'{name}.log')
     with open(log_path, 'w') as log_file:
         master = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=log_file)
@@ -274,12 +330,15 @@ def sync_scenario(url, token):
     return Scenario(SYNC_SCENARIO, 'GET', f'/sync?cursor={cursor}')
 
 
-def login(url, user):
+def login(url, user, as_json=False):
     """A token for bench user ``user``; retried while the service sheds a login burst (503)."""
-    body = urlencode({'email': f'user{user}@bench.example', 'password': PASSWORD}).encode()
+    fields = {'email': f'user{user}@bench.example', 'password': PASSWORD}
+    body = json.dumps(fields).encode() if as_json else urlencode(fields).encode()
+    content_type = 'application/json' if as_json else 'application/x-www-form-urlencoded'
     for _ in range(60):
         try:
-            with urllib.request.urlopen(url + '/auth/login', data=body) as answer:
+            request = urllib.request.Request(url + '/auth/login', data=body, headers={'Content-Type': content_type})
+            with urllib.request.urlopen(request) as answer:
                 return json.load(answer)['access_token']
         except urllib.error.HTTPError as error:
             if error.code != 503:
@@ -363,13 +422,18 @@ end
 '''
 
 
-def lua_script(scenario, token, workdir):
-    """Writes the wrk script for one scenario and returns its path."""
+def lua_script(scenario, token, workdir, as_json=False):
+    """Writes the wrk script for one scenario and returns its path; ``as_json`` sends the form's
+    fields as a JSON object instead."""
     lines = [f'wrk.method = {json.dumps(scenario.method)}',
              f'wrk.path = {json.dumps(scenario.path)}']
     if token:
         lines.append(f'wrk.headers["Authorization"] = {json.dumps("Bearer " + token)}')
-    if scenario.body:
+    if scenario.body and as_json:
+        fields = {name: {'true': True, 'false': False}.get(value, value) for name, value in parse_qsl(scenario.body)}
+        lines.append(f'wrk.body = {json.dumps(json.dumps(fields))}')
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    elif scenario.body:
         lines.append(f'wrk.body = {json.dumps(scenario.body)}')
         lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
     if '{' in scenario.path + (scenario.body or ''):
@@ -382,8 +446,8 @@ def lua_script(scenario, token, workdir):
     return path
 
 
-def wrk_command(url, scenario, token, seconds, workdir, threads=2, connections=16):
-    script = lua_script(scenario, token, workdir)
+def wrk_command(url, scenario, token, seconds, workdir, threads=2, connections=16, as_json=False):
+    script = lua_script(scenario, token, workdir, as_json)
     return ['wrk', f'-t{threads}', f'-c{connections}', f'-d{seconds}s', '--timeout', '10s',
             '-s', script, url]
 
@@ -471,20 +535,22 @@ def ratio_cell(ours, peer):
 
 def print_main_tables(args, bucketlists, results, bursts, rss, memory):
     print(f'\n### {bucketlists:,} bucketlists, {args.workers} workers\n')
-    header = ['scenario', 'ours req/s', 'p50', 'p99', 'non-2xx', 'peer req/s', 'ours/peer (rounds)',
-              'hello req/s', 'ours % of hello']
+    header = ['scenario', 'ours req/s', 'p50', 'p99', 'non-2xx', 'FastAPI req/s', 'ours/FastAPI (rounds)',
+              'peer req/s', 'ours/peer (rounds)', 'hello req/s', 'ours % of hello', 'ours % of GET one']
     rows = []
+    get_one = median(results[GET_ONE.name, 'ours'], 'rps') if (GET_ONE.name, 'ours') in results else None
     for scenario in SCENARIOS:
         if (scenario.name, 'ours') not in results:
             continue
-        ours, peer, hello = (results.get((scenario.name, server)) for server in ('ours', 'peer', 'hello'))
+        ours, fastapi, peer, hello = (results.get((scenario.name, server))
+                                      for server in ('ours', 'fastapi', 'peer', 'hello'))
         ours_rps, hello_rps = median(ours, 'rps'), median(hello, 'rps')
-        peer_rps = median(peer, 'rps') if peer else None
         rows.append([scenario.name, f'{ours_rps:,.0f}', ms(median(ours, 'p50')),
-                     ms(median(ours, 'p99')), str(sum(r['errors'] for r in ours)),
-                     f'{peer_rps:,.0f}' if peer else '–',
-                     ratio_cell(ours, peer) if peer else '–',
-                     f'{hello_rps:,.0f}', f'{100 * ours_rps / hello_rps:.0f} %'])
+                     ms(median(ours, 'p99')), str(sum(r['errors'] for r in ours))]
+                    + [cell for other in (fastapi, peer) for cell in (
+                        (f'{median(other, "rps"):,.0f}', ratio_cell(ours, other)) if other else ('–', '–'))]
+                    + [f'{hello_rps:,.0f}', f'{100 * ours_rps / hello_rps:.0f} %',
+                       f'{100 * ours_rps / get_one:.0f} %' if get_one else '–'])
     print(table(header, rows))
     failures = [f'{server} {name}: {sum(r["errors"] for r in runs)}'
                 for (name, server), runs in results.items()
@@ -559,6 +625,16 @@ def benchmark(args, workdir):
             targets['peer'] = f'http://127.0.0.1:{PORTS["peer"]}'
         elif args.peer_url:
             targets['peer'] = args.peer_url.rstrip('/')
+        if args.start_fastapi:
+            fastapi_url = database_url(args.database_url, 'bench_fastapi')
+            seed_fastapi(fastapi_url, bucketlists, env)
+            fastapi = stack.enter_context(serve('fastapi', f'{FASTAPI_VENV}/bin/gunicorn', 'app.main:app',
+                                                FASTAPI_DIR, fastapi_env(fastapi_url, env), args.workers,
+                                                '/health', workdir))
+            masters['fastapi'] = fastapi.pid
+            targets['fastapi'] = f'http://127.0.0.1:{PORTS["fastapi"]}'
+        elif args.fastapi_url:
+            targets['fastapi'] = args.fastapi_url.rstrip('/')
         if 'peer' in targets:
             # PUT rename cycles over ids 3-102; the peer must hold them.
             urllib.request.urlopen(targets['peer'] + '/bucketlists/102', timeout=5).close()
@@ -572,15 +648,20 @@ def benchmark(args, workdir):
         scenarios = [s for s in SCENARIOS if args.only is None or args.only in s.name]
         for round_number in range(1, args.rounds + 1):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
+            if 'fastapi' in targets:
+                fastapi_tokens = {'reader': login(targets['fastapi'], 1, as_json=True),
+                                  'writer': login(targets['fastapi'], 2, as_json=True)}
             for scenario in scenarios:
                 for server, url in targets.items():
-                    if (server == 'peer' and not scenario.peer) or (server == 'minimal' and scenario != GET_ONE):
+                    if ((server == 'peer' and not scenario.peer) or (server == 'fastapi' and not scenario.fastapi)
+                            or (server == 'minimal' and scenario != GET_ONE)):
                         continue
-                    # Only ours checks tokens; hello gets the same request bytes as ours.
-                    token = tokens.get(scenario.token) if server in ('ours', 'hello') else None
+                    # The tutorial's app checks no token; hello gets the same request bytes as ours.
+                    token = (fastapi_tokens.get(scenario.token) if server == 'fastapi'
+                             else tokens.get(scenario.token) if server in ('ours', 'hello') else None)
                     before = cpu_seconds(masters)
                     result = wrk(url, scenario, token, args.duration, workdir,
-                                 connections=scenario.connections)
+                                 connections=scenario.connections, as_json=server == 'fastapi')
                     after = cpu_seconds(masters)
                     # CPU per request, where the two CPUs' time went (only this server's workers)
                     result['cpu'] = {part: 1e6 * (after[part] - before[part]) / max(result['requests'], 1)
@@ -669,6 +750,10 @@ def main():
                         help='reset and seeded; its name must start with bench_')
     parser.add_argument('--peer-url', help="a running server with the tutorial's API and "
                         'bucketlists 1-102, e.g. http://127.0.0.1:5931')
+    parser.add_argument('--start-fastapi', action='store_true',
+                        help=f'start the FastAPI peer from {FASTAPI_DIR} on database bench_fastapi')
+    parser.add_argument('--fastapi-url', help='a running FastAPI peer holding the same data, e.g. '
+                                              'http://127.0.0.1:8700')
     parser.add_argument('--start-peer', action='store_true',
                         help=f"start the tutorial's app from {PEERS} on database peer_bench")
     parser.add_argument('--requests-for-memory', type=int, default=0, metavar='N',

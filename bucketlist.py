@@ -45,12 +45,10 @@ from web import (
     log,
     normalized_email,
     page_and_limit,
-    paginate,
     positive_query_int,
     query_boolean,
     query_date,
     query_param,
-    query_sort,
     query_sort_key,
     set_page_headers,
     throttle_check,
@@ -100,11 +98,12 @@ REFUSALS = {'write': 'As a viewer of bucketlist {id} you may read it, not change
             'manage': 'Only the owner of bucketlist {id} may rename it, delete it or manage its members.'}
 
 
-def bucketlist_for(bucketlist_id, may='read', for_update=False):
+def bucketlist_for(bucketlist_id, may='read', for_update=False, shared=False):
     """The caller's view of this bucketlist (``role`` included): 404 unless they own it or are a
     member, as if it did not exist; 403 when their role does not allow ``may``. With
-    ``for_update`` its row is locked until the transaction ends (``Bucketlist.seen_by``)."""
-    return allowed(Bucketlist.seen_by(request.user_id, bucketlist_id, for_update), bucketlist_id, may)
+    ``for_update`` its row is locked until the transaction ends, ``shared`` or not
+    (``Bucketlist.seen_by``)."""
+    return allowed(Bucketlist.seen_by(request.user_id, bucketlist_id, for_update, shared), bucketlist_id, may)
 
 
 def allowed(bucketlist, bucketlist_id, may):
@@ -217,11 +216,12 @@ def bucketlist_delete(bucketlist_id):
 ITEM_FIELDS = {'name': clean_name, 'done': clean_done, 'notes': clean_long_text, 'due_date': clean_date}
 
 
-def item_for(bucketlist_id, item_id, may='read'):
+def item_for(bucketlist_id, item_id, may='read', moves_items=True):
     """The item, if the caller may see its bucketlist, or 404; 403 if their role does not allow
-    ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``), then its own."""
+    ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``; shared
+    unless the write ``moves_items``), then its own."""
     if may != 'read':
-        bucketlist_for(bucketlist_id, may, for_update=True)
+        bucketlist_for(bucketlist_id, may, for_update=True, shared=not moves_items)
     item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=may != 'read')
     if item is None:
         raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
@@ -247,20 +247,13 @@ def item_create(bucketlist_id):
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
          query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
 def item_list(bucketlist_id):
-    bucketlist = bucketlist_for(bucketlist_id)
-    query = Item.select().where(Item.bucketlist == bucketlist)
-    q = query_param('q')
-    if q:
-        query = query.where(Item.name_contains(q))
-    done = query_boolean('done')
-    if done is not None:
-        query = query.where(Item.done == done)
-    due_before, due_after = query_date('due_before'), query_date('due_after')
-    if due_before:
-        query = query.where(Item.due_date <= due_before)
-    if due_after:
-        query = query.where(Item.due_date >= due_after)
-    return [item_json(item) for item in paginate(query, query_sort(ITEM_SORTS, 'position'))]
+    bucketlist_for(bucketlist_id)
+    sort, descending = query_sort_key(ITEM_SORTS, 'position')
+    filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'))
+    page, limit = page_and_limit()
+    items, total = Item.page_of(bucketlist_id, *filters, sort, descending, page, limit)
+    set_page_headers(total, page, limit)
+    return [item_json(item) for item in items]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -272,7 +265,7 @@ def item_show(bucketlist_id, item_id):
 def item_update(bucketlist_id, item_id):
     partial = request.method == 'PATCH'
     with db.atomic():
-        item = item_for(bucketlist_id, item_id, 'write')
+        item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
         check_if_match(lambda: item_json(item))
         fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
         if not partial:  # a PUT replaces every field it may set

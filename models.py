@@ -266,10 +266,13 @@ def utcnow():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def locked(query):
-    """``query`` locking its rows until the transaction ends (SQLite's IMMEDIATE transactions
-    already keep other writers out, and it has no FOR UPDATE)."""
-    return query.for_update() if db.for_update else query
+def locked(query, shared=False):
+    """``query`` locking its rows until the transaction ends: for update, or ``shared`` (FOR SHARE:
+    other shared lockers go on, updaters wait). SQLite's IMMEDIATE transactions already keep other
+    writers out, and it has neither."""
+    if not db.for_update:
+        return query
+    return query.for_update('FOR SHARE' if shared else True)
 
 
 class BaseModel(Model):
@@ -316,7 +319,7 @@ class Bucketlist(BaseModel):
         )
 
     @classmethod
-    def seen_by(cls, user_id, bucketlist_id, for_update=False):
+    def seen_by(cls, user_id, bucketlist_id, for_update=False, shared=False):
         """The bucketlist with this id if ``user_id`` owns it or is a member, with their ``role``
         ('owner', 'editor' or 'viewer'); else None. Visibility and role come from the query that
         reads the row.
@@ -326,14 +329,15 @@ class Bucketlist(BaseModel):
         0..n-1, a member removed while writing is removed before or after the write, never
         during it, and no two writers wait on each other's locks in opposite orders. A member's
         role is read again once the lock is held: the first read may predate a change that the
-        lock waited for.
+        lock waited for. Writes that move no item take it ``shared``: they go on side by side, and
+        still wait for (and hold off) a removal or a move.
         """
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         query = cls.select(cls, role_of(user_id).alias('role')).where((cls.id == bucketlist_id) & seen(user_id))
         if not for_update:
             return query.get_or_none()
-        found = locked(query).get_or_none()
+        found = locked(query, shared).get_or_none()
         if found is not None and found.role != 'owner':
             found.role = Membership.role_of(user_id, bucketlist_id)
             if found.role is None:
@@ -460,6 +464,19 @@ class Item(BaseModel):
             return None
         item.id, item.position = row
         return item
+
+    @classmethod
+    def page_of(cls, bucketlist_id, text, done, due_before, due_after, sort, descending, page, limit):
+        """(one page of the bucketlist's items, as ItemRows; how many match in all): those whose
+        names hold ``text`` (ignoring case), done or not, due on or before or after a date (None:
+        any), in ``sort`` order with nulls last. Two prepared statements (HOT)."""
+        params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
+        total = execute_hot('count_items', *params).fetchone()[0]
+        rows = execute_hot(f'list_items_{sort}_{"desc" if descending else "asc"}',
+                           *params, limit, (page - 1) * limit).fetchall()
+        to_datetime, to_date = cls.date_created.python_value, cls.due_date.python_value
+        return [ItemRow(row[0], row[1], bool(row[2]), row[3], to_datetime(row[4]), to_datetime(row[5]), row[6],
+                        to_date(row[7]), to_datetime(row[8]), row[9], row[10]) for row in rows], total
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):
@@ -737,9 +754,31 @@ def _bucketlist_lists():
     return statements
 
 
+def _item_lists():
+    """The statements of GET /bucketlists/<id>/items/: a page and its count, for each order.
+    Parameters: the bucketlist, the LIKE pattern of the name, done, due before, due after (each
+    NULL for no filter), then limit and offset."""
+    where = ("FROM items i WHERE i.bucketlist_id = $1 AND lower(i.name) LIKE $2 ESCAPE '\\'"
+             ' AND ($3::boolean IS NULL OR i.done = $3) AND ($4::date IS NULL OR i.due_date <= $4)'
+             ' AND ($5::date IS NULL OR i.due_date >= $5)')
+    statements = {'count_items': f'SELECT count(*) {where}'}
+    for sort in ITEM_SORTS:
+        for direction in ('ASC', 'DESC'):
+            statements[f'list_items_{sort}_{direction.lower()}'] = (
+                f'SELECT {ITEM_COLUMNS} {where} ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction}'
+                ' LIMIT $6 OFFSET $7')
+    return statements
+
+
+# An item's columns, in ItemRow's order but for bucketlist_id, which comes fourth.
+ITEM_COLUMNS = ('i.id, i.name, i.done, i.bucketlist_id, i.date_created, i.date_modified, i.notes, i.due_date,'
+                ' i.done_at, i.position, i.created_by')
+
+
 HOT.update(_bucketlist_lists())
+HOT.update(_item_lists())
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
-HOT_SQLITE = {name: re.sub(r'\$(\d+)(::integer)?', r'?\1', sql) for name, sql in HOT.items()}
+HOT_SQLITE = {name: re.sub(r'\$(\d+)(::[a-z]+)?', r'?\1', sql) for name, sql in HOT.items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}

@@ -730,18 +730,6 @@ def query_date(name):
                        errors={name: 'Must be a date as YYYY-MM-DD.'})
 
 
-def query_sort(fields, default):
-    """The order ``?sort=`` asks for: one of ``fields`` (a name -> model field map), ascending, or
-    descending with a leading '-'; else 400. Nulls come last either way, and the id breaks ties
-    so that pages never overlap."""
-    name, descending = query_sort_key(fields, default)
-    field = fields[name]
-    tie = field.model.id
-    if descending:
-        return [field.desc(nulls='LAST'), tie.desc()]
-    return [field.asc(nulls='LAST'), tie.asc()]
-
-
 def query_sort_key(fields, default):
     """(the name in ``fields`` that ``?sort=`` asks for, whether descending), or 400."""
     text = query_param('sort')
@@ -763,15 +751,6 @@ def positive_query_int(name, default, maximum):
         raise APIError(400, f'The query parameter {name!r} must be a whole number from 1 to {maximum}.',
                        errors={name: f'Must be a whole number from 1 to {maximum}.'})
     return int(text)
-
-
-def paginate(query, order_by):
-    """One page of ``query`` in ``order_by`` (a list) as a list; sets the Link and X-Total-Count
-    headers."""
-    page, limit = page_and_limit()
-    total = query.count()
-    set_page_headers(total, page, limit)
-    return list(query.order_by(*order_by).paginate(page, limit))
 
 
 def page_and_limit():
