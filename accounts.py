@@ -17,6 +17,7 @@ from models import (
     THROTTLE_SUBJECT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
     ApiToken,
+    Bucketlist,
     Session,
     ThrottleEvent,
     User,
@@ -211,6 +212,8 @@ def delete_account(user):
     """The account and everything it owns: its bucketlists (for their members too), items,
     memberships, sessions, API tokens and idempotency keys go with it (ON DELETE CASCADE)."""
     with db.atomic():
+        # Its lists locked first: a member added meanwhile gets their tombstone too.
+        list(locked(Bucketlist.select(Bucketlist.id).where(Bucketlist.owner == user.id).order_by(Bucketlist.id)))
         sync.record_owner_leaving(user.id)
         user.delete_instance()
 

@@ -187,6 +187,9 @@ def seed_peer(url, bucketlists):
         subprocess.run(['python3', '-m', 'venv', PEER_VENV], check=True)
         subprocess.run([f'{PEER_VENV}/bin/pip', 'install', '-q', '-r',
                         f'{PEERS}/seed_flask/requirements.txt'], check=True)
+    # It runs under the Procfile's worker class, as every server here does.
+    if subprocess.run([f'{PEER_VENV}/bin/python', '-c', 'import gevent'], capture_output=True).returncode:
+        subprocess.run([f'{PEER_VENV}/bin/pip', 'install', '-q', 'gevent>=24.10.1', 'packaging'], check=True)
     reset_database(url)
     # Its schema is its own: run.py creates the tables on import.
     subprocess.run([f'{PEER_VENV}/bin/python', '-c', 'import run'], cwd=f'{PEERS}/seed_flask',

@@ -230,6 +230,9 @@ def item_for(bucketlist_id, item_id, may='read', moves_items=True):
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/')
 def item_create(bucketlist_id):
+    # Refused before the body is read, and before a stored answer is replayed: a member removed
+    # or made a viewer since gets 404 or 403, not the answer to their earlier retry.
+    bucketlist_for(bucketlist_id, 'write')
     fields = clean_body(ITEM_FIELDS, required=('name',))
 
     def create():
@@ -282,9 +285,11 @@ def item_update(bucketlist_id, item_id):
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')
 def item_move(bucketlist_id, item_id):
-    """To ``position`` (default: last) in its bucketlist or in ``bucketlist_id``, another of the
-    caller's. The other items close up behind it and open up before it, so that positions stay
-    0..n-1 in both lists."""
+    """To ``position`` (default: last) in its bucketlist or in ``bucketlist_id``, another the caller
+    may write to. The other items close up behind it and open up before it, so that positions stay
+    0..n-1 in both lists. Moved to another list, it leaves a tombstone for everyone who sees the
+    list it leaves: those who cannot see the other list would keep it in their copy; those who
+    can get it again in the same sync, since clients apply deletions first."""
     # Refused as on every route whatever the body holds: 404 when unseen, 403 for a viewer.
     allowed(Bucketlist.seen_by(request.user_id, bucketlist_id), bucketlist_id, 'write')
     fields = clean_body({'position': clean_position, 'bucketlist_id': clean_id})
@@ -296,6 +301,8 @@ def item_move(bucketlist_id, item_id):
         item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=True)
         if item is None:
             raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+        if target_id != bucketlist_id:
+            sync.record_deletion(bucketlist_id, item_id)
         Item.shift(bucketlist_id, item.position + 1, -1)  # out of its place...
         remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
         if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:

@@ -298,8 +298,8 @@ def sort_parameter(fields, default):
 PARAMETERS = {
     'BucketlistId': {'name': 'bucketlist_id', 'in': 'path', 'required': True, 'schema': ID,
                      'example': 1,
-                     'description': 'Digits. Anything but a bucketlist of yours is 404: another '
-                                    'user\'s, a missing one, or an id outside 1..2147483647.'},
+                     'description': 'Digits. Anything but a bucketlist you own or share is 404: '
+                                    'another user\'s, a missing one, or an id outside 1..2147483647.'},
     'SessionId': {'name': 'session_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                   'description': 'A session of yours (GET /auth/sessions); anything else is 404.'},
     'TokenId': {'name': 'token_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
@@ -535,8 +535,8 @@ MEMBER_ROLE = body_schema({'role': {'enum': ['viewer', 'editor']}}, ['role'])
 MEMBER_NEW = body_schema({'email': CREDENTIALS_TEXT, 'role': {'enum': ['viewer', 'editor']}}, ['email', 'role'])
 MOVE_JSON = body_schema({'position': {'type': 'integer', 'minimum': 0, 'maximum': MAX_ID,
                                       'description': '0-based; default, or past the end: last.'},
-                         'bucketlist_id': {**ID, 'description': 'Another bucketlist of yours to move it into; '
-                                                                'default: its own.'}})
+                         'bucketlist_id': {**ID, 'description': 'Another bucketlist you may write to, to move it '
+                                                                'into; default: its own.'}})
 MOVE_FORM = body_schema({'position': {'type': 'string', 'pattern': '^[0-9]{1,9}$'},
                          'bucketlist_id': {'type': 'string', 'pattern': '^0*[1-9][0-9]{0,8}$'}})
 
@@ -823,8 +823,8 @@ PATHS = {
     '/bucketlists/{bucketlist_id}/items/{item_id}/move': {'post': operation(
         'moveItem', 'items', 'Move an item',
         'To `position` (0-based; default, or past the end: last) in its bucketlist, or in `bucketlist_id`, '
-        'another of yours. The other items close up behind it and open up before it: positions stay '
-        '0..n-1 in every list, however many moves race.',
+        'another you may write to. The other items close up behind it and open up before it: positions '
+        'stay 0..n-1 in every list, however many moves race.',
         {'200': response('Moved.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
          **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS},
         parameters=['BucketlistId', 'ItemId'],

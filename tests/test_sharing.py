@@ -223,6 +223,33 @@ def test_sync_shows_being_added_and_being_removed(owner, viewer):
     assert answer['bucketlists'] == [] and answer['items'] == []
 
 
+def test_an_item_moved_out_of_a_shared_list_leaves_every_copy_of_it(owner, editor, viewer, shared):
+    trip, (pack, _) = shared
+    cursors = {name: client.get('/sync').json['cursor'] for name, client in (('owner', owner), ('viewer', viewer))}
+    eddies = editor.post_json('/bucketlists/', {'name': 'Eddie'}).json
+    editor.post_json(f'/bucketlists/{trip["id"]}/items/{pack["id"]}/move', {'bucketlist_id': eddies['id']}, status=200)
+    for name, client in (('owner', owner), ('viewer', viewer)):
+        answer = client.get('/sync', {'cursor': cursors[name]}).json
+        assert pack['id'] in answer['deleted']['items'] and pack['id'] not in [i['id'] for i in answer['items']]
+    editor_answer = editor.get('/sync').json  # the mover sees it in its new list
+    assert [i['bucketlist_id'] for i in editor_answer['items'] if i['id'] == pack['id']] == [eddies['id']]
+
+
+def test_a_stored_answer_is_not_replayed_to_a_member_who_lost_the_right(owner, editor, shared):
+    trip, _ = shared
+    key = {'Idempotency-Key': 'eddie-retry'}
+    editor.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Once'}, headers=key, status=201)
+    owner.patch_json(f'/bucketlists/{trip["id"]}/members/{user_id_of(editor)}', {'role': 'viewer'})
+    editor.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Once'}, headers=key, status=403)
+    owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(editor)}')
+    editor.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Once'}, headers=key, status=404)
+
+
+def test_a_viewer_with_a_bad_body_is_refused_for_the_role_first(viewer, shared):
+    trip, _ = shared
+    viewer.post_json(f'/bucketlists/{trip["id"]}/items/', {'nope': 1}, status=403)
+
+
 def test_a_members_sync_sees_the_others_changes(owner, editor, shared):
     trip, (pack, fly) = shared
     cursor = editor.get('/sync').json['cursor']
