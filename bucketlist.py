@@ -218,10 +218,13 @@ ITEM_FIELDS = {'name': clean_name, 'done': clean_done, 'notes': clean_long_text,
 
 def item_for(bucketlist_id, item_id, may='read', moves_items=True):
     """The item, if the caller may see its bucketlist, or 404; 403 if their role does not allow
-    ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``; shared
-    unless the write ``moves_items``), then its own."""
-    if may != 'read':
-        bucketlist_for(bucketlist_id, may, for_update=True, shared=not moves_items)
+    ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``), then its
+    own. A write that moves no item needs that lock only to take turns with a member's removal:
+    shared, and for a member only (nobody removes the owner)."""
+    if may != 'read' and moves_items:
+        bucketlist_for(bucketlist_id, may, for_update=True)
+    elif may != 'read' and bucketlist_for(bucketlist_id, may).role != 'owner':
+        bucketlist_for(bucketlist_id, may, for_update=True, shared=True)
     item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=may != 'read')
     if item is None:
         raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
