@@ -3,6 +3,7 @@ import heapq
 import os
 import re
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -26,10 +27,11 @@ from peewee import (
     Model,
     OperationalError,
     PostgresqlDatabase,
+    SqliteDatabase,
     TextField,
     fn,
 )
-from playhouse.db_url import connect, register_database
+from playhouse.db_url import connect, parse, register_database
 from playhouse.pool import (
     MaxConnectionsExceeded,
     PoolConnection,
@@ -186,15 +188,31 @@ def wait_cooperatively(connection):
 UNDER_GEVENT = 'gevent' in sys.modules and sys.modules['gevent'].monkey.is_module_patched('socket')
 
 
+class WalSqliteDatabase(SqliteDatabase):
+    """SQLite in WAL mode, which lasts in the file: a connection sets it only while the file is
+    not in it yet, and retries while another process holds the lock that takes (processes
+    opening a new database at once: racing migrations). SQLite does not wait for that lock as
+    busy_timeout waits for others."""
+
+    def _initialize_connection(self, conn):
+        for attempt in range(50):
+            try:
+                if conn.execute('PRAGMA journal_mode').fetchone()[0] != 'wal':
+                    conn.execute('PRAGMA journal_mode = wal')
+                return
+            except sqlite3.OperationalError as error:
+                if 'locked' not in str(error) or attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+
 def open_database(url):
     """The database handle for ``url``: pooled with bounded waits on PostgreSQL, WAL on SQLite."""
     if url.startswith('sqlite'):
         # IMMEDIATE: a transaction takes the write lock when it begins, so two writers
-        # queue up instead of failing when both try to upgrade a read lock. busy_timeout first:
-        # setting the journal mode needs a lock too, and another process may hold it (a
-        # migration running, say).
-        database = connect(url, pragmas={'busy_timeout': 5000, 'journal_mode': 'wal', 'foreign_keys': 1},
-                           lock_type='IMMEDIATE')
+        # queue up instead of failing when both try to upgrade a read lock.
+        database = WalSqliteDatabase(parse(url)['database'], pragmas={'busy_timeout': 5000, 'foreign_keys': 1},
+                                     lock_type='IMMEDIATE')
         # SQLite's own lower() folds ASCII only; search must fold 'Ä' as PostgreSQL does.
         database.register_function(lambda text: text if text is None else text.lower(), 'lower', 1)
         return database
