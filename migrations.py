@@ -21,6 +21,68 @@ Step = namedtuple('Step', 'version name up down')
 # Any constant works; it only has to be the same in every process that migrates.
 ADVISORY_LOCK_KEY = 0x6275636B6C697374  # 'bucklist'
 
+# Column types spelled differently by the two dialects, for steps written once.
+TYPES = {
+    'postgresql': {'serial': 'SERIAL', 'timestamp': 'TIMESTAMP', 'boolean': 'BOOLEAN', 'bigint': 'BIGINT',
+                   'never_reused': ''},
+    'sqlite': {'serial': 'INTEGER', 'timestamp': 'DATETIME', 'boolean': 'INTEGER', 'bigint': 'INTEGER',
+               'never_reused': ' AUTOINCREMENT'},
+}
+
+
+def in_dialect(name, sql):
+    """``sql``, statements written once with TYPES' placeholders, spelled for dialect ``name``."""
+    return [statement.format(**TYPES[name]) for statement in sql]
+
+
+# Step 7's columns and tables, the same in both dialects but for their types.
+SYNC_COLUMNS = [
+    'ALTER TABLE "bucketlists" ADD COLUMN "description" TEXT NOT NULL DEFAULT \'\'',
+    'ALTER TABLE "bucketlists" ADD COLUMN "version" {bigint} NOT NULL DEFAULT 0',
+    'ALTER TABLE "items" ADD COLUMN "notes" TEXT NOT NULL DEFAULT \'\'',
+    'ALTER TABLE "items" ADD COLUMN "due_date" DATE',
+    'ALTER TABLE "items" ADD COLUMN "done_at" {timestamp}',
+    'ALTER TABLE "items" ADD COLUMN "position" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "items" ADD COLUMN "version" {bigint} NOT NULL DEFAULT 0',
+]
+SYNC_TABLES = [
+    'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
+    'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
+    'CREATE INDEX "bucketlists_version_id" ON "bucketlists" ("version", "id")',
+    'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
+    '''CREATE TABLE "deletions" (
+        "id" {serial} NOT NULL PRIMARY KEY,
+        "user_id" INTEGER NOT NULL,
+        "kind" VARCHAR(16) NOT NULL,
+        "object_id" INTEGER NOT NULL,
+        "version" {bigint} NOT NULL DEFAULT 0,
+        "deleted_at" {timestamp} NOT NULL,
+        FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+    'CREATE INDEX "deletions_user_id_version_id" ON "deletions" ("user_id", "version", "id")',
+    'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
+    '''CREATE TABLE "sync_state" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "next_version" {bigint} NOT NULL,
+        "purged_below" {bigint} NOT NULL)''',
+    'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
+]
+# Undone the same way in both, but for the triggers (dropped first, each dialect its own).
+SYNC_DOWN = [
+    'DROP TABLE "sync_state"',
+    'DROP TABLE "deletions"',
+    'DROP INDEX "items_version_id"',
+    'DROP INDEX "bucketlists_version_id"',
+    'DROP INDEX "items_bucketlist_id_position"',
+    'ALTER TABLE "items" DROP COLUMN "version"',
+    'ALTER TABLE "items" DROP COLUMN "position"',
+    'ALTER TABLE "items" DROP COLUMN "done_at"',
+    'ALTER TABLE "items" DROP COLUMN "due_date"',
+    'ALTER TABLE "items" DROP COLUMN "notes"',
+    'ALTER TABLE "bucketlists" DROP COLUMN "version"',
+    'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+]
+
+
 def sqlite_version_trigger(table, event):
     """SQLite's trigger stamping ``table``'s rows with the next version on ``event`` (step 7)."""
     return f'''CREATE TRIGGER "{table}_version_{event.split()[0].lower()}" AFTER {event} ON "{table}" BEGIN
@@ -218,36 +280,12 @@ STEPS = [
     # can forget to.
     Step(7, 'descriptions, notes, due dates, positions; versions and tombstones for sync', up={
         'postgresql': [
-            'ALTER TABLE "bucketlists" ADD COLUMN "description" TEXT NOT NULL DEFAULT \'\'',
-            'ALTER TABLE "bucketlists" ADD COLUMN "version" BIGINT NOT NULL DEFAULT 0',
-            'ALTER TABLE "items" ADD COLUMN "notes" TEXT NOT NULL DEFAULT \'\'',
-            'ALTER TABLE "items" ADD COLUMN "due_date" DATE',
-            'ALTER TABLE "items" ADD COLUMN "done_at" TIMESTAMP',
-            'ALTER TABLE "items" ADD COLUMN "position" INTEGER NOT NULL DEFAULT 0',
-            'ALTER TABLE "items" ADD COLUMN "version" BIGINT NOT NULL DEFAULT 0',
+            *in_dialect('postgresql', SYNC_COLUMNS),
             # Items so far in id order; those done, done when last changed (the best guess there is).
             '''UPDATE "items" SET "position" = ranked."position" FROM (
                 SELECT "id", row_number() OVER (PARTITION BY "bucketlist_id" ORDER BY "id") - 1 AS "position"
                 FROM "items") AS ranked WHERE "items"."id" = ranked."id"''',
-            'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
-            'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
-            'CREATE INDEX "bucketlists_version_id" ON "bucketlists" ("version", "id")',
-            'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
-            '''CREATE TABLE "deletions" (
-                "id" SERIAL NOT NULL PRIMARY KEY,
-                "user_id" INTEGER NOT NULL,
-                "kind" VARCHAR(16) NOT NULL,
-                "object_id" INTEGER NOT NULL,
-                "version" BIGINT NOT NULL DEFAULT 0,
-                "deleted_at" TIMESTAMP NOT NULL,
-                FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
-            'CREATE INDEX "deletions_user_id_version_id" ON "deletions" ("user_id", "version", "id")',
-            'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
-            '''CREATE TABLE "sync_state" (
-                "id" INTEGER NOT NULL PRIMARY KEY,
-                "next_version" BIGINT NOT NULL,
-                "purged_below" BIGINT NOT NULL)''',
-            'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
+            *in_dialect('postgresql', SYNC_TABLES),
             '''CREATE FUNCTION "stamp_version"() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN NEW."version" := pg_current_xact_id()::text::bigint; RETURN NEW; END $$''',
             '''CREATE TRIGGER "bucketlists_version" BEFORE INSERT OR UPDATE ON "bucketlists"
@@ -258,34 +296,10 @@ STEPS = [
                 FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
         ],
         'sqlite': [
-            'ALTER TABLE "bucketlists" ADD COLUMN "description" TEXT NOT NULL DEFAULT \'\'',
-            'ALTER TABLE "bucketlists" ADD COLUMN "version" INTEGER NOT NULL DEFAULT 0',
-            'ALTER TABLE "items" ADD COLUMN "notes" TEXT NOT NULL DEFAULT \'\'',
-            'ALTER TABLE "items" ADD COLUMN "due_date" DATE',
-            'ALTER TABLE "items" ADD COLUMN "done_at" DATETIME',
-            'ALTER TABLE "items" ADD COLUMN "position" INTEGER NOT NULL DEFAULT 0',
-            'ALTER TABLE "items" ADD COLUMN "version" INTEGER NOT NULL DEFAULT 0',
+            *in_dialect('sqlite', SYNC_COLUMNS),
             '''UPDATE "items" SET "position" = (SELECT count(*) FROM "items" AS "before"
                 WHERE "before"."bucketlist_id" = "items"."bucketlist_id" AND "before"."id" < "items"."id")''',
-            'UPDATE "items" SET "done_at" = "date_modified" WHERE "done"',
-            'CREATE INDEX "items_bucketlist_id_position" ON "items" ("bucketlist_id", "position")',
-            'CREATE INDEX "bucketlists_version_id" ON "bucketlists" ("version", "id")',
-            'CREATE INDEX "items_version_id" ON "items" ("version", "id")',
-            '''CREATE TABLE "deletions" (
-                "id" INTEGER NOT NULL PRIMARY KEY,
-                "user_id" INTEGER NOT NULL,
-                "kind" VARCHAR(16) NOT NULL,
-                "object_id" INTEGER NOT NULL,
-                "version" INTEGER NOT NULL DEFAULT 0,
-                "deleted_at" DATETIME NOT NULL,
-                FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)''',
-            'CREATE INDEX "deletions_user_id_version_id" ON "deletions" ("user_id", "version", "id")',
-            'CREATE INDEX "deletions_deleted_at" ON "deletions" ("deleted_at")',
-            '''CREATE TABLE "sync_state" (
-                "id" INTEGER NOT NULL PRIMARY KEY,
-                "next_version" INTEGER NOT NULL,
-                "purged_below" INTEGER NOT NULL)''',
-            'INSERT INTO "sync_state" ("id", "next_version", "purged_below") VALUES (1, 1, 0)',
+            *in_dialect('sqlite', SYNC_TABLES),
             *[sqlite_version_trigger(table, event) for table, event in SQLITE_VERSIONED_WRITES],
         ],
     }, down={
@@ -294,37 +308,11 @@ STEPS = [
             'DROP TRIGGER "items_version" ON "items"',
             'DROP TRIGGER "bucketlists_version" ON "bucketlists"',
             'DROP FUNCTION "stamp_version"()',
-            'DROP TABLE "sync_state"',
-            'DROP TABLE "deletions"',
-            'DROP INDEX "items_version_id"',
-            'DROP INDEX "bucketlists_version_id"',
-            'DROP INDEX "items_bucketlist_id_position"',
-            'ALTER TABLE "items" DROP COLUMN "version"',
-            'ALTER TABLE "items" DROP COLUMN "position"',
-            'ALTER TABLE "items" DROP COLUMN "done_at"',
-            'ALTER TABLE "items" DROP COLUMN "due_date"',
-            'ALTER TABLE "items" DROP COLUMN "notes"',
-            'ALTER TABLE "bucketlists" DROP COLUMN "version"',
-            'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+            *SYNC_DOWN,
         ],
         'sqlite': [
-            'DROP TRIGGER "bucketlists_version_insert"',
-            'DROP TRIGGER "bucketlists_version_update"',
-            'DROP TRIGGER "items_version_insert"',
-            'DROP TRIGGER "items_version_update"',
-            'DROP TRIGGER "deletions_version_insert"',
-            'DROP TABLE "sync_state"',
-            'DROP TABLE "deletions"',
-            'DROP INDEX "items_version_id"',
-            'DROP INDEX "bucketlists_version_id"',
-            'DROP INDEX "items_bucketlist_id_position"',
-            'ALTER TABLE "items" DROP COLUMN "version"',
-            'ALTER TABLE "items" DROP COLUMN "position"',
-            'ALTER TABLE "items" DROP COLUMN "done_at"',
-            'ALTER TABLE "items" DROP COLUMN "due_date"',
-            'ALTER TABLE "items" DROP COLUMN "notes"',
-            'ALTER TABLE "bucketlists" DROP COLUMN "version"',
-            'ALTER TABLE "bucketlists" DROP COLUMN "description"',
+            *[f'DROP TRIGGER "{table}_version_{event.split()[0].lower()}"' for table, event in SQLITE_VERSIONED_WRITES],
+            *SYNC_DOWN,
         ],
     }),
 
@@ -377,11 +365,6 @@ STEPS = [
     }),
 ]
 
-# Column types spelled differently by the two dialects, for steps written once.
-TYPES = {
-    'postgresql': {'serial': 'SERIAL', 'timestamp': 'TIMESTAMP', 'boolean': 'BOOLEAN', 'never_reused': ''},
-    'sqlite': {'serial': 'INTEGER', 'timestamp': 'DATETIME', 'boolean': 'INTEGER', 'never_reused': ' AUTOINCREMENT'},
-}
 
 
 def dialect(database):
@@ -393,7 +376,7 @@ def statements(database, sql):
     name = dialect(database)
     if isinstance(sql, dict):
         return sql[name]
-    return [statement.format(**TYPES[name]) for statement in sql]
+    return in_dialect(name, sql)
 
 
 @contextmanager
