@@ -314,11 +314,6 @@ def escape_like(text):
     return text.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
 
 
-def _contains_folded(field, text):
-    """Case-insensitive substring match; % and _ in ``text`` are literal (peewee escapes them)."""
-    return fn.lower(field).contains(text.lower())
-
-
 class Bucketlist(BaseModel):
     id = AutoField()
     name = CharField(max_length=NAME_MAX_LENGTH)
@@ -380,10 +375,6 @@ class Bucketlist(BaseModel):
             bucketlist.role = row[6]
             bucketlists.append(bucketlist)
         return bucketlists, total
-
-    @classmethod
-    def name_contains(cls, text):
-        return _contains_folded(cls.name, text)
 
     def save_new(self, most_per_owner):
         """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``;
@@ -463,10 +454,6 @@ class Item(BaseModel):
         if for_update:
             return locked(query).get_or_none()
         return query.join(Bucketlist).where(seen(user_id)).get_or_none()
-
-    @classmethod
-    def name_contains(cls, text):
-        return _contains_folded(cls.name, text)
 
     @classmethod
     def add(cls, bucketlist_id, fields, now, most_per_bucketlist, created_by):
