@@ -102,8 +102,12 @@ def bucketlist_for(bucketlist_id, may='read', for_update=False, shared=False):
     """The caller's view of this bucketlist (``role`` included): 404 unless they own it or are a
     member, as if it did not exist; 403 when their role does not allow ``may``. With
     ``for_update`` its row is locked until the transaction ends, ``shared`` or not
-    (``Bucketlist.seen_by``)."""
-    return allowed(Bucketlist.seen_by(request.user_id, bucketlist_id, for_update, shared), bucketlist_id, may)
+    (``Bucketlist.seen_by``). The same query checks the token's session, as
+    ``bucketlist_with_items`` does."""
+    found = Bucketlist.seen_by(request.user_id, bucketlist_id, for_update, shared, request.session_id)
+    if found is not None:
+        token_checked()
+    return allowed(found, bucketlist_id, may)
 
 
 def allowed(bucketlist, bucketlist_id, may):
@@ -161,7 +165,7 @@ def bucketlist_create():
 ROLES = ('owner', 'editor', 'viewer')
 
 
-@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'))
+@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'), token_checked_in_query=True)
 def bucketlist_list():
     """The caller's bucketlists and those shared with them, each with the caller's role."""
     role = query_param('role')
@@ -171,9 +175,12 @@ def bucketlist_list():
     sort, descending = query_sort_key(BUCKETLIST_SORTS, 'id')
     text = query_param('q')
     page, limit = page_and_limit()
-    bucketlists, total = Bucketlist.page_for(request.user_id, role, text, sort, descending, page, limit)
+    bucketlists, total = Bucketlist.page_for(request.user_id, request.session_id, role, text, sort, descending,
+                                             page, limit)
+    if bucketlists is not None:  # else the token plugin checks the session
+        token_checked()
     set_page_headers(total, page, limit)
-    return [bucketlist_json(bucketlist) for bucketlist in bucketlists]
+    return [bucketlist_json(bucketlist) for bucketlist in bucketlists or ()]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
@@ -231,16 +238,17 @@ def item_for(bucketlist_id, item_id, may='read', moves_items=True):
     return item
 
 
-@app.post('/bucketlists/<bucketlist_id:id>/items/')
+@app.post('/bucketlists/<bucketlist_id:id>/items/', token_checked_in_query=True)
 def item_create(bucketlist_id):
-    # Refused before the body is read, and before a stored answer is replayed: a member removed
-    # or made a viewer since gets 404 or 403, not the answer to their earlier retry.
-    bucketlist_for(bucketlist_id, 'write')
-    fields = clean_body(ITEM_FIELDS, required=('name',))
+    # Refused before a stored answer is replayed: a member removed or made a viewer since gets 404
+    # or 403, not the answer to their earlier retry.
+    if request.get_header('Idempotency-Key') is not None:
+        bucketlist_for(bucketlist_id, 'write')
 
     def create():
         with db.atomic():
             bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
+            fields = clean_body(ITEM_FIELDS, required=('name',))
             item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
         if item is None:
             raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
@@ -251,15 +259,19 @@ def item_create(bucketlist_id):
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
-         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
+         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'), token_checked_in_query=True)
 def item_list(bucketlist_id):
-    bucketlist_for(bucketlist_id)
     sort, descending = query_sort_key(ITEM_SORTS, 'position')
     filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'))
     page, limit = page_and_limit()
-    items, total = Item.page_of(bucketlist_id, *filters, sort, descending, page, limit)
+    items, total = Item.page_of(request.user_id, request.session_id, bucketlist_id, *filters, sort, descending,
+                                page, limit)
+    if items is None:  # an empty page: is the bucketlist there, and how many items are?
+        bucketlist_for(bucketlist_id)
+        total = Item.count_of(bucketlist_id, *filters)
+    token_checked()
     set_page_headers(total, page, limit)
-    return [item_json(item) for item in items]
+    return [item_json(item) for item in items or ()]
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -267,23 +279,29 @@ def item_show(bucketlist_id, item_id):
     return item_json(item_for(bucketlist_id, item_id))
 
 
-@app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
+@app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'],
+           token_checked_in_query=True)
 def item_update(bucketlist_id, item_id):
-    partial = request.method == 'PATCH'
+    # The owner's write without If-Match needs no lock: one query checks, one writes (as a
+    # bucketlist's rename). A member's holds the bucketlist's lock (item_for), and If-Match
+    # holds the item's from its check to its write.
+    if not etags_in('If-Match') and Item.owned_by(request.user_id, bucketlist_id, item_id, request.session_id):
+        token_checked()
+        return write_item(bucketlist_id, item_id)
     with db.atomic():
         item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
         check_if_match(lambda: item_json(item))
-        fields = clean_body(ITEM_FIELDS, required=() if partial else ('name',))
-        if not partial:  # a PUT replaces every field it may set
-            fields = {'done': False, 'notes': '', 'due_date': None, **fields}
-        now = utcnow()
-        if 'done' in fields and fields['done'] != item.done:
-            item.done_at = now if fields['done'] else None
-        for name, value in fields.items():
-            setattr(item, name, value)
-        item.date_modified = now
-        item.save()
-        return item_json(item)
+        return write_item(bucketlist_id, item_id)
+
+
+def write_item(bucketlist_id, item_id):
+    fields = clean_body(ITEM_FIELDS, required=() if request.method == 'PATCH' else ('name',))
+    if request.method == 'PUT':  # a PUT replaces every field it may set
+        fields = {'done': False, 'notes': '', 'due_date': None, **fields}
+    item = Item.write(bucketlist_id, item_id, fields, utcnow())
+    if item is None:  # moved or deleted since it was found
+        raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+    return item_json(item)
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')

@@ -332,10 +332,11 @@ class Bucketlist(BaseModel):
         )
 
     @classmethod
-    def seen_by(cls, user_id, bucketlist_id, for_update=False, shared=False):
+    def seen_by(cls, user_id, bucketlist_id, for_update=False, shared=False, session_id=None):
         """The bucketlist with this id if ``user_id`` owns it or is a member, with their ``role``
         ('owner', 'editor' or 'viewer'); else None. Visibility and role come from the query that
-        reads the row.
+        reads the row, which also finds the access token's session ``session_id`` open (None: an
+        API token, looked up already).
 
         With ``for_update`` the row stays locked until the transaction ends. Every write to a
         bucketlist's items and members takes this lock first, so they take turns: positions stay
@@ -347,34 +348,45 @@ class Bucketlist(BaseModel):
         """
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        query = cls.select(cls, role_of(user_id).alias('role')).where((cls.id == bucketlist_id) & seen(user_id))
-        if not for_update:
-            return query.get_or_none()
-        found = locked(query, shared).get_or_none()
-        if found is not None and found.role != 'owner':
+        statement = 'bucketlist_seen' + ('_shared' if shared else '_locked' if for_update else '')
+        row = execute_hot(statement, bucketlist_id, user_id, session_id).fetchone()
+        if row is None:
+            return None
+        found = cls.from_row(row)
+        if for_update and found.role != 'owner':
             found.role = Membership.role_of(user_id, bucketlist_id)
             if found.role is None:
                 return None
         return found
 
     @classmethod
-    def page_for(cls, user_id, role, text, sort, descending, page, limit):
-        """(one page of the bucketlists ``user_id`` sees, each with their ``role``; how many there
-        are in all), optionally only those where their role is ``role`` and whose names hold
-        ``text``, ignoring case; in ``sort`` order. Two prepared statements (HOT)."""
+    def from_row(cls, row):
+        """The bucketlist of a row of BUCKETLIST_COLUMNS, with the caller's role after them."""
+        to_datetime = cls.date_created.python_value
+        # __no_default__: every field is given, so skip computing defaults (two clock reads each).
+        bucketlist = cls(__no_default__=True, id=row[0], name=row[1], description=row[2], owner=row[3],
+                         date_created=to_datetime(row[4]), date_modified=to_datetime(row[5]))
+        bucketlist.role = row[6]
+        return bucketlist
+
+    @classmethod
+    def page_for(cls, user_id, session_id, role, text, sort, descending, page, limit):
+        """(one page of the bucketlists ``user_id`` sees, as BucketlistRows with their ``role``;
+        how many there are in all), optionally only those where their role is ``role`` and whose
+        names hold ``text``, ignoring case; in ``sort`` order. The page is None when the session
+        ``session_id`` has ended (None: an API token, looked up already).
+
+        One prepared statement (HOT) brings the page, the total and the session; only an empty page
+        needs a second for the total (and leaves the session to the caller: None)."""
         kind = 'all' if role is None else 'owner' if role == 'owner' else 'shared'
         params = [user_id, f'%{escape_like(text.lower())}%' if text else '%'] + ([role] if kind == 'shared' else [])
-        total = execute_hot(f'count_bucketlists_{kind}', *params).fetchone()[0]
         rows = execute_hot(f'list_bucketlists_{kind}_{sort}_{"desc" if descending else "asc"}',
-                           *params, limit, (page - 1) * limit).fetchall()
+                           *params, limit, (page - 1) * limit, session_id).fetchall()
+        if not rows:
+            return None, execute_hot(f'count_bucketlists_{kind}', *params).fetchone()[0]
         to_datetime = cls.date_created.python_value
-        bucketlists = []
-        for row in rows:
-            bucketlist = cls(__no_default__=True, id=row[0], name=row[1], description=row[2], owner=row[3],
-                             date_created=to_datetime(row[4]), date_modified=to_datetime(row[5]))
-            bucketlist.role = row[6]
-            bucketlists.append(bucketlist)
-        return bucketlists, total
+        return [BucketlistRow(row[0], row[1], row[2], row[3], to_datetime(row[4]), to_datetime(row[5]), row[6])
+                for row in rows], rows[0][7]
 
     def save_new(self, most_per_owner):
         """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``;
@@ -395,8 +407,7 @@ class Bucketlist(BaseModel):
         or is a member and, unless ``session_id`` is None (an API token, checked already), that
         session of theirs is open, else None; one query.
 
-        The items are read-only ``ItemRow`` tuples, not models: the callers only show them,
-        and a model costs four times as much to build.
+        The items are ItemRows.
         """
         if not 0 < bucketlist_id <= MAX_ID:
             return None
@@ -404,21 +415,23 @@ class Bucketlist(BaseModel):
         rows = execute_hot(statement, bucketlist_id, user_id, session_id).fetchall()
         if not rows:
             return None
-        to_datetime, to_date = cls.date_created.python_value, Item.due_date.python_value
-        # __no_default__: every field is given, so skip computing defaults (two clock reads each).
-        first = rows[0]
-        bucketlist = cls(__no_default__=True, id=first[0], name=first[1], description=first[2], owner=first[3],
-                         date_created=to_datetime(first[4]), date_modified=to_datetime(first[5]))
-        bucketlist.role = first[6]
-        items = [ItemRow(row[7], row[8], bool(row[9]), bucketlist_id, to_datetime(row[10]), to_datetime(row[11]),
-                         row[12], to_date(row[13]), to_datetime(row[14]), row[15], row[16])
-                 for row in rows if row[7] is not None]
-        return bucketlist, items
+        bucketlist = cls.from_row(rows[0])
+        return bucketlist, [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
 
 
-# An item as a bucketlist read returns it: the fields ``item_json`` shows, under the same names.
+# A bucketlist or an item as reads return them: the fields ``bucketlist_json`` and ``item_json``
+# show, under the same names. Tuples, not models: the callers only show them, and a model costs
+# four times as much to build.
+BucketlistRow = namedtuple('BucketlistRow', 'id name description owner_id date_created date_modified role')
 ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified notes due_date done_at position '
                                'created_by_id')
+
+
+def item_row(row, bucketlist_id):
+    """The ItemRow of a row of ITEM_COLUMNS without bucketlist_id (the caller knows it)."""
+    to_datetime, to_date = Item.date_created.python_value, Item.due_date.python_value
+    return ItemRow(row[0], row[1], bool(row[2]), bucketlist_id, to_datetime(row[3]), to_datetime(row[4]), row[5],
+                   to_date(row[6]), to_datetime(row[7]), row[8], row[9])
 
 
 class Item(BaseModel):
@@ -471,17 +484,43 @@ class Item(BaseModel):
         return item
 
     @classmethod
-    def page_of(cls, bucketlist_id, text, done, due_before, due_after, sort, descending, page, limit):
+    def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, sort, descending,
+                page, limit):
         """(one page of the bucketlist's items, as ItemRows; how many match in all): those whose
         names hold ``text`` (ignoring case), done or not, due on or before or after a date (None:
-        any), in ``sort`` order with nulls last. Two prepared statements (HOT)."""
+        any), in ``sort`` order with nulls last.
+
+        One prepared statement (HOT) brings the page and the total, if ``user_id`` may see the
+        bucketlist and their session ``session_id`` is open (None: an API token, looked up
+        already). An empty page is (None, None): the caller finds out why."""
         params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
-        total = execute_hot('count_items', *params).fetchone()[0]
         rows = execute_hot(f'list_items_{sort}_{"desc" if descending else "asc"}',
-                           *params, limit, (page - 1) * limit).fetchall()
-        to_datetime, to_date = cls.date_created.python_value, cls.due_date.python_value
-        return [ItemRow(row[0], row[1], bool(row[2]), row[3], to_datetime(row[4]), to_datetime(row[5]), row[6],
-                        to_date(row[7]), to_datetime(row[8]), row[9], row[10]) for row in rows], total
+                           *params, limit, (page - 1) * limit, user_id, session_id).fetchall()
+        if not rows:
+            return None, None
+        return [item_row(row, bucketlist_id) for row in rows], rows[0][10]
+
+    @classmethod
+    def count_of(cls, bucketlist_id, text, done, due_before, due_after):
+        params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
+        return execute_hot('count_items', *params).fetchone()[0]
+
+    @classmethod
+    def owned_by(cls, user_id, bucketlist_id, item_id, session_id):
+        """Whether this item is in this bucketlist and ``user_id`` owns the bucketlist, with their
+        session ``session_id`` open (None: an API token, looked up already); one query."""
+        return (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID
+                and execute_hot('item_owned', item_id, bucketlist_id, user_id, session_id).fetchone() is not None)
+
+    @classmethod
+    def write(cls, bucketlist_id, item_id, fields, now):
+        """Write ``fields`` (name, done, notes, due_date; those absent stay) to the item and return
+        its new ItemRow, or None if it is no longer in this bucketlist. ``done_at`` follows ``done``
+        in the same statement, from the row as it is when written: two writers racing cannot leave
+        an item not done with a done_at, or done without one."""
+        row = execute_hot('update_item', item_id, bucketlist_id, fields.get('name'), fields.get('done'),
+                          fields.get('notes'), 'due_date' in fields, fields.get('due_date'), now).fetchone()
+        return row and item_row(row, bucketlist_id)
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):
@@ -704,18 +743,43 @@ class ThrottleEvent(BaseModel):
 # PostgreSQL, ?1 on SQLite. The bucketlist reads also check the access token's session (its
 # sid, $3; NULL for an API token, which was looked up already), so that a GET is one round
 # trip; on a miss, ``session_open`` tells 401 from 404.
+def seen_sql(user):
+    """SQL: the bucketlist row ``b`` is the user's (``user``: a parameter such as $2) or shared with them."""
+    return (f'(b.owner_id = {user} OR EXISTS'
+            f' (SELECT 1 FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = {user}))')
+
+
+def session_open_sql(session, user):
+    """SQL: the access token's session is open, or ``session`` is NULL (an API token, looked up already)."""
+    return (f'({session}::integer IS NULL OR EXISTS'
+            f' (SELECT 1 FROM sessions s WHERE s.id = {session} AND s.user_id = {user}))')
+
+
+BUCKETLIST_COLUMNS = ('b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
+                      " CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
+                      ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END')
+# An item's columns, in ItemRow's order without bucketlist_id.
+ITEM_COLUMNS = 'id, name, done, date_created, date_modified, notes, due_date, done_at, position, created_by'
+
 HOT = {
+    # Parameters: the bucketlist, the user, the session.
+    'bucketlist_seen': f'SELECT {BUCKETLIST_COLUMNS} FROM bucketlists b WHERE b.id = $1 AND {seen_sql("$2")}'
+                       f' AND {session_open_sql("$3", "$2")}',
     'bucketlist_with_items': (
-        'SELECT b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
-        " CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
-        ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END,'
-        ' i.id, i.name, i.done, i.date_created, i.date_modified, i.notes, i.due_date, i.done_at, i.position,'
-        ' i.created_by'
+        f'SELECT {BUCKETLIST_COLUMNS}, ' + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) +
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
-        ' WHERE b.id = $1 AND (b.owner_id = $2'
-        ' OR EXISTS (SELECT 1 FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2))'
-        ' AND ($3::integer IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2))'
+        f' WHERE b.id = $1 AND {seen_sql("$2")} AND {session_open_sql("$3", "$2")}'
         ' ORDER BY i.position, i.id'),
+    # Parameters: the item, the bucketlist, the user, the session.
+    'item_owned': ('SELECT 1 FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id'
+                   f' WHERE i.id = $1 AND i.bucketlist_id = $2 AND b.owner_id = $3 AND {session_open_sql("$4", "$3")}'),
+    # Parameters: the item, the bucketlist, name, done, notes (each NULL to keep), whether to set
+    # due_date, due_date, now.
+    'update_item': ('UPDATE items SET name = COALESCE($3, name), done = COALESCE($4::boolean, done),'
+                    ' notes = COALESCE($5, notes), due_date = CASE WHEN $6::boolean THEN $7::date ELSE due_date END,'
+                    ' done_at = CASE WHEN $4::boolean IS NULL OR $4::boolean = done THEN done_at'
+                    ' WHEN $4::boolean THEN $8::timestamp END, date_modified = $8::timestamp'
+                    f' WHERE id = $1 AND bucketlist_id = $2 RETURNING {ITEM_COLUMNS}'),
     # A session ends by its row's deletion: logout, reuse of a refresh token, a password change,
     # the account's deletion (ON DELETE CASCADE).
     'session_open': 'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2',
@@ -734,10 +798,11 @@ HOT = {
 
 
 def _bucketlist_lists():
-    """The statements of GET /bucketlists/: a page and its count, for each role filter (all, the
-    caller's own, those shared with them in a role) and each order. A page is the caller's own
-    UNION ALL those shared with them, each branch read through its own index. Parameters: the
-    user, the LIKE pattern of the name, then the role (shared only), then limit and offset."""
+    """The statements of GET /bucketlists/: a page with the total, and the count alone (for an empty
+    page), for each role filter (all, the caller's own, those shared with them in a role) and each
+    order. A page is the caller's own UNION ALL those shared with them, each branch read through
+    its own index. Parameters: the user, the LIKE pattern of the name, then the role (shared
+    only), then limit, offset and the access token's session."""
     columns = 'b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified'
     name_matches = "lower(b.name) LIKE $2 ESCAPE '\\'"
     owned = f"SELECT {columns}, 'owner' AS role FROM bucketlists b WHERE b.owner_id = $1 AND {name_matches}"
@@ -754,35 +819,37 @@ def _bucketlist_lists():
             for direction in ('ASC', 'DESC'):
                 order = 'id' if sort == 'id' else f'{sort} {direction}, id'
                 statements[f'list_bucketlists_{kind}_{sort}_{direction.lower()}'] = (
-                    f'SELECT * FROM ({rows}) AS listed ORDER BY {order} {direction}'
-                    f' LIMIT ${next_param} OFFSET ${next_param + 1}')
+                    f'SELECT *, count(*) OVER () FROM ({rows}) AS listed'
+                    f' WHERE {session_open_sql(f"${next_param + 2}", "$1")}'
+                    f' ORDER BY {order} {direction} LIMIT ${next_param} OFFSET ${next_param + 1}')
     return statements
 
 
 def _item_lists():
-    """The statements of GET /bucketlists/<id>/items/: a page and its count, for each order.
-    Parameters: the bucketlist, the LIKE pattern of the name, done, due before, due after (each
-    NULL for no filter), then limit and offset."""
+    """The statements of GET /bucketlists/<id>/items/: a page with the total, for each order, and
+    the count alone (for an empty page). Parameters: the bucketlist, the LIKE pattern of the name,
+    done, due before, due after (each NULL for no filter), then limit and offset, the user (who
+    must see the bucketlist) and the access token's session."""
     where = ("FROM items i WHERE i.bucketlist_id = $1 AND lower(i.name) LIKE $2 ESCAPE '\\'"
              ' AND ($3::boolean IS NULL OR i.done = $3) AND ($4::date IS NULL OR i.due_date <= $4)'
              ' AND ($5::date IS NULL OR i.due_date >= $5)')
     statements = {'count_items': f'SELECT count(*) {where}'}
+    columns = ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', '))
     for sort in ITEM_SORTS:
         for direction in ('ASC', 'DESC'):
             statements[f'list_items_{sort}_{direction.lower()}'] = (
-                f'SELECT {ITEM_COLUMNS} {where} ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction}'
-                ' LIMIT $6 OFFSET $7')
+                f'SELECT {columns}, count(*) OVER () {where}'
+                f' AND EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = $1 AND {seen_sql("$8")})'
+                f' AND {session_open_sql("$9", "$8")}'
+                f' ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction} LIMIT $6 OFFSET $7')
     return statements
-
-
-# An item's columns, in ItemRow's order but for bucketlist_id, which comes fourth.
-ITEM_COLUMNS = ('i.id, i.name, i.done, i.bucketlist_id, i.date_created, i.date_modified, i.notes, i.due_date,'
-                ' i.done_at, i.position, i.created_by')
 
 
 HOT.update(_bucketlist_lists())
 HOT.update(_item_lists())
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
+HOT['bucketlist_seen_locked'] = HOT['bucketlist_seen'] + (' FOR UPDATE OF b' if db.for_update else '')
+HOT['bucketlist_seen_shared'] = HOT['bucketlist_seen'] + (' FOR SHARE OF b' if db.for_update else '')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)(::[a-z]+)?', r'?\1', sql) for name, sql in HOT.items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'

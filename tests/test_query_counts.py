@@ -83,3 +83,31 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     # list and its items for the members' syncs).
     most = 11 if (method, path) == ('POST', '/bucketlists/{b}/members') else 8
     assert count <= most, f'{method} {path}: {count} queries'
+
+
+# The busiest routes, held to their round trips: each statement is a round trip to PostgreSQL,
+# and a round trip costs the worker more than the statement costs PostgreSQL.
+def test_a_list_page_is_one_query_with_its_total_and_the_session(user, queries):
+    fill(user, 30, 0)
+    assert queries(lambda: user.get('/bucketlists/')) == 1
+    assert queries(lambda: user.get('/bucketlists/?q=list&sort=name')) == 1
+
+
+def test_an_items_page_is_one_query_with_its_total_the_list_and_the_session(user, queries):
+    bucketlist_id = fill(user, 1, 30)
+    assert queries(lambda: user.get(f'/bucketlists/{bucketlist_id}/items/')) == 1
+    assert queries(lambda: user.get(f'/bucketlists/{bucketlist_id}/items/?done=true&sort=name')) == 1
+
+
+def test_an_owner_changes_an_item_in_two_queries(user, queries):
+    bucketlist_id = fill(user, 1, 3)
+    item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
+    path = f'/bucketlists/{bucketlist_id}/items/{item_id}'
+    assert queries(lambda: user.patch_json(path, {'done': True})) == 2  # the item and the session; the write
+    assert queries(lambda: user.put_json(path, {'name': 'Renamed'})) == 2
+
+
+def test_adding_an_item_is_a_locked_read_and_an_insert(user, queries):
+    bucketlist_id = fill(user, 1, 3)
+    # BEGIN, the list's lock (with the session), the insert, COMMIT
+    assert queries(lambda: user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'New'})) <= 4

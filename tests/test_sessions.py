@@ -262,3 +262,28 @@ def test_deleting_the_account_ends_its_sessions(user):
     user.delete_json('/users/me', {'password': PASSWORD}, status=200)
     refresh(phone, answer['refresh_token'], status=401)
     assert Session.select().count() == 0 and RefreshToken.select().count() == 0
+
+
+def test_an_ended_session_reads_nothing_and_writes_nothing_on_the_routes_that_check_it_in_their_query(user):
+    """These routes check the session in the query that does their work (one round trip): with
+    items or none, on pages with rows or past the end, the owner's and a member's writes."""
+    full = user.post_json('/bucketlists/', {'name': 'Full'}).json['id']
+    empty = user.post_json('/bucketlists/', {'name': 'Empty'}).json['id']
+    item = user.post_json(f'/bucketlists/{full}/items/', {'name': 'Dive'}).json['id']
+    register_and_login('member@example.com')
+    user.post_json(f'/bucketlists/{full}/members', {'email': 'member@example.com', 'role': 'editor'})
+    owner, _ = login()
+    member, _ = login('member@example.com')
+    for ended in (owner, member):
+        ended.post('/auth/logout', status=200)
+        for path in ('/bucketlists/', '/bucketlists/?page=9', '/bucketlists/?q=nothing',
+                     f'/bucketlists/{full}/items/', f'/bucketlists/{full}/items/?page=9',
+                     f'/bucketlists/{empty}/items/', f'/bucketlists/{full}'):
+            ended.get(path, status=401)
+        ended.patch_json(f'/bucketlists/{full}/items/{item}', {'done': True}, status=401)
+        ended.put_json(f'/bucketlists/{full}/items/{item}', {'name': 'Gone'}, status=401)
+        ended.post_json(f'/bucketlists/{full}/items/', {'name': 'Sneaked in'}, status=401)
+        ended.post_json(f'/bucketlists/{full}/items/', {'name': 'Sneaked in'}, status=401,
+                        headers={'Idempotency-Key': 'k1'})
+    items = user.get(f'/bucketlists/{full}/items/').json
+    assert [(i['name'], i['done']) for i in items] == [('Dive', False)]
