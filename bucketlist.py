@@ -50,6 +50,7 @@ from web import (
     query_date,
     query_param,
     query_sort_key,
+    refuse_unless_checked,
     set_page_headers,
     throttle_check,
     timestamp,
@@ -137,9 +138,11 @@ def save_bucketlist(bucketlist, fields):
     # 409 rolls the whole transaction back anyway.
     try:
         if bucketlist.id is None:
-            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER):
+            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
+                refuse_unless_checked()  # an ended session is 401, not 409
                 raise APIError(409, f'You already have {settings.MAX_BUCKETLISTS_PER_USER} bucketlists, '
                                     'the most one account may hold (MAX_BUCKETLISTS_PER_USER).')
+            token_checked()
         elif not bucketlist.save_changes():
             raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
     except IntegrityError as error:
@@ -148,7 +151,7 @@ def save_bucketlist(bucketlist, fields):
         raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
 
 
-@app.post('/bucketlists/')
+@app.post('/bucketlists/', token_checked_in_query=True)
 def bucketlist_create():
     fields = clean_body(BUCKETLIST_FIELDS, required=('name',))
 

@@ -388,11 +388,12 @@ class Bucketlist(BaseModel):
         return [BucketlistRow(row[0], row[1], row[2], row[3], to_datetime(row[4]), to_datetime(row[5]), row[6])
                 for row in rows], rows[0][7]
 
-    def save_new(self, most_per_owner):
-        """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``;
-        returns whether it did (SQL written once, like the other hot paths)."""
+    def save_new(self, most_per_owner, session_id=None):
+        """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``
+        or their session ``session_id`` has ended (None: an API token, looked up already); returns
+        whether it did (SQL written once, like the other hot paths)."""
         row = execute_hot('insert_bucketlist', self.name, self.owner_id, self.date_created,
-                          self.date_modified, most_per_owner, self.description).fetchone()
+                          self.date_modified, most_per_owner, self.description, session_id).fetchone()
         self.id = row[0] if row else None
         return row is not None
 
@@ -789,7 +790,8 @@ HOT = {
     # Each insert refuses to pass its quota in the same statement; a new item goes last.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, description, owner_id, date_created, date_modified)'
                           ' SELECT $1, $6, $2, $3, $4'
-                          ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5 RETURNING id'),
+                          ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5'
+                          f' AND {session_open_sql("$7", "$2")} RETURNING id'),
     'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date,'
                     ' done_at, position, created_by)'
                     ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*), $9 FROM items WHERE bucketlist_id = $3'

@@ -89,3 +89,9 @@ def test_validation_errors_name_each_field(user):
 def test_errors_carry_security_headers(client):
     res = client.get('/nowhere', status=404)
     assert res.headers['X-Content-Type-Options'] == 'nosniff'
+
+
+def test_an_error_that_echoes_a_lone_surrogate_is_still_json(user):
+    # The unknown field's name comes back in the error; JSON can carry it escaped.
+    res = user.post('/bucketlists/', b'{"name": "Trip", "\\ud800x": 1}', content_type='application/json', status=400)
+    assert list(assert_problem(res, 400)['errors']) == ['\ud800x']

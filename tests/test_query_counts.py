@@ -111,3 +111,7 @@ def test_adding_an_item_is_a_locked_read_and_an_insert(user, queries):
     bucketlist_id = fill(user, 1, 3)
     # BEGIN, the list's lock (with the session), the insert, COMMIT
     assert queries(lambda: user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'New'})) <= 4
+
+
+def test_creating_a_bucketlist_is_one_query_with_its_quota_and_the_session(user, queries):
+    assert queries(lambda: user.post_json('/bucketlists/', {'name': 'New'})) == 1
