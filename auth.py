@@ -178,9 +178,12 @@ def bearer_token(authorization):
     return token.strip()
 
 
+SESSION_ENDED = 'The session of this access token has ended. Please log in again.'
+
+
 def refuse_ended(session_id, user_id):
     if not Session.is_open(session_id, user_id):
-        raise InvalidToken('The session of this access token has ended. Please log in again.')
+        raise InvalidToken(SESSION_ENDED)
 
 
 def secret_hash(secret):

@@ -34,6 +34,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg2
 
+from resilience import PgBouncer
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = '/work/shared/peers'
 PEER_VENV = '/tmp/peer-venv'
@@ -41,7 +43,7 @@ FASTAPI_DIR = f'{PEERS}/fastapi_peer'
 FASTAPI_VENV = '/tmp/fastapi-peer-venv'
 SERVERS = ('ours', 'fastapi', 'peer', 'minimal', 'hello')  # the order of every round
 PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514, 'minimal': 8515,
-         'fastapi': 8516}
+         'fastapi': 8516, 'pooled': 8517}
 
 # The measured user ("reader", user 1) owns the first READER_BUCKETLISTS bucketlists at every
 # scale, so list pages compare across scales; the other users own PER_USER each. Bucketlist 1 has
@@ -60,9 +62,11 @@ LOGIN_BODY = f'email=user3@bench.example&password={PASSWORD}'
 # path: '{id}' cycles over `ids` (first, count); body: '{unique}' is unique per request;
 # token: whose Bearer token ours, the FastAPI peer and hello get; peer: the tutorial's app has the
 # same route; fastapi: so has the FastAPI peer (it takes JSON bodies only: it gets the form's fields
-# as JSON).
-Scenario = namedtuple('Scenario', 'name method path body token peer ids connections fastapi',
-                      defaults=(None, 'reader', False, None, 16, False))
+# as JSON); via: 'pgbouncer' sends ours' requests to a second instance of ours that reaches the
+# same database through PgBouncer in transaction mode.
+Scenario = namedtuple('Scenario', 'name method path body token peer ids connections fastapi via',
+                      defaults=(None, 'reader', False, None, 16, False, None))
+SYNC_SCENARIO = 'GET sync, 3 changes since the cursor'
 SCENARIOS = [
     Scenario('GET one bucketlist (3 items)', 'GET', '/bucketlists/1', peer=True, fastapi=True),
     Scenario('GET one bucketlist (100 items)', 'GET', '/bucketlists/2'),
@@ -77,6 +81,9 @@ SCENARIOS = [
     Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
              ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
+    # Its cursor is the reader's, made afresh each round (sync_scenario).
+    Scenario(SYNC_SCENARIO, 'GET', '/sync?cursor={cursor}'),
+    Scenario('GET one bucketlist (3 items), through PgBouncer', 'GET', '/bucketlists/1', via='pgbouncer'),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
     Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
              connections=4),
@@ -310,9 +317,6 @@ def wait_until_answering(url, process, log_path, seconds=30):
         sys.exit(f'{url} did not answer; server log:\n' + server_log.read()[-3000:])
 
 
-SYNC_SCENARIO = 'GET sync, 3 changes since the cursor'
-
-
 def sync_scenario(url, token):
     """The reader syncs everything, then three of their items change: a GET /sync with that cursor
     finds those three, however many rows the database holds."""
@@ -330,7 +334,7 @@ def sync_scenario(url, token):
         request = urllib.request.Request(f'{url}/bucketlists/1/items/{item_id}', data=b'done=true', method='PATCH',
                                          headers={'Authorization': f'Bearer {token}'})
         urllib.request.urlopen(request).close()
-    return Scenario(SYNC_SCENARIO, 'GET', f'/sync?cursor={cursor}')
+    return next(s for s in SCENARIOS if s.name == SYNC_SCENARIO)._replace(path=f'/sync?cursor={cursor}')
 
 
 def login(url, user, as_json=False):
@@ -616,7 +620,12 @@ def benchmark(args, workdir):
         minimal = stack.enter_context(serve('minimal', gunicorn_path(), 'bench:minimal_app()', HERE,
                                             dict(env, DATABASE_URL=args.database_url),
                                             args.workers, '/bucketlists/1', workdir))
-        masters = {'ours': ours.pid, 'hello': hello.pid, 'minimal': minimal.pid}
+        bouncer = stack.enter_context(PgBouncer(args.database_url, 'transaction'))
+        pooled = stack.enter_context(serve('pooled', gunicorn_path(), 'bucketlist:app', HERE,
+                                           dict(env, DATABASE_URL=bouncer.url(args.database_url),
+                                                DATABASE_POOLER='transaction'),
+                                           args.workers, '/health', workdir))
+        masters = {'ours': ours.pid, 'hello': hello.pid, 'minimal': minimal.pid, 'pooled': pooled.pid}
         databases = {'ours': args.database_url}  # where each server's POST create writes
         targets = {server: f'http://127.0.0.1:{PORTS[server]}' for server in masters}
         if args.start_peer:
@@ -647,21 +656,29 @@ def benchmark(args, workdir):
         targets = {server: targets[server] for server in SERVERS if server in targets}
 
         rss = {'at start': worker_rss(ours.pid)}
-        for server, url in targets.items():  # pools filled, code paths warm
-            wrk(url, GET_ONE, login(url, 1) if server == 'ours' else None, 2, workdir)
+        pooled_url = f'http://127.0.0.1:{PORTS["pooled"]}'
+        for server, url in list(targets.items()) + [('pooled', pooled_url)]:  # pools filled, code paths warm
+            wrk(url, GET_ONE, login(url, 1) if server in ('ours', 'pooled') else None, 2, workdir)
 
         results, bursts = defaultdict(list), []
         scenarios = [s for s in SCENARIOS if args.only is None or args.only in s.name]
         for round_number in range(1, args.rounds + 1):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
+            if any(scenario.name == SYNC_SCENARIO for scenario in scenarios):
+                sync = sync_scenario(targets['ours'], tokens['reader'])
             if 'fastapi' in targets:
                 fastapi_tokens = {'reader': login(targets['fastapi'], 1, as_json=True),
                                   'writer': login(targets['fastapi'], 2, as_json=True)}
             for scenario in scenarios:
+                # The sync's cursor is this round's; through PgBouncer, ours is the pooled instance.
+                run = sync if scenario.name == SYNC_SCENARIO else scenario
                 for server, url in targets.items():
                     if ((server == 'peer' and not scenario.peer) or (server == 'fastapi' and not scenario.fastapi)
-                            or (server == 'minimal' and scenario != GET_ONE)):
+                            or (server == 'minimal' and scenario != GET_ONE)
+                            or (scenario.via or scenario.name == SYNC_SCENARIO) and server not in ('ours', 'hello')):
                         continue
+                    served_by = 'pooled' if scenario.via and server == 'ours' else server
+                    url = pooled_url if served_by == 'pooled' else url
                     # The tutorial's app checks no token; hello gets the same request bytes as ours.
                     token = (fastapi_tokens.get(scenario.token) if server == 'fastapi'
                              else tokens.get(scenario.token) if server in ('ours', 'hello') else None)
@@ -669,12 +686,12 @@ def benchmark(args, workdir):
                         # Every run from the seeded rows: the writer's count (its quota) stays the same.
                         run_sql(databases[server], ["DELETE FROM bucketlists WHERE name LIKE 'bench-%'"])
                     before = cpu_seconds(masters)
-                    result = wrk(url, scenario, token, args.duration, workdir,
+                    result = wrk(url, run, token, args.duration, workdir,
                                  connections=scenario.connections, as_json=server == 'fastapi')
                     after = cpu_seconds(masters)
                     # CPU per request, where the two CPUs' time went (only this server's workers)
-                    result['cpu'] = {part: 1e6 * (after[part] - before[part]) / max(result['requests'], 1)
-                                     for part in (server, 'postgres', 'wrk')}
+                    result['cpu'] = {part: 1e6 * (after[key] - before[key]) / max(result['requests'], 1)
+                                     for part, key in ((server, served_by), ('postgres', 'postgres'), ('wrk', 'wrk'))}
                     results[scenario.name, server].append(result)
                     log(f'round {round_number} {scenario.name} {server}: {result["rps"]:,.0f} '
                         f'req/s p50 {ms(result["p50"])} p99 {ms(result["p99"])} '

@@ -9,6 +9,7 @@ from bottle import request, response, static_file
 from peewee import IntegrityError
 
 import accounts  # (its routes mount on app too)
+import auth
 import metrics
 import migrations
 import openapi
@@ -447,7 +448,7 @@ def member_remove(bucketlist_id, user_id):
 
 # --- Sync ----------------------------------------------------------------------------------------
 
-@app.get('/sync', query=('cursor', 'limit'))
+@app.get('/sync', query=('cursor', 'limit'), token_checked_in_query=True)
 def sync_changes():
     """Without a cursor, everything the caller has; with the last answer's cursor, only what was
     created, changed or deleted since (each object whole and current). A client applies the
@@ -456,13 +457,18 @@ def sync_changes():
     limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)
     text = query_param('cursor')
     try:
-        found, cursor = sync.page(request.user_id, None if text is None else sync.decode(text), limit)
+        found, cursor, session_checked = sync.page(request.user_id, request.session_id,
+                                                   None if text is None else sync.decode(text), limit)
+    except sync.SessionEnded:
+        raise auth.InvalidToken(auth.SESSION_ENDED)
     except sync.BadCursor:
         raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
                             'the last answer, or none to sync from scratch.', errors={'cursor': 'Not a cursor.'})
     except sync.CursorTooOld:
         raise APIError(410, f'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
                             f'{settings.SYNC_TOMBSTONE_DAYS} days): sync from scratch, without a cursor.')
+    if session_checked:  # else the token plugin checks it
+        token_checked()
     deleted = found['deletions']
     return {'cursor': sync.encode(cursor), 'has_more': cursor.phase is not None,
             'bucketlists': [bucketlist_json(bucketlist) for bucketlist in found['bucketlists']],

@@ -384,9 +384,7 @@ class Bucketlist(BaseModel):
                            *params, limit, (page - 1) * limit, session_id).fetchall()
         if not rows:
             return None, execute_hot(f'count_bucketlists_{kind}', *params).fetchone()[0]
-        to_datetime = cls.date_created.python_value
-        return [BucketlistRow(row[0], row[1], row[2], row[3], to_datetime(row[4]), to_datetime(row[5]), row[6])
-                for row in rows], rows[0][7]
+        return [bucketlist_row(row) for row in rows], rows[0][7]
 
     def save_new(self, most_per_owner, session_id=None):
         """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``
@@ -426,6 +424,16 @@ class Bucketlist(BaseModel):
 BucketlistRow = namedtuple('BucketlistRow', 'id name description owner_id date_created date_modified role')
 ItemRow = namedtuple('ItemRow', 'id name done bucketlist_id date_created date_modified notes due_date done_at position '
                                'created_by_id')
+# As a sync reads them: with the version of the write that last changed them, which orders a sync.
+SyncedBucketlist = namedtuple('SyncedBucketlist', BucketlistRow._fields + ('version',))
+SyncedItem = namedtuple('SyncedItem', ItemRow._fields + ('version',))
+DeletionRow = namedtuple('DeletionRow', 'id kind object_id version')
+
+
+def bucketlist_row(row):
+    """The BucketlistRow of a row of BUCKETLIST_COLUMNS."""
+    to_datetime = Bucketlist.date_created.python_value
+    return BucketlistRow(row[0], row[1], row[2], row[3], to_datetime(row[4]), to_datetime(row[5]), row[6])
 
 
 def item_row(row, bucketlist_id):
@@ -494,6 +502,8 @@ class Item(BaseModel):
         One prepared statement (HOT) brings the page and the total, if ``user_id`` may see the
         bucketlist and their session ``session_id`` is open (None: an API token, looked up
         already). An empty page is (None, None): the caller finds out why."""
+        if not 0 < bucketlist_id <= MAX_ID:
+            return None, None
         params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
         rows = execute_hot(f'list_items_{sort}_{"desc" if descending else "asc"}',
                            *params, limit, (page - 1) * limit, user_id, session_id).fetchall()
@@ -678,6 +688,28 @@ class SyncState(BaseModel):
         table_name = 'sync_state'
 
 
+# What a sync reads when something changed since its cursor: prepared statements (HOT), one per
+# kind of row, from ``since`` and after the key ``after`` ((version, id) or None).
+
+def deletions_since(user_id, session_id, since, after, limit):
+    """(low water, purged_below, the user's tombstones) as of one snapshot, or None when the
+    access token's session ``session_id`` has ended (None: an API token, looked up already)."""
+    rows = execute_hot('sync_deletions', user_id, since, *(after or (None, None)), limit, session_id).fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], [DeletionRow(*row[2:]) for row in rows if row[2] is not None]
+
+
+def bucketlists_since(user_id, since, after, limit):
+    rows = execute_hot('sync_bucketlists', since, user_id, *(after or (None, None)), limit).fetchall()
+    return [SyncedBucketlist(*bucketlist_row(row), row[7]) for row in rows]
+
+
+def items_since(user_id, since, after, limit):
+    rows = execute_hot('sync_items', since, user_id, *(after or (None, None)), limit).fetchall()
+    return [SyncedItem(*item_row(row, row[10]), row[11]) for row in rows]
+
+
 class IdempotencyKey(BaseModel):
     """The first answer to a POST sent with an Idempotency-Key, replayed to its retries."""
     id = AutoField()
@@ -849,6 +881,30 @@ def _item_lists():
 
 HOT.update(_bucketlist_lists())
 HOT.update(_item_lists())
+LOW_WATER = ('pg_snapshot_xmin(pg_current_snapshot())::text::bigint' if isinstance(db, PostgresqlDatabase)
+             else 's.next_version')  # what sync.low_water reads, in SQL
+CHANGED_AFTER = '($3::bigint IS NULL OR ({table}.version, {table}.id) > ($3, $4::integer))'
+HOT.update({
+    # Parameters: the user, since, after (version and id, or NULLs), limit, the session. The sync
+    # state's row comes whatever the tombstones, unless the session has ended: the low water and
+    # the purge it reports are of the same snapshot as the tombstones.
+    'sync_deletions': (
+        f'SELECT {LOW_WATER}, s.purged_below, d.id, d.kind, d.object_id, d.version FROM sync_state s'
+        ' LEFT JOIN (SELECT id, kind, object_id, version FROM deletions'
+        f' WHERE user_id = $1 AND version >= $2 AND {CHANGED_AFTER.format(table="deletions")}'
+        ' ORDER BY version, id LIMIT $5) d ON TRUE'
+        f' WHERE s.id = 1 AND {session_open_sql("$6", "$1")} ORDER BY d.version, d.id'),
+    # Parameters: since, the user, after (version and id, or NULLs), limit.
+    'sync_bucketlists': (
+        f'SELECT {BUCKETLIST_COLUMNS}, b.version FROM bucketlists b'
+        f' WHERE b.version >= $1 AND {CHANGED_AFTER.format(table="b")} AND {seen_sql("$2")}'
+        ' ORDER BY b.version, b.id LIMIT $5'),
+    'sync_items': (
+        'SELECT ' + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) + ', i.bucketlist_id, i.version'
+        ' FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id'
+        f' WHERE i.version >= $1 AND {CHANGED_AFTER.format(table="i")} AND {seen_sql("$2")}'
+        ' ORDER BY i.version, i.id LIMIT $5'),
+})
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_locked'] = HOT['bucketlist_seen'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_shared'] = HOT['bucketlist_seen'] + (' FOR SHARE OF b' if db.for_update else '')

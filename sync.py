@@ -16,10 +16,23 @@ import json
 from collections import namedtuple
 from datetime import timedelta
 
-from peewee import PostgresqlDatabase, Tuple, fn
+from peewee import PostgresqlDatabase, fn
 
 import settings
-from models import MAX_ID, Bucketlist, Deletion, Item, SyncState, db, role_of, seen, utcnow, visible_to
+from models import (
+    MAX_ID,
+    Bucketlist,
+    Deletion,
+    Item,
+    SyncState,
+    bucketlists_since,
+    db,
+    deletions_since,
+    items_since,
+    role_of,
+    utcnow,
+    visible_to,
+)
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
 FULL_PHASES = ('bucketlists', 'items')
@@ -77,20 +90,41 @@ def low_water():
     return SyncState.get_by_id(1).next_version
 
 
-def page(user_id, cursor, limit):
+class SessionEnded(Exception):
+    """The access token's session has ended (found by the query that reads the tombstones)."""
+
+
+def page(user_id, session_id, cursor, limit):
     """The next page of ``user_id``'s sync from ``cursor`` (None: a new full sync):
-    {'bucketlists': [...], 'items': [...], 'deletions': [...]}, as rows, and the cursor that
-    follows (a finished one when the sync is complete). CursorTooOld when tombstones it needs
-    are gone."""
+    ({'bucketlists': [...], 'items': [...], 'deletions': [...]}, the cursor that follows (a
+    finished one when the sync is complete), whether the access token's session ``session_id``
+    was found open on the way). SessionEnded when it was found ended; CursorTooOld when
+    tombstones the sync needs are gone.
+
+    What changed since a cursor is read with prepared statements, the first of which also takes
+    the low water, reads the purge and checks the session; a full sync is rarer and reads more,
+    with peewee's queries."""
+    session_checked = False
     if cursor is None:
         cursor = Cursor(None, low_water(), FULL_PHASES[0], None)
-    elif cursor.phase is None:  # a finished sync's cursor: what changed since
-        cursor = Cursor(cursor.since, low_water(), INCREMENTAL_PHASES[0], None)
+    elif cursor.phase is None:  # a finished sync's cursor: what changed since (the low water comes below)
+        cursor = Cursor(cursor.since, None, INCREMENTAL_PHASES[0], None)
     phases = FULL_PHASES if cursor.since is None else INCREMENTAL_PHASES
     found = {phase: [] for phase in INCREMENTAL_PHASES}
     index, after, room = phases.index(cursor.phase), cursor.after, limit
     while index < len(phases) and room:
-        rows = list(_rows(phases[index], user_id, cursor.since, after, room + 1))
+        if phases[index] == 'deletions':
+            state = deletions_since(user_id, session_id, cursor.since, after, room + 1)
+            if state is None:
+                raise SessionEnded()
+            water, purged_below, rows = state
+            session_checked = True
+            # Of the same snapshot as the tombstones: a purge that raced them shows here.
+            if cursor.since < purged_below:
+                raise CursorTooOld()
+            cursor = cursor._replace(low_water=cursor.low_water if cursor.low_water is not None else water)
+        else:
+            rows = list(_rows(phases[index], user_id, cursor.since, after, room + 1))
         found[phases[index]] += rows[:room]
         if len(rows) > room:  # more of this kind than fits
             after = _key(rows[room - 1], cursor.since)
@@ -98,35 +132,25 @@ def page(user_id, cursor, limit):
         else:
             room -= len(rows)
             index, after = index + 1, None
-    # Read after the rows: a purge that raced them shows here (it never skips a row unnoticed).
-    if cursor.since is not None and cursor.since < SyncState.get_by_id(1).purged_below:
-        raise CursorTooOld()
     if index == len(phases):
-        return found, Cursor(cursor.low_water, None, None, None)
-    return found, Cursor(cursor.since, cursor.low_water, phases[index], after)
+        return found, Cursor(cursor.low_water, None, None, None), session_checked
+    return found, Cursor(cursor.since, cursor.low_water, phases[index], after), session_checked
 
 
 def _rows(phase, user_id, since, after, limit):
     """The rows of one kind the user sees, from ``since`` and after ``after``: bucketlists (with
-    the user's role), items of those, or tombstones left for the user."""
-    # Everything: all the user's ids, read through their indexes; what changed: the few rows
-    # changed since, each checked.
-    visible = visible_to(user_id) if since is None else seen(user_id)
-    if phase == 'deletions':
-        model, query = Deletion, Deletion.select().where(Deletion.user == user_id)
-    elif phase == 'bucketlists':
+    the user's role) or items of those. Everything: all the user's ids, read through their
+    indexes; what changed: the few rows changed since, each checked (prepared statements)."""
+    if since is not None:
+        return (bucketlists_since if phase == 'bucketlists' else items_since)(user_id, since, after, limit)
+    if phase == 'bucketlists':
         model = Bucketlist
-        query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible)
+        query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible_to(user_id))
     else:
-        model, query = Item, Item.select(Item).join(Bucketlist).where(visible)
-    if since is None:  # everything, in id order
-        if after is not None:
-            query = query.where(model.id > after)
-        return query.order_by(model.id).limit(limit)
-    query = query.where(model.version >= since)
+        model, query = Item, Item.select(Item).join(Bucketlist).where(visible_to(user_id))
     if after is not None:
-        query = query.where(Tuple(model.version, model.id) > Tuple(*after))
-    return query.order_by(model.version, model.id).limit(limit)
+        query = query.where(model.id > after)
+    return query.order_by(model.id).limit(limit)
 
 
 def _key(row, since):

@@ -33,6 +33,19 @@ def test_ids_that_name_no_row_are_404(user, path):
         assert_problem(user.request(path, method=method, status=404), 404)
 
 
+@pytest.mark.parametrize('big', ['0', '2147483648', '99999999999999999999999'])
+def test_item_routes_take_ids_past_the_columns_range_as_404(user, big):
+    bucketlist_id = user.post_json('/bucketlists/', {'name': 'Trip'}).json['id']
+    item_id = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'Fly'}).json['id']
+    for path in (f'/bucketlists/{big}/items/', f'/bucketlists/{big}/items/{item_id}',
+                 f'/bucketlists/{bucketlist_id}/items/{big}'):
+        for method in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE'):
+            res = user.request(path, method=method, body=b'{"name": "x", "done": true}',
+                               content_type='application/json', expect_errors=True)
+            assert res.status_int in (404, 405), (method, path, res.status)
+            assert_problem(res, res.status_int)
+
+
 def test_malformed_json_is_400(user):
     res = user.post('/bucketlists/', '{"name": ', content_type='application/json', status=400)
     assert 'JSON' in assert_problem(res, 400)['detail']

@@ -115,3 +115,12 @@ def test_adding_an_item_is_a_locked_read_and_an_insert(user, queries):
 
 def test_creating_a_bucketlist_is_one_query_with_its_quota_and_the_session(user, queries):
     assert queries(lambda: user.post_json('/bucketlists/', {'name': 'New'})) == 1
+
+
+def test_a_sync_of_a_few_changes_is_three_queries(user, queries):
+    bucketlist_id = fill(user, 3, 3)
+    cursor = user.get('/sync').json['cursor']
+    item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
+    user.patch_json(f'/bucketlists/{bucketlist_id}/items/{item_id}', {'done': False})
+    # the tombstones with the low water, the purge and the session; the bucketlists; the items
+    assert queries(lambda: user.get('/sync', {'cursor': cursor})) == 3

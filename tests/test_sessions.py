@@ -274,11 +274,12 @@ def test_an_ended_session_reads_nothing_and_writes_nothing_on_the_routes_that_ch
     user.post_json(f'/bucketlists/{full}/members', {'email': 'member@example.com', 'role': 'editor'})
     owner, _ = login()
     member, _ = login('member@example.com')
+    cursor = owner.get('/sync').json['cursor']
     for ended in (owner, member):
         ended.post('/auth/logout', status=200)
         for path in ('/bucketlists/', '/bucketlists/?page=9', '/bucketlists/?q=nothing',
                      f'/bucketlists/{full}/items/', f'/bucketlists/{full}/items/?page=9',
-                     f'/bucketlists/{empty}/items/', f'/bucketlists/{full}'):
+                     f'/bucketlists/{empty}/items/', f'/bucketlists/{full}', '/sync', f'/sync?cursor={cursor}'):
             ended.get(path, status=401)
         ended.patch_json(f'/bucketlists/{full}/items/{item}', {'done': True}, status=401)
         ended.put_json(f'/bucketlists/{full}/items/{item}', {'name': 'Gone'}, status=401)
