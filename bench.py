@@ -166,11 +166,15 @@ def seed(url, bucketlists, service_env):
         f'''INSERT INTO users (id, email, password_hash, date_created)
             SELECT u, 'user' || u || '@bench.example', %(hash)s, {now}
             FROM generate_series(1, %(users)s) u''',
+        # Counted once at the end, not by the trigger one bucketlist at a time.
+        'ALTER TABLE bucketlists DISABLE TRIGGER bucketlists_count',
         f'''INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified)
             SELECT b, 'bucketlist ' || b,
                    CASE WHEN b <= %(reader)s THEN 1 ELSE 2 + (b - %(reader)s - 1) / %(per_user)s END,
                    {now}, {now}
             FROM generate_series(1, %(bucketlists)s) b''',
+        'UPDATE users SET bucketlist_count = (SELECT count(*) FROM bucketlists WHERE owner_id = users.id)',
+        'ALTER TABLE bucketlists ENABLE TRIGGER bucketlists_count',
         f'''INSERT INTO items (id, name, done, bucketlist_id, date_created, date_modified)
             SELECT i, 'item ' || i, false, 2, {now}, {now}
             FROM generate_series(1, %(big)s) i''',
@@ -582,6 +586,17 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
         print(table(['server', 'req/s', '% of hello', 'workers', 'PostgreSQL', 'wrk', 'total'], rows))
         print('\nminimal: a Bottle + Peewee handler on a pool that reads one row by id, with no token, '
               'no items and no headers of its own (`bench.minimal_app`).')
+
+    print('\n### CPU per request of ours, every scenario (µs, medians of the rounds)\n')
+    rows = []
+    for scenario in SCENARIOS:
+        runs = results.get((scenario.name, 'ours'))
+        if runs:
+            parts = [statistics.median(run['cpu'][part] for run in runs) for part in ('ours', 'postgres', 'wrk')]
+            rows.append([scenario.name] + [f'{part:,.0f}' for part in parts] + [f'{sum(parts):,.0f}'])
+    print(table(['scenario', 'workers', 'PostgreSQL', 'wrk', 'total'], rows))
+    print('\nThrough PgBouncer, "workers" are those of the second instance of ours; PgBouncer\'s own CPU is '
+          'not counted.')
 
     if bursts:
         print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')

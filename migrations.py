@@ -99,6 +99,13 @@ SQLITE_VERSIONED_WRITES = [('bucketlists', 'INSERT'),
                            ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
                            ('items', 'INSERT'), ('items', ITEM_VERSIONED_UPDATE), ('deletions', 'INSERT')]
 
+# Step 9's column, and the count of what each account holds already.
+BUCKETLIST_COUNTS = [
+    'ALTER TABLE "users" ADD COLUMN "bucketlist_count" INTEGER NOT NULL DEFAULT 0',
+    '''UPDATE "users" SET "bucketlist_count" = (SELECT count(*) FROM "bucketlists"
+        WHERE "bucketlists"."owner_id" = "users"."id")''',
+]
+
 STEPS = [
     Step(1, 'create bucketlists', up=[
         '''CREATE TABLE "bucketlists" (
@@ -361,6 +368,43 @@ STEPS = [
             sqlite_version_trigger('items', 'INSERT'),
             sqlite_version_trigger('items', ITEM_VERSIONED_UPDATE),
             'DROP TABLE "memberships"',
+        ],
+    }),
+
+    # How many bucketlists each account holds, kept by triggers, so that a create checks the quota
+    # without counting them (that took longer the more the account held).
+    Step(9, 'users: how many bucketlists each holds', up={
+        'postgresql': [
+            *BUCKETLIST_COUNTS,
+            '''CREATE FUNCTION "count_bucketlists"() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'INSERT' THEN
+                        UPDATE "users" SET "bucketlist_count" = "bucketlist_count" + 1 WHERE "id" = NEW."owner_id";
+                    ELSE
+                        UPDATE "users" SET "bucketlist_count" = "bucketlist_count" - 1 WHERE "id" = OLD."owner_id";
+                    END IF;
+                    RETURN NULL;
+                END $$''',
+            '''CREATE TRIGGER "bucketlists_count" AFTER INSERT OR DELETE ON "bucketlists"
+                FOR EACH ROW EXECUTE FUNCTION "count_bucketlists"()''',
+        ],
+        'sqlite': [
+            *BUCKETLIST_COUNTS,
+            '''CREATE TRIGGER "bucketlists_count_insert" AFTER INSERT ON "bucketlists" BEGIN
+                UPDATE "users" SET "bucketlist_count" = "bucketlist_count" + 1 WHERE "id" = NEW."owner_id"; END''',
+            '''CREATE TRIGGER "bucketlists_count_delete" AFTER DELETE ON "bucketlists" BEGIN
+                UPDATE "users" SET "bucketlist_count" = "bucketlist_count" - 1 WHERE "id" = OLD."owner_id"; END''',
+        ],
+    }, down={
+        'postgresql': [
+            'DROP TRIGGER "bucketlists_count" ON "bucketlists"',
+            'DROP FUNCTION "count_bucketlists"()',
+            'ALTER TABLE "users" DROP COLUMN "bucketlist_count"',
+        ],
+        'sqlite': [
+            'DROP TRIGGER "bucketlists_count_insert"',
+            'DROP TRIGGER "bucketlists_count_delete"',
+            'ALTER TABLE "users" DROP COLUMN "bucketlist_count"',
         ],
     }),
 ]

@@ -304,6 +304,7 @@ class User(BaseModel):
     email = CharField(max_length=EMAIL_MAX_LENGTH, unique=True)  # stored lower-cased
     password_hash = TextField()
     date_created = DateTimeField(default=utcnow)
+    bucketlist_count = IntegerField(default=0)  # kept by triggers (migration 9): the quota reads it
 
     class Meta:
         table_name = 'users'
@@ -822,7 +823,7 @@ HOT = {
     # Each insert refuses to pass its quota in the same statement; a new item goes last.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, description, owner_id, date_created, date_modified)'
                           ' SELECT $1, $6, $2, $3, $4'
-                          ' WHERE (SELECT count(*) FROM bucketlists WHERE owner_id = $2) < $5'
+                          ' WHERE (SELECT bucketlist_count FROM users WHERE id = $2) < $5'
                           f' AND {session_open_sql("$7", "$2")} RETURNING id'),
     'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date,'
                     ' done_at, position, created_by)'

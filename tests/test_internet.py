@@ -74,6 +74,12 @@ def test_an_account_holds_at_most_the_bucketlist_quota(user, other_user, monkeyp
     assert 'MAX_BUCKETLISTS_PER_USER' in res.json['detail']
     other_user.post_json('/bucketlists/', {'name': 'Fits'}, status=201)
     assert Bucketlist.select().count() == 3
+    # The quota counts what the account holds now: a deleted list makes room, a failed create none.
+    first = user.get('/bucketlists/').json[0]['id']
+    user.delete(f'/bucketlists/{first}', status=200)
+    user.post_json('/bucketlists/', {'name': 'List 1'}, status=409)  # a name it holds: no room taken
+    user.post_json('/bucketlists/', {'name': 'In its place'}, status=201)
+    user.post_json('/bucketlists/', {'name': 'Still too many'}, status=409)
 
 
 # --- Unicode look-alikes -------------------------------------------------------------------------

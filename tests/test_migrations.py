@@ -151,3 +151,25 @@ def test_the_planning_step_upgrades_a_database_holding_data_and_downgrades(empty
         'renamed', 'item 5', 'item 7', 'item 9']
     assert 'position' not in [column.name for column in empty_database.get_columns('items')]
     migrations.upgrade(empty_database)
+
+
+def test_the_counts_step_counts_the_bucketlists_each_account_holds_and_keeps_counting(empty_database):
+    migrations.upgrade(empty_database, target=8)
+    sql = empty_database.execute_sql
+    for user_id in (1, 2, 3):
+        sql(f"INSERT INTO users (id, email, password_hash, date_created) "
+            f"VALUES ({user_id}, 'u{user_id}@example.com', 'x', '2020-01-01')")
+    for bucketlist_id, owner_id in [(1, 1), (2, 1), (3, 2)]:
+        sql(f"INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified) "
+            f"VALUES ({bucketlist_id}, 'list {bucketlist_id}', {owner_id}, '2020-01-01', '2020-01-01')")
+    migrations.upgrade(empty_database)
+    counts = lambda: [tuple(row) for row in sql('SELECT id, bucketlist_count FROM users ORDER BY id')]  # noqa: E731
+    assert counts() == [(1, 2), (2, 1), (3, 0)]
+    sql("INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified) "
+        "VALUES (4, 'list 4', 3, '2020-01-01', '2020-01-01')")
+    sql('DELETE FROM bucketlists WHERE id IN (1, 3)')
+    assert counts() == [(1, 1), (2, 0), (3, 1)]
+    migrations.downgrade(empty_database, 8)
+    assert 'bucketlist_count' not in [column.name for column in empty_database.get_columns('users')]
+    migrations.upgrade(empty_database)
+    assert counts() == [(1, 1), (2, 0), (3, 1)]
