@@ -2,7 +2,7 @@
 import hmac
 import json
 import os
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 from bottle import request, response, static_file
@@ -137,7 +137,7 @@ def save_bucketlist(bucketlist, fields):
         setattr(bucketlist, name, value)
     # One statement needs no savepoint: outside a transaction it is its own, inside one the
     # 409 rolls the whole transaction back anyway.
-    try:
+    with name_not_taken(bucketlist.name):
         if bucketlist.id is None:
             if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
                 refuse_unless_checked()  # an ended session is 401, not 409
@@ -146,10 +146,6 @@ def save_bucketlist(bucketlist, fields):
             token_checked()
         elif not bucketlist.save_changes():
             raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
-    except IntegrityError as error:
-        if violated_constraint(error) != 'unique':
-            raise
-        raise APIError(409, f'You already have a bucketlist named {bucketlist.name!r}.')
 
 
 @app.post('/bucketlists/', token_checked_in_query=True)
@@ -193,6 +189,29 @@ def bucketlist_show(bucketlist_id):
     return bucketlist_json(bucketlist, items)
 
 
+def plain_edit(partial):
+    """The fields of an edit without If-Match whose body is valid, which the owner's edit writes in
+    one statement; else None: the edit goes the long way, which refuses a caller who may not
+    edit the bucketlist (404, 403) before a body that is not valid (400)."""
+    if etags_in('If-Match'):
+        return None
+    try:
+        return clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
+    except APIError:
+        return None
+
+
+@contextmanager
+def name_not_taken(name):
+    """409 for a write that would give the owner two bucketlists of one name."""
+    try:
+        yield
+    except IntegrityError as error:
+        if violated_constraint(error) != 'unique':
+            raise
+        raise APIError(409, f'You already have a bucketlist named {name!r}.')
+
+
 def held_for_if_match():
     """A transaction when the request has If-Match, so the row read for the check is the row
     written (reads in it lock with FOR UPDATE). Without If-Match none is needed: the write is
@@ -203,6 +222,13 @@ def held_for_if_match():
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'], token_checked_in_query=True)
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
+    fields = plain_edit(partial)
+    if fields is not None:  # the owner's: one statement
+        with name_not_taken(fields.get('name')):
+            found = Bucketlist.edit_owned(request.user_id, request.session_id, bucketlist_id, fields, utcnow())
+        if found is not None:
+            token_checked()
+            return bucketlist_json(*found)
     with held_for_if_match():
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))

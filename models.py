@@ -396,6 +396,24 @@ class Bucketlist(BaseModel):
         self.id = row[0] if row else None
         return row is not None
 
+    @classmethod
+    def edit_owned(cls, user_id, session_id, bucketlist_id, fields, now):
+        """(bucketlist, items) after writing ``fields`` (name, description; those absent stay) and
+        ``now`` as date_modified to the bucketlist, if ``user_id`` owns it and their session
+        ``session_id`` is open (None: an API token, looked up already); else None.
+
+        One statement on PostgreSQL, the UPDATE in a WITH that the items are read with; SQLite
+        has no UPDATE in a WITH, and reads them after."""
+        if not 0 < bucketlist_id <= MAX_ID:
+            return None
+        rows = execute_hot('edit_owned_bucketlist', bucketlist_id, user_id, session_id, fields.get('name'),
+                           fields.get('description'), now).fetchall()
+        if not rows:
+            return None
+        if not isinstance(db, PostgresqlDatabase):
+            return cls.with_items(user_id, bucketlist_id, None)
+        return cls.from_row(rows[0]), [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
+
     def save_changes(self):
         """Write the name, description and date_modified an edit changes (SQL written once: a hot
         path too). Returns the number of rows written: 0 when the bucketlist is gone."""
@@ -882,6 +900,15 @@ def _item_lists():
 
 HOT.update(_bucketlist_lists())
 HOT.update(_item_lists())
+# Parameters: the bucketlist, the owner, the session, name and description (NULL: as they are), now.
+EDITED_BUCKETLIST = ('UPDATE bucketlists SET name = COALESCE($4, name), description = COALESCE($5, description),'
+                     ' date_modified = $6::timestamp'
+                     f' WHERE id = $1 AND owner_id = $2 AND {session_open_sql("$3", "$2")}')
+HOT['edit_owned_bucketlist'] = (
+    f'WITH b AS ({EDITED_BUCKETLIST} RETURNING *)'
+    " SELECT b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified, 'owner', "
+    + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) +
+    ' FROM b LEFT JOIN items i ON i.bucketlist_id = b.id ORDER BY i.position, i.id')
 LOW_WATER = ('pg_snapshot_xmin(pg_current_snapshot())::text::bigint' if isinstance(db, PostgresqlDatabase)
              else 's.next_version')  # what sync.low_water reads, in SQL
 CHANGED_AFTER = '($3::bigint IS NULL OR ({table}.version, {table}.id) > ($3, $4::integer))'
@@ -909,7 +936,8 @@ HOT.update({
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_locked'] = HOT['bucketlist_seen'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_shared'] = HOT['bucketlist_seen'] + (' FOR SHARE OF b' if db.for_update else '')
-HOT_SQLITE = {name: re.sub(r'\$(\d+)(::[a-z]+)?', r'?\1', sql) for name, sql in HOT.items()}
+HOT_SQLITE = {name: re.sub(r'\$(\d+)(::[a-z]+)?', r'?\1', sql)
+              for name, sql in dict(HOT, edit_owned_bucketlist=EDITED_BUCKETLIST + ' RETURNING id').items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}
 HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.findall(r'\$(\d+)', sql)))) + ')'
                for name, sql in HOT.items()}

@@ -3,7 +3,7 @@ import json
 import logging
 
 import pytest
-from helpers import PASSWORD, path_template, register_and_login, routes, user_id_of
+from helpers import ON_POSTGRESQL, PASSWORD, path_template, register_and_login, routes, user_id_of
 
 
 @pytest.fixture
@@ -124,3 +124,11 @@ def test_a_sync_of_a_few_changes_is_three_queries(user, queries):
     user.patch_json(f'/bucketlists/{bucketlist_id}/items/{item_id}', {'done': False})
     # the tombstones with the low water, the purge and the session; the bucketlists; the items
     assert queries(lambda: user.get('/sync', {'cursor': cursor})) == 3
+
+
+def test_an_owner_edits_a_bucketlist_in_one_query_on_postgresql(user, queries):
+    bucketlist_id = fill(user, 1, 3)
+    path = f'/bucketlists/{bucketlist_id}'
+    # PostgreSQL: the write and the items it answers with; SQLite reads the items after.
+    assert queries(lambda: user.put_json(path, {'name': 'Renamed'})) == (1 if ON_POSTGRESQL else 2)
+    assert queries(lambda: user.patch_json(path, {'description': 'Soon'})) == (1 if ON_POSTGRESQL else 2)

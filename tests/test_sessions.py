@@ -287,7 +287,9 @@ def test_an_ended_session_reads_nothing_and_writes_nothing_on_the_routes_that_ch
         ended.post_json(f'/bucketlists/{full}/items/', {'name': 'Sneaked in'}, status=401,
                         headers={'Idempotency-Key': 'k1'})
         ended.post_json('/bucketlists/', {'name': 'Sneaked in'}, status=401)
+        ended.put_json(f'/bucketlists/{full}', {'name': 'Renamed'}, status=401)
+        ended.patch_json(f'/bucketlists/{full}', {'description': 'Changed'}, status=401)
         ended.post_json('/bucketlists/', {'name': 'Sneaked in'}, status=401, headers={'Idempotency-Key': 'k2'})
     items = user.get(f'/bucketlists/{full}/items/').json
     assert [(i['name'], i['done']) for i in items] == [('Dive', False)]
-    assert [b['name'] for b in user.get('/bucketlists/').json] == ['Full', 'Empty']
+    assert [(b['name'], b['description']) for b in user.get('/bucketlists/').json] == [('Full', ''), ('Empty', '')]
