@@ -81,7 +81,7 @@ SCENARIOS = [
     Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
              ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
-    # Its cursor is the reader's, made afresh each round (sync_scenario).
+    # Its cursor is the reader's, taken afresh right before it runs (sync_scenario).
     Scenario(SYNC_SCENARIO, 'GET', '/sync?cursor={cursor}'),
     Scenario('GET one bucketlist (3 items), through PgBouncer', 'GET', '/bucketlists/1', via='pgbouncer'),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
@@ -679,14 +679,13 @@ def benchmark(args, workdir):
         scenarios = [s for s in SCENARIOS if args.only is None or args.only in s.name]
         for round_number in range(1, args.rounds + 1):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
-            if any(scenario.name == SYNC_SCENARIO for scenario in scenarios):
-                sync = sync_scenario(targets['ours'], tokens['reader'])
             if 'fastapi' in targets:
                 fastapi_tokens = {'reader': login(targets['fastapi'], 1, as_json=True),
                                   'writer': login(targets['fastapi'], 2, as_json=True)}
             for scenario in scenarios:
-                # The sync's cursor is this round's; through PgBouncer, ours is the pooled instance.
-                run = sync if scenario.name == SYNC_SCENARIO else scenario
+                # The sync's cursor is taken now, after the writes of the scenarios before it;
+                # through PgBouncer, ours is the pooled instance.
+                run = sync_scenario(targets['ours'], tokens['reader']) if scenario.name == SYNC_SCENARIO else scenario
                 for server, url in targets.items():
                     if ((server == 'peer' and not scenario.peer) or (server == 'fastapi' and not scenario.fastapi)
                             or (server == 'minimal' and scenario != GET_ONE)
