@@ -375,15 +375,24 @@ def cpu_seconds(masters):
     """CPU seconds used so far by each server's gunicorn workers ({name: master pid}), by all
     PostgreSQL processes ('postgres') and by finished child processes such as wrk ('wrk')."""
     servers = {master: name for name, master in masters.items()}
-    totals = defaultdict(float)
-    for _, command, parent, seconds in processes():
+    totals, totals['postgres'] = defaultdict(float), {}
+    for pid, command, parent, seconds in processes():
         if parent in servers:
             totals[servers[parent]] += seconds
         elif command == 'postgres':
-            totals['postgres'] += seconds
+            totals['postgres'][pid] = seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     totals['wrk'] = children.ru_utime + children.ru_stime
     return totals
+
+
+def cpu_spent(before, after, part):
+    """CPU seconds ``part`` used between two cpu_seconds() readings. PostgreSQL's are counted per
+    process: one that ended meanwhile (a backend, an autovacuum worker) would take its seconds
+    with it, and the sum would drop."""
+    if part != 'postgres':
+        return after[part] - before[part]
+    return sum(seconds - before['postgres'].get(pid, 0) for pid, seconds in after['postgres'].items())
 
 
 def worker_rss(master_pid):
@@ -635,7 +644,9 @@ def benchmark(args, workdir):
         minimal = stack.enter_context(serve('minimal', gunicorn_path(), 'bench:minimal_app()', HERE,
                                             dict(env, DATABASE_URL=args.database_url),
                                             args.workers, '/bucketlists/1', workdir))
-        bouncer = stack.enter_context(PgBouncer(args.database_url, 'transaction'))
+        # 8 server connections, enough for 16 clients' one-statement transactions: the cluster's
+        # 100 connections must also hold every other server's pool.
+        bouncer = stack.enter_context(PgBouncer(args.database_url, 'transaction', pool_size=8))
         pooled = stack.enter_context(serve('pooled', gunicorn_path(), 'bucketlist:app', HERE,
                                            dict(env, DATABASE_URL=bouncer.url(args.database_url),
                                                 DATABASE_POOLER='transaction'),
@@ -704,7 +715,7 @@ def benchmark(args, workdir):
                                  connections=scenario.connections, as_json=server == 'fastapi')
                     after = cpu_seconds(masters)
                     # CPU per request, where the two CPUs' time went (only this server's workers)
-                    result['cpu'] = {part: 1e6 * (after[key] - before[key]) / max(result['requests'], 1)
+                    result['cpu'] = {part: 1e6 * cpu_spent(before, after, key) / max(result['requests'], 1)
                                      for part, key in ((server, served_by), ('postgres', 'postgres'), ('wrk', 'wrk'))}
                     results[scenario.name, server].append(result)
                     log(f'round {round_number} {scenario.name} {server}: {result["rps"]:,.0f} '

@@ -535,8 +535,8 @@ class PgBouncer:
     """Debian's pgbouncer, default settings but the pool mode, on a free port in front of the server
     of ``base_url``; run as the postgres user, since it refuses root."""
 
-    def __init__(self, base_url, pool_mode):
-        self.upstream, self.pool_mode = urlsplit(base_url), pool_mode
+    def __init__(self, base_url, pool_mode, pool_size=20):
+        self.upstream, self.pool_mode, self.pool_size = urlsplit(base_url), pool_mode, pool_size
 
     def __enter__(self):
         self.directory = tempfile.mkdtemp(prefix='resilience-pgbouncer-')
@@ -545,7 +545,7 @@ class PgBouncer:
             ini.write(f'[databases]\n* = host={self.upstream.hostname} port={self.upstream.port or 5432} '
                       f'user={self.upstream.username or "postgres"}\n'
                       f'[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\nauth_type = any\n'
-                      f'pool_mode = {self.pool_mode}\nmax_client_conn = 500\ndefault_pool_size = 20\n'
+                      f'pool_mode = {self.pool_mode}\nmax_client_conn = 500\ndefault_pool_size = {self.pool_size}\n'
                       f'unix_socket_dir =\nlogfile = {self.directory}/pgbouncer.log\n')
         shutil.chown(self.directory, 'postgres', 'postgres')
         shutil.chown(f'{self.directory}/pgbouncer.ini', 'postgres', 'postgres')
