@@ -118,6 +118,10 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         if connection.timeout_set and not transaction_pooler:  # the usual case: nothing to add
             return super().execute_sql(sql, params)
         timeout = settings.DATABASE_STATEMENT_TIMEOUT_MS
+        if sql.startswith(SAVEPOINT_STATEMENTS):
+            # Nothing in front: in a transaction a failed statement aborted, the SET would fail
+            # too and take ROLLBACK TO SAVEPOINT with it. (They wait on nothing.)
+            return super().execute_sql(sql, params)
         if transaction_pooler or self.in_transaction():
             # (A SET in a transaction that rolls back would be undone: SET LOCAL says so.)
             return super().execute_sql(f'SET LOCAL statement_timeout = {timeout}; {sql}', params)
@@ -125,6 +129,9 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         connection.timeout_set = True  # once it ran: a statement that fails takes its SET with it
         return cursor
 
+
+# peewee's savepoints (nested atomic blocks) go through execute_sql; BEGIN, COMMIT and ROLLBACK do not.
+SAVEPOINT_STATEMENTS = ('SAVEPOINT ', 'RELEASE SAVEPOINT ', 'ROLLBACK TO SAVEPOINT ')
 
 register_database(PostgresqlPool, 'postgresql+pool', 'postgres+pool')
 

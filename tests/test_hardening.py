@@ -359,3 +359,17 @@ def test_a_statement_longer_than_the_timeout_is_cancelled(monkeypatch):
         with pytest.raises(OperationalError, match='statement timeout'):
             db.execute_sql('SELECT pg_sleep(2)')
     db.close_all()
+
+
+@pytest.mark.parametrize('pooler', ['none', 'transaction'])
+def test_a_retry_replays_on_a_connection_that_has_run_nothing_yet(user, monkeypatch, pooler):
+    """The retry's first statements on a new PostgreSQL connection run in its transaction (they
+    carry the statement timeout with SET LOCAL, as every statement does behind a pooler in
+    transaction mode): the key's unique violation rolls back to its savepoint, and the stored
+    answer comes back."""
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', pooler)
+    first = user.post_json('/bucketlists/', {'name': 'Once'}, headers={'Idempotency-Key': 'k-1'}, status=201)
+    if hasattr(db, 'close_idle'):
+        db.close_idle()  # the retry gets a new connection
+    again = user.post_json('/bucketlists/', {'name': 'Once'}, headers={'Idempotency-Key': 'k-1'}, status=201)
+    assert again.json == first.json
