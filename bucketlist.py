@@ -189,14 +189,14 @@ def bucketlist_show(bucketlist_id):
     return bucketlist_json(bucketlist, items)
 
 
-def plain_edit(partial):
-    """The fields of an edit without If-Match whose body is valid, which the owner's edit writes in
-    one statement; else None: the edit goes the long way, which refuses a caller who may not
-    edit the bucketlist (404, 403) before a body that is not valid (400)."""
+def plain_edit(fields):
+    """``fields()`` of an edit without If-Match whose body is valid, which the owner's edit writes
+    in one statement; else None: the edit goes the long way, which refuses a caller who may not
+    edit it (404, 403) before a body that is not valid (400)."""
     if etags_in('If-Match'):
         return None
     try:
-        return clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
+        return fields()
     except APIError:
         return None
 
@@ -222,7 +222,7 @@ def held_for_if_match():
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'], token_checked_in_query=True)
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
-    fields = plain_edit(partial)
+    fields = plain_edit(lambda: clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',)))
     if fields is not None:  # the owner's: one statement
         with name_not_taken(fields.get('name')):
             found = Bucketlist.edit_owned(request.user_id, request.session_id, bucketlist_id, fields, utcnow())
@@ -312,26 +312,29 @@ def item_show(bucketlist_id, item_id):
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'],
            token_checked_in_query=True)
 def item_update(bucketlist_id, item_id):
-    # The owner's write without If-Match needs no lock: one query checks, one writes (as a
-    # bucketlist's rename). A member's holds the bucketlist's lock (item_for), and If-Match
-    # holds the item's from its check to its write.
-    if not etags_in('If-Match') and Item.owned_by(request.user_id, bucketlist_id, item_id, request.session_id):
-        token_checked()
-        return write_item(bucketlist_id, item_id)
+    # The owner's write without If-Match needs no lock: one UPDATE checks the owner and the
+    # session and writes (as a bucketlist's edit). A member's holds the bucketlist's lock
+    # (item_for), and If-Match holds the item's from its check to its write.
+    fields = plain_edit(item_fields)
+    if fields is not None:
+        item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
+        if item is not None:
+            token_checked()
+            return item_json(item)
     with db.atomic():
         item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
         check_if_match(lambda: item_json(item))
-        return write_item(bucketlist_id, item_id)
+        item = Item.write(bucketlist_id, item_id, item_fields(), utcnow())
+        if item is None:  # moved or deleted since it was found
+            raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+        return item_json(item)
 
 
-def write_item(bucketlist_id, item_id):
+def item_fields():
     fields = clean_body(ITEM_FIELDS, required=() if request.method == 'PATCH' else ('name',))
     if request.method == 'PUT':  # a PUT replaces every field it may set
         fields = {'done': False, 'notes': '', 'due_date': None, **fields}
-    item = Item.write(bucketlist_id, item_id, fields, utcnow())
-    if item is None:  # moved or deleted since it was found
-        raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
-    return item_json(item)
+    return fields
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')

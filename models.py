@@ -543,20 +543,18 @@ class Item(BaseModel):
         return execute_hot('count_items', *params).fetchone()[0]
 
     @classmethod
-    def owned_by(cls, user_id, bucketlist_id, item_id, session_id):
-        """Whether this item is in this bucketlist and ``user_id`` owns the bucketlist, with their
-        session ``session_id`` open (None: an API token, looked up already); one query."""
-        return (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID
-                and execute_hot('item_owned', item_id, bucketlist_id, user_id, session_id).fetchone() is not None)
-
-    @classmethod
-    def write(cls, bucketlist_id, item_id, fields, now):
+    def write(cls, bucketlist_id, item_id, fields, now, owner_id=None, session_id=None):
         """Write ``fields`` (name, done, notes, due_date; those absent stay) to the item and return
-        its new ItemRow, or None if it is no longer in this bucketlist. ``done_at`` follows ``done``
-        in the same statement, from the row as it is when written: two writers racing cannot leave
-        an item not done with a done_at, or done without one."""
+        its new ItemRow, or None if it is not in this bucketlist (any more) or, given
+        ``owner_id``, the bucketlist is not theirs or their session ``session_id`` has ended
+        (None: an API token, looked up already). ``done_at`` follows ``done`` in the same
+        statement, from the row as it is when written: two writers racing cannot leave an item
+        not done with a done_at, or done without one."""
+        if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
+            return None
         row = execute_hot('update_item', item_id, bucketlist_id, fields.get('name'), fields.get('done'),
-                          fields.get('notes'), 'due_date' in fields, fields.get('due_date'), now).fetchone()
+                          fields.get('notes'), 'due_date' in fields, fields.get('due_date'), now, owner_id,
+                          session_id).fetchone()
         return row and item_row(row, bucketlist_id)
 
     @classmethod
@@ -829,16 +827,17 @@ HOT = {
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
         f' WHERE b.id = $1 AND {seen_sql("$2")} AND {session_open_sql("$3", "$2")}'
         ' ORDER BY i.position, i.id'),
-    # Parameters: the item, the bucketlist, the user, the session.
-    'item_owned': ('SELECT 1 FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id'
-                   f' WHERE i.id = $1 AND i.bucketlist_id = $2 AND b.owner_id = $3 AND {session_open_sql("$4", "$3")}'),
     # Parameters: the item, the bucketlist, name, done, notes (each NULL to keep), whether to set
-    # due_date, due_date, now.
+    # due_date, due_date, now, the owner the bucketlist must have and their session (NULLs when
+    # the caller checked both already).
     'update_item': ('UPDATE items SET name = COALESCE($3, name), done = COALESCE($4::boolean, done),'
                     ' notes = COALESCE($5, notes), due_date = CASE WHEN $6::boolean THEN $7::date ELSE due_date END,'
                     ' done_at = CASE WHEN $4::boolean IS NULL OR $4::boolean = done THEN done_at'
                     ' WHEN $4::boolean THEN $8::timestamp END, date_modified = $8::timestamp'
-                    f' WHERE id = $1 AND bucketlist_id = $2 RETURNING {ITEM_COLUMNS}'),
+                    ' WHERE id = $1 AND bucketlist_id = $2'
+                    ' AND ($9::integer IS NULL'
+                    ' OR EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = $2 AND b.owner_id = $9))'
+                    f' AND {session_open_sql("$10", "$9")} RETURNING {ITEM_COLUMNS}'),
     # A session ends by its row's deletion: logout, reuse of a refresh token, a password change,
     # the account's deletion (ON DELETE CASCADE).
     'session_open': 'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2',
