@@ -131,21 +131,12 @@ def bucketlist_with_items(bucketlist_id, may='read', for_update=False):
     return allowed(bucketlist, bucketlist_id, may), items
 
 
-def save_bucketlist(bucketlist, fields):
-    """Apply ``fields`` and save; a name the owner already uses is 409."""
-    for name, value in fields.items():
-        setattr(bucketlist, name, value)
-    # One statement needs no savepoint: outside a transaction it is its own, inside one the
-    # 409 rolls the whole transaction back anyway.
-    with name_not_taken(bucketlist.name):
-        if bucketlist.id is None:
-            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
-                refuse_unless_checked()  # an ended session is 401, not 409
-                raise APIError(409, f'You already have {settings.MAX_BUCKETLISTS_PER_USER} bucketlists, '
-                                    'the most one account may hold (MAX_BUCKETLISTS_PER_USER).')
-            token_checked()
-        elif not bucketlist.save_changes():
-            raise APIError(404, f'Bucketlist {bucketlist.id} does not exist.')
+def edit_bucketlist(bucketlist_id, fields, session_id):
+    """(bucketlist, items) after the owner's edit (``Bucketlist.edit_owned``); a name the owner
+    already uses is 409. One statement needs no savepoint: outside a transaction it is its own,
+    inside one the 409 rolls the whole transaction back anyway."""
+    with name_not_taken(fields.get('name')):
+        return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow())
 
 
 @app.post('/bucketlists/', token_checked_in_query=True)
@@ -154,9 +145,15 @@ def bucketlist_create():
 
     def create():
         now = utcnow()
-        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now, description='')
+        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now,
+                                **{'description': '', **fields})
         bucketlist.role = 'owner'
-        save_bucketlist(bucketlist, fields)
+        with name_not_taken(bucketlist.name):
+            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
+                refuse_unless_checked()  # an ended session is 401, not 409
+                raise APIError(409, f'You already have {settings.MAX_BUCKETLISTS_PER_USER} bucketlists, '
+                                    'the most one account may hold (MAX_BUCKETLISTS_PER_USER).')
+        token_checked()
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
     return idempotent(create)
@@ -222,20 +219,22 @@ def held_for_if_match():
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'], token_checked_in_query=True)
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
-    fields = plain_edit(lambda: clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',)))
+
+    def clean():
+        return clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
+    fields = plain_edit(clean)
     if fields is not None:  # the owner's: one statement
-        with name_not_taken(fields.get('name')):
-            found = Bucketlist.edit_owned(request.user_id, request.session_id, bucketlist_id, fields, utcnow())
+        found = edit_bucketlist(bucketlist_id, fields, request.session_id)
         if found is not None:
             token_checked()
             return bucketlist_json(*found)
     with held_for_if_match():
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))
-        fields = clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
-        bucketlist.date_modified = utcnow()
-        save_bucketlist(bucketlist, fields)
-        return bucketlist_json(bucketlist, items)
+        found = edit_bucketlist(bucketlist_id, clean(), None)  # the session: checked above
+        if found is None:  # deleted since it was read
+            raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+        return bucketlist_json(*found)
 
 
 @app.delete('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)

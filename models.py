@@ -317,6 +317,16 @@ class User(BaseModel):
         table_name = 'users'
 
 
+def like_pattern(text):
+    """The LIKE pattern of names holding ``text`` (None: any name), lower-cased as the lists compare them."""
+    return f'%{escape_like(text.lower())}%' if text else '%'
+
+
+def item_filters(bucketlist_id, text, done, due_before, due_after):
+    """The parameters of the item lists' statements that pick their rows (``_item_lists``)."""
+    return [bucketlist_id, like_pattern(text), done, due_before, due_after]
+
+
 def escape_like(text):
     """``text`` as a LIKE pattern matching itself: % and _ literal (with ESCAPE '\\'), as peewee does."""
     return text.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
@@ -387,7 +397,7 @@ class Bucketlist(BaseModel):
         One prepared statement (HOT) brings the page, the total and the session; only an empty page
         needs a second for the total (and leaves the session to the caller: None)."""
         kind = 'all' if role is None else 'owner' if role == 'owner' else 'shared'
-        params = [user_id, f'%{escape_like(text.lower())}%' if text else '%'] + ([role] if kind == 'shared' else [])
+        params = [user_id, like_pattern(text)] + ([role] if kind == 'shared' else [])
         rows = execute_hot(f'list_bucketlists_{kind}_{sort}_{"desc" if descending else "asc"}',
                            *params, limit, (page - 1) * limit, session_id).fetchall()
         if not rows:
@@ -419,12 +429,7 @@ class Bucketlist(BaseModel):
             return None
         if not isinstance(db, PostgresqlDatabase):
             return cls.with_items(user_id, bucketlist_id, None)
-        return cls.from_row(rows[0]), [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
-
-    def save_changes(self):
-        """Write the name, description and date_modified an edit changes (SQL written once: a hot
-        path too). Returns the number of rows written: 0 when the bucketlist is gone."""
-        return execute_hot('update_bucketlist', self.name, self.description, self.date_modified, self.id).rowcount
+        return cls._with_items(rows, bucketlist_id)
 
     @classmethod
     def with_items(cls, user_id, bucketlist_id, session_id, for_update=False):
@@ -440,8 +445,12 @@ class Bucketlist(BaseModel):
         rows = execute_hot(statement, bucketlist_id, user_id, session_id).fetchall()
         if not rows:
             return None
-        bucketlist = cls.from_row(rows[0])
-        return bucketlist, [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
+        return cls._with_items(rows, bucketlist_id)
+
+    @classmethod
+    def _with_items(cls, rows, bucketlist_id):
+        """(bucketlist, ItemRows) of rows of BUCKETLIST_COLUMNS then ITEM_COLUMNS (NULLs: no item)."""
+        return cls.from_row(rows[0]), [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
 
 
 # A bucketlist or an item as reads return them: the fields ``bucketlist_json`` and ``item_json``
@@ -530,7 +539,7 @@ class Item(BaseModel):
         already). An empty page is (None, None): the caller finds out why."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None, None
-        params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
+        params = item_filters(bucketlist_id, text, done, due_before, due_after)
         rows = execute_hot(f'list_items_{sort}_{"desc" if descending else "asc"}',
                            *params, limit, (page - 1) * limit, user_id, session_id).fetchall()
         if not rows:
@@ -539,8 +548,7 @@ class Item(BaseModel):
 
     @classmethod
     def count_of(cls, bucketlist_id, text, done, due_before, due_after):
-        params = [bucketlist_id, f'%{escape_like(text.lower())}%' if text else '%', done, due_before, due_after]
-        return execute_hot('count_items', *params).fetchone()[0]
+        return execute_hot('count_items', *item_filters(bucketlist_id, text, done, due_before, due_after)).fetchone()[0]
 
     @classmethod
     def write(cls, bucketlist_id, item_id, fields, now, owner_id=None, session_id=None):
@@ -815,15 +823,16 @@ def session_open_sql(session, user):
 BUCKETLIST_COLUMNS = ('b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
                       " CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
                       ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END')
-# An item's columns, in ItemRow's order without bucketlist_id.
+# An item's columns, in ItemRow's order without bucketlist_id; and as those of items ``i``.
 ITEM_COLUMNS = 'id, name, done, date_created, date_modified, notes, due_date, done_at, position, created_by'
+ITEM_COLUMNS_OF_I = ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', '))
 
 HOT = {
     # Parameters: the bucketlist, the user, the session.
     'bucketlist_seen': f'SELECT {BUCKETLIST_COLUMNS} FROM bucketlists b WHERE b.id = $1 AND {seen_sql("$2")}'
                        f' AND {session_open_sql("$3", "$2")}',
     'bucketlist_with_items': (
-        f'SELECT {BUCKETLIST_COLUMNS}, ' + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) +
+        f'SELECT {BUCKETLIST_COLUMNS}, {ITEM_COLUMNS_OF_I}'
         ' FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
         f' WHERE b.id = $1 AND {seen_sql("$2")} AND {session_open_sql("$3", "$2")}'
         ' ORDER BY i.position, i.id'),
@@ -843,7 +852,6 @@ HOT = {
     'session_open': 'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2',
     'api_token': ('SELECT id, user_id, scope FROM api_tokens'
                   ' WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)'),
-    'update_bucketlist': 'UPDATE bucketlists SET name = $1, description = $2, date_modified = $3 WHERE id = $4',
     # Each insert refuses to pass its quota in the same statement; a new item goes last.
     'insert_bucketlist': ('INSERT INTO bucketlists (name, description, owner_id, date_created, date_modified)'
                           ' SELECT $1, $6, $2, $3, $4'
@@ -893,11 +901,10 @@ def _item_lists():
              ' AND ($3::boolean IS NULL OR i.done = $3) AND ($4::date IS NULL OR i.due_date <= $4)'
              ' AND ($5::date IS NULL OR i.due_date >= $5)')
     statements = {'count_items': f'SELECT count(*) {where}'}
-    columns = ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', '))
     for sort in ITEM_SORTS:
         for direction in ('ASC', 'DESC'):
             statements[f'list_items_{sort}_{direction.lower()}'] = (
-                f'SELECT {columns}, count(*) OVER () {where}'
+                f'SELECT {ITEM_COLUMNS_OF_I}, count(*) OVER () {where}'
                 f' AND EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = $1 AND {seen_sql("$8")})'
                 f' AND {session_open_sql("$9", "$8")}'
                 f' ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction} LIMIT $6 OFFSET $7')
@@ -911,9 +918,7 @@ EDITED_BUCKETLIST = ('UPDATE bucketlists SET name = COALESCE($4, name), descript
                      ' date_modified = $6::timestamp'
                      f' WHERE id = $1 AND owner_id = $2 AND {session_open_sql("$3", "$2")}')
 HOT['edit_owned_bucketlist'] = (
-    f'WITH b AS ({EDITED_BUCKETLIST} RETURNING *)'
-    " SELECT b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified, 'owner', "
-    + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) +
+    f'WITH b AS ({EDITED_BUCKETLIST} RETURNING *) SELECT {BUCKETLIST_COLUMNS}, {ITEM_COLUMNS_OF_I}'
     ' FROM b LEFT JOIN items i ON i.bucketlist_id = b.id ORDER BY i.position, i.id')
 LOW_WATER = ('pg_snapshot_xmin(pg_current_snapshot())::text::bigint' if isinstance(db, PostgresqlDatabase)
              else 's.next_version')  # what sync.low_water reads, in SQL
@@ -934,7 +939,7 @@ HOT.update({
         f' WHERE b.version >= $1 AND {CHANGED_AFTER.format(table="b")} AND {seen_sql("$2")}'
         ' ORDER BY b.version, b.id LIMIT $5'),
     'sync_items': (
-        'SELECT ' + ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', ')) + ', i.bucketlist_id, i.version'
+        f'SELECT {ITEM_COLUMNS_OF_I}, i.bucketlist_id, i.version'
         ' FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id'
         f' WHERE i.version >= $1 AND {CHANGED_AFTER.format(table="i")} AND {seen_sql("$2")}'
         ' ORDER BY i.version, i.id LIMIT $5'),
