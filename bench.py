@@ -654,28 +654,27 @@ def benchmark(args, workdir):
         masters = {'ours': ours.pid, 'hello': hello.pid, 'minimal': minimal.pid, 'pooled': pooled.pid}
         databases = {'ours': args.database_url}  # where each server's POST create writes
         targets = {server: f'http://127.0.0.1:{PORTS[server]}' for server in masters}
+        # The peers: (name, gunicorn, app, directory, environment, ready path, database) of each to start.
+        peers = []
         if args.start_peer:
             peer_url = database_url(args.database_url, 'peer_bench')
             seed_peer(peer_url, bucketlists)
-            peer = stack.enter_context(serve('peer', f'{PEER_VENV}/bin/gunicorn', 'run:app',
-                                             f'{PEERS}/seed_flask', peer_env(peer_url), args.workers,
-                                             '/bucketlists/1', workdir))
-            masters['peer'] = peer.pid
-            targets['peer'] = f'http://127.0.0.1:{PORTS["peer"]}'
-            databases['peer'] = peer_url
+            peers.append(('peer', f'{PEER_VENV}/bin/gunicorn', 'run:app', f'{PEERS}/seed_flask', peer_env(peer_url),
+                          '/bucketlists/1', peer_url))
         elif args.peer_url:
             targets['peer'] = args.peer_url.rstrip('/')
         if args.start_fastapi:
             fastapi_url = database_url(args.database_url, 'bench_fastapi')
             seed_fastapi(fastapi_url, bucketlists, env)
-            fastapi = stack.enter_context(serve('fastapi', f'{FASTAPI_VENV}/bin/gunicorn', 'app.main:app',
-                                                FASTAPI_DIR, fastapi_env(fastapi_url, env), args.workers,
-                                                '/health', workdir))
-            masters['fastapi'] = fastapi.pid
-            targets['fastapi'] = f'http://127.0.0.1:{PORTS["fastapi"]}'
-            databases['fastapi'] = fastapi_url
+            peers.append(('fastapi', f'{FASTAPI_VENV}/bin/gunicorn', 'app.main:app', FASTAPI_DIR,
+                          fastapi_env(fastapi_url, env), '/health', fastapi_url))
         elif args.fastapi_url:
             targets['fastapi'] = args.fastapi_url.rstrip('/')
+        for name, gunicorn, app, directory, environment, ready_path, peer_database in peers:
+            master = stack.enter_context(serve(name, gunicorn, app, directory, environment, args.workers, ready_path,
+                                               workdir))
+            masters[name], databases[name] = master.pid, peer_database
+            targets[name] = f'http://127.0.0.1:{PORTS[name]}'
         if 'peer' in targets:
             # PUT rename cycles over ids 3-102; the peer must hold them.
             urllib.request.urlopen(targets['peer'] + '/bucketlists/102', timeout=5).close()
