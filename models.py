@@ -397,11 +397,12 @@ class Bucketlist(BaseModel):
         One prepared statement (HOT) brings the page, the total and the session; only an empty page
         needs a second for the total (and leaves the session to the caller: None)."""
         kind = 'all' if role is None else 'owner' if role == 'owner' else 'shared'
-        params = [user_id, like_pattern(text)] + ([role] if kind == 'shared' else [])
-        rows = execute_hot(f'list_bucketlists_{kind}_{sort}_{"desc" if descending else "asc"}',
-                           *params, limit, (page - 1) * limit, session_id).fetchall()
+        statement = f'{kind}_searched' if text else kind
+        filters = ([role] if kind == 'shared' else []) + ([like_pattern(text)] if text else [])
+        rows = execute_hot(f'list_bucketlists_{statement}_{sort}_{"desc" if descending else "asc"}',
+                           user_id, limit, (page - 1) * limit, session_id, *filters).fetchall()
         if not rows:
-            return None, execute_hot(f'count_bucketlists_{kind}', *params).fetchone()[0]
+            return None, execute_hot(f'count_bucketlists_{statement}', user_id, *filters).fetchone()[0]
         return [bucketlist_row(row) for row in rows], rows[0][7]
 
     def save_new(self, most_per_owner, session_id=None):
@@ -865,31 +866,49 @@ HOT = {
 
 
 def _bucketlist_lists():
-    """The statements of GET /bucketlists/: a page with the total, and the count alone (for an empty
-    page), for each role filter (all, the caller's own, those shared with them in a role) and each
-    order. A page is the caller's own UNION ALL those shared with them, each branch read through
-    its own index. Parameters: the user, the LIKE pattern of the name, then the role (shared
-    only), then limit, offset and the access token's session."""
-    columns = 'b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified'
-    name_matches = "lower(b.name) LIKE $2 ESCAPE '\\'"
-    owned = f"SELECT {columns}, 'owner' AS role FROM bucketlists b WHERE b.owner_id = $1 AND {name_matches}"
-    shared = (f'SELECT {columns}, m.role FROM memberships m JOIN bucketlists b ON b.id = m.bucketlist_id'
-              f' WHERE m.user_id = $1 AND {name_matches}')
-    sources = {'all': (f'{owned} UNION ALL {shared}', 3),
-               'owner': (owned, 3),
-               'shared': (f'{shared} AND m.role = $3', 4)}
+    """The statements of GET /bucketlists/: a page with the total, and the total alone (for an
+    empty page), for each role filter (all, the caller's own, those shared with them in a role),
+    with or without a search, and for each order. A page is the caller's own UNION ALL those
+    shared with them, each branch read through its own index.
+
+    Without a search, the total of all or of their own lists is the count the triggers keep on
+    the account (migration 9) plus their memberships, so a page reads only what it shows; with
+    one, the rows that match are counted (``count(*) OVER ()``). Parameters of a page: the user,
+    limit, offset, the access token's session, then the role (shared only) and the LIKE pattern
+    of the name (searched only); of a total: the user, then the role and the pattern as well."""
     statements = {}
-    for kind, (rows, next_param) in sources.items():
-        counted = ' + '.join(f'(SELECT count(*) FROM ({part}) AS counted)' for part in rows.split(' UNION ALL '))
-        statements[f'count_bucketlists_{kind}'] = f'SELECT {counted}'
-        for sort in BUCKETLIST_SORTS:
-            for direction in ('ASC', 'DESC'):
-                order = 'id' if sort == 'id' else f'{sort} {direction}, id'
-                statements[f'list_bucketlists_{kind}_{sort}_{direction.lower()}'] = (
-                    f'SELECT *, count(*) OVER () FROM ({rows}) AS listed'
-                    f' WHERE {session_open_sql(f"${next_param + 2}", "$1")}'
-                    f' ORDER BY {order} {direction} LIMIT ${next_param} OFFSET ${next_param + 1}')
+    for kind in ('all', 'owner', 'shared'):
+        for searched in (False, True):
+            suffix = '_searched' if searched else ''
+            rows = _listed_bucketlists(kind, searched, first_param=2)
+            counted = ' + '.join(f'(SELECT count(*) FROM ({part}) AS counted)' for part in rows.split(' UNION ALL '))
+            statements[f'count_bucketlists_{kind}{suffix}'] = f'SELECT {counted}'
+            rows = _listed_bucketlists(kind, searched, first_param=5)
+            total = 'count(*) OVER ()' if searched or kind == 'shared' else OWNED_COUNT + (
+                ' + (SELECT count(*) FROM memberships m WHERE m.user_id = $1)' if kind == 'all' else '')
+            for sort in BUCKETLIST_SORTS:
+                for direction in ('ASC', 'DESC'):
+                    order = 'id' if sort == 'id' else f'{sort} {direction}, id'
+                    statements[f'list_bucketlists_{kind}{suffix}_{sort}_{direction.lower()}'] = (
+                        f'SELECT *, {total} FROM ({rows}) AS listed WHERE {session_open_sql("$4", "$1")}'
+                        f' ORDER BY {order} {direction} LIMIT $2 OFFSET $3')
     return statements
+
+
+OWNED_COUNT = '(SELECT u.bucketlist_count FROM users u WHERE u.id = $1)'
+
+
+def _listed_bucketlists(kind, searched, first_param):
+    """The rows of ``_bucketlist_lists``: ``$1`` is the user; the role (shared only) and the LIKE
+    pattern (searched only) are the parameters from ``first_param`` on."""
+    columns = 'b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified'
+    role_param, pattern_param = first_param, first_param + (kind == 'shared')
+    name_matches = f" AND lower(b.name) LIKE ${pattern_param} ESCAPE '\\'" if searched else ''
+    owned = f"SELECT {columns}, 'owner' AS role FROM bucketlists b WHERE b.owner_id = $1{name_matches}"
+    shared = (f'SELECT {columns}, m.role FROM memberships m JOIN bucketlists b ON b.id = m.bucketlist_id'
+              f' WHERE m.user_id = $1{name_matches}')
+    return {'all': f'{owned} UNION ALL {shared}', 'owner': owned,
+            'shared': f'{shared} AND m.role = ${role_param}'}[kind]
 
 
 def _item_lists():

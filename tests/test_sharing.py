@@ -134,6 +134,30 @@ def test_members_see_shared_bucketlists_with_their_role(owner, editor, viewer, s
     viewer.get('/bucketlists/?role=boss', status=400)
 
 
+def test_the_lists_total_counts_what_you_own_and_what_is_shared_with_you_as_both_change(owner, editor, viewer,
+                                                                                        shared):
+    trip, _ = shared
+
+    def totals():
+        return {query: (editor.get(f'/bucketlists/{query}').headers['X-Total-Count'],
+                        len(editor.get(f'/bucketlists/{query}').json))
+                for query in ('', '?role=owner', '?role=editor', '?q=trip', '?limit=1&page=5')}
+
+    own = [editor.post_json('/bucketlists/', {'name': f'Trip {n}'}).json['id'] for n in range(3)]
+    assert totals() == {'': ('4', 4), '?role=owner': ('3', 3), '?role=editor': ('1', 1), '?q=trip': ('4', 4),
+                        '?limit=1&page=5': ('4', 0)}
+    editor.delete(f'/bucketlists/{own[0]}')
+    viewer.post_json('/bucketlists/', {'name': 'Mine'})  # another account's lists count for it only
+    other = viewer.post_json('/bucketlists/', {'name': 'Shared too'}).json['id']
+    viewer.post_json(f'/bucketlists/{other}/members', {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
+    assert totals() == {'': ('4', 4), '?role=owner': ('2', 2), '?role=editor': ('2', 2), '?q=trip': ('3', 3),
+                        '?limit=1&page=5': ('4', 0)}
+    owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(editor)}')
+    viewer.delete(f'/bucketlists/{other}')
+    assert totals() == {'': ('2', 2), '?role=owner': ('2', 2), '?role=editor': ('0', 0), '?q=trip': ('2', 2),
+                        '?limit=1&page=5': ('2', 0)}
+
+
 def test_viewers_only_read(viewer, shared):
     trip, (pack, _) = shared
     base = f'/bucketlists/{trip["id"]}'
