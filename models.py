@@ -99,6 +99,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
                     self._close_raw(conn)
                     continue
                 self._in_use[self.conn_key(conn)] = PoolConnection(timestamp, conn, time.time())
+                conn.begin_pending = False  # (a transaction ends with COMMIT or ROLLBACK, which clear it)
                 return conn
             if self._max_connections and len(self._in_use) + self._connecting >= self._max_connections:
                 raise MaxConnectionsExceeded('Exceeded maximum connections.')
@@ -112,19 +113,41 @@ class PostgresqlPool(PooledPostgresqlDatabase):
             self._in_use[self.conn_key(conn)] = PoolConnection(time.time(), conn, time.time())
         return conn
 
-    def execute_sql(self, sql, params=None):
-        transaction_pooler = settings.DATABASE_POOLER == 'transaction'
+    # BEGIN waits for the transaction's first statement and goes in front of it: one round trip
+    # fewer for every transaction (a quarter of POST item's). A transaction that sends nothing
+    # sends no BEGIN, COMMIT or ROLLBACK either.
+    def begin(self, isolation_level=None):
+        self.connection().begin_pending = True
+
+    def commit(self):
+        if not self._ends_pending_begin():
+            super().commit()
+
+    def rollback(self):
+        if not self._ends_pending_begin():
+            super().rollback()
+
+    def _ends_pending_begin(self):
         connection = self.connection()
-        if connection.timeout_set and not transaction_pooler:  # the usual case: nothing to add
+        pending, connection.begin_pending = connection.begin_pending, False
+        return pending
+
+    def execute_sql(self, sql, params=None):
+        connection = self.connection()
+        transaction_pooler = settings.DATABASE_POOLER == 'transaction'
+        if connection.timeout_set and not (connection.begin_pending or transaction_pooler):  # the usual case
             return super().execute_sql(sql, params)
+        begin = 'BEGIN; ' if connection.begin_pending else ''
+        connection.begin_pending = False
         timeout = settings.DATABASE_STATEMENT_TIMEOUT_MS
-        if sql.startswith(SAVEPOINT_STATEMENTS):
-            # Nothing in front: in a transaction a failed statement aborted, the SET would fail
-            # too and take ROLLBACK TO SAVEPOINT with it. (They wait on nothing.)
-            return super().execute_sql(sql, params)
+        if (connection.timeout_set and not transaction_pooler) or sql.startswith(SAVEPOINT_STATEMENTS):
+            # Nothing in front of a savepoint's statement: in a transaction a failed statement
+            # aborted, the SET would fail too and take ROLLBACK TO SAVEPOINT with it. (They wait
+            # on nothing.)
+            return super().execute_sql(begin + sql, params)
         if transaction_pooler or self.in_transaction():
             # (A SET in a transaction that rolls back would be undone: SET LOCAL says so.)
-            return super().execute_sql(f'SET LOCAL statement_timeout = {timeout}; {sql}', params)
+            return super().execute_sql(f'{begin}SET LOCAL statement_timeout = {timeout}; {sql}', params)
         cursor = super().execute_sql(f'SET statement_timeout = {timeout}; {sql}', params)
         connection.timeout_set = True  # once it ran: a statement that fails takes its SET with it
         return cursor
@@ -145,6 +168,7 @@ class PreparingConnection(psycopg2.extensions.connection):
         self.prepared = set()
         self.broken = False  # cut off mid-statement (wait_cooperatively): never to be reused
         self.timeout_set = False  # the statement timeout (PostgresqlPool.execute_sql)
+        self.begin_pending = False  # a BEGIN to send with the next statement (PostgresqlPool.begin)
 
 
 _wait_limit = threading.local()  # per greenlet under gevent, whose patching makes it so
