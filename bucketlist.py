@@ -243,7 +243,7 @@ def bucketlist_delete(bucketlist_id):
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         sync.record_deletion(bucketlist_id)
-        bucketlist.delete_instance()
+        Bucketlist.delete_by_id(bucketlist_id)
     return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
 
 

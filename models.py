@@ -458,7 +458,7 @@ class Bucketlist(BaseModel):
 
     @classmethod
     def with_items(cls, user_id, bucketlist_id, session_id, for_update=False):
-        """(bucketlist with the user's ``role``, its items in position order) if ``user_id`` owns it
+        """(BucketlistRow with the user's ``role``, its items in position order) if ``user_id`` owns it
         or is a member and, unless ``session_id`` is None (an API token, checked already), that
         session of theirs is open, else None; one query.
 
@@ -474,8 +474,8 @@ class Bucketlist(BaseModel):
 
     @classmethod
     def _with_items(cls, rows, bucketlist_id):
-        """(bucketlist, ItemRows) of rows of BUCKETLIST_COLUMNS then ITEM_COLUMNS (NULLs: no item)."""
-        return cls.from_row(rows[0]), [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
+        """(BucketlistRow, ItemRows) of rows of BUCKETLIST_COLUMNS then ITEM_COLUMNS (NULLs: no item)."""
+        return bucketlist_row(rows[0]), [item_row(row[7:], bucketlist_id) for row in rows if row[7] is not None]
 
 
 # A bucketlist or an item as reads return them: the fields ``bucketlist_json`` and ``item_json``
