@@ -745,26 +745,33 @@ class SyncState(BaseModel):
         table_name = 'sync_state'
 
 
-# What a sync reads when something changed since its cursor: prepared statements (HOT), one per
-# kind of row, from ``since`` and after the key ``after`` ((version, id) or None).
+# What a sync reads when something changed since its cursor: one prepared statement (HOT).
+SYNC_PARTS = ('deletions', 'bucketlists', 'items')
 
-def deletions_since(user_id, session_id, since, after, limit):
-    """(low water, purged_below, the user's tombstones) as of one snapshot, or None when the
-    access token's session ``session_id`` has ended (None: an API token, looked up already)."""
-    rows = execute_hot('sync_deletions', user_id, since, *(after or (None, None)), limit, session_id).fetchall()
+
+def changes_since(user_id, session_id, since, part, after, limit):
+    """(low water, purged_below, {'deletions': DeletionRows, 'bucketlists': SyncedBucketlists,
+    'items': SyncedItems}) of the user's rows with versions from ``since``, at most ``limit`` of
+    each kind, from the kind ``part`` on (``SYNC_PARTS``) and, in that kind, after the key
+    ``after`` ((version, id) or None): all of one snapshot, which the low water and the purge
+    are of too. None when the access token's session ``session_id`` has ended (None: an API
+    token, looked up already)."""
+    rows = execute_hot('sync_changes', since, user_id, *(after or (None, None)), limit, session_id,
+                       SYNC_PARTS.index(part)).fetchall()
     if not rows:
         return None
-    return rows[0][0], rows[0][1], [DeletionRow(*row[2:]) for row in rows if row[2] is not None]
-
-
-def bucketlists_since(user_id, since, after, limit):
-    rows = execute_hot('sync_bucketlists', since, user_id, *(after or (None, None)), limit).fetchall()
-    return [SyncedBucketlist(*bucketlist_row(row), row[7]) for row in rows]
-
-
-def items_since(user_id, since, after, limit):
-    rows = execute_hot('sync_items', since, user_id, *(after or (None, None)), limit).fetchall()
-    return [SyncedItem(*item_row(row, row[10]), row[11]) for row in rows]
+    found = {kind: [] for kind in SYNC_PARTS}
+    for row in rows[1:]:  # in order of part, version, id
+        kind, version, row_id = SYNC_PARTS[row[0]], row[1], row[2]
+        values = row[SYNC_COLUMNS[kind]]
+        if kind == 'deletions':
+            found[kind].append(DeletionRow(row_id, *values, version))
+        elif kind == 'bucketlists':
+            found[kind].append(SyncedBucketlist(*bucketlist_row((row_id, *values)), version))
+        else:
+            found[kind].append(SyncedItem(*item_row((row_id, *values[:-1]), values[-1]), version))
+    state = rows[0][SYNC_COLUMNS['state']]
+    return state[0], state[1], found
 
 
 class IdempotencyKey(BaseModel):
@@ -845,11 +852,15 @@ def session_open_sql(session, user):
             f' (SELECT 1 FROM sessions s WHERE s.id = {session} AND s.user_id = {user}))')
 
 
-BUCKETLIST_COLUMNS = ('b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified,'
-                      " CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
-                      ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END')
+# The caller's role in the bucketlist ``b`` they see, with $2 the caller.
+ROLE_OF_B = ("CASE WHEN b.owner_id = $2 THEN 'owner' ELSE"
+             ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = $2) END')
+BUCKETLIST_COLUMNS = f'b.id, b.name, b.description, b.owner_id, b.date_created, b.date_modified, {ROLE_OF_B}'
 # An item's columns, in ItemRow's order without bucketlist_id; and as those of items ``i``.
-ITEM_COLUMNS = 'id, name, done, date_created, date_modified, notes, due_date, done_at, position, created_by'
+ITEM_COLUMN_TYPES = [('id', 'integer'), ('name', 'varchar'), ('done', 'boolean'), ('date_created', 'timestamp'),
+                     ('date_modified', 'timestamp'), ('notes', 'text'), ('due_date', 'date'),
+                     ('done_at', 'timestamp'), ('position', 'integer'), ('created_by', 'integer')]
+ITEM_COLUMNS = ', '.join(column for column, _ in ITEM_COLUMN_TYPES)
 ITEM_COLUMNS_OF_I = ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', '))
 
 HOT = {
@@ -965,28 +976,55 @@ HOT['edit_owned_bucketlist'] = (
     ' FROM b LEFT JOIN items i ON i.bucketlist_id = b.id ORDER BY i.position, i.id')
 LOW_WATER = ('pg_snapshot_xmin(pg_current_snapshot())::text::bigint' if isinstance(db, PostgresqlDatabase)
              else 's.next_version')  # what sync.low_water reads, in SQL
-CHANGED_AFTER = '($3::bigint IS NULL OR ({table}.version, {table}.id) > ($3, $4::integer))'
-HOT.update({
-    # Parameters: the user, since, after (version and id, or NULLs), limit, the session. The sync
-    # state's row comes whatever the tombstones, unless the session has ended: the low water and
-    # the purge it reports are of the same snapshot as the tombstones.
-    'sync_deletions': (
-        f'SELECT {LOW_WATER}, s.purged_below, d.id, d.kind, d.object_id, d.version FROM sync_state s'
-        ' LEFT JOIN (SELECT id, kind, object_id, version FROM deletions'
-        f' WHERE user_id = $1 AND version >= $2 AND {CHANGED_AFTER.format(table="deletions")}'
-        ' ORDER BY version, id LIMIT $5) d ON TRUE'
-        f' WHERE s.id = 1 AND {session_open_sql("$6", "$1")} ORDER BY d.version, d.id'),
-    # Parameters: since, the user, after (version and id, or NULLs), limit.
-    'sync_bucketlists': (
-        f'SELECT {BUCKETLIST_COLUMNS}, b.version FROM bucketlists b'
-        f' WHERE b.version >= $1 AND {CHANGED_AFTER.format(table="b")} AND {seen_sql("$2")}'
-        ' ORDER BY b.version, b.id LIMIT $5'),
-    'sync_items': (
-        f'SELECT {ITEM_COLUMNS_OF_I}, i.bucketlist_id, i.version'
-        ' FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id'
-        f' WHERE i.version >= $1 AND {CHANGED_AFTER.format(table="i")} AND {seen_sql("$2")}'
-        ' ORDER BY i.version, i.id LIMIT $5'),
-})
+
+
+def _sync_changes():
+    """The statement of ``changes_since``. Its rows: the sync state's (the low water and the
+    purge), then the tombstones, bucketlists and items, at most $5 of each, in order. Every row
+    starts with its part (-1 for the state, else the index in SYNC_PARTS), version and id, then
+    has a column for each value of every part (SYNC_COLUMNS), NULL but for its own part's; each
+    NULL has its column's type, which PostgreSQL needs to join the parts.
+    Parameters: since, the user, after (version and id, or NULLs), the limit, the session, the
+    part the cursor is in (the parts before it are done; ``after`` is a key in it)."""
+    parts = {  # each part's values after part, version and id: their SQL and type
+        'state': [(LOW_WATER, 'bigint'), ('s.purged_below', 'bigint')],
+        'deletions': [('d.kind', 'varchar'), ('d.object_id', 'integer')],
+        'bucketlists': [('b.name', 'varchar'), ('b.description', 'text'), ('b.owner_id', 'integer'),
+                        ('b.date_created', 'timestamp'), ('b.date_modified', 'timestamp'), (ROLE_OF_B, 'varchar')],
+        'items': [(f'i.{column}', kind) for column, kind in ITEM_COLUMN_TYPES[1:]] + [('i.bucketlist_id', 'integer')],
+    }
+
+    def values(own):
+        return ', '.join(sql if kind == own else f'CAST(NULL AS {sql_type})'
+                         for kind, columns in parts.items() for sql, sql_type in columns)
+
+    def after(part, table):
+        return (f'($3::bigint IS NULL OR $7::integer <> {part}'
+                f' OR ({table}.version, {table}.id) > ($3, $4::integer))')
+    branches = [
+        f"SELECT -1 AS part, CAST(NULL AS bigint) AS version, CAST(NULL AS integer) AS id, {values('state')}"
+        ' FROM sync_state s WHERE s.id = 1',
+        f"SELECT 0, d.version, d.id, {values('deletions')} FROM deletions d"
+        f" WHERE $7::integer <= 0 AND d.user_id = $2 AND d.version >= $1 AND {after(0, 'd')}"
+        ' ORDER BY d.version, d.id LIMIT $5',
+        f"SELECT 1, b.version, b.id, {values('bucketlists')} FROM bucketlists b"
+        f" WHERE $7::integer <= 1 AND b.version >= $1 AND {after(1, 'b')} AND {seen_sql('$2')}"
+        ' ORDER BY b.version, b.id LIMIT $5',
+        f"SELECT 2, i.version, i.id, {values('items')} FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id"
+        f" WHERE $7::integer <= 2 AND i.version >= $1 AND {after(2, 'i')} AND {seen_sql('$2')}"
+        ' ORDER BY i.version, i.id LIMIT $5',
+    ]
+    # Each part in a subquery of its own, for its ORDER BY and LIMIT (SQLite wants it so too).
+    joined = ' UNION ALL '.join(f'SELECT * FROM ({branch}) AS part_{n}' for n, branch in enumerate(branches))
+    columns, start = {}, 3
+    for kind, part_columns in parts.items():
+        columns[kind] = slice(start, start + len(part_columns))
+        start += len(part_columns)
+    return (f'SELECT * FROM ({joined}) AS changed WHERE {session_open_sql("$6", "$2")}'
+            ' ORDER BY part, version, id'), columns
+
+
+HOT['sync_changes'], SYNC_COLUMNS = _sync_changes()
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_locked'] = HOT['bucketlist_seen'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_shared'] = HOT['bucketlist_seen'] + (' FOR SHARE OF b' if db.for_update else '')

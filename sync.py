@@ -25,10 +25,8 @@ from models import (
     Deletion,
     Item,
     SyncState,
-    bucketlists_since,
+    changes_since,
     db,
-    deletions_since,
-    items_since,
     role_of,
     utcnow,
     visible_to,
@@ -101,30 +99,30 @@ def page(user_id, session_id, cursor, limit):
     was found open on the way). SessionEnded when it was found ended; CursorTooOld when
     tombstones the sync needs are gone.
 
-    What changed since a cursor is read with prepared statements, the first of which also takes
-    the low water, reads the purge and checks the session; a full sync is rarer and reads more,
-    with peewee's queries."""
-    session_checked = False
+    What changed since a cursor is one prepared statement, which also takes the low water, reads
+    the purge and checks the session; a full sync is rarer and reads more, with peewee's
+    queries, a kind at a time."""
     if cursor is None:
         cursor = Cursor(None, low_water(), FULL_PHASES[0], None)
     elif cursor.phase is None:  # a finished sync's cursor: what changed since (the low water comes below)
         cursor = Cursor(cursor.since, None, INCREMENTAL_PHASES[0], None)
     phases = FULL_PHASES if cursor.since is None else INCREMENTAL_PHASES
+    if cursor.since is not None:
+        changed = changes_since(user_id, session_id, cursor.since, cursor.phase, cursor.after, limit + 1)
+        if changed is None:
+            raise SessionEnded()
+        water, purged_below, changed = changed
+        # Of the same snapshot as the tombstones: a purge that raced them shows here.
+        if cursor.phase == 'deletions' and cursor.since < purged_below:
+            raise CursorTooOld()
+        cursor = cursor._replace(low_water=cursor.low_water if cursor.low_water is not None else water)
     found = {phase: [] for phase in INCREMENTAL_PHASES}
     index, after, room = phases.index(cursor.phase), cursor.after, limit
     while index < len(phases) and room:
-        if phases[index] == 'deletions':
-            state = deletions_since(user_id, session_id, cursor.since, after, room + 1)
-            if state is None:
-                raise SessionEnded()
-            water, purged_below, rows = state
-            session_checked = True
-            # Of the same snapshot as the tombstones: a purge that raced them shows here.
-            if cursor.since < purged_below:
-                raise CursorTooOld()
-            cursor = cursor._replace(low_water=cursor.low_water if cursor.low_water is not None else water)
-        else:
-            rows = list(_rows(phases[index], user_id, cursor.since, after, room + 1))
+        if cursor.since is None:
+            rows = list(_everything(phases[index], user_id, after, room + 1))
+        else:  # each kind read up to the limit, from the cursor's on
+            rows = changed[phases[index]]
         found[phases[index]] += rows[:room]
         if len(rows) > room:  # more of this kind than fits
             after = _key(rows[room - 1], cursor.since)
@@ -133,16 +131,13 @@ def page(user_id, session_id, cursor, limit):
             room -= len(rows)
             index, after = index + 1, None
     if index == len(phases):
-        return found, Cursor(cursor.low_water, None, None, None), session_checked
-    return found, Cursor(cursor.since, cursor.low_water, phases[index], after), session_checked
+        return found, Cursor(cursor.low_water, None, None, None), cursor.since is not None
+    return found, Cursor(cursor.since, cursor.low_water, phases[index], after), cursor.since is not None
 
 
-def _rows(phase, user_id, since, after, limit):
-    """The rows of one kind the user sees, from ``since`` and after ``after``: bucketlists (with
-    the user's role) or items of those. Everything: all the user's ids, read through their
-    indexes; what changed: the few rows changed since, each checked (prepared statements)."""
-    if since is not None:
-        return (bucketlists_since if phase == 'bucketlists' else items_since)(user_id, since, after, limit)
+def _everything(phase, user_id, after, limit):
+    """The rows of one kind the user sees, in id order after the id ``after``: bucketlists (with
+    the user's role) or items of those, read through their indexes."""
     if phase == 'bucketlists':
         model = Bucketlist
         query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible_to(user_id))
