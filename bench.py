@@ -75,15 +75,17 @@ SCENARIOS = [
              f'/bucketlists/?page={READER_BUCKETLISTS // PAGE_SIZE}&limit={PAGE_SIZE}'),
     Scenario('GET search ?q=42', 'GET', '/bucketlists/?q=42', fastapi=True),
     Scenario('GET items, first page', 'GET', '/bucketlists/2/items/'),
+    # Its cursor is the reader's, taken afresh right before it runs (sync_scenario).
+    Scenario(SYNC_SCENARIO, 'GET', '/sync?cursor={cursor}'),
+    Scenario('GET one bucketlist (3 items), through PgBouncer', 'GET', '/bucketlists/1', via='pgbouncer'),
+    # The writes after the reads: each read is measured as GET one is, before the writes leave
+    # autovacuum work to compete with it on the same CPUs.
     Scenario('POST create', 'POST', '/bucketlists/', 'name=bench-{unique}', 'writer', peer=True, fastapi=True),
     Scenario('PUT rename', 'PUT', '/bucketlists/{id}', 'name=renamed-{unique}', peer=True,
              ids=(3, 100), fastapi=True),
     Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
              ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
-    # Its cursor is the reader's, taken afresh right before it runs (sync_scenario).
-    Scenario(SYNC_SCENARIO, 'GET', '/sync?cursor={cursor}'),
-    Scenario('GET one bucketlist (3 items), through PgBouncer', 'GET', '/bucketlists/1', via='pgbouncer'),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
     Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
              connections=4),
@@ -693,7 +695,7 @@ def benchmark(args, workdir):
                 fastapi_tokens = {'reader': login(targets['fastapi'], 1, as_json=True),
                                   'writer': login(targets['fastapi'], 2, as_json=True)}
             for scenario in scenarios:
-                # The sync's cursor is taken now, after the writes of the scenarios before it;
+                # The sync's cursor is taken now, after the writes of the rounds before it;
                 # through PgBouncer, ours is the pooled instance.
                 run = sync_scenario(targets['ours'], tokens['reader']) if scenario.name == SYNC_SCENARIO else scenario
                 for server, url in targets.items():
