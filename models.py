@@ -490,14 +490,23 @@ SyncedItem = namedtuple('SyncedItem', ItemRow._fields + ('version',))
 DeletionRow = namedtuple('DeletionRow', 'id kind object_id version')
 
 
+# psycopg2 gives times, dates and booleans as Python's; SQLite gives text and integers, which
+# the fields' python_value turn into them.
+TIMES_ARRIVE_PARSED = isinstance(db, PostgresqlDatabase)
+
+
 def bucketlist_row(row):
-    """The BucketlistRow of a row of BUCKETLIST_COLUMNS."""
+    """The BucketlistRow of a row of BUCKETLIST_COLUMNS (and any columns after them)."""
+    if TIMES_ARRIVE_PARSED:
+        return BucketlistRow._make(row[:7])
     to_datetime = Bucketlist.date_created.python_value
     return BucketlistRow(row[0], row[1], row[2], row[3], to_datetime(row[4]), to_datetime(row[5]), row[6])
 
 
 def item_row(row, bucketlist_id):
     """The ItemRow of a row of ITEM_COLUMNS without bucketlist_id (the caller knows it)."""
+    if TIMES_ARRIVE_PARSED:
+        return ItemRow(row[0], row[1], row[2], bucketlist_id, *row[3:10])
     to_datetime, to_date = Item.date_created.python_value, Item.due_date.python_value
     return ItemRow(row[0], row[1], bool(row[2]), bucketlist_id, to_datetime(row[3]), to_datetime(row[4]), row[5],
                    to_date(row[6]), to_datetime(row[7]), row[8], row[9])

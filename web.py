@@ -782,11 +782,11 @@ def set_page_headers(total, page, limit):
     if page < last:
         links['next'] = page + 1
     # Bottle gives query values decoded as Latin-1: back to the UTF-8 text the client sent.
-    other_params = [(k, v.encode('latin1').decode('utf-8')) for k, v in request.query.allitems()
-                    if k not in ('page', 'limit')]
-    response.set_header('Link', ', '.join(
-        f'<{request.path}?{urlencode(other_params + [("page", number), ("limit", limit)])}>; rel="{rel}"'
-        for rel, number in links.items()))
+    other_params = urlencode([(k, v.encode('latin1').decode('utf-8')) for k, v in request.query.allitems()
+                              if k not in ('page', 'limit')])
+    start = f'{request.path}?{other_params}&' if other_params else f'{request.path}?'
+    response.set_header('Link', ', '.join(f'<{start}page={number}&limit={limit}>; rel="{rel}"'
+                                          for rel, number in links.items()))
     response.set_header('X-Total-Count', str(total))
 
 
