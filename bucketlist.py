@@ -187,9 +187,9 @@ def bucketlist_show(bucketlist_id):
 
 
 def plain_edit(fields):
-    """``fields()`` of an edit without If-Match whose body is valid, which the owner's edit writes
-    in one statement; else None: the edit goes the long way, which refuses a caller who may not
-    edit it (404, 403) before a body that is not valid (400)."""
+    """``fields()`` of a write without If-Match whose body is valid, which the owner's write makes
+    in one statement; else None: the write goes the long way, which refuses a caller who may not
+    make it (404, 403) before a body that is not valid (400)."""
     if etags_in('If-Match'):
         return None
     try:
@@ -275,10 +275,18 @@ def item_create(bucketlist_id):
         bucketlist_for(bucketlist_id, 'write')
 
     def create():
-        with db.atomic():
-            bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
-            fields = clean_body(ITEM_FIELDS, required=('name',))
-            item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
+        fields = plain_edit(lambda: clean_body(ITEM_FIELDS, required=('name',)))
+        item = None
+        if fields is not None:  # the owner's: one statement
+            item = Item.add_as_owner(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST,
+                                     request.user_id, request.session_id)
+        if item is not None:
+            token_checked()
+        else:  # a member's, or the long way to say why not
+            with db.atomic():
+                bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
+                fields = clean_body(ITEM_FIELDS, required=('name',))
+                item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
         if item is None:
             raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
                                 'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')

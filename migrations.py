@@ -99,6 +99,13 @@ SQLITE_VERSIONED_WRITES = [('bucketlists', 'INSERT'),
                            ('bucketlists', 'UPDATE OF "name", "description", "date_modified"'),
                            ('items', 'INSERT'), ('items', ITEM_VERSIONED_UPDATE), ('deletions', 'INSERT')]
 
+# Step 10's column, and the count of what each list holds already.
+ITEM_COUNTS = [
+    'ALTER TABLE "bucketlists" ADD COLUMN "item_count" INTEGER NOT NULL DEFAULT 0',
+    '''UPDATE "bucketlists" SET "item_count" = (SELECT count(*) FROM "items"
+        WHERE "items"."bucketlist_id" = "bucketlists"."id")''',
+]
+
 # Step 9's column, and the count of what each account holds already.
 BUCKETLIST_COUNTS = [
     'ALTER TABLE "users" ADD COLUMN "bucketlist_count" INTEGER NOT NULL DEFAULT 0',
@@ -405,6 +412,61 @@ STEPS = [
             'DROP TRIGGER "bucketlists_count_insert"',
             'DROP TRIGGER "bucketlists_count_delete"',
             'ALTER TABLE "users" DROP COLUMN "bucketlist_count"',
+        ],
+    }),
+
+    # How many items each list holds, kept by triggers: the owner's new item takes its position
+    # from its list's row, locked and read in the statement that inserts it (one round trip).
+    # The list's version now follows only its own columns' writes, as SQLite's trigger always
+    # did, so that the count does not send the list to every member's sync with each item.
+    Step(10, 'bucketlists: how many items each holds', up={
+        'postgresql': [
+            'DROP TRIGGER "bucketlists_version" ON "bucketlists"',
+            '''CREATE TRIGGER "bucketlists_version"
+                BEFORE INSERT OR UPDATE OF "name", "description", "date_modified" ON "bucketlists"
+                FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
+            *ITEM_COUNTS,
+            '''CREATE FUNCTION "count_items"() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                        UPDATE "bucketlists" SET "item_count" = "item_count" - 1 WHERE "id" = OLD."bucketlist_id";
+                    END IF;
+                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                        UPDATE "bucketlists" SET "item_count" = "item_count" + 1 WHERE "id" = NEW."bucketlist_id";
+                    END IF;
+                    RETURN NULL;
+                END $$''',
+            '''CREATE TRIGGER "items_count" AFTER INSERT OR DELETE ON "items"
+                FOR EACH ROW EXECUTE FUNCTION "count_items"()''',
+            '''CREATE TRIGGER "items_count_move" AFTER UPDATE OF "bucketlist_id" ON "items"
+                FOR EACH ROW WHEN (OLD."bucketlist_id" <> NEW."bucketlist_id") EXECUTE FUNCTION "count_items"()''',
+        ],
+        'sqlite': [
+            *ITEM_COUNTS,
+            '''CREATE TRIGGER "items_count_insert" AFTER INSERT ON "items" BEGIN
+                UPDATE "bucketlists" SET "item_count" = "item_count" + 1 WHERE "id" = NEW."bucketlist_id"; END''',
+            '''CREATE TRIGGER "items_count_delete" AFTER DELETE ON "items" BEGIN
+                UPDATE "bucketlists" SET "item_count" = "item_count" - 1 WHERE "id" = OLD."bucketlist_id"; END''',
+            '''CREATE TRIGGER "items_count_move" AFTER UPDATE OF "bucketlist_id" ON "items"
+                WHEN OLD."bucketlist_id" <> NEW."bucketlist_id" BEGIN
+                UPDATE "bucketlists" SET "item_count" = "item_count" - 1 WHERE "id" = OLD."bucketlist_id";
+                UPDATE "bucketlists" SET "item_count" = "item_count" + 1 WHERE "id" = NEW."bucketlist_id"; END''',
+        ],
+    }, down={
+        'postgresql': [
+            'DROP TRIGGER "items_count_move" ON "items"',
+            'DROP TRIGGER "items_count" ON "items"',
+            'DROP FUNCTION "count_items"()',
+            'ALTER TABLE "bucketlists" DROP COLUMN "item_count"',
+            'DROP TRIGGER "bucketlists_version" ON "bucketlists"',
+            '''CREATE TRIGGER "bucketlists_version" BEFORE INSERT OR UPDATE ON "bucketlists"
+                FOR EACH ROW EXECUTE FUNCTION "stamp_version"()''',
+        ],
+        'sqlite': [
+            'DROP TRIGGER "items_count_insert"',
+            'DROP TRIGGER "items_count_delete"',
+            'DROP TRIGGER "items_count_move"',
+            'ALTER TABLE "bucketlists" DROP COLUMN "item_count"',
         ],
     }),
 ]

@@ -364,6 +364,7 @@ class Bucketlist(BaseModel):
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
     version = BigIntegerField(default=0)  # of the write that last changed it (a trigger's: migration 7)
+    item_count = IntegerField(default=0)  # kept by triggers (migration 10): a new item's position
 
     class Meta:
         table_name = 'bucketlists'
@@ -550,12 +551,27 @@ class Item(BaseModel):
     def add(cls, bucketlist_id, fields, now, most_per_bucketlist, created_by):
         """A new item at the end of the bucketlist, unless it already holds ``most_per_bucketlist``
         (then None). The caller holds the bucketlist's lock (``Bucketlist.seen_by``)."""
+        return cls._insert('insert_item', bucketlist_id, fields, now, most_per_bucketlist, created_by)
+
+    @classmethod
+    def add_as_owner(cls, bucketlist_id, fields, now, most_per_bucketlist, owner_id, session_id):
+        """A new item at the end of the bucketlist if ``owner_id`` owns it, their session
+        ``session_id`` is open (None: an API token, looked up already) and it holds fewer than
+        ``most_per_bucketlist`` items; else None, and the caller finds out which. One statement:
+        it locks the list's row and takes the position from the count kept on it (migration 10)."""
+        if not 0 < bucketlist_id <= MAX_ID:
+            return None
+        return cls._insert('insert_item_as_owner', bucketlist_id, fields, now, most_per_bucketlist, owner_id,
+                           session_id)
+
+    @classmethod
+    def _insert(cls, statement, bucketlist_id, fields, now, most_per_bucketlist, created_by, *more_params):
         done = fields.get('done', False)
         item = cls(__no_default__=True, name=fields['name'], done=done, bucketlist=bucketlist_id,
                    date_created=now, date_modified=now, notes=fields.get('notes', ''),
                    due_date=fields.get('due_date'), done_at=now if done else None, created_by=created_by)
-        row = execute_hot('insert_item', item.name, done, bucketlist_id, now, most_per_bucketlist, item.notes,
-                          item.due_date, item.done_at, created_by).fetchone()
+        row = execute_hot(statement, item.name, done, bucketlist_id, now, most_per_bucketlist, item.notes,
+                          item.due_date, item.done_at, created_by, *more_params).fetchone()
         if row is None:
             return None
         item.id, item.position = row
@@ -1037,6 +1053,14 @@ HOT['sync_changes'], SYNC_COLUMNS = _sync_changes()
 HOT['bucketlist_with_items_locked'] = HOT['bucketlist_with_items'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_locked'] = HOT['bucketlist_seen'] + (' FOR UPDATE OF b' if db.for_update else '')
 HOT['bucketlist_seen_shared'] = HOT['bucketlist_seen'] + (' FOR SHARE OF b' if db.for_update else '')
+# Parameters: those of insert_item, the owner as its creator, then the session. Locked, the list's
+# row is read as the last writer left it, count included, whatever the statement's snapshot.
+HOT['insert_item_as_owner'] = (
+    'WITH b AS (SELECT b.id, b.item_count FROM bucketlists b WHERE b.id = $3 AND b.owner_id = $9'
+    f' AND {session_open_sql("$10", "$9")}{" FOR UPDATE OF b" if db.for_update else ""})'
+    ' INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date, done_at,'
+    ' position, created_by) SELECT $1, $2, b.id, $4, $4, $6, $7, $8, b.item_count, $9 FROM b'
+    ' WHERE b.item_count < $5 RETURNING id, position')
 HOT_SQLITE = {name: re.sub(r'\$(\d+)(::[a-z]+)?', r'?\1', sql)
               for name, sql in dict(HOT, edit_owned_bucketlist=EDITED_BUCKETLIST + ' RETURNING id').items()}
 HOT_PYFORMAT = {name: re.sub(r'\$(\d+)', r'%(p\1)s', sql) for name, sql in HOT.items()}

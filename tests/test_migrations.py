@@ -173,3 +173,34 @@ def test_the_counts_step_counts_the_bucketlists_each_account_holds_and_keeps_cou
     assert 'bucketlist_count' not in [column.name for column in empty_database.get_columns('users')]
     migrations.upgrade(empty_database)
     assert counts() == [(1, 1), (2, 0), (3, 1)]
+
+
+def test_the_item_counts_step_counts_each_lists_items_and_keeps_counting_without_new_versions(empty_database):
+    migrations.upgrade(empty_database, target=9)
+    sql = empty_database.execute_sql
+    sql("INSERT INTO users (id, email, password_hash, date_created) VALUES (1, 'u1@example.com', 'x', '2020-01-01')")
+    for bucketlist_id in (1, 2, 3):
+        sql(f"INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified) "
+            f"VALUES ({bucketlist_id}, 'list {bucketlist_id}', 1, '2020-01-01', '2020-01-01')")
+    add = ("INSERT INTO items (id, name, done, bucketlist_id, date_created, date_modified, position) "
+           "VALUES ({0}, 'item {0}', false, {1}, '2020-01-01', '2020-01-01', 0)")
+    for item_id, bucketlist_id in [(1, 1), (2, 1), (3, 2)]:
+        sql(add.format(item_id, bucketlist_id))
+    migrations.upgrade(empty_database)
+    counts = lambda: [tuple(row) for row in sql('SELECT id, item_count FROM bucketlists ORDER BY id')]  # noqa: E731
+    versions = lambda: [row[0] for row in sql('SELECT version FROM bucketlists ORDER BY id')]  # noqa: E731
+    assert counts() == [(1, 2), (2, 1), (3, 0)]
+    before = versions()
+    sql(add.format(4, 3))
+    sql('UPDATE items SET bucketlist_id = 3 WHERE id = 1')  # a move
+    sql('DELETE FROM items WHERE id = 3')
+    assert counts() == [(1, 1), (2, 0), (3, 2)]
+    assert versions() == before  # a list's sync is not sent again for its items' sake
+    sql('DELETE FROM bucketlists WHERE id = 3')  # its items go with it
+    assert counts() == [(1, 1), (2, 0)]
+    sql("UPDATE bucketlists SET name = 'renamed' WHERE id = 1")
+    assert versions()[0] != before[0]  # a list's own change still has a new version
+    migrations.downgrade(empty_database, 9)
+    assert 'item_count' not in [column.name for column in empty_database.get_columns('bucketlists')]
+    migrations.upgrade(empty_database)
+    assert counts() == [(1, 1), (2, 0)]

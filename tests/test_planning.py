@@ -172,6 +172,26 @@ def test_racing_moves_and_creates_leave_positions_gapless():
     assert positions_of(trip['id']) == list(range(16))
 
 
+def test_racing_creates_give_every_item_its_own_position():
+    if not ON_POSTGRESQL:
+        return  # SQLite runs one writer at a time: nothing races
+    owner = register_and_login('racer@example.com')
+    trip, _ = new_list(owner, 'Race', ['first'])
+    statuses = []
+
+    def work(n):
+        for round_number in range(4):
+            statuses.append(owner.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': f'new {n} {round_number}'},
+                                            expect_errors=True).status_int)
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 48
+    assert positions_of(trip['id']) == list(range(49))
+
+
 # --- Sorting and filters -------------------------------------------------------------------------
 
 def test_bucketlists_sort_by_any_listed_field(user):

@@ -134,12 +134,25 @@ def round_trips(monkeypatch):
     return count
 
 
-def test_adding_an_item_is_a_locked_read_and_an_insert(user, queries, round_trips):
+def test_the_owner_adds_an_item_in_one_query_a_member_with_a_locked_read_and_an_insert(user, queries,
+                                                                                       round_trips):
     bucketlist_id = fill(user, 1, 3)
-    add = lambda: user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'New'})  # noqa: E731
-    assert queries(add) == 2  # the list's lock (with the session), the insert
-    if ON_POSTGRESQL:  # BEGIN goes with the lock, then the insert, COMMIT
-        assert round_trips(add) == 3
+    user.post_json(f'/bucketlists/{bucketlist_id}/members', {'email': 'member@example.com', 'role': 'editor'},
+                   expect_errors=True)
+    member = register_and_login('member@example.com')
+    user.post_json(f'/bucketlists/{bucketlist_id}/members', {'email': 'member@example.com', 'role': 'editor'})
+    add = lambda client: client.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'New'})  # noqa: E731
+    # the owner's: the list's lock, its count of items, the session and the insert in one
+    assert queries(lambda: add(user)) == 1
+    if ON_POSTGRESQL:
+        assert round_trips(lambda: add(user)) == 1
+    # A member's: the owner's statement finds nothing, then the list's lock (with the session),
+    # their role and the insert (BEGIN goes with the lock; COMMIT is one more on PostgreSQL)
+    assert queries(lambda: add(member)) == 4
+    if ON_POSTGRESQL:
+        assert round_trips(lambda: add(member)) == 5
+    added = 4 if ON_POSTGRESQL else 2
+    assert [i['position'] for i in user.get(f'/bucketlists/{bucketlist_id}/items/').json] == list(range(3 + added))
 
 
 def test_creating_a_bucketlist_is_one_query_with_its_quota_and_the_session(user, queries):
