@@ -68,6 +68,9 @@ class PostgresqlPool(PooledPostgresqlDatabase):
       front of the first statement of each connection (no extra round trip) or, behind a pooler
       in transaction mode (DATABASE_POOLER=transaction), where a session's settings do not last,
       a SET LOCAL in front of every statement, which PostgreSQL runs in the same transaction.
+      The same SET has the prepared statements (HOT) keep their general plan: PostgreSQL would
+      otherwise plan them again for their values whenever that looked cheaper, which at a
+      million rows was every time, and planning the sync took longer than running it.
     """
     _connecting = 0  # connections being made, outside the lock; they count toward the maximum
     waiting = 0  # requests waiting for a connection, for /metrics
@@ -148,7 +151,8 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         if transaction_pooler or self.in_transaction():
             # (A SET in a transaction that rolls back would be undone: SET LOCAL says so.)
             return super().execute_sql(f'{begin}SET LOCAL statement_timeout = {timeout}; {sql}', params)
-        cursor = super().execute_sql(f'SET statement_timeout = {timeout}; {sql}', params)
+        cursor = super().execute_sql(
+            f'SET statement_timeout = {timeout}; SET plan_cache_mode = force_generic_plan; {sql}', params)
         connection.timeout_set = True  # once it ran: a statement that fails takes its SET with it
         return cursor
 
