@@ -137,6 +137,16 @@ def test_bad_moves_are_400(user, body, field):
     assert field in res.json['errors']
 
 
+def test_a_form_number_may_have_leading_zeros_but_not_too_many_digits(user):
+    trip, (a, b) = new_list(user, 'Trip', ['a', 'b'])
+    other, _ = new_list(user, 'Other')
+    url = f'/bucketlists/{trip["id"]}/items/{a["id"]}/move'
+    moved = user.post(url, {'bucketlist_id': f'{other["id"]:011d}', 'position': '0' * 10000}).json
+    assert (moved['bucketlist_id'], moved['position']) == (other['id'], 0)
+    res = user.post(f'/bucketlists/{other["id"]}/items/{a["id"]}/move', {'position': '1' * 11}, status=400)
+    assert 'position' in res.json['errors']
+
+
 def test_deleting_an_item_closes_the_gap(user):
     trip, (a, b, c) = new_list(user, 'Trip', ['a', 'b', 'c'])
     user.delete(f'/bucketlists/{trip["id"]}/items/{a["id"]}')
