@@ -890,7 +890,7 @@ ITEM_COLUMN_TYPES = [('id', 'integer'), ('name', 'varchar'), ('done', 'boolean')
                      ('date_modified', 'timestamp'), ('notes', 'text'), ('due_date', 'date'),
                      ('done_at', 'timestamp'), ('position', 'integer'), ('created_by', 'integer')]
 ITEM_COLUMNS = ', '.join(column for column, _ in ITEM_COLUMN_TYPES)
-ITEM_COLUMNS_OF_I = ', '.join(f'i.{column}' for column in ITEM_COLUMNS.split(', '))
+ITEM_COLUMNS_OF_I = ', '.join(f'i.{column}' for column, _ in ITEM_COLUMN_TYPES)
 
 HOT = {
     # Parameters: the bucketlist, the user, the session.
@@ -922,10 +922,11 @@ HOT = {
                           ' SELECT $1, $6, $2, $3, $4'
                           ' WHERE (SELECT bucketlist_count FROM users WHERE id = $2) < $5'
                           f' AND {session_open_sql("$7", "$2")} RETURNING id'),
+    # (The caller holds the list's lock, so this statement reads the count the last writer left.)
     'insert_item': ('INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes, due_date,'
                     ' done_at, position, created_by)'
-                    ' SELECT $1, $2, $3, $4, $4, $6, $7, $8, count(*), $9 FROM items WHERE bucketlist_id = $3'
-                    ' HAVING count(*) < $5 RETURNING id, position'),
+                    ' SELECT $1, $2, b.id, $4, $4, $6, $7, $8, b.item_count, $9 FROM bucketlists b'
+                    ' WHERE b.id = $3 AND b.item_count < $5 RETURNING id, position'),
 }
 
 

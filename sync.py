@@ -21,6 +21,7 @@ from peewee import PostgresqlDatabase, fn
 import settings
 from models import (
     MAX_ID,
+    SYNC_PARTS,
     Bucketlist,
     Deletion,
     Item,
@@ -36,7 +37,7 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
 FULL_PHASES = ('bucketlists', 'items')
 # Deletions first: a client applies them before the objects, and SQLite may give a deleted id
 # to a new object.
-INCREMENTAL_PHASES = ('deletions', 'bucketlists', 'items')
+INCREMENTAL_PHASES = SYNC_PARTS
 
 
 class Cursor(namedtuple('Cursor', 'since low_water phase after')):
