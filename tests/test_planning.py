@@ -5,6 +5,7 @@ import threading
 import pytest
 from helpers import ON_POSTGRESQL, register_and_login
 
+import settings as app_settings
 from models import Item, db
 
 
@@ -200,6 +201,23 @@ def test_racing_creates_give_every_item_its_own_position():
         thread.join()
     assert statuses == [201] * 48
     assert positions_of(trip['id']) == list(range(49))
+
+
+def test_racing_creates_past_the_quota_add_exactly_up_to_it(monkeypatch):
+    if not ON_POSTGRESQL:
+        return  # SQLite runs one writer at a time: nothing races
+    monkeypatch.setattr(app_settings, 'MAX_ITEMS_PER_BUCKETLIST', 5)
+    owner = register_and_login('racer@example.com')
+    trip, _ = new_list(owner, 'Race', ['first'])
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(owner.post_json(
+        f'/bucketlists/{trip["id"]}/items/', {'name': 'more'}, expect_errors=True).status_int)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] * 4 + [409] * 8
+    assert positions_of(trip['id']) == list(range(5))
 
 
 # --- Sorting and filters -------------------------------------------------------------------------
