@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from helpers import PASSWORD, mint_token, session_id_of, user_id_of
+from helpers import PASSWORD, mint_token, register_and_login, session_id_of, user_id_of
 from playhouse.pool import PooledDatabase
 
 import bucketlist
@@ -80,6 +80,36 @@ def test_an_account_holds_at_most_the_bucketlist_quota(user, other_user, monkeyp
     user.post_json('/bucketlists/', {'name': 'List 1'}, status=409)  # a name it holds: no room taken
     user.post_json('/bucketlists/', {'name': 'In its place'}, status=201)
     user.post_json('/bucketlists/', {'name': 'Still too many'}, status=409)
+
+
+
+
+def test_racing_creates_past_the_bucketlist_quota_add_exactly_up_to_it(monkeypatch):
+    """Twelve creates at once with room for three: three are made, whatever the interleaving
+    (on PostgreSQL each reads the count another may be about to raise). A few accounts, so that
+    one lucky interleaving cannot pass it."""
+    monkeypatch.setattr(settings, 'MAX_BUCKETLISTS_PER_USER', 4)
+    for attempt in range(4):
+        racer = register_and_login(f'racer{attempt}@example.com')
+        racer.post_json('/bucketlists/', {'name': 'First'}, status=201)
+        statuses, lock = [], threading.Lock()
+
+        def create(n):
+            status = racer.post_json('/bucketlists/', {'name': f'Racer {n}'}, expect_errors=True).status_int
+            with lock:
+                statuses.append(status)
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [201] * 3 + [409] * 9
+        with db.connection_context():
+            racer_id = user_id_of(racer)
+            assert Bucketlist.select().where(Bucketlist.owner == racer_id).count() == 4
+            assert User.get_by_id(racer_id).bucketlist_count == 4
+    if isinstance(db, PooledDatabase):
+        db.close_idle()  # the threads' connections, so later tests start from one
 
 
 # --- Unicode look-alikes -------------------------------------------------------------------------
