@@ -158,6 +158,26 @@ def test_the_lists_total_counts_what_you_own_and_what_is_shared_with_you_as_both
                         '?limit=1&page=5': ('2', 0)}
 
 
+@pytest.mark.parametrize('sort', ['id', '-id', 'name', '-name', 'date_created', '-date_modified'])
+def test_pages_of_own_and_shared_lists_interleaved_add_up_to_the_whole_list(owner, editor, sort):
+    """Each page is cut from the reader's own lists and those shared with them, in one order:
+    walked page by page, in every order, they give every list once, as one page with all does."""
+    for n in range(5):  # ids, names and dates alternate between the two accounts
+        editor.post_json('/bucketlists/', {'name': f'{"bdfhj"[n]} own'})
+        theirs = owner.post_json('/bucketlists/', {'name': f'{"acegi"[n]} shared'}).json['id']
+        owner.post_json(f'/bucketlists/{theirs}/members', {'email': 'eddie@example.com', 'role': 'viewer'},
+                        status=201)
+    whole = [b['name'] for b in editor.get(f'/bucketlists/?sort={sort}&limit=100').json]
+    assert len(whole) == 10 and len(set(whole)) == 10
+    for limit in (1, 3, 4):
+        pages = [editor.get(f'/bucketlists/?sort={sort}&limit={limit}&page={page}')
+                 for page in range(1, 10 // limit + 2)]
+        assert [b['name'] for page in pages for b in page.json] == whole
+        assert {page.headers['X-Total-Count'] for page in pages} == {'10'}
+    if sort.lstrip('-') == 'name':
+        assert whole == sorted(whole, reverse=sort.startswith('-'))
+
+
 def test_viewers_only_read(viewer, shared):
     trip, (pack, _) = shared
     base = f'/bucketlists/{trip["id"]}'
