@@ -100,3 +100,28 @@ def test_items_paginate_search_and_filter_by_done(user):
     assert [i['name'] for i in user.get(url + '?q=item 1&done=false').json][:2] == ['Item 1', 'Item 11']
     user.get(url + '?done=maybe', status=400)
     user.get(url + '?page=0', status=400)
+
+
+@pytest.mark.parametrize('sort', ['position', '-position', 'name', '-due_date'])
+def test_an_items_total_follows_adds_moves_and_deletes_and_its_pages_add_up(user, sort):
+    """Unfiltered, a page of items takes its total from its list's count; it must stay the
+    number of items the list holds, whatever moved in or out, and pages must cover them once."""
+    first = user.post_json('/bucketlists/', {'name': 'First'}).json['id']
+    second = user.post_json('/bucketlists/', {'name': 'Second'}).json['id']
+    made = [user.post_json(f'/bucketlists/{first}/items/', {'name': f'Item {n}', 'due_date': f'2027-01-{n + 1:02d}'})
+            .json for n in range(7)]
+
+    def totals():
+        return [user.get(f'/bucketlists/{bucketlist}/items/?sort={sort}&limit=2').headers['X-Total-Count']
+                for bucketlist in (first, second)]
+    assert totals() == ['7', '0']
+    user.post_json(f'/bucketlists/{first}/items/{made[0]["id"]}/move', {'bucketlist_id': second}, status=200)
+    user.post_json(f'/bucketlists/{first}/items/{made[1]["id"]}/move', {'position': 0}, status=200)
+    user.delete(f'/bucketlists/{first}/items/{made[2]["id"]}', status=200)
+    assert totals() == ['5', '1']
+    assert user.get(f'/bucketlists/{first}/items/?sort={sort}&q=item 6').headers['X-Total-Count'] == '1'
+    whole = [i['id'] for i in user.get(f'/bucketlists/{first}/items/?sort={sort}&limit=100').json]
+    assert sorted(whole) == sorted(item['id'] for item in made[1:] if item is not made[2])
+    pages = [user.get(f'/bucketlists/{first}/items/?sort={sort}&limit=2&page={page}') for page in (1, 2, 3, 4)]
+    assert [i['id'] for page in pages for i in page.json] == whole
+    assert {page.headers['X-Total-Count'] for page in pages} == {'5'}
