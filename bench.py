@@ -129,16 +129,28 @@ def minimal_app():
 
 # --- Seeding -------------------------------------------------------------------------------------
 
+CREATED = []  # the databases this run created, dropped when it ends (a million rows take a gigabyte)
+
+
 def reset_database(url):
     """Drop and create the database ``url`` names; only bench_* and peer_bench, never others."""
     name = urlsplit(url).path.lstrip('/')
     if not (name.startswith('bench_') or name == 'peer_bench'):
         sys.exit(f'refusing to reset database {name!r}: only bench_* and peer_bench')
+    drop_database(url)
+    admin_sql(url, f'CREATE DATABASE "{name}"')
+    CREATED.append(url)
+
+
+def drop_database(url):
+    admin_sql(url, f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
+def admin_sql(url, statement):
     admin = psycopg2.connect(database_url(url, 'postgres'))
-    admin.autocommit = True
+    admin.autocommit = True  # CREATE and DROP DATABASE refuse to run in a transaction
     with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        cursor.execute(statement)
     admin.close()
 
 
@@ -824,6 +836,8 @@ def main():
                         help='only the scenarios whose name contains TEXT, and no login burst')
     parser.add_argument('--compare-scales', metavar='SMALL,LARGE',
                         help='only the list scenarios, on two databases, e.g. 1k,1m')
+    parser.add_argument('--keep-databases', action='store_true',
+                        help='keep the seeded databases when the run ends (by default they are dropped)')
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix='bench-')
     try:
@@ -833,6 +847,9 @@ def main():
             benchmark(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep_databases:  # (the servers on them stopped when the run's block ended)
+            for url in CREATED:
+                drop_database(url)
 
 
 if __name__ == '__main__':
