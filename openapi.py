@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the API, served at /openapi.json, and the Swagger UI page at /docs."""
 import importlib.util
 import os
+import unicodedata
 
 import settings
 from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -29,8 +30,10 @@ SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_F
 # 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
 NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
                 f'[{SPACE}]*$')
-# The app's rule for an address (it also forgives surrounding space, which the document does not offer).
-EMAIL_PART = f'[^@{SPACE}\\x00-\\x1f\\x7f-\\x9f]+'
+# The app's rule for an address (it also forgives surrounding space, which the document does not offer):
+# no control or format character, the tag characters that names keep (U+E0000 on) included.
+TAGS = ''.join(chr(code) for code in range(0x20000, 0x110000) if unicodedata.category(chr(code)) == 'Cf')
+EMAIL_PART = f'[^@{SPACE}{TAGS}\\x00-\\x1f\\x7f-\\x9f]+'
 EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
 # 1 to API_TOKEN_MAX_DAYS, without leading zeros, as a form sends a number.
