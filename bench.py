@@ -849,7 +849,10 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_databases:  # (the servers on them stopped when the run's block ended)
             for url in CREATED:
-                drop_database(url)
+                try:
+                    drop_database(url)
+                except psycopg2.Error as error:  # the others still go; the run's own error is the one to see
+                    log(f'could not drop {urlsplit(url).path.lstrip("/")}: {str(error).strip()}')
 
 
 if __name__ == '__main__':

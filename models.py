@@ -954,12 +954,13 @@ def _bucketlist_lists():
             counted = ' + '.join(f'(SELECT count(*) FROM ({part}) AS counted)' for part in rows.split(' UNION ALL '))
             statements[f'count_bucketlists_{kind}{suffix}'] = f'SELECT {counted}'
             rows = _listed_bucketlists(kind, searched, first_param=5)
-            total = 'count(*) OVER ()' if searched or kind == 'shared' else OWNED_COUNT + (
+            counts_rows = searched or kind == 'shared'  # the total counts the rows read: none may be cut
+            total = 'count(*) OVER ()' if counts_rows else OWNED_COUNT + (
                 ' + (SELECT count(*) FROM memberships m WHERE m.user_id = $1)' if kind == 'all' else '')
             for sort in BUCKETLIST_SORTS:
                 for direction in ('ASC', 'DESC'):
                     order = 'id' if sort == 'id' else f'{sort} {direction}, id'
-                    listed = (_first_of_each(rows, sort, direction) if kind == 'all' and not searched
+                    listed = (_first_of_each(rows, sort, direction) if kind == 'all' and not counts_rows
                               and sort in OWNED_IN_ORDER else rows)
                     statements[f'list_bucketlists_{kind}{suffix}_{sort}_{direction.lower()}'] = (
                         f'SELECT *, {total} FROM ({listed}) AS listed WHERE {session_open_sql("$4", "$1")}'

@@ -82,8 +82,6 @@ def test_an_account_holds_at_most_the_bucketlist_quota(user, other_user, monkeyp
     user.post_json('/bucketlists/', {'name': 'Still too many'}, status=409)
 
 
-
-
 def test_racing_creates_past_the_bucketlist_quota_add_exactly_up_to_it(monkeypatch):
     """Twelve creates at once with room for three: three are made, whatever the interleaving
     (on PostgreSQL each reads the count another may be about to raise). A few accounts, so that
