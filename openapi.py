@@ -31,8 +31,9 @@ SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_F
 NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
                 f'[{SPACE}]*$')
 # The app's rule for an address (it also forgives surrounding space, which the document does not offer):
-# no control or format character, the tag characters that names keep (U+E0000 on) included.
-TAGS = ''.join(chr(code) for code in range(0x20000, 0x110000) if unicodedata.category(chr(code)) == 'Cf')
+# no control or format character, the tag characters that names keep included (the Tags block,
+# U+E0000 to U+E007F, holds the only format characters past U+1FFFF).
+TAGS = ''.join(chr(code) for code in range(0xE0000, 0xE0080) if unicodedata.category(chr(code)) == 'Cf')
 EMAIL_PART = f'[^@{SPACE}{TAGS}\\x00-\\x1f\\x7f-\\x9f]+'
 EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
