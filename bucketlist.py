@@ -285,7 +285,8 @@ def item_create(bucketlist_id):
         else:  # a member's, or the long way to say why not
             with db.atomic():
                 bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
-                fields = clean_body(ITEM_FIELDS, required=('name',))
+                if fields is None:  # (read only now, so that 404 and 403 come before 400)
+                    fields = clean_body(ITEM_FIELDS, required=('name',))
                 item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
         if item is None:
             raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '

@@ -660,8 +660,10 @@ def clean_id(value, from_form=False):
 def clean_whole_number(value, from_form, minimum):
     # (The length first: int() of thousands of digits is slow, then an error of Python's own.
     # Leading zeros do not count: a form's 007 is 7.)
-    if from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value.lstrip('0')) <= 10:
-        value = int(value.lstrip('0') or '0')
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit():
+        digits = value.lstrip('0')
+        if len(digits) <= 10:
+            value = int(digits or '0')
     if isinstance(value, float) and value.is_integer():  # 3.0 is a whole number to JSON Schema too
         value = int(value)
     if type(value) is not int or not minimum <= value <= MAX_ID:
