@@ -25,6 +25,7 @@ from models import (
     User,
     answer_within,
     db,
+    missing_pooled_functions,
     role_of,
     utcnow,
     violated_constraint,
@@ -600,9 +601,13 @@ def readiness():
     """Ready for traffic: the database answers and every migration step is applied."""
     with answer_within(HEALTH_SECONDS):
         pending = migrations.pending_versions(db)
+        missing = missing_pooled_functions() if settings.DATABASE_POOLER == 'transaction' else ()
     if pending:
         raise APIError(503, f'Migration steps {", ".join(map(str, pending))} are not applied yet: run '
                             '"python migrations.py" (the release phase).', Retry_After='5')
+    if missing:
+        raise APIError(503, f'The functions of {len(missing)} reads are not installed (DATABASE_POOLER=transaction '
+                            'calls them): run "python migrations.py" (the release phase).', Retry_After='5')
     return {'status': 'ready', 'version': settings.VERSION}
 
 

@@ -509,7 +509,11 @@ def pending_versions(database):
 
 
 def upgrade(database, target=None):
-    """Apply pending steps up to ``target`` (default: the latest). Returns the steps applied."""
+    """Apply pending steps up to ``target`` (default: the latest). Returns the steps applied.
+
+    Up to the latest on PostgreSQL, it then installs the functions that run the service's reads
+    behind a pooler in transaction mode (models.install_pooled_functions), those of this release
+    that are not there yet."""
     param = database.param
     done = []
     with _locked(database) as applied:
@@ -523,6 +527,9 @@ def upgrade(database, target=None):
                 f'VALUES ({param}, {param}, {param})',
                 (step.version, step.name, datetime.now(UTC).isoformat()))
             done.append(step)
+        if dialect(database) == 'postgresql' and target is None:
+            from models import install_pooled_functions  # (models reads the settings: only now)
+            install_pooled_functions(database)
     return done
 
 

@@ -870,7 +870,8 @@ PATHS = {
         public=True)},
     '/readyz': {'get': operation(
         'readiness', 'operations', 'Is the service ready for traffic',
-        'The database answers and every migration step is applied; 503 names the pending steps.',
+        'The database answers and every migration step is applied (behind a pooler in transaction mode, every '
+        "read's function is installed too); 503 names the pending steps, or how many functions are missing.",
         {'200': response('Ready.', json_content(schema('Ready'), {'status': 'ready', 'version': '1.0.0'}),
                          ['ETag'])},
         public=True)},

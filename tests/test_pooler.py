@@ -1,0 +1,124 @@
+"""Behind a pooler in transaction mode (DATABASE_POOLER=transaction) PostgreSQL cannot keep a
+prepared statement for the service, so its reads run as functions that ``python migrations.py``
+installs, whose plans PostgreSQL keeps per server connection. They answer as the statements do."""
+from helpers import ON_POSTGRESQL, register_and_login
+
+import migrations
+import models
+import settings
+from models import db
+
+READS = ['/bucketlists/{trip}', '/bucketlists/{trip}/items/', '/bucketlists/{trip}/items/?done=true',
+         '/bucketlists/{trip}/items/{item}', '/bucketlists/', '/bucketlists/?sort=-name&limit=2&page=2',
+         '/bucketlists/?q=tr', '/bucketlists/?role=owner', '/bucketlists/?sort=date_created', '/sync',
+         '/bucketlists/{trip}/members']
+
+
+def shared_lists():
+    """Alice's lists, one of them shared with Eddie as an editor, who has lists of his own."""
+    alice, eddie = register_and_login('alice@example.com'), register_and_login('eddie@example.com')
+    for name in ('Trip', 'Books', 'Trees', 'Skills'):
+        alice.post_json('/bucketlists/', {'name': name}, status=201)
+    trip = eddie.post_json('/bucketlists/', {'name': 'Eddie trip'}, status=201).json['id']
+    eddie.post_json(f'/bucketlists/{trip}/members', {'email': 'alice@example.com', 'role': 'editor'}, status=201)
+    for name in ('Tent', 'Map', 'Boots'):
+        item = alice.post_json(f'/bucketlists/{trip}/items/', {'name': name}, status=201).json['id']
+    alice.patch_json(f'/bucketlists/{trip}/items/{item}', {'done': True}, status=200)
+    return alice, eddie, {'trip': trip, 'item': item}
+
+
+def read_everything(client, ids):
+    return [(url, res.status_int, res.json) for url in READS
+            for res in [client.get(url.format(**ids), expect_errors=True)]]
+
+
+def test_every_read_answers_the_same_behind_a_transaction_pooler(monkeypatch):
+    alice, eddie, ids = shared_lists()
+    direct = read_everything(alice, ids), read_everything(eddie, ids)
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+    pooled = read_everything(alice, ids), read_everything(eddie, ids)
+    assert pooled == direct
+    assert all(status == 200 for reads in pooled for _, status, _ in reads)
+
+
+def test_writes_that_lock_their_list_behind_a_transaction_pooler(monkeypatch):
+    """A member's new item, a move and a removal read their list locked, by its function."""
+    alice, eddie, ids = shared_lists()
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+    trip, item = ids['trip'], ids['item']
+    added = alice.post_json(f'/bucketlists/{trip}/items/', {'name': 'Stove'}, status=201).json
+    alice.post_json(f'/bucketlists/{trip}/items/{added["id"]}/move', {'position': 0}, status=200)
+    alice.patch_json(f'/bucketlists/{trip}/items/{item}', {'notes': 'the red ones'}, status=200)
+    alice.delete(f'/bucketlists/{trip}/items/{item}', status=200)
+    eddie.patch_json(f'/bucketlists/{trip}/members/{alice_id(alice)}', {'role': 'viewer'}, status=200)
+    eddie.delete(f'/bucketlists/{trip}', status=200)
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'none')
+    eddie.get(f'/bucketlists/{trip}', status=404)
+
+
+def alice_id(client):
+    return client.get('/users/me').json['id']
+
+
+def function_of(statement):
+    """The definition of the function installed for the HOT statement ``statement``."""
+    with db.connection_context():
+        return db.execute_sql('SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname = %s',
+                              (models.pooled_function_name(statement),)).fetchone()[0]
+
+
+def test_behind_a_transaction_pooler_a_read_is_the_function_the_database_holds(user, monkeypatch):
+    if not ON_POSTGRESQL:
+        return  # SQLite has no pooler, and no functions
+    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, status=201).json['id']
+    installed = function_of('bucketlist_with_items')
+    try:
+        with db.connection_context():  # the function now says where the answer came from
+            db.execute_sql(installed.replace('SELECT b.id, b.name,', "SELECT b.id, 'from the function'::varchar,", 1))
+        assert user.get(f'/bucketlists/{trip}').json['name'] == 'Trip'
+        monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+        assert user.get(f'/bucketlists/{trip}').json['name'] == 'from the function'
+    finally:
+        with db.connection_context():
+            db.execute_sql(installed)
+
+
+def test_a_read_whose_function_is_missing_is_a_503_and_readiness_says_to_migrate(user, client, monkeypatch, caplog):
+    if not ON_POSTGRESQL:
+        return  # SQLite has no pooler, and no functions
+    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, status=201).json['id']
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+    user.get(f'/bucketlists/{trip}', status=200)  # the function is known to this process
+    client.get('/readyz', status=200)
+    with db.connection_context():
+        db.execute_sql(f'DROP FUNCTION {models.pooled_function_name("bucketlist_with_items")}')
+    try:
+        for _ in range(2):  # once when the call fails, once when the process looks for it again
+            res = user.get(f'/bucketlists/{trip}', status=503)
+            assert res.headers['Retry-After'] and 'bucketlist_with_items' not in res.text
+        assert caplog.text.count('run "python migrations.py"') == 2
+        user.get('/bucketlists/', status=200)  # the other reads have theirs
+        res = client.get('/readyz', status=503)
+        assert 'python migrations.py' in res.json['detail'] and res.headers['Retry-After']
+    finally:
+        migrations.upgrade(db)  # installs what is missing
+    assert user.get(f'/bucketlists/{trip}', status=200).json['name'] == 'Trip'
+    client.get('/readyz', status=200)
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'none')  # a direct connection needs none of them
+    with db.connection_context():
+        db.execute_sql(f'DROP FUNCTION {models.pooled_function_name("bucketlist_with_items")}')
+    try:
+        client.get('/readyz', status=200)
+    finally:
+        migrations.upgrade(db)
+
+
+def test_migrating_installs_a_function_for_every_read_and_writes_none():
+    if not ON_POSTGRESQL:
+        return  # SQLite has no pooler, and no functions
+    with db.connection_context():
+        installed = {name for (name,) in db.execute_sql("SELECT proname FROM pg_proc WHERE proname LIKE 'hot\\_%%'")}
+    reads = [name for name, sql in models.HOT.items() if sql.startswith('SELECT')]
+    assert {models.pooled_function_name(name) for name in reads} <= installed
+    assert len(reads) > 50 and 'insert_bucketlist' not in reads and 'update_item' not in reads
+    assert len({models.pooled_function_name(name) for name in models.HOT}) == len(models.HOT)
