@@ -1117,9 +1117,12 @@ def pooled_function_name(name):
 
 
 def install_pooled_functions(database):
-    """Create the function of every read not installed yet; returns how many (PostgreSQL only)."""
-    missing = sorted(POOLED_READS - set(_installed_pooled_reads(database)))
-    for name in missing:
+    """Create the function of every read that has none, or whose function no longer fits it (a
+    column's type changed under the same text); returns how many (PostgreSQL only)."""
+    installed = _installed_pooled_reads(
+        database, signature="pg_get_function_identity_arguments(oid) || ' -> ' || pg_get_function_result(oid)")
+    replaced = 0
+    for name in sorted(POOLED_READS):
         # The prepared statement tells its parameters' types, and run on NULLs with LIMIT 0, its
         # columns', reading no row.
         database.execute_sql(f'PREPARE pooled_probe AS SELECT * FROM ({HOT[name]}) AS probed LIMIT 0')
@@ -1130,17 +1133,21 @@ def install_pooled_functions(database):
             column_oids = [column.type_code for column in probed.description]
         finally:
             database.execute_sql('DEALLOCATE pooled_probe')
-        (column_types,) = database.execute_sql(
-            'SELECT array_agg(format_type(oid, NULL) ORDER BY n) FROM unnest(%s::oid[]) WITH ORDINALITY AS c(oid, n)',
-            (column_oids,)).fetchone()
+        (columns,) = database.execute_sql(
+            "SELECT string_agg('c' || n || ' ' || format_type(oid, NULL), ', ' ORDER BY n)"
+            ' FROM unnest(%s::oid[]) WITH ORDINALITY AS c(oid, n)', (column_oids,)).fetchone()
+        if installed.get(name) == f'{", ".join(parameter_types)} -> TABLE({columns})':
+            continue
+        if name in installed:  # (a function's columns cannot be replaced, only the function)
+            database.execute_sql(f'DROP FUNCTION {pooled_function_name(name)}')
         locks = re.search(r' FOR (NO KEY )?(UPDATE|SHARE)', HOT[name])  # a locking read may not be STABLE
         # Their own plan_cache_mode, as the prepared statements' SET has it (see PostgresqlPool).
         database.execute_sql(
-            f'CREATE OR REPLACE FUNCTION {pooled_function_name(name)}({", ".join(parameter_types)})'
-            f' RETURNS TABLE ({", ".join(f"c{n} {type_}" for n, type_ in enumerate(column_types, 1))})'
+            f'CREATE FUNCTION {pooled_function_name(name)}({", ".join(parameter_types)}) RETURNS TABLE ({columns})'
             f' LANGUAGE plpgsql {"VOLATILE" if locks else "STABLE"} SET plan_cache_mode = force_generic_plan'
             f' AS $hot$\n#variable_conflict use_column\nBEGIN RETURN QUERY {HOT[name]}; END $hot$')
-    return len(missing)
+        replaced += 1
+    return replaced
 
 
 def missing_pooled_functions():
@@ -1148,13 +1155,13 @@ def missing_pooled_functions():
     return sorted(POOLED_READS - set(_installed_pooled_reads()))
 
 
-def _installed_pooled_reads(database=None):
-    """{read: its function's parameter types, comma-separated} of the reads whose function the
-    database holds."""
+def _installed_pooled_reads(database=None, signature='pg_get_function_identity_arguments(oid)'):
+    """{read: ``signature`` of its function (by default its parameters' types, comma-separated)}
+    of the reads whose function the database holds."""
     functions = {pooled_function_name(name): name for name in POOLED_READS}
     cursor = (database or db).execute_sql(
-        'SELECT proname, pg_get_function_identity_arguments(oid) FROM pg_proc'
-        ' WHERE proname = ANY(%s) AND pg_function_is_visible(oid)', (list(functions),))
+        f'SELECT proname, {signature} FROM pg_proc WHERE proname = ANY(%s) AND pg_function_is_visible(oid)',
+        (list(functions),))
     return {functions[function]: types for function, types in cursor}
 
 
@@ -1172,10 +1179,12 @@ def call_pooled_read(name, params):
     try:
         return db.execute_sql(_pooled_calls[name], params)
     except DatabaseError as error:
-        if getattr(error.__context__, 'pgcode', None) != '42883':  # undefined_function: dropped since
+        # undefined_function: dropped since; datatype_mismatch: a column's type changed under it.
+        if getattr(error.__context__, 'pgcode', None) not in ('42883', '42804'):
             raise
         _pooled_calls.clear()
-        raise OperationalError(f'the function of the read {name} is gone: run "python migrations.py"') from error
+        raise OperationalError(f'the function of the read {name} is gone or no longer fits: '
+                               'run "python migrations.py"') from error
 
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,

@@ -113,6 +113,28 @@ def test_a_read_whose_function_is_missing_is_a_503_and_readiness_says_to_migrate
         migrations.upgrade(db)
 
 
+def test_a_migration_that_changes_a_column_type_gets_the_functions_replaced(user, monkeypatch):
+    """A read's text, and so its function's name, stays when a column's type changes under it:
+    the function no longer fits its statement until the upgrade replaces it."""
+    if not ON_POSTGRESQL:
+        return  # SQLite has no pooler, and no functions
+    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, status=201).json['id']
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+    user.get(f'/bucketlists/{trip}', status=200)
+    try:
+        with db.connection_context():  # a list's role is 'owner' or a membership's
+            db.execute_sql('ALTER TABLE memberships ALTER COLUMN role TYPE text')
+        user.get(f'/bucketlists/{trip}', status=503)
+        migrations.upgrade(db)
+        assert user.get(f'/bucketlists/{trip}', status=200).json['role'] == 'owner'
+    finally:
+        with db.connection_context():
+            db.execute_sql('ALTER TABLE memberships ALTER COLUMN role TYPE varchar(6)')
+        migrations.upgrade(db)
+        db.close_all()  # their prepared statements return the type of before
+    assert user.get(f'/bucketlists/{trip}', status=200).json['role'] == 'owner'
+
+
 def test_migrating_installs_a_function_for_every_read_and_writes_none():
     if not ON_POSTGRESQL:
         return  # SQLite has no pooler, and no functions
