@@ -1108,61 +1108,67 @@ HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.fin
 # statements: their columns cannot be learnt without running them.
 
 POOLED_READS = {name for name, sql in HOT.items() if sql.startswith('SELECT ')}
+# A read's function, but for its parameters and columns. Locking reads must be VOLATILE.
+POOLED_FUNCTION = ('LANGUAGE plpgsql {volatility} SET plan_cache_mode = force_generic_plan'  # as PostgresqlPool's
+                   ' AS $hot$\n#variable_conflict use_column\nBEGIN RETURN QUERY {sql}; END $hot$')
+LOCKING_READ = re.compile(r'\sFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b', re.IGNORECASE)
+
+
+def pooled_function_body(name):
+    sql = HOT[name]
+    return POOLED_FUNCTION.format(volatility='VOLATILE' if LOCKING_READ.search(sql) else 'STABLE', sql=sql)
 
 
 def pooled_function_name(name):
-    """The function of the HOT statement ``name``, named for its text: a release whose statement
+    """The function of the read ``name``, named for what it runs: a release whose statement
     changed installs its own beside the one the release still running calls."""
-    return f'hot_{name[:40]}_{hashlib.sha1(HOT[name].encode()).hexdigest()[:10]}'
+    return f'hot_{name[:40].lower()}_{hashlib.sha1(pooled_function_body(name).encode()).hexdigest()[:10]}'
 
 
 def install_pooled_functions(database):
     """Create the function of every read that has none, or whose function no longer fits it (a
     column's type changed under the same text); returns how many (PostgreSQL only)."""
-    installed = _installed_pooled_reads(
-        database, signature="pg_get_function_identity_arguments(oid) || ' -> ' || pg_get_function_result(oid)")
+    installed = _installed_pooled_reads(database)
     replaced = 0
     for name in sorted(POOLED_READS):
         # The prepared statement tells its parameters' types, and run on NULLs with LIMIT 0, its
         # columns', reading no row.
         database.execute_sql(f'PREPARE pooled_probe AS SELECT * FROM ({HOT[name]}) AS probed LIMIT 0')
-        try:
-            (parameter_types,) = database.execute_sql(
-                "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'pooled_probe'").fetchone()
-            probed = database.execute_sql(f'EXECUTE pooled_probe({", ".join(["NULL"] * len(parameter_types))})')
-            column_oids = [column.type_code for column in probed.description]
-        finally:
-            database.execute_sql('DEALLOCATE pooled_probe')
+        (parameters,) = database.execute_sql(
+            "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'pooled_probe'").fetchone()
+        probed = database.execute_sql(f'EXECUTE pooled_probe({", ".join(["NULL"] * len(parameters))})')
+        column_oids = [column.type_code for column in probed.description]
+        database.execute_sql('DEALLOCATE pooled_probe')
         (columns,) = database.execute_sql(
             "SELECT string_agg('c' || n || ' ' || format_type(oid, NULL), ', ' ORDER BY n)"
             ' FROM unnest(%s::oid[]) WITH ORDINALITY AS c(oid, n)', (column_oids,)).fetchone()
-        if installed.get(name) == f'{", ".join(parameter_types)} -> TABLE({columns})':
+        function, *signature = installed.get(name, (None,))
+        if signature == [', '.join(parameters), f'TABLE({columns})']:
             continue
-        if name in installed:  # (a function's columns cannot be replaced, only the function)
-            database.execute_sql(f'DROP FUNCTION {pooled_function_name(name)}')
-        locks = re.search(r' FOR (NO KEY )?(UPDATE|SHARE)', HOT[name])  # a locking read may not be STABLE
-        # Their own plan_cache_mode, as the prepared statements' SET has it (see PostgresqlPool).
-        database.execute_sql(
-            f'CREATE FUNCTION {pooled_function_name(name)}({", ".join(parameter_types)}) RETURNS TABLE ({columns})'
-            f' LANGUAGE plpgsql {"VOLATILE" if locks else "STABLE"} SET plan_cache_mode = force_generic_plan'
-            f' AS $hot$\n#variable_conflict use_column\nBEGIN RETURN QUERY {HOT[name]}; END $hot$')
+        if function:  # (a function's columns cannot be replaced, only the function)
+            database.execute_sql(f'DROP FUNCTION {function}')
+        database.execute_sql(f'CREATE FUNCTION {pooled_function_name(name)}({", ".join(parameters)})'
+                             f' RETURNS TABLE ({columns}) {pooled_function_body(name)}')
         replaced += 1
     return replaced
 
 
 def missing_pooled_functions():
-    """The reads whose function is not installed, for /readyz."""
+    """The reads whose function is not installed, for /readyz (PostgreSQL only)."""
+    if not isinstance(db, PostgresqlDatabase):
+        return []
     return sorted(POOLED_READS - set(_installed_pooled_reads()))
 
 
-def _installed_pooled_reads(database=None, signature='pg_get_function_identity_arguments(oid)'):
-    """{read: ``signature`` of its function (by default its parameters' types, comma-separated)}
-    of the reads whose function the database holds."""
+def _installed_pooled_reads(database=None):
+    """{read: (its function as DROP FUNCTION names it, its parameters' types comma-separated, its
+    result)} of the reads whose function the database holds."""
     functions = {pooled_function_name(name): name for name in POOLED_READS}
     cursor = (database or db).execute_sql(
-        f'SELECT proname, {signature} FROM pg_proc WHERE proname = ANY(%s) AND pg_function_is_visible(oid)',
+        'SELECT proname, oid::regprocedure::text, pg_get_function_identity_arguments(oid),'
+        ' pg_get_function_result(oid) FROM pg_proc WHERE proname = ANY(%s) AND pg_function_is_visible(oid)',
         (list(functions),))
-    return {functions[function]: types for function, types in cursor}
+    return {functions[function]: signature for function, *signature in cursor}
 
 
 _pooled_calls = {}  # read → the call of its function, as this process found them installed
@@ -1171,7 +1177,7 @@ _pooled_calls = {}  # read → the call of its function, as this process found t
 def call_pooled_read(name, params):
     """Run the read ``name`` behind a pooler in transaction mode, by its function."""
     if name not in _pooled_calls:  # the process's first pooled read, or one whose function went missing
-        for read, types in _installed_pooled_reads().items():
+        for read, (_, types, _) in _installed_pooled_reads().items():
             casts = ', '.join(f'%s::{type_}' for type_ in types.split(', '))
             _pooled_calls[read] = f'SELECT * FROM {pooled_function_name(read)}({casts})'
         if name not in _pooled_calls:

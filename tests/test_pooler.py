@@ -1,17 +1,26 @@
 """Behind a pooler in transaction mode (DATABASE_POOLER=transaction) PostgreSQL cannot keep a
 prepared statement for the service, so its reads run as functions that ``python migrations.py``
 installs, whose plans PostgreSQL keeps per server connection. They answer as the statements do."""
-from helpers import ON_POSTGRESQL, register_and_login
+from helpers import ON_POSTGRESQL, PASSWORD, register_and_login
+from webtest import TestApp
 
+import bucketlist
 import migrations
 import models
 import settings
 from models import db
 
-READS = ['/bucketlists/{trip}', '/bucketlists/{trip}/items/', '/bucketlists/{trip}/items/?done=true',
-         '/bucketlists/{trip}/items/{item}', '/bucketlists/', '/bucketlists/?sort=-name&limit=2&page=2',
-         '/bucketlists/?q=tr', '/bucketlists/?role=owner', '/bucketlists/?sort=date_created', '/sync',
-         '/bucketlists/{trip}/members']
+# Every read the routes make: each order both ways, each role filter, with and without a search,
+# empty pages (which count alone), one list, one item, members, the sync.
+BUCKETLIST_PAGES = [f'/bucketlists/?sort={way}{sort}&limit=2&page={page}{role}{q}'
+                    for sort in ('id', 'name', 'date_created', 'date_modified') for way in ('', '-')
+                    for role in ('', '&role=owner', '&role=editor') for q in ('', '&q=tr') for page in (1, 2, 9)]
+ITEM_PAGES = [f'/bucketlists/{{trip}}/items/?sort={way}{sort}&limit=2&page={page}{query}'
+              for sort in ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
+              for way in ('', '-') for query in ('', '&done=true&q=t') for page in (1, 9)]
+READS = ['/bucketlists/{trip}', '/bucketlists/{trip}/items/{item}', '/bucketlists/{trip}/members', '/sync',
+         '/sync?cursor={cursor}',
+         '/bucketlists/?role=viewer', *BUCKETLIST_PAGES, *ITEM_PAGES]
 
 
 def shared_lists():
@@ -21,24 +30,36 @@ def shared_lists():
         alice.post_json('/bucketlists/', {'name': name}, status=201)
     trip = eddie.post_json('/bucketlists/', {'name': 'Eddie trip'}, status=201).json['id']
     eddie.post_json(f'/bucketlists/{trip}/members', {'email': 'alice@example.com', 'role': 'editor'}, status=201)
-    for name in ('Tent', 'Map', 'Boots'):
-        item = alice.post_json(f'/bucketlists/{trip}/items/', {'name': name}, status=201).json['id']
-    alice.patch_json(f'/bucketlists/{trip}/items/{item}', {'done': True}, status=200)
+    for name, due in (('Tent', '2027-05-01'), ('Map', None), ('Boots', '2027-04-01'), ('Tea', None)):
+        item = alice.post_json(f'/bucketlists/{trip}/items/', {'name': name, 'due_date': due}, status=201).json['id']
+        alice.patch_json(f'/bucketlists/{trip}/items/{item}', {'done': name.startswith('T')}, status=200)
     return alice, eddie, {'trip': trip, 'item': item}
 
 
 def read_everything(client, ids):
-    return [(url, res.status_int, res.json) for url in READS
-            for res in [client.get(url.format(**ids), expect_errors=True)]]
+    """Each read's status, total and body; the sync's cursor aside (it moves with every write of
+    the whole database, such as a token's use): what changed since is read too."""
+    answers = []
+    for url in READS:
+        res = client.get(url.format(**ids), expect_errors=True)
+        body = res.json
+        if url.startswith('/sync'):
+            ids = dict(ids, cursor=body.pop('cursor'))
+        answers.append((url, res.status_int, res.headers.get('X-Total-Count'), body))
+    return answers
 
 
 def test_every_read_answers_the_same_behind_a_transaction_pooler(monkeypatch):
     alice, eddie, ids = shared_lists()
-    direct = read_everything(alice, ids), read_everything(eddie, ids)
+    script = TestApp(bucketlist.app)  # an API token's requests check it with a read of their own
+    script.authorization = ('Bearer', alice.post_json('/users/me/tokens', {
+        'name': 'backup', 'scope': 'read', 'password': PASSWORD}, status=201).json['token'])
+    direct = [read_everything(client, ids) for client in (alice, eddie, script)]
     monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
-    pooled = read_everything(alice, ids), read_everything(eddie, ids)
+    pooled = [read_everything(client, ids) for client in (alice, eddie, script)]
     assert pooled == direct
-    assert all(status == 200 for reads in pooled for _, status, _ in reads)
+    assert all(status == 200 for reads in pooled for _, status, _, _ in reads)
+    assert {total for reads in pooled for _, _, total, _ in reads} > {'0', '1', '2', '4', '5'}
 
 
 def test_writes_that_lock_their_list_behind_a_transaction_pooler(monkeypatch):
@@ -133,6 +154,13 @@ def test_a_migration_that_changes_a_column_type_gets_the_functions_replaced(user
         migrations.upgrade(db)
         db.close_all()  # their prepared statements return the type of before
     assert user.get(f'/bucketlists/{trip}', status=200).json['role'] == 'owner'
+
+
+def test_readiness_behind_a_transaction_pooler(client, monkeypatch):
+    """Ready with every read's function installed; on SQLite, which has no pooler, the setting asks
+    for none."""
+    monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
+    assert client.get('/readyz', status=200).json['status'] == 'ready'
 
 
 def test_migrating_installs_a_function_for_every_read_and_writes_none():
