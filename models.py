@@ -1104,7 +1104,7 @@ HOT_EXECUTE = {name: f'EXECUTE {name}(' + ', '.join(['%s'] * max(map(int, re.fin
 # connection) and plans each statement again: GET one's took 0.11 ms to plan against 0.03 to run,
 # and GET one through PgBouncer served 0.68x as many requests as direct. A plpgsql function keeps
 # its plans for its server connection, whichever client the pooler deals it to, so `python
-# migrations.py` installs each read as one, and the pooled path calls it (0.88x). Writes stay
+# migrations.py` installs each read as one, and the pooled path calls it (0.90-0.94x). Writes stay
 # statements: their columns cannot be learnt without running them.
 
 POOLED_READS = {name for name, sql in HOT.items() if sql.startswith('SELECT ')}
