@@ -1125,6 +1125,9 @@ def pooled_function_name(name):
     return f'hot_{name[:40].lower()}_{hashlib.sha1(pooled_function_body(name).encode()).hexdigest()[:10]}'
 
 
+POOLED_FUNCTIONS = {name: pooled_function_name(name) for name in POOLED_READS}  # named once per process
+
+
 def install_pooled_functions(database):
     """Create the function of every read that has none, or whose function no longer fits it (a
     column's type changed under the same text); returns how many (PostgreSQL only)."""
@@ -1147,7 +1150,7 @@ def install_pooled_functions(database):
             continue
         if function:  # (a function's columns cannot be replaced, only the function)
             database.execute_sql(f'DROP FUNCTION {function}')
-        database.execute_sql(f'CREATE FUNCTION {pooled_function_name(name)}({", ".join(parameters)})'
+        database.execute_sql(f'CREATE FUNCTION {POOLED_FUNCTIONS[name]}({", ".join(parameters)})'
                              f' RETURNS TABLE ({columns}) {pooled_function_body(name)}')
         replaced += 1
     return replaced
@@ -1163,7 +1166,7 @@ def missing_pooled_functions():
 def _installed_pooled_reads(database=None):
     """{read: (its function as DROP FUNCTION names it, its parameters' types comma-separated, its
     result)} of the reads whose function the database holds."""
-    functions = {pooled_function_name(name): name for name in POOLED_READS}
+    functions = {function: name for name, function in POOLED_FUNCTIONS.items()}
     cursor = (database or db).execute_sql(
         'SELECT proname, oid::regprocedure::text, pg_get_function_identity_arguments(oid),'
         ' pg_get_function_result(oid) FROM pg_proc WHERE proname = ANY(%s) AND pg_function_is_visible(oid)',
@@ -1179,7 +1182,7 @@ def call_pooled_read(name, params):
     if name not in _pooled_calls:  # the process's first pooled read, or one whose function went missing
         for read, (_, types, _) in _installed_pooled_reads().items():
             casts = ', '.join(f'%s::{type_}' for type_ in types.split(', '))
-            _pooled_calls[read] = f'SELECT * FROM {pooled_function_name(read)}({casts})'
+            _pooled_calls[read] = f'SELECT * FROM {POOLED_FUNCTIONS[read]}({casts})'
         if name not in _pooled_calls:
             raise OperationalError(f'no function for the read {name}: run "python migrations.py"')
     try:
