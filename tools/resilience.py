@@ -1,6 +1,6 @@
 """Checks that need real processes: gunicorn from the Procfile on PostgreSQL, under races and faults.
 
-    python resilience.py [--database-url URL] [--restart-postgres] [--only NAME ...] [--web COMMAND]
+    .venv/bin/python tools/resilience.py [--database-url URL] [--restart-postgres] [--only NAME ...] [--web COMMAND]
 
 Each check prints PASS or FAIL with its figures; the exit status is 1 if any failed.
   concurrency   4 workers, 8 clients x 1,000 creates/renames/deletes: exact counts, no 5xx
@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project, the parent of tools/
 PYTHON = sys.executable
 PASSWORD = 'correct horse battery'
 

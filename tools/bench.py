@@ -1,8 +1,8 @@
 """Benchmark: the service under gunicorn on PostgreSQL, beside the tutorial's app and a bare WSGI hello.
 
-    .venv/bin/python bench.py --scale 1k --duration 5 --start-peer
-    .venv/bin/python bench.py --scale 1m --rounds 3 --start-peer --requests-for-memory 100000
-    .venv/bin/python bench.py --compare-scales 1k,1m
+    .venv/bin/python tools/bench.py --scale 1k --duration 5 --start-peer
+    .venv/bin/python tools/bench.py --scale 1m --rounds 3 --start-peer --requests-for-memory 100000
+    .venv/bin/python tools/bench.py --compare-scales 1k,1m
 
 It resets and seeds a PostgreSQL database (bucketlists spread over many users, items too), starts
 the service with the Procfile's gunicorn settings, drives every scenario with wrk from a second
@@ -36,7 +36,8 @@ import psycopg2
 
 from resilience import PgBouncer
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.dirname(os.path.abspath(__file__))  # this script's folder, where minimal_app is
+ROOT = os.path.dirname(TOOLS)  # the project: migrations.py, Procfile, gunicorn.conf.py, the app
 PEERS = '/work/shared/peers'
 PEER_VENV = '/tmp/peer-venv'
 FASTAPI_DIR = f'{PEERS}/fastapi_peer'
@@ -168,12 +169,12 @@ def seed(url, bucketlists, service_env):
     started = time.monotonic()
     reset_database(url)
     env = dict(service_env, DATABASE_URL=url)
-    subprocess.run([sys.executable, 'migrations.py'], cwd=HERE, env=env, check=True,
+    subprocess.run([sys.executable, 'migrations.py'], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     # Hashed once, by the service's own hasher and settings, so logins verify and never rehash.
     password_hash = subprocess.run(
         [sys.executable, '-c', 'import auth, sys; print(auth.hash_password(sys.argv[1]))', PASSWORD],
-        cwd=HERE, env=env, check=True, capture_output=True, text=True).stdout.strip()
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip()
     users = 1 + -(-(bucketlists - READER_BUCKETLISTS) // PER_USER)
     now = "(now() AT TIME ZONE 'UTC')"
     run_sql(url, [
@@ -243,7 +244,7 @@ def seed_fastapi(url, bucketlists, service_env):
                    env=fastapi_env(url, service_env), check=True, stdout=subprocess.DEVNULL)
     password_hash = subprocess.run(
         [sys.executable, '-c', 'import auth, sys; print(auth.hash_password(sys.argv[1]))', PASSWORD],
-        cwd=HERE, env=dict(service_env, DATABASE_URL=url), check=True, capture_output=True, text=True).stdout.strip()
+        cwd=ROOT, env=dict(service_env, DATABASE_URL=url), check=True, capture_output=True, text=True).stdout.strip()
     users = 1 + -(-(bucketlists - READER_BUCKETLISTS) // PER_USER)
     run_sql(url, [
         """INSERT INTO users (id, email, password_hash)
@@ -277,7 +278,7 @@ def peer_env(url):
 
 def fastapi_command(gunicorn, workers, port):
     """The FastAPI peer as its README serves it: gunicorn with uvicorn workers."""
-    conf = runpy.run_path(os.path.join(HERE, 'gunicorn.conf.py'))
+    conf = runpy.run_path(os.path.join(ROOT, 'gunicorn.conf.py'))
     return [gunicorn, 'app.main:app', '--worker-class', 'uvicorn_worker.UvicornWorker', '--workers', str(workers),
             '--bind', f'127.0.0.1:{port}', '--keep-alive', str(conf['keepalive']), '--timeout', str(conf['timeout']),
             '--graceful-timeout', str(conf['graceful_timeout']), '--no-control-socket']
@@ -286,9 +287,9 @@ def fastapi_command(gunicorn, workers, port):
 def procfile_command(workers, port):
     """The Procfile's web command with gunicorn.conf.py's settings spelled out, so that every server
     (ours, the minimal handler, hello) runs under them, for ``workers`` workers on ``port``."""
-    with open(os.path.join(HERE, 'Procfile')) as procfile:
+    with open(os.path.join(ROOT, 'Procfile')) as procfile:
         line = next(line for line in procfile if line.startswith('web:'))
-    conf = runpy.run_path(os.path.join(HERE, 'gunicorn.conf.py'))
+    conf = runpy.run_path(os.path.join(ROOT, 'gunicorn.conf.py'))
     return shlex.split(line[4:]) + [
         '--bind', f'127.0.0.1:{port}', '--workers', str(workers), '--worker-class', conf['worker_class'],
         '--worker-connections', str(conf['worker_connections']), '--timeout', str(conf['timeout']),
@@ -547,7 +548,7 @@ def machine_notes(args, db_url):
         cursor.execute('SHOW server_version')
         postgres = cursor.fetchone()[0]
     connection.close()
-    commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=HERE,
+    commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     gunicorn = shlex.join(procfile_command(args.workers, 'PORT')[2:])
     return (f'{time.strftime("%Y-%m-%d %H:%M")}, commit {commit}; {os.cpu_count()} CPUs ({cpu}); '
@@ -653,18 +654,20 @@ def benchmark(args, workdir):
     env = service_env()
     seed(args.database_url, bucketlists, env)
     with ExitStack() as stack:
-        ours = stack.enter_context(serve('ours', gunicorn_path(), 'bucketlist:app', HERE,
+        ours = stack.enter_context(serve('ours', gunicorn_path(), 'bucketlist:app', ROOT,
                                          dict(env, DATABASE_URL=args.database_url),
                                          args.workers, '/health', workdir))
         hello = stack.enter_context(serve('hello', gunicorn_path(), 'hello_wsgi:app', PEERS, env,
                                           args.workers, '/', workdir))
-        minimal = stack.enter_context(serve('minimal', gunicorn_path(), 'bench:minimal_app()', HERE,
-                                            dict(env, DATABASE_URL=args.database_url),
+        # Run from the project like the others; gunicorn finds this module through PYTHONPATH.
+        minimal_env = dict(env, DATABASE_URL=args.database_url,
+                           PYTHONPATH=os.pathsep.join(filter(None, [TOOLS, env.get('PYTHONPATH')])))
+        minimal = stack.enter_context(serve('minimal', gunicorn_path(), 'bench:minimal_app()', ROOT, minimal_env,
                                             args.workers, '/bucketlists/1', workdir))
         # 8 server connections, enough for 16 clients' one-statement transactions: the cluster's
         # 100 connections must also hold every other server's pool.
         bouncer = stack.enter_context(PgBouncer(args.database_url, 'transaction', pool_size=8))
-        pooled = stack.enter_context(serve('pooled', gunicorn_path(), 'bucketlist:app', HERE,
+        pooled = stack.enter_context(serve('pooled', gunicorn_path(), 'bucketlist:app', ROOT,
                                            dict(env, DATABASE_URL=bouncer.url(args.database_url),
                                                 DATABASE_POOLER='transaction'),
                                            args.workers, '/health', workdir))
@@ -761,7 +764,7 @@ def compare_scales(args, workdir):
     with ExitStack() as stack:
         targets = {}
         for scale, name in zip(scales, ('small', 'large')):
-            stack.enter_context(serve(name, gunicorn_path(), 'bucketlist:app', HERE,
+            stack.enter_context(serve(name, gunicorn_path(), 'bucketlist:app', ROOT,
                                       dict(env, DATABASE_URL=urls[scale]), args.workers,
                                       '/health', workdir))
             targets[scale] = f'http://127.0.0.1:{PORTS[name]}'
