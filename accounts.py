@@ -66,7 +66,7 @@ def register():
         try:
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
         except IntegrityError:
-            raise APIError(409, 'User already exists. Please login.')
+            raise APIError(409, 'User already exists. Please login.') from None
     response.status = 201
     return {'message': 'You registered successfully. Please login.'}
 
@@ -124,7 +124,7 @@ def refresh():
     try:
         return tokens_json(*auth.refresh_session(fields['refresh_token']))
     except auth.RefreshRefused as refusal:
-        raise APIError(401, str(refusal))
+        raise APIError(401, str(refusal)) from None
 
 
 @app.post('/auth/logout', scope='session')

@@ -165,7 +165,7 @@ def read_token(token):
     try:
         claims = _verified_claims(token)
     except jwt.InvalidTokenError:
-        raise InvalidToken('The access token is invalid.')
+        raise InvalidToken('The access token is invalid.') from None
     if claims['exp'] <= time.time():  # checked on every use: the claims may come from the cache
         raise InvalidToken('The access token has expired. Refresh it, or log in again.')
     subject, session_id = claims['sub'], claims['sid']

@@ -207,7 +207,7 @@ def name_not_taken(name):
     except IntegrityError as error:
         if violated_constraint(error) != 'unique':
             raise
-        raise APIError(409, f'You already have a bucketlist named {name!r}.')
+        raise APIError(409, f'You already have a bucketlist named {name!r}.') from None
 
 
 def held_for_if_match():
@@ -447,7 +447,7 @@ def member_add(bucketlist_id):
                 added = Membership.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],
                                           date_added=utcnow())
         except IntegrityError:
-            raise APIError(409, f'{user.email} is a member of bucketlist {bucketlist_id} already.')
+            raise APIError(409, f'{user.email} is a member of bucketlist {bucketlist_id} already.') from None
         sync.record_sharing(bucketlist_id)
     added.email = user.email
     response.status = 201
@@ -498,13 +498,14 @@ def sync_changes():
         found, cursor, session_checked = sync.page(request.user_id, request.session_id,
                                                    None if text is None else sync.decode(text), limit)
     except sync.SessionEnded:
-        raise auth.InvalidToken(auth.SESSION_ENDED)
+        raise auth.InvalidToken(auth.SESSION_ENDED) from None
     except sync.BadCursor:
         raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
-                            'the last answer, or none to sync from scratch.', errors={'cursor': 'Not a cursor.'})
+                            'the last answer, or none to sync from scratch.',
+                       errors={'cursor': 'Not a cursor.'}) from None
     except sync.CursorTooOld:
         raise APIError(410, f'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
-                            f'{settings.SYNC_TOMBSTONE_DAYS} days): sync from scratch, without a cursor.')
+                            f'{settings.SYNC_TOMBSTONE_DAYS} days): sync from scratch, without a cursor.') from None
     if session_checked:  # else the token plugin checks it
         token_checked()
     deleted = found['deletions']

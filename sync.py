@@ -65,7 +65,7 @@ def decode(text):
     try:
         since, low_water, phase, after = json.loads(base64.urlsafe_b64decode(text + '=' * (-len(text) % 4)))
     except (ValueError, TypeError, binascii.Error):
-        raise BadCursor(text)
+        raise BadCursor(text) from None
     version = lambda value: type(value) is int and 0 <= value < 2**63  # noqa: E731
     row_id = lambda value: type(value) is int and 0 < value <= MAX_ID  # noqa: E731
     if phase is None:

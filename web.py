@@ -142,8 +142,8 @@ def log_request(environ, answer, body, seconds):
               'status': status, 'duration_ms': round(seconds * 1000, 2), 'bytes': length,
               'request_id': environ.get('bucketlist.request_id', '-'),
               'user_id': environ.get('bucketlist.user_id', '-'), 'client': client_address(environ)}
-    log.info('%(method)s %(path)s %(status)s %(duration_ms)sms %(bytes)sB route=%(route)s '
-             'user_id=%(user_id)s client=%(client)s' % fields, extra={'request': fields})
+    log.info('{method} {path} {status} {duration_ms}ms {bytes}B route={route} '
+             'user_id={user_id} client={client}'.format(**fields), extra={'request': fields})
 
 
 def db_pool_use():
@@ -239,9 +239,9 @@ class ErrorsPlugin:
                     if matches(error):
                         if matches is is_database_unavailable:
                             database_unavailable(error)
-                        raise APIError(status, detail or str(error), **headers)
+                        raise APIError(status, detail or str(error), **headers) from error
                 log.exception('unhandled error on %s %s', request.method, request.path)
-                raise HTTPError(500)
+                raise HTTPError(500) from error
         return wrapper
 
 
@@ -418,7 +418,7 @@ def start_request():
             try:
                 value.encode('latin1').decode('utf-8')
             except UnicodeError:
-                raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.')
+                raise APIError(400, f'The {name[5:].replace("_", "-").title()} header is not valid UTF-8.') from None
     given = environ.get('HTTP_X_REQUEST_ID', '')
     environ['bucketlist.request_id'] = given if REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
     # No URL of ours has them; Bottle's patterns would let a trailing newline match.
@@ -522,10 +522,10 @@ def _read_limited_body():
         with body_deadline():
             body = stream.read(size) if size else b''
     except BodyTooSlow:
-        raise APIError(408, f'The request body did not arrive within {BODY_READ_SECONDS} seconds.')
-    except Exception:  # the server's reader raises its own types: bad chunk sizes, a closed socket
+        raise APIError(408, f'The request body did not arrive within {BODY_READ_SECONDS} seconds.') from None
+    except Exception as error:  # the server's reader raises its own types: bad chunk sizes, a closed socket
         raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
-                            'connection closed early.')
+                            'connection closed early.') from error
     if len(body) > limit:
         raise too_large
     if 0 <= request.content_length != len(body):
@@ -555,7 +555,7 @@ def request_fields():
             fields = json.loads(body.decode('utf-8'), object_pairs_hook=_refuse_duplicate_keys,
                                 parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
-            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).')
+            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).') from None
         if not isinstance(fields, dict):
             raise APIError(400, 'The request body must be a JSON object.')
         return fields, False
@@ -564,7 +564,7 @@ def request_fields():
             pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True, errors='strict',
                               max_num_fields=MAX_BODY_FIELDS)
         except ValueError:
-            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.')
+            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.') from None
         fields = dict(pairs)
         if len(fields) != len(pairs):
             raise APIError(400, 'The request body repeats a field.')
@@ -610,7 +610,7 @@ def clean_text(value, from_form=False):
     try:
         value.encode('utf-8')
     except UnicodeEncodeError:
-        raise ValueError('Must be valid Unicode text.')
+        raise ValueError('Must be valid Unicode text.') from None
     return value
 
 
@@ -638,7 +638,7 @@ def clean_date(value, from_form=False):
     try:
         return parse_date(value)
     except ValueError:
-        raise ValueError('Must be a date as YYYY-MM-DD, or null.')
+        raise ValueError('Must be a date as YYYY-MM-DD, or null.') from None
 
 
 def parse_date(text):
@@ -723,7 +723,7 @@ def query_param(name):
     try:
         return clean_text(values[0].encode('latin1').decode('utf-8'))
     except (UnicodeError, ValueError):
-        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.')
+        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.') from None
 
 
 def query_boolean(name):
@@ -744,7 +744,7 @@ def query_date(name):
         return parse_date(text)
     except ValueError:
         raise APIError(400, f'The query parameter {name!r} must be a date as YYYY-MM-DD.',
-                       errors={name: 'Must be a date as YYYY-MM-DD.'})
+                       errors={name: 'Must be a date as YYYY-MM-DD.'}) from None
 
 
 def query_sort_key(fields, default):
@@ -873,7 +873,7 @@ def idempotent(create):
         except IntegrityError:
             record = IdempotencyKey.get((IdempotencyKey.owner == request.user_id) & (IdempotencyKey.key == key))
             if record.fingerprint != fingerprint:
-                raise APIError(422, 'This Idempotency-Key was already used for a different request.')
+                raise APIError(422, 'This Idempotency-Key was already used for a different request.') from None
             response.status = record.status
             return json.loads(record.body)
         body = create()
