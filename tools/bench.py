@@ -566,7 +566,7 @@ def ratio_cell(ours, peer):
     """ours/peer of the medians, and the range of the per-round ratios when there are several."""
     cell = f'{median(ours, "rps") / median(peer, "rps"):.2f}×'
     if len(ours) > 1:
-        ratios = [o['rps'] / p['rps'] for o, p in zip(ours, peer)]
+        ratios = [o['rps'] / p['rps'] for o, p in zip(ours, peer, strict=True)]
         cell += f' ({min(ratios):.2f}–{max(ratios):.2f})'
     return cell
 
@@ -627,7 +627,7 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
 
     if bursts:
         print('\n### Login burst: GET one bucketlist (wrk -t1 -c4) alone and while 8 connections log in\n')
-        alone, during, logins = (list(runs) for runs in zip(*bursts))
+        alone, during, logins = (list(runs) for runs in zip(*bursts, strict=True))
         print(table(['GET one bucketlist', 'req/s', 'p50', 'p99', 'non-2xx'], [
             [label, f'{median(runs, "rps"):,.0f}', ms(median(runs, 'p50')), ms(median(runs, 'p99')),
              str(sum(r['errors'] for r in runs))]
@@ -763,7 +763,7 @@ def compare_scales(args, workdir):
         seed(url, parse_scale(scale), env)
     with ExitStack() as stack:
         targets = {}
-        for scale, name in zip(scales, ('small', 'large')):
+        for scale, name in zip(scales, ('small', 'large'), strict=True):
             stack.enter_context(serve(name, gunicorn_path(), 'bucketlist:app', ROOT,
                                       dict(env, DATABASE_URL=urls[scale]), args.workers,
                                       '/health', workdir))
