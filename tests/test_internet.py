@@ -36,7 +36,7 @@ def test_an_item_created_while_its_bucketlist_is_deleted_is_404_not_500(user):
     for attempt in range(15):
         bucketlist_id = user.post_json('/bucketlists/', {'name': f'Doomed {attempt}'}).json['id']
 
-        def create(n):
+        def create(n, bucketlist_id=bucketlist_id):  # bound: run and joined within this iteration
             res = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': f'Item {n}'}, expect_errors=True)
             with lock:
                 statuses.append(res.status_int)
@@ -92,7 +92,7 @@ def test_racing_creates_past_the_bucketlist_quota_add_exactly_up_to_it(monkeypat
         racer.post_json('/bucketlists/', {'name': 'First'}, status=201)
         statuses, lock = [], threading.Lock()
 
-        def create(n):
+        def create(n, racer=racer, lock=lock, statuses=statuses):  # bound: joined within this iteration
             status = racer.post_json('/bucketlists/', {'name': f'Racer {n}'}, expect_errors=True).status_int
             with lock:
                 statuses.append(status)

@@ -133,7 +133,7 @@ def test_every_schema_is_valid_json_schema_2020_12_and_every_reference_resolves(
 
 
 def test_examples_match_their_schemas():
-    for path, method, operation in openapi.operations():
+    for _path, _method, operation in openapi.operations():
         bodies = [operation.get('requestBody', {}), *map(openapi.resolve, operation['responses'].values())]
         for body in bodies:
             for media in body.get('content', {}).values():

@@ -120,11 +120,11 @@ def test_a_refresh_racing_a_logout_never_fails_with_5xx():
         client, answer = login('racer@example.com')
         barrier = threading.Barrier(2)
 
-        def refresher():
+        def refresher(barrier=barrier, client=client, answer=answer):  # bound: joined within this iteration
             barrier.wait()
             statuses.append(refresh(client, answer['refresh_token'], status='*').status_int)
 
-        def logger_out():
+        def logger_out(barrier=barrier, client=client):
             barrier.wait()
             statuses.append(client.post('/auth/logout', expect_errors=True).status_int)
         threads = [threading.Thread(target=refresher), threading.Thread(target=logger_out)]

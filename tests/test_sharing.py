@@ -438,7 +438,7 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
         answers, removed = [], []
         stop = threading.Event()
 
-        def write():
+        def write(stop=stop, attempt=attempt, answers=answers):  # bound: joined within this iteration
             n = 0
             while not stop.is_set():
                 started = time.monotonic()
