@@ -11,9 +11,8 @@ from peewee import IntegrityError
 import auth
 import settings
 import sync
+from fields import API_TOKEN_MAX_DAYS, API_TOKEN_SCOPES
 from models import (
-    API_TOKEN_MAX_DAYS,
-    API_TOKEN_SCOPES,
     THROTTLE_SUBJECT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
     ApiToken,

@@ -16,7 +16,8 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import settings
-from models import MAX_ID, UNDER_GEVENT, ApiToken, RefreshToken, Session, User, db, locked, utcnow
+from fields import MAX_ID
+from models import UNDER_GEVENT, ApiToken, RefreshToken, Session, User, db, locked, utcnow
 
 password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
                                  memory_cost=settings.PASSWORD_MEMORY_KIB,
@@ -27,7 +28,6 @@ password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
 DUMMY_HASH = password_hasher.hash('not anybody’s password')
 
 # A new password's length; any length is checked at login (a longer one just cannot match).
-PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
 
 ALGORITHM = 'HS256'
 # RFC 9068's type and audience for access tokens: a token signed with the same SECRET for any

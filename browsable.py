@@ -4,8 +4,7 @@ from html import escape
 
 from bottle import request, response
 
-from auth import PASSWORD_MIN_LENGTH
-from models import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
+from fields import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH, TEXT_MAX_LENGTH
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -15,9 +15,8 @@ import migrations
 import openapi
 import settings
 import sync
+from fields import BUCKETLIST_SORTS, ITEM_SORTS
 from models import (
-    BUCKETLIST_SORTS,
-    ITEM_SORTS,
     Bucketlist,
     Item,
     Membership,

@@ -16,12 +16,10 @@ import psycopg2.extensions
 from peewee import (
     AutoField,
     BigIntegerField,
-    BooleanField,
     Case,
     CharField,
     CompositeKey,
     DatabaseError,
-    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -40,19 +38,13 @@ from playhouse.pool import (
     PooledPostgresqlDatabase,
 )
 
+import fields
 import settings
+from fields import BUCKETLIST_SORTS, EMAIL_MAX_LENGTH, ITEM_SORTS, MAX_ID, NAME_MAX_LENGTH
 
-# PostgreSQL int4: an id past this can name no row, so it is a 404 and never reaches the database.
-MAX_ID = 2**31 - 1
-# Column limits that validation, the OpenAPI document and the browsable page read from here.
-NAME_MAX_LENGTH = 255  # a bucketlist's or an item's name
-TEXT_MAX_LENGTH = 8192  # a bucketlist's description, an item's notes
-EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 THROTTLE_SUBJECT_MAX_LENGTH = 255  # an account's email or a client's address
 USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
-API_TOKEN_SCOPES = ('read', 'write')
-API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):
@@ -364,9 +356,8 @@ def escape_like(text):
 
 
 class Bucketlist(BaseModel):
+    """The fields a body writes (name, description…) come from ``fields.BUCKETLIST``."""
     id = AutoField()
-    name = CharField(max_length=NAME_MAX_LENGTH)
-    description = TextField(default='')
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
@@ -521,15 +512,12 @@ def item_row(row, bucketlist_id):
 
 
 class Item(BaseModel):
+    """The fields a body writes (name, done, notes, due_date…) come from ``fields.ITEM``."""
     id = AutoField()
-    name = CharField(max_length=NAME_MAX_LENGTH)
-    done = BooleanField(default=False)
     bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', backref='items',
                                  on_delete='CASCADE', index=False)
     date_created = DateTimeField(default=utcnow)
     date_modified = DateTimeField(default=utcnow)
-    notes = TextField(default='')
-    due_date = DateField(null=True)
     done_at = DateTimeField(null=True)  # when done last became true; None while not done
     position = IntegerField(default=0)  # 0..n-1 within its bucketlist
     version = BigIntegerField(default=0)
@@ -633,11 +621,14 @@ class Item(BaseModel):
         return cls.select().where(cls.bucketlist == bucketlist_id).count()
 
 
-# What lists may be sorted by (?sort=), each ascending or descending.
-BUCKETLIST_SORTS = {'id': Bucketlist.id, 'name': Bucketlist.name, 'date_created': Bucketlist.date_created,
-                    'date_modified': Bucketlist.date_modified}
-ITEM_SORTS = {'position': Item.position, 'name': Item.name, 'due_date': Item.due_date,
-              'date_created': Item.date_created, 'date_modified': Item.date_modified, 'done_at': Item.done_at}
+def add_declared_columns(model, declared):
+    """Give ``model`` the columns of the fields bodies write (``fields.columns``), in their order."""
+    for name, column in fields.columns(declared).items():
+        model._meta.add_field(name, column)
+
+
+add_declared_columns(Bucketlist, fields.BUCKETLIST)
+add_declared_columns(Item, fields.ITEM)
 
 
 class Session(BaseModel):

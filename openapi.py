@@ -4,19 +4,19 @@ import os
 import unicodedata
 
 import settings
-from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from models import (
+from fields import (
     API_TOKEN_MAX_DAYS,
     API_TOKEN_SCOPES,
     BUCKETLIST_SORTS,
     EMAIL_MAX_LENGTH,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
     ITEM_SORTS,
     MAX_ID,
     NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
     TEXT_MAX_LENGTH,
-    USER_AGENT_MAX_LENGTH,
 )
+from models import IDEMPOTENCY_KEY_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from sync import DEFAULT_PAGE_SIZE as SYNC_PAGE_SIZE
 from sync import MAX_PAGE_SIZE as SYNC_MAX_PAGE_SIZE
 from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, TRIMMED_FROM_NAMES, problem

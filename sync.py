@@ -19,8 +19,8 @@ from datetime import timedelta
 from peewee import PostgresqlDatabase, fn
 
 import settings
+from fields import MAX_ID
 from models import (
-    MAX_ID,
     SYNC_PARTS,
     Bucketlist,
     Deletion,

@@ -21,13 +21,9 @@ import auth
 import browsable
 import metrics
 import settings
-from auth import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from fields import EMAIL_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, TEXT_MAX_LENGTH
 from models import (
-    EMAIL_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
-    MAX_ID,
-    NAME_MAX_LENGTH,
-    TEXT_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
     UNDER_GEVENT,
     IdempotencyKey,

@@ -1,0 +1,408 @@
+"""Every field a body sends or an answer shows, declared once: its rules, its JSON, its schema, its input.
+
+Validation (``web.clean_body``), PUT's resets, the serialisers, the OpenAPI document's schemas and
+bodies, the browsable page's forms and the Peewee models read these declarations; adding a field
+to a resource is one ``Field`` here (plus its migration step and tests). CONTRIBUTING.md shows how.
+"""
+import re
+import unicodedata
+from datetime import date
+from html import escape
+from operator import attrgetter
+
+from peewee import BooleanField, CharField, DateField, TextField
+
+# --- Limits --------------------------------------------------------------------------------------
+
+# PostgreSQL int4: an id past this can name no row, so it is a 404 and never reaches the database.
+MAX_ID = 2**31 - 1
+NAME_MAX_LENGTH = 255  # a bucketlist's, an item's or an API token's name
+TEXT_MAX_LENGTH = 8192  # a bucketlist's description, an item's notes
+EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
+API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
+
+# --- Enumerations --------------------------------------------------------------------------------
+
+ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist
+MEMBER_ROLES = ('viewer', 'editor')  # the roles the owner gives
+API_TOKEN_SCOPES = ('read', 'write')
+BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
+ITEM_SORTS = ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
+FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
+DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
+EMAIL_TEXT = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+
+# --- Cleaners: (value, from_form) -> the clean value, or ValueError with a message for the client ---
+
+# Names are trimmed of white space and of invisible format characters (category Cf, such as
+# U+200B), so a name of nothing else is blank. Tag characters (U+E0000 on, the only ones past
+# U+1FFFF) stay: they end some emoji flags.
+TRIMMED_FROM_NAMES = ''.join(character for character in map(chr, range(0x20000))
+                             if character.isspace() or unicodedata.category(character) == 'Cf')
+
+
+def clean_text(value, from_form=False):
+    if not isinstance(value, str):
+        raise ValueError('Must be a string.')
+    if '\x00' in value:
+        raise ValueError('Must not contain NUL characters.')
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('Must be valid Unicode text.') from None
+    return value
+
+
+def clean_name(value, from_form=False):
+    name = clean_text(value).strip(TRIMMED_FROM_NAMES)
+    if not name:
+        raise ValueError('Must not be blank.')
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueError(f'Must be at most {NAME_MAX_LENGTH} characters.')
+    return name
+
+
+def clean_long_text(value, from_form=False):
+    """A description or notes: any text up to TEXT_MAX_LENGTH characters, kept as sent."""
+    text = clean_text(value)
+    if len(text) > TEXT_MAX_LENGTH:
+        raise ValueError(f'Must be at most {TEXT_MAX_LENGTH} characters.')
+    return text
+
+
+def clean_date(value, from_form=False):
+    """A calendar date as YYYY-MM-DD, or None (JSON null; an empty form field)."""
+    if value is None or (from_form and value == ''):
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise ValueError('Must be a date as YYYY-MM-DD, or null.') from None
+
+
+def parse_date(text):
+    """The date ``text`` spells as YYYY-MM-DD in ASCII digits, or ValueError."""
+    if not (isinstance(text, str) and DATE_TEXT.fullmatch(text)):
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def clean_position(value, from_form=False):
+    """A 0-based position; past the end means last."""
+    return clean_whole_number(value, from_form, minimum=0, maximum=MAX_ID)
+
+
+def clean_id(value, from_form=False):
+    return clean_whole_number(value, from_form, minimum=1, maximum=MAX_ID)
+
+
+def clean_days(value, from_form=False):
+    return clean_whole_number(value, from_form, minimum=1, maximum=API_TOKEN_MAX_DAYS, unit='days')
+
+
+def clean_whole_number(value, from_form, minimum, maximum, unit=None):
+    # (The length first: int() of thousands of digits is slow, then an error of Python's own.
+    # Leading zeros do not count: a form's 007 is 7.)
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit():
+        digits = value.lstrip('0')
+        if len(digits) <= 10:
+            value = int(digits or '0')
+    if isinstance(value, float) and value.is_integer():  # 3.0 is a whole number to JSON Schema too
+        value = int(value)
+    if type(value) is not int or not minimum <= value <= maximum:
+        raise ValueError(f'Must be a whole number{f" of {unit}" if unit else ""} from {minimum} to {maximum}.')
+    return value
+
+
+def clean_boolean(value, from_form=False):
+    if isinstance(value, bool):
+        return value
+    if from_form and value in FORM_BOOLEANS:
+        return FORM_BOOLEANS[value]
+    raise ValueError('Must be a boolean (true or false).')
+
+
+def one_of(choices):
+    """The cleaner of a value that must be one of ``choices``."""
+    def clean_choice(value, from_form=False):
+        if value not in choices:
+            raise ValueError(f'Must be one of {", ".join(choices)}.')
+        return value
+    return clean_choice
+
+
+def is_email(text):
+    return (len(text) <= EMAIL_MAX_LENGTH and EMAIL_TEXT.fullmatch(text) is not None
+            and not any(unicodedata.category(character) in ('Cc', 'Cf') for character in text))
+
+
+def normalized_email(text):
+    """An address as stored and looked up: trimmed, lower-cased and, when that is still a valid
+    address, NFKC-normalised, so that fullwidth ａda@example.com is ada@example.com."""
+    email = text.strip().lower()
+    folded = unicodedata.normalize('NFKC', email).lower()
+    return folded if is_email(folded) else email
+
+
+def clean_email(value, from_form=False):
+    text = clean_text(value)
+    if not is_email(text.strip().lower()):
+        raise ValueError('Must be a valid email address (no invisible or control characters).')
+    return normalized_email(text)
+
+
+def clean_new_password(value, from_form=False):
+    password = clean_text(value)
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise ValueError(f'Must be from {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.')
+    return password
+
+
+# --- How answers show values ---------------------------------------------------------------------
+
+def timestamp(moment):
+    """A stored (naive UTC) time as ISO 8601 with microseconds and a Z; None stays None."""
+    return moment and moment.isoformat(timespec='microseconds') + 'Z'
+
+
+def iso_date(day):
+    return day and day.isoformat()
+
+
+# --- JSON Schemas of the values ------------------------------------------------------------------
+
+# What names are trimmed of (white space and invisible format characters), spelled out instead of
+# trusting each regex engine's own, different, idea of \s.
+SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_FROM_NAMES)
+# 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
+NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
+                f'[{SPACE}]*$')
+# The app's rule for an address (it also forgives surrounding space, which the document does not
+# offer): no control or format character, the tag characters that names keep included (the Tags
+# block, U+E0000 to U+E007F, holds the only format characters past U+1FFFF).
+TAGS = ''.join(chr(code) for code in range(0xE0000, 0xE0080) if unicodedata.category(chr(code)) == 'Cf')
+EMAIL_PART = f'[^@{SPACE}{TAGS}\\x00-\\x1f\\x7f-\\x9f]+'
+EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
+NO_NUL_PATTERN = '^[^\\x00]*$'
+
+ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
+TIMESTAMP = {'type': 'string', 'format': 'date-time', 'description': 'UTC, ISO 8601 with microseconds and a Z.'}
+NULLABLE_TIMESTAMP = {'type': ['string', 'null'], 'format': 'date-time'}
+NAME = {'$ref': '#/components/schemas/Name'}
+STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, 'description': 'Trimmed.'}
+LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_PATTERN}
+TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
+FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
+# A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
+DATE = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
+EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
+
+
+def form_number(minimum, maximum):
+    """The pattern of a whole number from ``minimum`` (0 or 1) to ``maximum`` as a form sends it:
+    leading zeros allowed, at most as many digits as ``maximum`` has."""
+    digits = len(str(maximum))
+    if minimum == 0:
+        return {'type': 'string', 'pattern': f'^[0-9]{{1,{digits}}}$'}
+    return {'type': 'string', 'pattern': f'^0*[1-9][0-9]{{0,{digits - 1}}}$'}
+
+
+# --- Field declarations --------------------------------------------------------------------------
+
+MISSING = object()  # no reset (PUT keeps what a required field gets anyway), or no example
+
+
+class Field:
+    """One field of a resource or a body.
+
+    - ``schema``: its JSON Schema, in answers and JSON bodies; ``form_schema`` in a URL-encoded form.
+    - ``clean``: (value, from_form) -> the clean value or ValueError. None: read-only (answers
+      show it, bodies refuse it).
+    - ``reset``: what a PUT writes when the body leaves the field out.
+    - ``show``: the stored value -> its JSON (None: as it is); ``attr``: the row's attribute
+      holding it (default: the field's name); ``shown=False``: a body's only, never in answers.
+    - ``column``: the Peewee field storing a field bodies write (models.py adds it to the model,
+      and the SQL reads and writes it with the others).
+    - ``label`` and ``html``: the browsable page's input (``html`` for one of its own making).
+    """
+    __slots__ = ('schema', 'clean', 'form_schema', 'example', 'reset', 'show', 'attr', 'shown', 'column',
+                 'label', 'html', 'description')
+
+    def __init__(self, schema, clean=None, *, form_schema=None, example=MISSING, reset=MISSING, show=None,
+                 attr=None, shown=True, column=None, label=None, html=None, description=None):
+        self.schema, self.clean, self.form_schema = schema, clean, form_schema or schema
+        self.example, self.reset, self.show, self.attr, self.shown = example, reset, show, attr, shown
+        self.column, self.label, self.html, self.description = column, label, html, description
+
+    @property
+    def read_only(self):
+        return self.clean is None
+
+
+def read_only(schema, example, show=None, attr=None, description=None):
+    return Field(schema, example=example, show=show, attr=attr, description=description)
+
+
+BUCKETLIST = {
+    'id': read_only(ID, 1),
+    'name': Field(NAME, clean_name, example='Go to Borabora for vacation', column=CharField(max_length=NAME_MAX_LENGTH),
+                  label='Name'),
+    'description': Field(LONG_TEXT, clean_long_text, example='By my 40th birthday', reset='',
+                         column=TextField(default=''), label='Description', description='Default "".'),
+    'created_by': read_only(ID, 1, attr='owner_id', description='Its owner.'),
+    'role': read_only({'enum': list(ROLES)}, 'owner', description="Yours: the owner, or a member's role."),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+}
+
+ITEM = {
+    'id': read_only(ID, 1),
+    'name': Field(NAME, clean_name, example='Book the flights', column=CharField(max_length=NAME_MAX_LENGTH),
+                  label='Name'),
+    'done': Field({'type': 'boolean'}, clean_boolean, form_schema=FORM_BOOLEAN, example=False, reset=False,
+                  column=BooleanField(default=False), label='Done',
+                  description='In a form: true, false, 1 or 0. Default false.'),
+    'bucketlist_id': read_only(ID, 1),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'notes': Field(LONG_TEXT, clean_long_text, example='A window seat', reset='', column=TextField(default=''),
+                   label='Notes', description='Default "".'),
+    'due_date': Field({'anyOf': [DATE, {'type': 'null'}]}, clean_date,
+                      form_schema={'anyOf': [DATE, {'const': ''}]}, example='2027-03-01', reset=None,
+                      show=iso_date, column=DateField(null=True), label='Due date',
+                      description='YYYY-MM-DD, or null (in a form: empty). Default null.'),
+    'done_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
+                         description='When done last became true (UTC); null while not done.'),
+    'position': read_only({'type': 'integer', 'minimum': 0}, 0,
+                          description="Its 0-based place in its bucketlist's order: move it with POST …/move."),
+    'created_by': read_only({'type': ['integer', 'null'], 'minimum': 1, 'maximum': MAX_ID}, 1, attr='created_by_id',
+                            description='Who added it; null once their account is deleted.'),
+}
+
+# POST …/items/<id>/move
+MOVE = {
+    'position': Field({'type': 'integer', 'minimum': 0, 'maximum': MAX_ID}, clean_position,
+                      form_schema=form_number(0, MAX_ID), example=0,
+                      description='0-based; default, or past the end: last.'),
+    'bucketlist_id': Field(ID, clean_id, form_schema=form_number(1, MAX_ID), example=1,
+                           description='Another bucketlist you may write to, to move it into; default: its own.'),
+}
+
+MEMBER = {
+    'user_id': read_only(ID, 2),
+    'email': Field({'type': 'string'}, clean_text, example='grace@example.com', label='Email',
+                   html='<input type="email" name="email" required>'),
+    'role': Field({'enum': list(MEMBER_ROLES)}, one_of(MEMBER_ROLES), example='editor', label='Role',
+                  html=('<select name="role"><option value="viewer">viewer: reads</option>'
+                        '<option value="editor">editor: also writes items</option></select>')),
+    'date_added': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp,
+                            description="The owner's: when the list was made."),
+}
+
+CREDENTIAL = {'type': 'string', 'pattern': NO_NUL_PATTERN}  # a password or token as sent: checked, not judged
+NEW_PASSWORD = {'$ref': '#/components/schemas/NewPassword'}
+
+
+def secret(example):
+    """A password or a token a body sends: text, never shown in an answer."""
+    return Field(CREDENTIAL, clean_text, example=example, shown=False)
+
+
+API_TOKEN = {
+    'id': read_only(ID, 1),
+    'name': Field(NAME, clean_name, example='Nightly backup'),
+    'scope': Field({'enum': list(API_TOKEN_SCOPES)}, one_of(API_TOKEN_SCOPES), example='read'),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'expires_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp, description='null: until revoked.'),
+    'last_used': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
+                           description='To within a minute; null: never used.'),
+    'expires_in_days': Field({'type': 'integer', 'minimum': 1, 'maximum': API_TOKEN_MAX_DAYS}, clean_days,
+                             form_schema=form_number(1, API_TOKEN_MAX_DAYS), example=90, shown=False,
+                             description='Omitted: until revoked.'),
+    'password': secret('difference-engine'),
+}
+
+# Account bodies: registration, login, refresh, password change, deletion.
+REGISTRATION = {
+    'email': Field({'$ref': '#/components/schemas/Email'}, clean_email, example='ada@example.com'),
+    'password': Field(NEW_PASSWORD, clean_new_password, example='difference-engine'),
+}
+LOGIN = {'email': secret('ada@example.com'), 'password': secret('difference-engine')}
+REFRESH = {'refresh_token': secret('nKQ25V0bPezvqZGcNQWahRw1PED9…')}
+PASSWORD_CHANGE = {'current_password': secret('difference-engine'),
+                   'new_password': Field(NEW_PASSWORD, clean_new_password, example='analytical-engine')}
+PASSWORD_CONFIRMATION = {'password': secret('difference-engine')}
+
+
+# --- What the declarations give ------------------------------------------------------------------
+
+def read_only_names(declared):
+    return {name for name, field in declared.items() if field.read_only}
+
+
+def resets(declared):
+    """{field: value} that a PUT writes for each field its body leaves out."""
+    return {name: field.reset for name, field in declared.items() if field.reset is not MISSING}
+
+
+def columns(declared):
+    """{field: its Peewee field} of the fields bodies write that a table stores."""
+    return {name: field.column for name, field in declared.items() if field.column is not None}
+
+
+def serializer(declared):
+    """The function turning a row (a model, or a named row with the same attributes) into the JSON
+    of what ``declared`` shows, in declaration order."""
+    shown = [(name, field) for name, field in declared.items() if field.shown]
+    names = tuple(name for name, _ in shown)
+    shows = tuple(field.show for _, field in shown)
+    values_of = attrgetter(*(field.attr or name for name, field in shown))
+
+    def to_json(row):
+        return {name: value if show is None else show(value)
+                for name, show, value in zip(names, shows, values_of(row), strict=True)}
+    return to_json
+
+
+def properties(declared, form=False, writable=False):
+    """The JSON Schema properties of ``declared``: in answers (all shown), or in bodies
+    (``writable``; as a form sends them with ``form``)."""
+    chosen = {}
+    for name, field in declared.items():
+        if writable and field.read_only or not writable and not field.shown:
+            continue
+        schema = field.form_schema if form else field.schema
+        if field.description and '$ref' not in schema:
+            schema = {**schema, 'description': field.description}
+        chosen[name] = schema
+    return chosen
+
+
+def example(declared, writable=False, only=None):
+    """An example of an answer (or of a body, ``writable``), from the fields' examples."""
+    return {name: field.example for name, field in declared.items()
+            if (only is None or name in only) and field.example is not MISSING
+            and (not field.read_only if writable else field.shown)}
+
+
+def form_input(name, field, required=False):
+    """The browsable page's input for a field, inside its label."""
+    required_attribute = ' required' if required else ''
+    if field.html is not None:
+        control = field.html
+    elif field.column is not None and isinstance(field.column, BooleanField):
+        return f'<label><input type="checkbox" name="{name}"> {escape(field.label)}</label>'
+    elif isinstance(field.column, DateField):
+        control = f'<input type="date" name="{name}"{required_attribute}>'
+    elif isinstance(field.column, TextField):
+        control = f'<textarea name="{name}" maxlength="{TEXT_MAX_LENGTH}"{required_attribute}></textarea>'
+    else:
+        control = f'<input name="{name}"{required_attribute} maxlength="{field.column.max_length}">'
+    return f'<label>{escape(field.label)} {control}</label>'
+
+
+def form_inputs(declared, required=()):
+    """The inputs of every field of ``declared`` the browsable page offers (those with a label)."""
+    return ''.join(form_input(name, field, name in required) for name, field in declared.items()
+                   if field.label is not None)
