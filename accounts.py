@@ -11,7 +11,18 @@ from peewee import IntegrityError
 import auth
 import settings
 import sync
-from fields import API_TOKEN_MAX_DAYS, API_TOKEN_SCOPES
+from fields import (
+    ACCOUNT,
+    API_TOKEN,
+    LOGIN,
+    PASSWORD_CHANGE,
+    PASSWORD_CONFIRMATION,
+    REFRESH,
+    REGISTRATION,
+    SESSION,
+    normalized_email,
+    serializer,
+)
 from models import (
     THROTTLE_SUBJECT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -24,21 +35,21 @@ from models import (
     locked,
     utcnow,
 )
-from web import (
+from problems import (
+    ACCOUNT_EXISTS,
+    API_TOKEN_QUOTA,
+    SESSION_ENDED,
+    WRONG_CREDENTIALS,
     APIError,
+)
+from web import (
     address_key,
     app,
     clean_body,
-    clean_email,
-    clean_name,
-    clean_new_password,
-    clean_text,
     client_address,
-    normalized_email,
     request_fields,
     throttle_attempt,
     throttle_check,
-    timestamp,
 )
 
 # How long an address the owner logged in from stays known to the login throttle.
@@ -53,7 +64,7 @@ def legacy_email(text):
 
 @app.post('/auth/register', public=True)
 def register():
-    fields = clean_body({'email': clean_email, 'password': clean_new_password},
+    fields = clean_body(REGISTRATION,
                         required=('email', 'password'))
     address = address_key(client_address())
     window = timedelta(seconds=settings.REGISTRATION_WINDOW_SECONDS)
@@ -61,11 +72,11 @@ def register():
         throttle_attempt([('register-address', address, settings.REGISTRATIONS_PER_ADDRESS, window)])
         legacy = legacy_email(request_fields()[0]['email'])  # as sent: clean_email normalised it
         if legacy != fields['email'] and User.select().where(User.email == legacy).exists():
-            raise APIError(409, 'User already exists. Please login.')
+            raise ACCOUNT_EXISTS()
         try:
             User.create(email=fields['email'], password_hash=auth.hash_password(fields['password']))
         except IntegrityError:
-            raise APIError(409, 'User already exists. Please login.') from None
+            raise ACCOUNT_EXISTS() from None
     response.status = 201
     return {'message': 'You registered successfully. Please login.'}
 
@@ -75,7 +86,7 @@ def login():
     """Failed logins lock an account only for the address they come from (OWASP): from all
     addresses together they only slow it down, since past LOGIN_FAILURES_PER_ACCOUNT only the
     addresses that have already failed on it are refused; its owner elsewhere still gets in."""
-    fields = clean_body({'email': clean_text, 'password': clean_text}, required=('email', 'password'))
+    fields = clean_body(LOGIN, required=('email', 'password'))
     email, address = normalized_email(fields['email']), address_key(client_address())
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     pair = f'{address} {email}'[:THROTTLE_SUBJECT_MAX_LENGTH]
@@ -96,13 +107,13 @@ def login():
         if user is None and legacy_email(fields['email']) != email:
             user = User.get_or_none(User.email == legacy_email(fields['email']))
         if not auth.check_password(user, fields['password']):
-            raise APIError(401, 'Invalid email or password, Please try again')
+            raise WRONG_CREDENTIALS()
         ThrottleEvent.forget_events(event_ids[1:])  # no failure after all; still a login of the address
         ThrottleEvent.forget('login-failure-pair', pair)
         ThrottleEvent.record([('login-known-pair', pair, 1, KNOWN_ADDRESS_WINDOW)], utcnow())
     tokens = auth.open_session(user, user_agent())
     if tokens is None:  # the password changed since it was checked
-        raise APIError(401, 'Invalid email or password, Please try again')
+        raise WRONG_CREDENTIALS()
     return {'message': 'You logged in successfully.', **tokens_json(*tokens)}
 
 
@@ -119,7 +130,7 @@ def user_agent():
 
 @app.post('/auth/refresh', public=True)
 def refresh():
-    fields = clean_body({'refresh_token': clean_text}, required=('refresh_token',))
+    fields = clean_body(REFRESH, required=('refresh_token',))
     try:
         return tokens_json(*auth.refresh_session(fields['refresh_token']))
     except auth.RefreshRefused as refusal:
@@ -135,10 +146,11 @@ def logout():
 
 # --- Sessions ------------------------------------------------------------------------------------
 
+_session_fields_json = serializer(SESSION)
+
+
 def session_json(session):
-    return {'id': session.id, 'date_created': timestamp(session.date_created),
-            'last_used': timestamp(session.last_used), 'expires_at': timestamp(session.expires_at),
-            'user_agent': session.user_agent, 'current': session.id == request.session_id}
+    return {**_session_fields_json(session), 'current': session.id == request.session_id}
 
 
 def open_sessions(user_id):
@@ -161,15 +173,14 @@ def session_end(session_id):
 
 # --- The account itself ------------------------------------------------------------------------------
 
-def account_json(user):
-    return {'id': user.id, 'email': user.email, 'date_created': timestamp(user.date_created)}
+account_json = serializer(ACCOUNT)
 
 
 def current_user():
     """The caller's account (the token plugin has checked it exists; it may be gone since)."""
     user = User.get_or_none(User.id == request.user_id)
     if user is None:
-        raise APIError(401, 'The session of this access token has ended. Please log in again.')
+        raise SESSION_ENDED()
     return user
 
 
@@ -200,7 +211,7 @@ def password_confirmed(user, password):
 def delete_me():
     """The account and everything it owns, for good (GDPR Art. 17); its password confirms it.
     Every token of it is refused at once: its sessions and API tokens go with it."""
-    fields = clean_body({'password': clean_text}, required=('password',))
+    fields = clean_body(PASSWORD_CONFIRMATION, required=('password',))
     user = current_user()
     with password_confirmed(user, fields['password']):
         delete_account(user)
@@ -220,7 +231,7 @@ def delete_account(user):
 @app.post('/users/me/password', scope='session')
 def change_password():
     """A new password; every other session ends (the one changing it stays, its API tokens too)."""
-    fields = clean_body({'current_password': clean_text, 'new_password': clean_new_password},
+    fields = clean_body(PASSWORD_CHANGE,
                         required=('current_password', 'new_password'))
     user = current_user()
     with password_confirmed(user, fields['current_password']):
@@ -233,28 +244,7 @@ def change_password():
 
 # --- API tokens ----------------------------------------------------------------------------------
 
-def clean_scope(value, from_form=False):
-    if value not in API_TOKEN_SCOPES:
-        raise ValueError(f'Must be one of {", ".join(API_TOKEN_SCOPES)}.')
-    return value
-
-
-def clean_days(value, from_form=False):
-    # (The length first: int() of thousands of digits is slow, then an error of Python's own.)
-    if (from_form and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 4
-            and value == str(int(value))):
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():  # 30.0 is an integer to JSON Schema too
-        value = int(value)
-    if type(value) is not int or not 1 <= value <= API_TOKEN_MAX_DAYS:
-        raise ValueError(f'Must be a whole number of days from 1 to {API_TOKEN_MAX_DAYS}.')
-    return value
-
-
-def api_token_json(token):
-    return {'id': token.id, 'name': token.name, 'scope': token.scope, 'date_created': timestamp(token.date_created),
-            'expires_at': token.expires_at and timestamp(token.expires_at),
-            'last_used': token.last_used and timestamp(token.last_used)}
+api_token_json = serializer(API_TOKEN)
 
 
 def api_tokens_of(user_id):
@@ -266,16 +256,14 @@ def api_token_create():
     """A token for a script: shown in this answer only, stored as its hash. The password confirms
     it, as for deleting the account: an API token outlives sessions, so a stolen access token
     must not be able to turn itself into one."""
-    fields = clean_body({'name': clean_name, 'scope': clean_scope, 'expires_in_days': clean_days,
-                         'password': clean_text}, required=('name', 'scope', 'password'))
+    fields = clean_body(API_TOKEN, required=('name', 'scope', 'password'))
     user = current_user()
     days = fields.get('expires_in_days')
     token, token_hash = auth.new_api_token()
     with password_confirmed(user, fields['password']), db.atomic():
         locked(User.select().where(User.id == user.id)).get_or_none()  # racing creates take turns at the quota
         if api_tokens_of(user.id).count() >= settings.MAX_API_TOKENS_PER_USER:
-            raise APIError(409, f'You already have {settings.MAX_API_TOKENS_PER_USER} API tokens, the most one '
-                                'account may hold (MAX_API_TOKENS_PER_USER): revoke one first.')
+            raise API_TOKEN_QUOTA(most=settings.MAX_API_TOKENS_PER_USER)
         now = utcnow()
         created = ApiToken.create(user=user.id, name=fields['name'], scope=fields['scope'], token_hash=token_hash,
                                   date_created=now, expires_at=now + timedelta(days=days) if days else None)

@@ -15,6 +15,7 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+import problems
 import settings
 from fields import MAX_ID
 from models import UNDER_GEVENT, ApiToken, RefreshToken, Session, User, db, locked, utcnow
@@ -183,7 +184,7 @@ def bearer_token(authorization):
     return token.strip()
 
 
-SESSION_ENDED = 'The session of this access token has ended. Please log in again.'
+SESSION_ENDED = problems.SESSION_ENDED.detail
 
 
 def refuse_ended(session_id, user_id):
@@ -272,7 +273,7 @@ def refresh_session(refresh_token):
 def _refusal(session, stored, now):
     """Why this refresh token renews nothing (ending its session on reuse), or None."""
     if session is None:
-        return 'The refresh token is invalid. Please log in again.'
+        return problems.REFRESH_TOKEN_INVALID.detail
     if stored.used_at is not None and (
             now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
             or RefreshToken.select().where(RefreshToken.parent_hash == stored.token_hash).count()

@@ -4,7 +4,7 @@ from html import escape
 
 from bottle import request, response
 
-from fields import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH, TEXT_MAX_LENGTH
+from fields import BUCKETLIST, ITEM, MEMBER, PASSWORD_MIN_LENGTH, form_input, form_inputs
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -161,15 +161,12 @@ def breadcrumbs(path):
     return ' / '.join(links)
 
 
-NAME = f'<label>Name <input name="name" required maxlength="{NAME_MAX_LENGTH}"></label>'
-DESCRIPTION = f'<label>Description <textarea name="description" maxlength="{TEXT_MAX_LENGTH}"></textarea></label>'
-NOTES = f'<label>Notes <textarea name="notes" maxlength="{TEXT_MAX_LENGTH}"></textarea></label>'
-DUE_DATE = '<label>Due date <input type="date" name="due_date"></label>'
-DONE = '<label><input type="checkbox" name="done"> Done</label>'
-ITEM = NAME + NOTES + DUE_DATE + DONE
-ROLE = ('<label>Role <select name="role"><option value="viewer">viewer: reads</option>'
-        '<option value="editor">editor: also writes items</option></select></label>')
-MEMBER_EMAIL = '<label>Email <input type="email" name="email" required></label>'
+# Each field's input comes from its declaration (fields.py).
+NAME = form_input('name', BUCKETLIST['name'], required=True)
+BUCKETLIST_INPUTS = form_inputs(BUCKETLIST, required=('name',))
+ITEM_INPUTS = form_inputs(ITEM, required=('name',))
+MEMBER_INPUTS = form_inputs(MEMBER, required=('email', 'role'))
+ROLE = form_input('role', MEMBER['role'])
 # The script puts this field's value at the end of the form's URL instead of in the body.
 MEMBER_ID = ('<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" '
              'data-in-path></label>')
@@ -180,19 +177,19 @@ def forms(path, q):
     if path == '/bucketlists/':
         return search(path, q) + form('POST', path, 'New bucketlist', NAME, 'Create')
     if re.fullmatch(r'/bucketlists/[0-9]+', path):
-        return (form('PUT', path, 'Edit', NAME + DESCRIPTION, 'Save', prefill=True)
-                + form('POST', path + '/items/', 'New item', ITEM, 'Add item')
+        return (form('PUT', path, 'Edit', BUCKETLIST_INPUTS, 'Save', prefill=True)
+                + form('POST', path + '/items/', 'New item', ITEM_INPUTS, 'Add item')
                 + members_panel(path + '/members')
                 + form('DELETE', path, 'Delete this bucketlist and its items', '', 'Delete'))
     if re.fullmatch(r'/bucketlists/[0-9]+/members', path):
-        return (form('POST', path, 'Share', MEMBER_EMAIL + ROLE, 'Share')
+        return (form('POST', path, 'Share', MEMBER_INPUTS, 'Share')
                 + form('PATCH', path + '/', 'Change a member\'s role', MEMBER_ID + ROLE, 'Change')
             + form('DELETE', path + '/', 'Remove a member (or leave: your own user_id)', MEMBER_ID, 'Remove'))
     if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
-        return search(path, q) + form('POST', path, 'New item', ITEM, 'Add item')
+        return search(path, q) + form('POST', path, 'New item', ITEM_INPUTS, 'Add item')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
         # The script sends a move as the item's position plus data-move.
-        return (form('PATCH', path, 'Edit', ITEM, 'Save', prefill=True)
+        return (form('PATCH', path, 'Edit', ITEM_INPUTS, 'Save', prefill=True)
                 + form('POST', path + '/move', 'Move up', '', 'Move up', move=-1)
                 + form('POST', path + '/move', 'Move down', '', 'Move down', move=+1)
                 + form('DELETE', path, 'Delete this item', '', 'Delete'))
@@ -203,7 +200,7 @@ def members_panel(members_path):
     """Sharing: who shares the list (its members page), and a form for the owner to add one."""
     return (f'<section class="members"><h2>Members</h2><p><a href="{escape(members_path)}">Who shares this '
             'bucketlist</a>: change roles and remove members there.</p></section>'
-            + form('POST', members_path, 'Share', MEMBER_EMAIL + ROLE, 'Share'))
+            + form('POST', members_path, 'Share', MEMBER_INPUTS, 'Share'))
 
 
 def form(method, action, title, fields, button, prefill=False, move=None):

@@ -1,50 +1,64 @@
-"""The bucketlist API's routes: bucketlists, their items, and the operations routes; ``app`` serves them all."""
-import hmac
+"""The bucketlist API's routes: bucketlists, their items, members and sync; ``app`` serves them all, the
+accounts' (accounts.py) and operations' (operations.py) included."""
 import json
-import os
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
-from bottle import request, response, static_file
+from bottle import request, response
 from peewee import IntegrityError
 
 import accounts  # (its routes mount on app too)
 import auth
-import metrics
-import migrations
-import openapi
+import operations  # noqa: F401 (imported for its routes, which mount on app)
 import settings
 import sync
-from fields import BUCKETLIST_SORTS, ITEM_SORTS
+from fields import (
+    BUCKETLIST,
+    BUCKETLIST_SORTS,
+    ITEM,
+    ITEM_SORTS,
+    MEMBER,
+    MOVE,
+    ROLES,
+    normalized_email,
+    resets,
+    serializer,
+    timestamp,
+)
 from models import (
     Bucketlist,
     Item,
     Membership,
     ThrottleEvent,
     User,
-    answer_within,
     db,
-    missing_pooled_functions,
     role_of,
     utcnow,
     violated_constraint,
 )
-from web import (
+from problems import (
+    ALREADY_A_MEMBER,
+    BUCKETLIST_NOT_FOUND,
+    BUCKETLIST_QUOTA,
+    ITEM_NOT_FOUND,
+    ITEM_QUOTA,
+    MEMBER_QUOTA,
+    NAME_TAKEN,
+    NOT_A_MEMBER,
+    OWNER_ALREADY,
+    OWNER_CANNOT_LEAVE,
+    OWNER_ONLY,
+    OWNER_ROLE_FIXED,
+    VIEWER_CANNOT_WRITE,
     APIError,
+)
+from web import (
     app,
     check_if_match,
     clean_body,
-    clean_date,
-    clean_done,
-    clean_id,
-    clean_long_text,
-    clean_name,
-    clean_position,
-    clean_text,
     etags_in,
     idempotent,
     log,
-    normalized_email,
     page_and_limit,
     positive_query_int,
     query_boolean,
@@ -54,50 +68,31 @@ from web import (
     refuse_unless_checked,
     set_page_headers,
     throttle_check,
-    timestamp,
     token_checked,
 )
 
-# /health answers within this, database or not: load balancers give up on it after a few seconds.
-HEALTH_SECONDS = 2
-STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
-
-
 # --- Representations -----------------------------------------------------------------------------
 
+# Each from its fields' declarations (fields.py): a model or a row of the same names.
+item_json = serializer(ITEM)
+member_json = serializer(MEMBER)
+_bucketlist_fields_json = serializer(BUCKETLIST)
+
+
 def bucketlist_json(bucketlist, items=None):
-    """A bucketlist as the caller sees it: ``role`` is theirs ('owner', 'editor' or 'viewer')."""
-    body = {'id': bucketlist.id, 'name': bucketlist.name, 'description': bucketlist.description,
-            'created_by': bucketlist.owner_id, 'role': bucketlist.role,
-            'date_created': timestamp(bucketlist.date_created), 'date_modified': timestamp(bucketlist.date_modified)}
+    """A bucketlist as the caller sees it (``role`` is theirs), with its items if given."""
+    body = _bucketlist_fields_json(bucketlist)
     if items is not None:
         body['items'] = [item_json(item) for item in items]
     return body
 
 
-def item_json(item):
-    return {'id': item.id, 'name': item.name, 'done': item.done, 'bucketlist_id': item.bucketlist_id,
-            'date_created': timestamp(item.date_created), 'date_modified': timestamp(item.date_modified),
-            'notes': item.notes, 'due_date': item.due_date and item.due_date.isoformat(),
-            'done_at': item.done_at and timestamp(item.done_at), 'position': item.position,
-            'created_by': item.created_by_id}
-
-
-def member_json(membership):
-    return {'user_id': membership.user_id, 'email': membership.email, 'role': membership.role,
-            'date_added': timestamp(membership.date_added)}
-
-
 # --- Bucketlists ---------------------------------------------------------------------------------
-
-BUCKETLIST_FIELDS = {'name': clean_name, 'description': clean_long_text}
-
 
 # What each role may do: read the list and its items, write its items, manage the list itself
 # (rename, delete, members).
 ALLOWED = {'read': {'owner', 'editor', 'viewer'}, 'write': {'owner', 'editor'}, 'manage': {'owner'}}
-REFUSALS = {'write': 'As a viewer of bucketlist {id} you may read it, not change it.',
-            'manage': 'Only the owner of bucketlist {id} may rename it, delete it or manage its members.'}
+REFUSALS = {'write': VIEWER_CANNOT_WRITE, 'manage': OWNER_ONLY}
 
 
 def bucketlist_for(bucketlist_id, may='read', for_update=False, shared=False):
@@ -114,9 +109,9 @@ def bucketlist_for(bucketlist_id, may='read', for_update=False, shared=False):
 
 def allowed(bucketlist, bucketlist_id, may):
     if bucketlist is None:
-        raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+        raise BUCKETLIST_NOT_FOUND(bucketlist_id=bucketlist_id)
     if bucketlist.role not in ALLOWED[may]:
-        raise APIError(403, REFUSALS[may].format(id=bucketlist_id))
+        raise REFUSALS[may](bucketlist_id=bucketlist_id)
     return bucketlist
 
 
@@ -141,7 +136,7 @@ def edit_bucketlist(bucketlist_id, fields, session_id):
 
 @app.post('/bucketlists/', token_checked_in_query=True)
 def bucketlist_create():
-    fields = clean_body(BUCKETLIST_FIELDS, required=('name',))
+    fields = clean_body(BUCKETLIST, required=('name',))
 
     def create():
         now = utcnow()
@@ -151,15 +146,11 @@ def bucketlist_create():
         with name_not_taken(bucketlist.name):
             if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
                 refuse_unless_checked()  # an ended session is 401, not 409
-                raise APIError(409, f'You already have {settings.MAX_BUCKETLISTS_PER_USER} bucketlists, '
-                                    'the most one account may hold (MAX_BUCKETLISTS_PER_USER).')
+                raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
         token_checked()
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
     return idempotent(create)
-
-
-ROLES = ('owner', 'editor', 'viewer')
 
 
 @app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'), token_checked_in_query=True)
@@ -206,7 +197,7 @@ def name_not_taken(name):
     except IntegrityError as error:
         if violated_constraint(error) != 'unique':
             raise
-        raise APIError(409, f'You already have a bucketlist named {name!r}.') from None
+        raise NAME_TAKEN(name=name) from None
 
 
 def held_for_if_match():
@@ -221,7 +212,7 @@ def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
 
     def clean():
-        return clean_body(BUCKETLIST_FIELDS, required=() if partial else ('name',))
+        return clean_body(BUCKETLIST, required=() if partial else ('name',))
     fields = plain_edit(clean)
     if fields is not None:  # the owner's: one statement
         found = edit_bucketlist(bucketlist_id, fields, request.session_id)
@@ -233,7 +224,7 @@ def bucketlist_update(bucketlist_id):
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         found = edit_bucketlist(bucketlist_id, clean(), None)  # the session: checked above
         if found is None:  # deleted since it was read
-            raise APIError(404, f'Bucketlist {bucketlist_id} does not exist.')
+            raise BUCKETLIST_NOT_FOUND(bucketlist_id=bucketlist_id)
         return bucketlist_json(*found)
 
 
@@ -249,9 +240,6 @@ def bucketlist_delete(bucketlist_id):
 
 # --- Items ---------------------------------------------------------------------------------------
 
-ITEM_FIELDS = {'name': clean_name, 'done': clean_done, 'notes': clean_long_text, 'due_date': clean_date}
-
-
 def item_for(bucketlist_id, item_id, may='read', moves_items=True):
     """The item, if the caller may see its bucketlist, or 404; 403 if their role does not allow
     ``may``. For a write, its bucketlist's row is locked first (``Bucketlist.seen_by``), then its
@@ -263,7 +251,7 @@ def item_for(bucketlist_id, item_id, may='read', moves_items=True):
         bucketlist_for(bucketlist_id, may, for_update=True, shared=True)
     item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=may != 'read')
     if item is None:
-        raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+        raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
     return item
 
 
@@ -275,7 +263,7 @@ def item_create(bucketlist_id):
         bucketlist_for(bucketlist_id, 'write')
 
     def create():
-        fields = plain_edit(lambda: clean_body(ITEM_FIELDS, required=('name',)))
+        fields = plain_edit(lambda: clean_body(ITEM, required=('name',)))
         item = None
         if fields is not None:  # the owner's: one statement
             item = Item.add_as_owner(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST,
@@ -286,11 +274,10 @@ def item_create(bucketlist_id):
             with db.atomic():
                 bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
                 if fields is None:  # (read only now, so that 404 and 403 come before 400)
-                    fields = clean_body(ITEM_FIELDS, required=('name',))
+                    fields = clean_body(ITEM, required=('name',))
                 item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
         if item is None:
-            raise APIError(409, f'Bucketlist {bucketlist_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
-                                'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
+            raise ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         response.status = 201
         return item_json(item)
     return idempotent(create)
@@ -334,15 +321,18 @@ def item_update(bucketlist_id, item_id):
         check_if_match(lambda: item_json(item))
         item = Item.write(bucketlist_id, item_id, item_fields(), utcnow())
         if item is None:  # moved or deleted since it was found
-            raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+            raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
         return item_json(item)
 
 
 def item_fields():
-    fields = clean_body(ITEM_FIELDS, required=() if request.method == 'PATCH' else ('name',))
+    fields = clean_body(ITEM, required=() if request.method == 'PATCH' else ('name',))
     if request.method == 'PUT':  # a PUT replaces every field it may set
-        fields = {'done': False, 'notes': '', 'due_date': None, **fields}
+        fields = {**ITEM_RESETS, **fields}
     return fields
+
+
+ITEM_RESETS = resets(ITEM)
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')
@@ -354,7 +344,7 @@ def item_move(bucketlist_id, item_id):
     can get it again in the same sync, since clients apply deletions first."""
     # Refused as on every route whatever the body holds: 404 when unseen, 403 for a viewer.
     allowed(Bucketlist.seen_by(request.user_id, bucketlist_id), bucketlist_id, 'write')
-    fields = clean_body({'position': clean_position, 'bucketlist_id': clean_id})
+    fields = clean_body(MOVE)
     target_id = fields.get('bucketlist_id', bucketlist_id)
     with db.atomic():
         # Both lists locked, in id order: two moves between the same lists never wait on each other.
@@ -362,14 +352,13 @@ def item_move(bucketlist_id, item_id):
             bucketlist_for(locked_id, 'write', for_update=True)
         item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=True)
         if item is None:
-            raise APIError(404, f'Item {item_id} does not exist in bucketlist {bucketlist_id}.')
+            raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
         if target_id != bucketlist_id:
             sync.record_deletion(bucketlist_id, item_id)
         Item.shift(bucketlist_id, item.position + 1, -1)  # out of its place...
         remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
         if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:
-            raise APIError(409, f'Bucketlist {target_id} already holds {settings.MAX_ITEMS_PER_BUCKETLIST} '
-                                'items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).')
+            raise ITEM_QUOTA(bucketlist_id=target_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         position = min(fields.get('position', remaining), remaining)
         Item.shift(target_id, position, +1)  # ...and into its new one
         item.bucketlist, item.position, item.date_modified = target_id, position, utcnow()
@@ -390,16 +379,6 @@ def item_delete(bucketlist_id, item_id):
 
 # --- Members -------------------------------------------------------------------------------------
 
-MEMBER_ROLES = ('viewer', 'editor')
-# Adding members by email tells whether an address has an account: this many misses an hour per
-# account, then 429.
-UNKNOWN_EMAILS_PER_HOUR = 20
-
-
-def clean_role(value, from_form=False):
-    if value not in MEMBER_ROLES:
-        raise ValueError(f'Must be one of {", ".join(MEMBER_ROLES)}.')
-    return value
 
 
 def membership(bucketlist_id, user_id):
@@ -407,8 +386,11 @@ def membership(bucketlist_id, user_id):
     found = (Membership.select(Membership, User.email).join(User)
              .where((Membership.bucketlist == bucketlist_id) & (Membership.user == user_id)).objects().get_or_none())
     if found is None:
-        raise APIError(404, f'User {user_id} is not a member of bucketlist {bucketlist_id}.')
+        raise NOT_A_MEMBER(user_id=user_id, bucketlist_id=bucketlist_id)
     return found
+
+
+MEMBER_ROLE = {'role': MEMBER['role']}  # what a member's change may send
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/members')
@@ -426,8 +408,8 @@ def member_list(bucketlist_id):
 @app.post('/bucketlists/<bucketlist_id:id>/members')
 def member_add(bucketlist_id):
     bucketlist_for(bucketlist_id, 'manage')  # refused as on every route, whatever the body holds
-    fields = clean_body({'email': clean_text, 'role': clean_role}, required=('email', 'role'))
-    misses = [('member-unknown-email', str(request.user_id), UNKNOWN_EMAILS_PER_HOUR, timedelta(hours=1))]
+    fields = clean_body(MEMBER, required=('email', 'role'))
+    misses = [('member-unknown-email', str(request.user_id), settings.UNKNOWN_EMAILS_PER_HOUR, timedelta(hours=1))]
     throttle_check(misses)
     user = User.get_or_none(User.email == normalized_email(fields['email']))
     if user is None:
@@ -436,17 +418,16 @@ def member_add(bucketlist_id):
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user.id == bucketlist.owner_id:
-            raise APIError(409, f'You own bucketlist {bucketlist_id} already.')
+            raise OWNER_ALREADY(bucketlist_id=bucketlist_id)
         members = Membership.select().where(Membership.bucketlist == bucketlist_id).count()
         if members >= settings.MAX_MEMBERS_PER_BUCKETLIST:
-            raise APIError(409, f'Bucketlist {bucketlist_id} already has {settings.MAX_MEMBERS_PER_BUCKETLIST} '
-                                'members, the most one may have (MAX_MEMBERS_PER_BUCKETLIST).')
+            raise MEMBER_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_MEMBERS_PER_BUCKETLIST)
         try:
             with db.atomic():
                 added = Membership.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],
                                           date_added=utcnow())
         except IntegrityError:
-            raise APIError(409, f'{user.email} is a member of bucketlist {bucketlist_id} already.') from None
+            raise ALREADY_A_MEMBER(email=user.email, bucketlist_id=bucketlist_id) from None
         sync.record_sharing(bucketlist_id)
     added.email = user.email
     response.status = 201
@@ -456,11 +437,11 @@ def member_add(bucketlist_id):
 @app.patch('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
 def member_change(bucketlist_id, user_id):
     bucketlist_for(bucketlist_id, 'manage')
-    fields = clean_body({'role': clean_role}, required=('role',))
+    fields = clean_body(MEMBER_ROLE, required=('role',))
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user_id == bucketlist.owner_id:
-            raise APIError(409, f'You own bucketlist {bucketlist_id}: that is not a role to change.')
+            raise OWNER_ROLE_FIXED(bucketlist_id=bucketlist_id)
         member = membership(bucketlist_id, user_id)
         member.role = fields['role']
         member.save(only=[Membership.role])
@@ -477,7 +458,7 @@ def member_remove(bucketlist_id, user_id):
         if bucketlist.role != 'owner' and user_id != request.user_id:
             raise APIError(403, f'Only the owner of bucketlist {bucketlist_id} removes other members; you may leave.')
         if user_id == bucketlist.owner_id:
-            raise APIError(409, f'You own bucketlist {bucketlist_id}: delete it instead of leaving it.')
+            raise OWNER_CANNOT_LEAVE(bucketlist_id=bucketlist_id)
         membership(bucketlist_id, user_id).delete_instance()
         sync.record_departure(bucketlist_id, user_id)
     return {'message': f'User {user_id} is no longer a member of bucketlist {bucketlist_id}.'}
@@ -544,84 +525,6 @@ def export_parts(user):
         for position, bucketlist in enumerate(batch, start):
             yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, [])))
     yield ']}'
-
-
-# --- Operations ----------------------------------------------------------------------------------
-
-@app.get('/openapi.json', public=True)
-def openapi_document():
-    return openapi.DOCUMENT
-
-
-@app.get('/docs', public=True)
-def docs():
-    response.content_type = 'text/html; charset=utf-8'
-    response.set_header('Content-Security-Policy', openapi.DOCS_CONTENT_SECURITY_POLICY)
-    return openapi.DOCS_PAGE
-
-
-@app.get('/docs/<filename:path>', public=True)
-def swagger_ui_file(filename):
-    # Only what the page loads: the package also holds an editor, source maps and pages of its own.
-    if filename not in openapi.SWAGGER_UI_FILES:
-        raise APIError(404, f'/docs/{filename} is not a file of the documentation page.')
-    return static_file(filename, root=openapi.SWAGGER_UI_ROOT)
-
-
-@app.get('/static/<filename:path>', public=True)
-def static(filename):
-    return static_file(filename, root=STATIC_ROOT)
-
-
-@app.get('/', public=True)
-def front_page():
-    """What this is and where to go: links for API clients; a browser gets a small page."""
-    return {'name': 'bucketlist', 'version': settings.VERSION,
-            'description': 'A REST API for bucketlists: named lists of life goals, each holding items.',
-            'links': {'documentation': '/docs', 'openapi': '/openapi.json', 'bucketlists': '/bucketlists/',
-                      'health': '/health'}}
-
-
-@app.get('/health', public=True)
-def health():
-    with answer_within(HEALTH_SECONDS):
-        db.execute_sql('SELECT 1')
-    return {'status': 'ok', 'database': 'reachable', 'version': settings.VERSION}
-
-
-@app.get('/livez', public=True)
-def liveness():
-    """The process is up and answering; touches nothing else, so a database outage never gets
-    it restarted."""
-    return {'status': 'ok'}
-
-
-@app.get('/readyz', public=True)
-def readiness():
-    """Ready for traffic: the database answers and every migration step is applied."""
-    with answer_within(HEALTH_SECONDS):
-        pending = migrations.pending_versions(db)
-        missing = missing_pooled_functions() if settings.DATABASE_POOLER == 'transaction' else ()
-    if pending:
-        raise APIError(503, f'Migration steps {", ".join(map(str, pending))} are not applied yet: run '
-                            '"python migrations.py" (the release phase).', Retry_After='5')
-    if missing:
-        raise APIError(503, f'The functions of {len(missing)} reads are not installed (DATABASE_POOLER=transaction '
-                            'calls them): run "python migrations.py" (the release phase).', Retry_After='5')
-    return {'status': 'ready', 'version': settings.VERSION}
-
-
-@app.get('/metrics', public=True)
-def metrics_exposition():
-    """Prometheus metrics of all workers; 404 unless METRICS_TOKEN is set, then it needs it."""
-    if not metrics.ENABLED:
-        raise APIError(404, 'Metrics are off: set METRICS_TOKEN to turn them on.')
-    scheme, _, token = (request.get_header('Authorization') or '').partition(' ')
-    if scheme.lower() != 'bearer' or not hmac.compare_digest(token.strip().encode(), settings.METRICS_TOKEN.encode()):
-        raise APIError(401, 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
-    content_type, body = metrics.exposition()
-    response.content_type = content_type
-    return body
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ NAME_MAX_LENGTH = 255  # a bucketlist's, an item's or an API token's name
 TEXT_MAX_LENGTH = 8192  # a bucketlist's description, an item's notes
 EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
+USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
 API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
 
 # --- Enumerations --------------------------------------------------------------------------------
@@ -216,7 +217,8 @@ MISSING = object()  # no reset (PUT keeps what a required field gets anyway), or
 class Field:
     """One field of a resource or a body.
 
-    - ``schema``: its JSON Schema, in answers and JSON bodies; ``form_schema`` in a URL-encoded form.
+    - ``schema``: its JSON Schema in JSON bodies (and answers); ``form_schema`` in a URL-encoded
+      form; ``shown_schema`` in answers, where it differs (a stored name is trimmed already).
     - ``clean``: (value, from_form) -> the clean value or ValueError. None: read-only (answers
       show it, bodies refuse it).
     - ``reset``: what a PUT writes when the body leaves the field out.
@@ -226,12 +228,13 @@ class Field:
       and the SQL reads and writes it with the others).
     - ``label`` and ``html``: the browsable page's input (``html`` for one of its own making).
     """
-    __slots__ = ('schema', 'clean', 'form_schema', 'example', 'reset', 'show', 'attr', 'shown', 'column',
-                 'label', 'html', 'description')
+    __slots__ = ('schema', 'clean', 'form_schema', 'shown_schema', 'example', 'reset', 'show', 'attr', 'shown',
+                 'column', 'label', 'html', 'description')
 
-    def __init__(self, schema, clean=None, *, form_schema=None, example=MISSING, reset=MISSING, show=None,
-                 attr=None, shown=True, column=None, label=None, html=None, description=None):
+    def __init__(self, schema, clean=None, *, form_schema=None, shown_schema=None, example=MISSING, reset=MISSING,
+                 show=None, attr=None, shown=True, column=None, label=None, html=None, description=None):
         self.schema, self.clean, self.form_schema = schema, clean, form_schema or schema
+        self.shown_schema = shown_schema or schema
         self.example, self.reset, self.show, self.attr, self.shown = example, reset, show, attr, shown
         self.column, self.label, self.html, self.description = column, label, html, description
 
@@ -246,10 +249,11 @@ def read_only(schema, example, show=None, attr=None, description=None):
 
 BUCKETLIST = {
     'id': read_only(ID, 1),
-    'name': Field(NAME, clean_name, example='Go to Borabora for vacation', column=CharField(max_length=NAME_MAX_LENGTH),
-                  label='Name'),
-    'description': Field(LONG_TEXT, clean_long_text, example='By my 40th birthday', reset='',
-                         column=TextField(default=''), label='Description', description='Default "".'),
+    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Go to Borabora for vacation',
+                  column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
+    # (No reset: a PUT keeps the description, as the tutorial's clients send only the name.)
+    'description': Field(LONG_TEXT, clean_long_text, example='By my 40th birthday', column=TextField(default=''),
+                         label='Description', description='Default "".'),
     'created_by': read_only(ID, 1, attr='owner_id', description='Its owner.'),
     'role': read_only({'enum': list(ROLES)}, 'owner', description="Yours: the owner, or a member's role."),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
@@ -258,8 +262,8 @@ BUCKETLIST = {
 
 ITEM = {
     'id': read_only(ID, 1),
-    'name': Field(NAME, clean_name, example='Book the flights', column=CharField(max_length=NAME_MAX_LENGTH),
-                  label='Name'),
+    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Book the flights',
+                  column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
     'done': Field({'type': 'boolean'}, clean_boolean, form_schema=FORM_BOOLEAN, example=False, reset=False,
                   column=BooleanField(default=False), label='Done',
                   description='In a form: true, false, 1 or 0. Default false.'),
@@ -293,11 +297,28 @@ MEMBER = {
     'user_id': read_only(ID, 2),
     'email': Field({'type': 'string'}, clean_text, example='grace@example.com', label='Email',
                    html='<input type="email" name="email" required>'),
-    'role': Field({'enum': list(MEMBER_ROLES)}, one_of(MEMBER_ROLES), example='editor', label='Role',
+    'role': Field({'enum': list(MEMBER_ROLES)}, one_of(MEMBER_ROLES), shown_schema={'enum': list(ROLES)},
+                  example='editor', label='Role',
                   html=('<select name="role"><option value="viewer">viewer: reads</option>'
                         '<option value="editor">editor: also writes items</option></select>')),
     'date_added': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp,
                             description="The owner's: when the list was made."),
+}
+
+ACCOUNT = {
+    'id': read_only(ID, 1),
+    'email': read_only({'type': 'string'}, 'ada@example.com'),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+}
+
+SESSION = {
+    'id': read_only(ID, 1),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'last_used': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp, description='Its last login or refresh.'),
+    'expires_at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp,
+                            description='Its absolute end (SESSION_MAX_AGE_SECONDS after login).'),
+    'user_agent': read_only({'type': 'string', 'maxLength': USER_AGENT_MAX_LENGTH}, 'curl/8.5.0',
+                            description='The User-Agent of its login, printable characters only.'),
 }
 
 CREDENTIAL = {'type': 'string', 'pattern': NO_NUL_PATTERN}  # a password or token as sent: checked, not judged
@@ -311,7 +332,7 @@ def secret(example):
 
 API_TOKEN = {
     'id': read_only(ID, 1),
-    'name': Field(NAME, clean_name, example='Nightly backup'),
+    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Nightly backup'),
     'scope': Field({'enum': list(API_TOKEN_SCOPES)}, one_of(API_TOKEN_SCOPES), example='read'),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'expires_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp, description='null: until revoked.'),
@@ -372,7 +393,7 @@ def properties(declared, form=False, writable=False):
     for name, field in declared.items():
         if writable and field.read_only or not writable and not field.shown:
             continue
-        schema = field.form_schema if form else field.schema
+        schema = field.shown_schema if not writable else field.form_schema if form else field.schema
         if field.description and '$ref' not in schema:
             schema = {**schema, 'description': field.description}
         chosen[name] = schema
@@ -403,6 +424,24 @@ def form_input(name, field, required=False):
 
 
 def form_inputs(declared, required=()):
-    """The inputs of every field of ``declared`` the browsable page offers (those with a label)."""
-    return ''.join(form_input(name, field, name in required) for name, field in declared.items()
-                   if field.label is not None)
+    """The inputs of every field of ``declared`` the browsable page offers (those with a label),
+    check boxes last, where forms usually have them."""
+    offered = [(name, field) for name, field in declared.items() if field.label is not None]
+    offered.sort(key=lambda pair: isinstance(pair[1].column, BooleanField))
+    return ''.join(form_input(name, field, name in required) for name, field in offered)
+
+
+def body_schema(properties, required=()):
+    """The JSON Schema of an object with exactly these ``properties``."""
+    return {'type': 'object', 'properties': properties, 'required': list(required), 'additionalProperties': False}
+
+
+def answer_schema(declared, **more):
+    """The JSON Schema of an answer showing ``declared`` (and ``more`` properties), all present."""
+    shown = {**properties(declared), **more}
+    return body_schema(shown, list(shown))
+
+
+def request_schema(declared, required=(), form=False):
+    """The JSON Schema of a body setting the fields of ``declared`` (as a form sends them, ``form``)."""
+    return body_schema(properties(declared, form=form, writable=True), required)

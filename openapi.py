@@ -1,45 +1,47 @@
 """The OpenAPI 3.1 document of the API, served at /openapi.json, and the Swagger UI page at /docs."""
 import importlib.util
 import os
-import unicodedata
 
+import problems
 import settings
+import sync
+import web
 from fields import (
-    API_TOKEN_MAX_DAYS,
-    API_TOKEN_SCOPES,
+    ACCOUNT,
+    API_TOKEN,
+    BUCKETLIST,
     BUCKETLIST_SORTS,
+    DATE,
     EMAIL_MAX_LENGTH,
+    EMAIL_PATTERN,
+    FORM_BOOLEAN,
+    ID,
+    ITEM,
     ITEM_SORTS,
+    LOGIN,
     MAX_ID,
+    MEMBER,
+    MOVE,
     NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    NO_NUL_PATTERN,
+    PASSWORD_CHANGE,
+    PASSWORD_CONFIRMATION,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
-    TEXT_MAX_LENGTH,
+    REFRESH,
+    REGISTRATION,
+    ROLES,
+    SESSION,
+    answer_schema,
+    body_schema,
+    example,
+    request_schema,
 )
-from models import IDEMPOTENCY_KEY_MAX_LENGTH, USER_AGENT_MAX_LENGTH
-from sync import DEFAULT_PAGE_SIZE as SYNC_PAGE_SIZE
-from sync import MAX_PAGE_SIZE as SYNC_MAX_PAGE_SIZE
-from web import FORM_BOOLEANS, IDEMPOTENCY_KEY, TRIMMED_FROM_NAMES, problem
+from models import IDEMPOTENCY_KEY_MAX_LENGTH
+from web import IDEMPOTENCY_KEY, problem
 
 # --- Building blocks -----------------------------------------------------------------------------
-
-# What names are trimmed of (white space and invisible format characters), spelled out instead of
-# trusting each regex engine's own, different, idea of \s.
-SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_FROM_NAMES)
-
-# 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
-NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
-                f'[{SPACE}]*$')
-# The app's rule for an address (it also forgives surrounding space, which the document does not offer):
-# no control or format character, the tag characters that names keep included (the Tags block,
-# U+E0000 to U+E007F, holds the only format characters past U+1FFFF).
-TAGS = ''.join(chr(code) for code in range(0xE0000, 0xE0080) if unicodedata.category(chr(code)) == 'Cf')
-EMAIL_PART = f'[^@{SPACE}{TAGS}\\x00-\\x1f\\x7f-\\x9f]+'
-EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
-NO_NUL_PATTERN = '^[^\\x00]*$'
-# 1 to API_TOKEN_MAX_DAYS, without leading zeros, as a form sends a number.
-FORM_DAYS_PATTERN = '^([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)$'
-assert API_TOKEN_MAX_DAYS == 3650, 'FORM_DAYS_PATTERN spells out its range'
 
 
 def ref(kind, name):
@@ -63,19 +65,17 @@ def json_content(body, example):
     return {'application/json': {'schema': body, 'example': example}}
 
 
-def request_body(json_schema, form_schema, example, required=True):
-    """A body sent as JSON or as a URL-encoded form (what ``curl -d`` sends)."""
+def request_body(declared, required=(), body_example=None):
+    """A body setting the fields of ``declared``, sent as JSON or as a URL-encoded form (what
+    ``curl -d`` sends); its example is the fields' own unless ``body_example``."""
+    body_example = example(declared, writable=True) if body_example is None else body_example
     form_example = {name: str(value).lower() if isinstance(value, bool) else str(value) if isinstance(value, int)
-                    else value for name, value in example.items()}
-    return {'required': required, 'content': {
-        'application/json': {'schema': json_schema, 'example': example},
-        'application/x-www-form-urlencoded': {'schema': form_schema, 'example': form_example},
+                    else value for name, value in body_example.items()}
+    return {'required': bool(required), 'content': {
+        'application/json': {'schema': request_schema(declared, required), 'example': body_example},
+        'application/x-www-form-urlencoded': {'schema': request_schema(declared, required, form=True),
+                                              'example': form_example},
     }}
-
-
-def body_schema(properties, required=()):
-    return {'type': 'object', 'properties': properties, 'required': list(required),
-            'additionalProperties': False}
 
 
 def operation(operation_id, tag, summary, description, responses, parameters=(), body=None,
@@ -101,14 +101,13 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
 
 # --- Examples ------------------------------------------------------------------------------------
 
-TIMESTAMP = '2026-11-25T15:43:58.721104Z'
-ITEM_EXAMPLE = {'id': 1, 'name': 'Book the flights', 'done': False, 'bucketlist_id': 1,
-                'date_created': TIMESTAMP, 'date_modified': TIMESTAMP, 'notes': 'A window seat',
-                'due_date': '2027-03-01', 'done_at': None, 'position': 0, 'created_by': 1}
-BUCKETLIST_EXAMPLE = {'id': 1, 'name': 'Go to Borabora for vacation', 'description': 'By my 40th birthday',
-                      'created_by': 1, 'role': 'owner', 'date_created': TIMESTAMP, 'date_modified': TIMESTAMP}
-MEMBER_EXAMPLE = {'user_id': 2, 'email': 'grace@example.com', 'role': 'editor', 'date_added': TIMESTAMP}
+ITEM_EXAMPLE = example(ITEM)
+BUCKETLIST_EXAMPLE = example(BUCKETLIST)
+MEMBER_EXAMPLE = example(MEMBER)
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
+API_TOKEN_EXAMPLE = example(API_TOKEN)
+ACCOUNT_EXAMPLE = example(ACCOUNT)
+SESSION_EXAMPLE = {**example(SESSION), 'current': True}
 
 
 def problem_example(status, detail, errors=None):
@@ -117,33 +116,6 @@ def problem_example(status, detail, errors=None):
 
 # --- Schemas -------------------------------------------------------------------------------------
 
-ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
-TIMESTAMP_SCHEMA = {'type': 'string', 'format': 'date-time',
-                    'description': 'UTC, ISO 8601 with microseconds and a Z.'}
-STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, 'description': 'Trimmed.'}
-FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
-
-LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_PATTERN}
-# A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
-DATE_SCHEMA = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
-BUCKETLIST_PROPERTIES = {'id': ID, 'name': STORED_NAME, 'description': {**LONG_TEXT, 'description': 'Default "".'},
-                         'created_by': {**ID, 'description': 'Its owner.'},
-                         'role': {'enum': ['owner', 'editor', 'viewer'],
-                                  'description': 'Yours: the owner, or a member\'s role.'},
-                         'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA}
-ITEM_PROPERTIES = {
-    'id': ID, 'name': STORED_NAME, 'done': {'type': 'boolean'}, 'bucketlist_id': ID,
-    'date_created': TIMESTAMP_SCHEMA, 'date_modified': TIMESTAMP_SCHEMA,
-    'notes': {**LONG_TEXT, 'description': 'Default "".'},
-    'due_date': {'type': ['string', 'null'], 'format': 'date', 'description': 'YYYY-MM-DD, or null.'},
-    'done_at': {'type': ['string', 'null'], 'format': 'date-time',
-                'description': 'When done last became true (UTC); null while not done. Read-only.'},
-    'created_by': {'type': ['integer', 'null'], 'minimum': 1, 'maximum': MAX_ID,
-                   'description': 'Who added it; null once their account is deleted.'},
-    'position': {'type': 'integer', 'minimum': 0,
-                 'description': 'Its 0-based place in its bucketlist\'s order. Read-only: move it with '
-                                'POST …/move.'},
-}
 TOKENS_PROPERTIES = {
     'access_token': {'type': 'string', 'description': 'An HS256 JWT naming the session (its sid claim).'},
     'refresh_token': {'type': 'string', 'description': 'Opaque; exchange it at POST /auth/refresh before it '
@@ -152,16 +124,8 @@ TOKENS_PROPERTIES = {
     'expires_in': {'type': 'integer', 'minimum': 0, 'description': 'Seconds the access token lasts.'},
 }
 TOKENS_EXAMPLE = {'access_token': 'eyJhbGciOiJIUzI1NiJ9…', 'refresh_token': 'nKQ25V0bPezvqZGcNQWahRw1PED9…',
-                  'token_type': 'Bearer', 'expires_in': 3600}
+                  'token_type': 'Bearer', 'expires_in': settings.TOKEN_TTL_SECONDS}
 LOGGED_IN_EXAMPLE = {'message': 'You logged in successfully.', **TOKENS_EXAMPLE}
-NULLABLE_TIMESTAMP = {'type': ['string', 'null'], 'format': 'date-time'}
-API_TOKEN_PROPERTIES = {
-    'id': ID, 'name': STORED_NAME, 'scope': {'enum': list(API_TOKEN_SCOPES)}, 'date_created': TIMESTAMP_SCHEMA,
-    'expires_at': {**NULLABLE_TIMESTAMP, 'description': 'null: until revoked.'},
-    'last_used': {**NULLABLE_TIMESTAMP, 'description': 'To within a minute; null: never used.'},
-}
-API_TOKEN_EXAMPLE = {'id': 1, 'name': 'Nightly backup', 'scope': 'read', 'date_created': TIMESTAMP,
-                     'expires_at': None, 'last_used': None}
 
 SCHEMAS = {
     'Name': {'type': 'string', 'pattern': NAME_PATTERN,
@@ -176,27 +140,22 @@ SCHEMAS = {
                     'description': f'{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, without NUL.',
                     'examples': ['difference-engine']},
     'Bucketlist': {
-        **body_schema(BUCKETLIST_PROPERTIES, list(BUCKETLIST_PROPERTIES)),
+        **answer_schema(BUCKETLIST),
         'description': 'A bucketlist, as lists show it (without its items).',
         'examples': [BUCKETLIST_EXAMPLE],
     },
     'BucketlistWithItems': {
-        **body_schema({**BUCKETLIST_PROPERTIES,
-                       'items': {'type': 'array', 'items': schema('Item'),
-                                 'description': 'In id order.'}},
-                      [*BUCKETLIST_PROPERTIES, 'items']),
+        **answer_schema(BUCKETLIST, items={'type': 'array', 'items': schema('Item'),
+                                           'description': 'In position order.'}),
         'description': 'One bucketlist with all its items.',
         'examples': [BUCKETLIST_WITH_ITEMS_EXAMPLE],
     },
     'Item': {
-        **body_schema(ITEM_PROPERTIES, list(ITEM_PROPERTIES)),
+        **answer_schema(ITEM),
         'examples': [ITEM_EXAMPLE],
     },
     'Member': {
-        **body_schema({'user_id': ID, 'email': {'type': 'string'},
-                       'role': {'enum': ['owner', 'editor', 'viewer']},
-                       'date_added': {**TIMESTAMP_SCHEMA, 'description': 'The owner\'s: when the list was made.'}},
-                      ['user_id', 'email', 'role', 'date_added']),
+        **answer_schema(MEMBER),
         'examples': [MEMBER_EXAMPLE],
     },
     'Sync': {
@@ -217,9 +176,8 @@ SCHEMAS = {
                       'items': [ITEM_EXAMPLE], 'deleted': {'bucketlists': [4], 'items': [7, 9]}}],
     },
     'Account': {
-        **body_schema({'id': ID, 'email': {'type': 'string'}, 'date_created': TIMESTAMP_SCHEMA},
-                      ['id', 'email', 'date_created']),
-        'examples': [{'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP}],
+        **answer_schema(ACCOUNT),
+        'examples': [ACCOUNT_EXAMPLE],
     },
     'Export': {
         **body_schema({'account': schema('Account'),
@@ -231,27 +189,17 @@ SCHEMAS = {
                        'their secrets.',
     },
     'Session': {
-        **body_schema({'id': ID, 'date_created': TIMESTAMP_SCHEMA,
-                       'last_used': {**TIMESTAMP_SCHEMA, 'description': 'Its last login or refresh.'},
-                       'expires_at': {**TIMESTAMP_SCHEMA,
-                                      'description': 'Its absolute end (SESSION_MAX_AGE_SECONDS after login).'},
-                       'user_agent': {'type': 'string', 'maxLength': USER_AGENT_MAX_LENGTH,
-                                      'description': 'The User-Agent of its login, printable characters only.'},
-                       'current': {'type': 'boolean', 'description': 'The session of this request.'}},
-                      ['id', 'date_created', 'last_used', 'expires_at', 'user_agent', 'current']),
-        'examples': [{'id': 1, 'date_created': TIMESTAMP, 'last_used': TIMESTAMP, 'expires_at': TIMESTAMP,
-                      'user_agent': 'curl/8.5.0', 'current': True}],
+        **answer_schema(SESSION, current={'type': 'boolean', 'description': 'The session of this request.'}),
+        'examples': [SESSION_EXAMPLE],
     },
     'ApiToken': {
-        **body_schema(API_TOKEN_PROPERTIES, list(API_TOKEN_PROPERTIES)),
+        **answer_schema(API_TOKEN),
         'description': 'An API token, without its secret.',
         'examples': [API_TOKEN_EXAMPLE],
     },
     'NewApiToken': {
-        **body_schema({**API_TOKEN_PROPERTIES,
-                       'token': {'type': 'string', 'pattern': '^blt_[A-Za-z0-9_-]{43}$',
-                                 'description': 'The secret: shown here only, stored only as a hash.'}},
-                      [*API_TOKEN_PROPERTIES, 'token']),
+        **answer_schema(API_TOKEN, token={'type': 'string', 'pattern': '^blt_[A-Za-z0-9_-]{43}$',
+                                          'description': 'The secret: shown here only, stored only as a hash.'}),
         'examples': [{**API_TOKEN_EXAMPLE, 'token': 'blt_' + 'x' * 43}],
     },
     'Message': {
@@ -310,7 +258,7 @@ PARAMETERS = {
                 'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
                'description': 'A member of the bucketlist; anybody else is 404.'},
-    'Role': {'name': 'role', 'in': 'query', 'schema': {'enum': ['owner', 'editor', 'viewer']},
+    'Role': {'name': 'role', 'in': 'query', 'schema': {'enum': list(ROLES)},
              'description': 'Only the bucketlists where your role is this.'},
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'An item of that bucketlist; anything else is 404.'},
@@ -328,15 +276,15 @@ PARAMETERS = {
              'description': 'Only items done (true, 1) or not done (false, 0).'},
     'BucketlistSort': sort_parameter(BUCKETLIST_SORTS, 'id'),
     'ItemSort': sort_parameter(ITEM_SORTS, 'position'),
-    'DueBefore': {'name': 'due_before', 'in': 'query', 'schema': DATE_SCHEMA, 'example': '2027-12-31',
+    'DueBefore': {'name': 'due_before', 'in': 'query', 'schema': DATE, 'example': '2027-12-31',
                   'description': 'Only items due on or before this date.'},
-    'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE_SCHEMA, 'example': '2027-01-01',
+    'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE, 'example': '2027-01-01',
                  'description': 'Only items due on or after this date.'},
     'Cursor': {'name': 'cursor', 'in': 'query', 'schema': {'type': 'string'},
                'description': 'The cursor of the last answer; without it, everything (a full sync).'},
     'SyncLimit': {'name': 'limit', 'in': 'query',
-                  'schema': {'type': 'integer', 'minimum': 1, 'maximum': SYNC_MAX_PAGE_SIZE,
-                             'default': SYNC_PAGE_SIZE},
+                  'schema': {'type': 'integer', 'minimum': 1, 'maximum': sync.MAX_PAGE_SIZE,
+                             'default': sync.DEFAULT_PAGE_SIZE},
                   'description': 'Most objects (bucketlists, items and deletions) per answer.'},
     'IfNoneMatch': {'name': 'If-None-Match', 'in': 'header', 'schema': {'type': 'string'},
                     'example': '"9f2c1a0b7e5d4c3b2a1908f7e6d5c4b3"',
@@ -350,7 +298,8 @@ PARAMETERS = {
                        'description': f'1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, '
                                       'no spaces. A retry with '
                                       'the same key and the same request gets the first answer '
-                                      'again (for 24 hours); the same key with another request '
+                                      f'again (for {web.IDEMPOTENCY_KEY_LIFETIME.total_seconds() / 3600:g} hours); '
+                                      'the same key with another request '
                                       'is 422.'},
     'Filename': {'name': 'filename', 'in': 'path', 'required': True,
                  'schema': {'type': 'string', 'pattern': '^[^\\x00-\\x1f\\x7f]*$'},
@@ -384,86 +333,75 @@ HEADERS = {
 
 # --- Responses -----------------------------------------------------------------------------------
 
-def problem_response(status, description, detail, errors=None, headers=()):
-    return response(description, problem_example(status, detail, errors), headers)
+def problem_response(description, refusal, errors=None, headers=(), **values):
+    """A response of the refusal ``refusal`` (problems.py), its example filled with ``values``."""
+    return response(description, problem_example(refusal.status, refusal.example_detail(**values), errors), headers)
 
 
 RESPONSES = {
     'BadRequest': problem_response(
-        400,
         'The request is malformed: a body field is invalid, missing, read-only or unknown (each is '
-        'named in errors); the body has more than 32 fields, is not valid JSON or UTF-8, not one '
-        'object, shorter than its Content-Length or badly chunked; a query parameter is unknown, '
+        f'named in errors); the body has more than {web.MAX_BODY_FIELDS} fields, is not valid JSON or UTF-8, '
+        'not one object, shorter than its Content-Length or badly chunked; a query parameter is unknown, '
         'out of range or repeated; a header is not valid UTF-8.',
-        'The request body has invalid fields: name.', {'name': 'Must not be blank.'}),
+        problems.INVALID_FIELDS, {'name': 'Must not be blank.'}),
     'Unauthorized': problem_response(
-        401,
         'The Bearer token is missing, malformed, tampered with or expired; its session has ended '
         '(logout, the session ended from another, a password change, a reused refresh token); or '
         'the API token is revoked or expired.',
-        'The session of this access token has ended. Please log in again.', headers=['WWW-Authenticate']),
+        problems.SESSION_ENDED, headers=['WWW-Authenticate']),
     'Forbidden': problem_response(
-        403,
         'You may see this bucketlist but your role does not allow this: viewers only read; editors also '
         'write items; only the owner renames or deletes the list and manages its members. Or an API '
         'token without what this route needs: a read token cannot write, and no API token may manage '
         'sessions, API tokens, the password or the account (log in for those). For a write, also a '
         'browser\'s cross-site request from an origin CORS_ORIGINS does not list.',
-        'This API token has the read scope: it cannot change anything.'),
+        problems.READ_SCOPE),
     'NotFound': problem_response(
-        404,
         'No such resource you may see: it does not exist, is somebody else\'s and not shared with you, '
         f'or the id is not a positive integer up to {MAX_ID}.',
-        'Bucketlist 1 does not exist.'),
+        problems.BUCKETLIST_NOT_FOUND),
     'MethodNotAllowed': problem_response(
-        405, 'The URL does not support this method; Allow lists those it does.',
-        'Method not allowed.', headers=['Allow']),
+        'The URL does not support this method; Allow lists those it does.',
+        problems.METHOD_NOT_ALLOWED, headers=['Allow']),
     'ItemQuota': problem_response(
-        409, 'The bucketlist already holds MAX_ITEMS_PER_BUCKETLIST items (500 by default).',
-        'Bucketlist 1 already holds 500 items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).'),
+        f'The bucketlist already holds MAX_ITEMS_PER_BUCKETLIST items ({settings.MAX_ITEMS_PER_BUCKETLIST} here).',
+        problems.ITEM_QUOTA),
     'NameTaken': problem_response(
-        409, 'You already have a bucketlist with this name; or, on create, you already have '
-        'MAX_BUCKETLISTS_PER_USER bucketlists (1000 by default).',
-        "You already have a bucketlist named 'Go to Borabora for vacation'."),
+        'You already have a bucketlist with this name; or, on create, you already have '
+        f'MAX_BUCKETLISTS_PER_USER bucketlists ({settings.MAX_BUCKETLISTS_PER_USER} here).',
+        problems.NAME_TAKEN),
     'PreconditionFailed': problem_response(
-        412,
         'If-Match names none of the resource\'s current ETags: it changed since you read it. '
         'Nothing was changed; GET it again.',
-        'The resource has changed since you read it; fetch it again (If-Match).'),
+        problems.CHANGED_SINCE_READ),
     'BodyTooSlow': problem_response(
-        408, 'The body did not arrive within 10 seconds (served by gunicorn).',
-        'The request body did not arrive within 10 seconds.'),
+        f'The body did not arrive within {web.BODY_READ_SECONDS} seconds (served by gunicorn).',
+        problems.BODY_TOO_SLOW, seconds=web.BODY_READ_SECONDS),
     'ContentTooLarge': problem_response(
-        413,
-        f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} by default); refused unread.',
-        f'The request body is larger than {settings.MAX_BODY_BYTES} bytes.'),
+        f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} here); refused unread.',
+        problems.BODY_TOO_LARGE),
     'UnsupportedMediaType': problem_response(
-        415,
         'The body is neither application/json nor application/x-www-form-urlencoded.',
-        'Send the body as application/json or application/x-www-form-urlencoded.'),
+        problems.UNSUPPORTED_MEDIA_TYPE),
     'IdempotencyKeyReused': problem_response(
-        422,
         'This Idempotency-Key was already used for a different request (method, path or body).',
-        'This Idempotency-Key was already used for a different request.'),
+        problems.IDEMPOTENCY_KEY_REUSED),
     'TooManyRequests': problem_response(
-        429, 'Too many attempts from this address or for this account.',
-        'Too many attempts. Please try again later.', headers=['Retry-After']),
+        'Too many attempts from this address or for this account.',
+        problems.TOO_MANY_ATTEMPTS, headers=['Retry-After']),
     'InternalServerError': problem_response(
-        500,
         'Something unexpected failed; the details go to the server log only.',
-        'The server could not complete the request.'),
+        problems.INTERNAL_ERROR),
     'ServiceUnavailable': problem_response(
-        503,
         'The database is unreachable or busy; or, on login and registration, this instance is '
         'already hashing as many passwords as it may (PASSWORD_HASHES_WAITING).',
-        'The database is unavailable. Please retry shortly.', headers=['Retry-After']),
+        problems.DATABASE_UNAVAILABLE, headers=['Retry-After']),
     'CrossSite': problem_response(
-        403,
         'A browser\'s request from another site (Sec-Fetch-Site: cross-site, or an Origin whose host '
         'is not this one) whose origin CORS_ORIGINS does not list. Clients other than browsers send '
         'neither header and are never refused.',
-        'Cross-site requests from a browser are refused; an origin must be listed in CORS_ORIGINS to '
-        'call this API.'),
+        problems.CROSS_SITE),
     'NotModified': response('The ETag in If-None-Match is still current: no body.',
                             headers=['ETag']),
 }
@@ -505,44 +443,7 @@ def created(description, body, example, links):
 
 # --- Request bodies ------------------------------------------------------------------------------
 
-CREDENTIALS_TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
-REGISTRATION = body_schema({'email': schema('Email'), 'password': schema('NewPassword')},
-                           ['email', 'password'])
-LOGIN = body_schema({'email': CREDENTIALS_TEXT, 'password': CREDENTIALS_TEXT}, ['email', 'password'])
-REFRESH = body_schema({'refresh_token': CREDENTIALS_TEXT}, ['refresh_token'])
-PASSWORD_CHANGE = body_schema({'current_password': CREDENTIALS_TEXT, 'new_password': schema('NewPassword')},
-                              ['current_password', 'new_password'])
-NEW_API_TOKEN = {'name': schema('Name'), 'scope': {'enum': list(API_TOKEN_SCOPES)}, 'password': CREDENTIALS_TEXT}
-NEW_API_TOKEN_EXAMPLE = {'name': 'Nightly backup', 'scope': 'read', 'expires_in_days': 90,
-                         'password': 'difference-engine'}
-CREDENTIALS_EXAMPLE = {'email': 'ada@example.com', 'password': 'difference-engine'}
-
-
-def bucketlist_body(required):
-    fields = body_schema({'name': schema('Name'), 'description': LONG_TEXT}, required)
-    return request_body(fields, fields, {'name': 'Go to Borabora for vacation', 'description': 'By my 40th birthday'},
-                        required=bool(required))
-
-
-def item_body(required, example):
-    json_fields = body_schema({'name': schema('Name'), 'done': {'type': 'boolean', 'default': False},
-                               'notes': LONG_TEXT, 'due_date': {'anyOf': [DATE_SCHEMA, {'type': 'null'}]}},
-                              required)
-    form_fields = body_schema({'name': schema('Name'), 'done': {**FORM_BOOLEAN, 'default': 'false'},
-                               'notes': LONG_TEXT, 'due_date': {'anyOf': [DATE_SCHEMA, {'const': ''}],
-                                                                'description': 'YYYY-MM-DD; empty: none.'}},
-                              required)
-    return request_body(json_fields, form_fields, example, required=bool(required))
-
-
-MEMBER_ROLE = body_schema({'role': {'enum': ['viewer', 'editor']}}, ['role'])
-MEMBER_NEW = body_schema({'email': CREDENTIALS_TEXT, 'role': {'enum': ['viewer', 'editor']}}, ['email', 'role'])
-MOVE_JSON = body_schema({'position': {'type': 'integer', 'minimum': 0, 'maximum': MAX_ID,
-                                      'description': '0-based; default, or past the end: last.'},
-                         'bucketlist_id': {**ID, 'description': 'Another bucketlist you may write to, to move it '
-                                                                'into; default: its own.'}})
-MOVE_FORM = body_schema({'position': {'type': 'string', 'pattern': '^[0-9]{1,9}$'},
-                         'bucketlist_id': {'type': 'string', 'pattern': '^0*[1-9][0-9]{0,8}$'}})
+MEMBER_ROLE = {'role': MEMBER['role']}
 
 
 # --- Operations ----------------------------------------------------------------------------------
@@ -562,8 +463,7 @@ def static_file_operation(operation_id, summary, folder):
         {'200': response('The file, its media type guessed from its name.',
                          {'*/*': {'schema': {'type': 'string'}}}, ['ETag']),
          '304': response('Not modified.', headers=['ETag']),
-         '403': problem_response(403, f'The file is outside {folder} or unreadable.',
-                                 'You do not have permission to access this file.'),
+         '403': problem_response(f'The file is outside {folder} or unreadable.', problems.FILE_FORBIDDEN),
          **NOT_FOUND},
         parameters=['Filename'], public=True)
 
@@ -575,10 +475,9 @@ PATHS = {
         '(REGISTRATIONS_PER_ADDRESS per REGISTRATION_WINDOW_SECONDS).',
         {'201': response('Registered; now log in.', json_content(
             schema('Message'), {'message': 'You registered successfully. Please login.'})),
-         '409': problem_response(409, 'An account with this email already exists.',
-                                 'User already exists. Please login.'),
+         '409': problem_response('An account with this email already exists.', problems.ACCOUNT_EXISTS),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(REGISTRATION, REGISTRATION, CREDENTIALS_EXAMPLE), public=True)},
+        body=request_body(REGISTRATION, ['email', 'password']), public=True)},
     '/auth/login': {'post': operation(
         'login', 'accounts', 'Log in: open a session',
         'Send the access token as `Authorization: Bearer <access_token>`; it lasts `expires_in` seconds '
@@ -586,24 +485,23 @@ PATHS = {
         'Past MAX_SESSIONS_PER_USER, a login ends the least recently used session. Failed logins are '
         'limited per account and per client address.',
         {'200': response('Logged in.', json_content(schema('LoggedIn'), LOGGED_IN_EXAMPLE)),
-         '401': problem_response(401, 'Wrong email or password.',
-                                 'Invalid email or password, Please try again',
+         '401': problem_response('Wrong email or password.', problems.WRONG_CREDENTIALS,
                                  headers=['WWW-Authenticate']),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(LOGIN, LOGIN, CREDENTIALS_EXAMPLE), public=True)},
+        body=request_body(LOGIN, ['email', 'password']), public=True)},
     '/auth/refresh': {'post': operation(
         'refresh', 'accounts', 'Renew the access token',
         'Exchanges a refresh token for a new access token and a new refresh token (rotation): the old '
-        'refresh token is used up. Presenting a used one again more than REFRESH_GRACE_SECONDS (30) '
+        'refresh token is used up. Presenting a used one again more than REFRESH_GRACE_SECONDS '
+        f'({settings.REFRESH_GRACE_SECONDS}) '
         'after its first use is taken as theft and ends the whole session; within that window (a retry '
         'whose answer was lost, two tabs racing) it is answered with new tokens too. A refresh token '
         'unused for REFRESH_TOKEN_TTL_SECONDS expires, and no session outlives SESSION_MAX_AGE_SECONDS.',
         {'200': response('New tokens.', json_content(schema('Tokens'), TOKENS_EXAMPLE)),
-         '401': problem_response(401, 'The refresh token is unknown, expired, or reused (the session was ended).',
-                                 'The refresh token is invalid. Please log in again.',
-                                 headers=['WWW-Authenticate']),
+         '401': problem_response('The refresh token is unknown, expired, or reused (the session was ended).',
+                                 problems.REFRESH_TOKEN_INVALID, headers=['WWW-Authenticate']),
          **WRITE_ERRORS},
-        body=request_body(REFRESH, REFRESH, {'refresh_token': 'nKQ25V0bPezvqZGcNQWahRw1PED9…'}), public=True)},
+        body=request_body(REFRESH, ['refresh_token']), public=True)},
     '/auth/logout': {'post': operation(
         'logout', 'accounts', 'Log out: end this session',
         'Its access and refresh tokens are refused at once, on every instance sharing the database.',
@@ -627,7 +525,7 @@ PATHS = {
         'get': operation(
             'getAccount', 'accounts', 'Your account', '',
             {'200': read_response('The account.', schema('Account'),
-                                  {'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP}),
+                                  ACCOUNT_EXAMPLE),
              **NOT_MODIFIED}),
         'delete': operation(
             'deleteAccount', 'accounts', 'Delete your account and everything it owns',
@@ -636,16 +534,14 @@ PATHS = {
             {'200': response('Deleted.', json_content(schema('Message'), {'message': 'Your account was deleted.'}),
                              ['ETag']),
              **WRITE_ERRORS, **THROTTLED},
-            body=request_body(body_schema({'password': CREDENTIALS_TEXT}, ['password']),
-                              body_schema({'password': CREDENTIALS_TEXT}, ['password']),
-                              {'password': 'difference-engine'})),
+            body=request_body(PASSWORD_CONFIRMATION, ['password'])),
     },
     '/users/me/export': {'get': operation(
         'exportAccount', 'accounts', 'Download everything your account holds',
         'The account, its sessions and API tokens (without their secrets) and every bucketlist with its '
         'items, as one JSON document (`Content-Disposition: attachment; filename="bucketlist-export.json"`).',
         {'200': response('The export.', json_content(schema('Export'), {
-            'account': {'id': 1, 'email': 'ada@example.com', 'date_created': TIMESTAMP},
+            'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE],
             'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}))})},
     '/users/me/password': {'post': operation(
@@ -655,8 +551,7 @@ PATHS = {
         {'200': response('Changed.', json_content(schema('Message'), {
             'message': 'Your password was changed; your other sessions were ended.'})),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(PASSWORD_CHANGE, PASSWORD_CHANGE,
-                          {'current_password': 'difference-engine', 'new_password': 'analytical-engine'}))},
+        body=request_body(PASSWORD_CHANGE, ['current_password', 'new_password']))},
     '/users/me/tokens': {
         'get': operation(
             'listApiTokens', 'accounts', 'Your API tokens',
@@ -674,17 +569,11 @@ PATHS = {
             {'201': response('Created.', json_content(schema('NewApiToken'),
                                                       {**API_TOKEN_EXAMPLE, 'token': 'blt_' + 'x' * 43})),
              **THROTTLED,
-             '409': problem_response(409, 'You already have MAX_API_TOKENS_PER_USER API tokens (100 by default).',
-                                     'You already have 100 API tokens, the most one account may hold '
-                                     '(MAX_API_TOKENS_PER_USER): revoke one first.'),
+             '409': problem_response(
+                 f'You already have MAX_API_TOKENS_PER_USER API tokens ({settings.MAX_API_TOKENS_PER_USER} here).',
+                 problems.API_TOKEN_QUOTA),
              **WRITE_ERRORS},
-            body=request_body(
-                body_schema({**NEW_API_TOKEN, 'expires_in_days': {
-                    'type': 'integer', 'minimum': 1, 'maximum': API_TOKEN_MAX_DAYS,
-                    'description': 'Omitted: until revoked.'}}, ['name', 'scope', 'password']),
-                body_schema({**NEW_API_TOKEN, 'expires_in_days': {'type': 'string', 'pattern': FORM_DAYS_PATTERN}},
-                            ['name', 'scope', 'password']),
-                NEW_API_TOKEN_EXAMPLE)),
+            body=request_body(API_TOKEN, ['name', 'scope', 'password'])),
     },
     '/users/me/tokens/{token_id}': {'delete': operation(
         'revokeApiToken', 'accounts', 'Revoke an API token',
@@ -709,7 +598,7 @@ PATHS = {
             {'201': created('Created.', schema('BucketlistWithItems'),
                             {**BUCKETLIST_EXAMPLE, 'items': []}, BUCKETLIST_LINKS),
              '409': ref('responses', 'NameTaken'), **CREATE_ERRORS},
-            parameters=['IdempotencyKey'], body=bucketlist_body(['name'])),
+            parameters=['IdempotencyKey'], body=request_body(BUCKETLIST, ['name'])),
     },
     '/bucketlists/{bucketlist_id}': {
         'get': operation(
@@ -723,14 +612,14 @@ PATHS = {
             {'200': response('Renamed.', json_content(schema('BucketlistWithItems'),
                                                       BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
              **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'IfMatch'], body=bucketlist_body(['name'])),
+            parameters=['BucketlistId', 'IfMatch'], body=request_body(BUCKETLIST, ['name'])),
         'patch': operation(
             'updateBucketlist', 'bucketlists', 'Change a bucketlist',
             'Only the fields sent change; an empty body changes nothing but date_modified.',
             {'200': response('Changed.', json_content(schema('BucketlistWithItems'),
                                                       BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
              **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'IfMatch'], body=bucketlist_body([])),
+            parameters=['BucketlistId', 'IfMatch'], body=request_body(BUCKETLIST)),
         'delete': operation(
             'deleteBucketlist', 'bucketlists', 'Delete a bucketlist and its items', '',
             {'200': response('Deleted.', json_content(
@@ -752,7 +641,7 @@ PATHS = {
             {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
              **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS},
             parameters=['BucketlistId', 'IdempotencyKey'],
-            body=item_body(['name'], {'name': 'Book the flights', 'done': False})),
+            body=request_body(ITEM, ['name'])),
     },
     '/bucketlists/{bucketlist_id}/items/{item_id}': {
         'get': operation(
@@ -766,13 +655,13 @@ PATHS = {
             {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
-            body=item_body(['name'], {'name': 'Book the flights', 'done': True})),
+            body=request_body(ITEM, ['name'], {**example(ITEM, writable=True), 'done': True})),
         'patch': operation(
             'updateItem', 'items', 'Change an item', 'Only the fields sent change.',
             {'200': response('Changed.', json_content(schema('Item'), {**ITEM_EXAMPLE, 'done': True}),
                              ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'ItemId', 'IfMatch'], body=item_body([], {'done': True})),
+            parameters=['BucketlistId', 'ItemId', 'IfMatch'], body=request_body(ITEM, body_example={'done': True})),
         'delete': operation(
             'deleteItem', 'items', 'Delete an item', '',
             {'200': response('Deleted.', json_content(
@@ -793,26 +682,25 @@ PATHS = {
         'post': operation(
             'addMember', 'members', 'Share a bucketlist',
             'The owner adds an account by its email, as a `viewer` (reads) or an `editor` (also writes '
-            'items). Its next sync brings the list and its items. Unknown emails are limited to 20 an hour.',
+            'items). Its next sync brings the list and its items. Unknown emails are limited to '
+            f'{settings.UNKNOWN_EMAILS_PER_HOUR} an hour (UNKNOWN_EMAILS_PER_HOUR).',
             {'201': response('Added.', json_content(schema('Member'), MEMBER_EXAMPLE)),
              **NOT_FOUND, **THROTTLED,
-             '409': problem_response(409, 'The email is the owner\'s or a member\'s already, or the list has '
-                                          'MAX_MEMBERS_PER_BUCKETLIST members.',
-                                     'grace@example.com is a member of bucketlist 1 already.'),
+             '409': problem_response('The email is the owner\'s or a member\'s already, or the list has '
+                                     'MAX_MEMBERS_PER_BUCKETLIST members.', problems.ALREADY_A_MEMBER),
              **WRITE_ERRORS},
             parameters=['BucketlistId'],
-            body=request_body(MEMBER_NEW, MEMBER_NEW, {'email': 'grace@example.com', 'role': 'editor'})),
+            body=request_body(MEMBER, ['email', 'role'])),
     },
     '/bucketlists/{bucketlist_id}/members/{user_id}': {
         'patch': operation(
             'changeMember', 'members', 'Change a member\'s role', 'The owner only.',
             {'200': response('Changed.', json_content(schema('Member'), MEMBER_EXAMPLE)),
              **NOT_FOUND,
-             '409': problem_response(409, 'That is the owner, whose role does not change.',
-                                     'You own bucketlist 1: that is not a role to change.'),
+             '409': problem_response('That is the owner, whose role does not change.', problems.OWNER_ROLE_FIXED),
              **WRITE_ERRORS},
             parameters=['BucketlistId', 'UserId'],
-            body=request_body(MEMBER_ROLE, MEMBER_ROLE, {'role': 'viewer'})),
+            body=request_body(MEMBER_ROLE, ['role'], {'role': 'viewer'})),
         'delete': operation(
             'removeMember', 'members', 'Remove a member, or leave',
             'The owner removes anyone; a member may remove only themself. Their next sync shows the list '
@@ -820,8 +708,8 @@ PATHS = {
             {'200': response('Removed.', json_content(schema('Message'), {
                 'message': 'User 2 is no longer a member of bucketlist 1.'})),
              **NOT_FOUND,
-             '409': problem_response(409, 'The owner cannot leave their own list: they delete it.',
-                                     'You own bucketlist 1: delete it instead of leaving it.')},
+             '409': problem_response('The owner cannot leave their own list: they delete it.',
+                                     problems.OWNER_CANNOT_LEAVE)},
             parameters=['BucketlistId', 'UserId']),
     },
     '/bucketlists/{bucketlist_id}/items/{item_id}/move': {'post': operation(
@@ -832,7 +720,7 @@ PATHS = {
         {'200': response('Moved.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
          **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS},
         parameters=['BucketlistId', 'ItemId'],
-        body=request_body(MOVE_JSON, MOVE_FORM, {'position': 0, 'bucketlist_id': 1}, required=False))},
+        body=request_body(MOVE))},
     '/sync': {'get': operation(
         'sync', 'bucketlists', 'What changed since your last sync',
         'Without a cursor, everything you have (a full sync); with the last answer\'s cursor, only what '
@@ -842,9 +730,8 @@ PATHS = {
         '(SYNC_TOMBSTONE_DAYS) is 410: sync from scratch.',
         {'200': read_response('Changes.', schema('Sync'), SCHEMAS['Sync']['examples'][0]),
          **NOT_MODIFIED,
-         '410': problem_response(410, 'The cursor is older than the deletions kept: sync again without one.',
-                                 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, 30 days): '
-                                 'sync from scratch, without a cursor.')},
+         '410': problem_response('The cursor is older than the deletions kept: sync again without one.',
+                                 problems.CURSOR_TOO_OLD)},
         parameters=['Cursor', 'SyncLimit', 'IfNoneMatch'])},
 
     '/': {'get': operation(
@@ -858,7 +745,7 @@ PATHS = {
         public=True)},
     '/health': {'get': operation(
         'health', 'operations', 'Check the service and its database',
-        'For load balancers and uptime checks; answers within 2 s whatever the database does.',
+        f'For load balancers and uptime checks; answers within {settings.HEALTH_SECONDS} s whatever the database does.',
         {'200': response('Up, and the database answers.', {**json_content(
             schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': '1.0.0'}), **HTML_PAGE},
             ['ETag'])},
@@ -881,8 +768,7 @@ PATHS = {
         'Requests by route pattern, method and status, their duration, 5xx answers, throttle refusals, '
         'database connections in use and waited for, password hashes queued.',
         {'200': response('The metrics, in Prometheus\' text format.', {'text/plain': {'schema': {'type': 'string'}}}),
-         '401': problem_response(401, 'The metrics token is missing or wrong.',
-                                 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".',
+         '401': problem_response('The metrics token is missing or wrong.', problems.METRICS_TOKEN_NEEDED,
                                  headers=['WWW-Authenticate']),
          **NOT_FOUND},
         public=True)},

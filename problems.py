@@ -52,6 +52,7 @@ API_TOKEN_QUOTA = Problem(
 NAME_TAKEN = Problem(409, 'You already have a bucketlist named {name!r}.', name='Go to Borabora for vacation')
 ALREADY_A_MEMBER = Problem(409, '{email} is a member of bucketlist {bucketlist_id} already.',
                            email='grace@example.com', bucketlist_id=1)
+OWNER_ALREADY = Problem(409, 'You own bucketlist {bucketlist_id} already.', bucketlist_id=1)
 OWNER_ROLE_FIXED = Problem(409, 'You own bucketlist {bucketlist_id}: that is not a role to change.', bucketlist_id=1)
 OWNER_CANNOT_LEAVE = Problem(409, 'You own bucketlist {bucketlist_id}: delete it instead of leaving it.',
                              bucketlist_id=1)
@@ -66,6 +67,9 @@ SESSION_SCOPE = Problem(403, 'API tokens cannot manage sessions, API tokens, the
 CROSS_SITE = Problem(403, 'Cross-site requests from a browser are refused; an origin must be listed in '
                           'CORS_ORIGINS to call this API.')
 
+REFRESH_TOKEN_INVALID = Problem(401, 'The refresh token is invalid. Please log in again.')
+METRICS_TOKEN_NEEDED = Problem(401, 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
+METRICS_OFF = Problem(404, 'Metrics are off: set METRICS_TOKEN to turn them on.')
 SESSION_ENDED = Problem(401, 'The session of this access token has ended. Please log in again.')
 WRONG_CREDENTIALS = Problem(401, 'Invalid email or password, Please try again')
 ACCOUNT_EXISTS = Problem(409, 'User already exists. Please login.')
@@ -76,6 +80,9 @@ BODY_TOO_LARGE = Problem(413, 'The request body is larger than {limit} bytes.', 
 UNSUPPORTED_MEDIA_TYPE = Problem(415, 'Send the body as application/json or application/x-www-form-urlencoded.')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'This Idempotency-Key was already used for a different request.')
 TOO_MANY_ATTEMPTS = Problem(429, 'Too many attempts. Please try again later.')
+INTERNAL_ERROR = Problem(500, 'The server could not complete the request.')  # details go to the log only
+METHOD_NOT_ALLOWED = Problem(405, 'Method not allowed.')  # Bottle's own
+FILE_FORBIDDEN = Problem(403, 'You do not have permission to access this file.')  # Bottle's own
 DATABASE_UNAVAILABLE = Problem(503, 'The database is unavailable. Please retry shortly.')
 CURSOR_TOO_OLD = Problem(410, 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, {days} days): sync '
                               'from scratch, without a cursor.', days=settings.SYNC_TOMBSTONE_DAYS)

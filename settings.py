@@ -107,10 +107,15 @@ MAX_ITEMS_PER_BUCKETLIST = integer('MAX_ITEMS_PER_BUCKETLIST', 500, minimum=1)
 MAX_SESSIONS_PER_USER = integer('MAX_SESSIONS_PER_USER', 100, minimum=1)
 MAX_API_TOKENS_PER_USER = integer('MAX_API_TOKENS_PER_USER', 100, minimum=1)
 MAX_MEMBERS_PER_BUCKETLIST = integer('MAX_MEMBERS_PER_BUCKETLIST', 50, minimum=1)
+# Adding members by email tells whether an address has an account: this many misses an hour per
+# account, then 429.
+UNKNOWN_EMAILS_PER_HOUR = integer('UNKNOWN_EMAILS_PER_HOUR', 20, minimum=1)
 # Deletions are remembered this long for /sync; a cursor older than the ones kept is 410.
 SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 
 PORT = integer('PORT', 8000)
+# /health answers within this, database or not: load balancers give up on it after a few seconds.
+HEALTH_SECONDS = 2
 # The running version, for /health: the commit a Heroku-style host builds (SOURCE_VERSION), or
 # the API's own version.
 VERSION = os.environ.get('SOURCE_VERSION') or os.environ.get('HEROKU_SLUG_COMMIT') or '1.0.0'

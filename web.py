@@ -6,9 +6,8 @@ import logging
 import os
 import re
 import time
-import unicodedata
 from contextlib import nullcontext
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -21,7 +20,7 @@ import auth
 import browsable
 import metrics
 import settings
-from fields import EMAIL_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, TEXT_MAX_LENGTH
+from fields import FORM_BOOLEANS, MAX_ID, clean_text, parse_date
 from models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
@@ -32,17 +31,24 @@ from models import (
     utcnow,
     violated_constraint,
 )
+from problems import (
+    BODY_TOO_LARGE,
+    BODY_TOO_SLOW,
+    CHANGED_SINCE_READ,
+    CROSS_SITE,
+    DATABASE_UNAVAILABLE,
+    IDEMPOTENCY_KEY_REUSED,
+    INTERNAL_ERROR,
+    INVALID_FIELDS,
+    READ_SCOPE,
+    SESSION_SCOPE,
+    TOO_MANY_ATTEMPTS,
+    UNSUPPORTED_MEDIA_TYPE,
+    APIError,
+)
 
-# --- The field rules: validation, the OpenAPI document and the browsable page all read these ------
+# --- Request rules ---------------------------------------------------------------------------------
 
-FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
-EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
-# Names are trimmed of white space and of invisible format characters (category Cf, such as
-# U+200B), so a name of nothing else is blank. Tag characters (U+E0000 on, the only ones past
-# U+1FFFF) stay: they end some emoji flags.
-TRIMMED_FROM_NAMES = ''.join(character for character in map(chr, range(0x20000))
-                             if character.isspace() or unicodedata.category(character) == 'Cf')
-DATE = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 IDEMPOTENCY_KEY = re.compile(f'[\\x21-\\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}')  # printable ASCII, no space
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
@@ -51,8 +57,6 @@ BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
 KNOWN_METHODS = SAFE_METHODS + BODY_METHODS
 CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
 MAX_BODY_FIELDS = 32  # no body has this many; more is an attack, refused before looking at them
-READ_ONLY_FIELDS = {'id', 'created_by', 'owner_id', 'bucketlist_id', 'date_created',
-                    'date_modified', 'items', 'position', 'done_at'}
 
 
 # --- Logging -------------------------------------------------------------------------------------
@@ -156,14 +160,6 @@ app.router.add_filter('id', lambda config: (r'[0-9]{1,18}', int, str))
 
 # --- Errors: everything that fails becomes an RFC 9457 problem document ---------------------------
 
-class APIError(HTTPError):
-    """A failure the client can act on; ``errors`` maps field names to what is wrong with them."""
-
-    def __init__(self, status, detail, errors=None, **headers):
-        super().__init__(status, detail, **headers)
-        self.errors = errors
-
-
 # The most an error document may hold: one that would be larger loses its per-field errors
 # and has its detail cut, so a hostile body cannot make us write megabytes back.
 MAX_PROBLEM_BYTES = 4096
@@ -184,7 +180,7 @@ def problem_json(error):
     """Bottle's handler for every error status, its own 404/405/500 included."""
     status = error.status_code
     # A 500's body may hold internals (the exception text); the client gets a fixed sentence.
-    detail = error.body if status != 500 else 'The server could not complete the request.'
+    detail = error.body if status != 500 else INTERNAL_ERROR.detail
     response.content_type = 'application/problem+json'
     if status == 401:
         response.set_header('WWW-Authenticate', 'Bearer')
@@ -212,7 +208,7 @@ EXCEPTION_STATUSES = [
     (lambda error: isinstance(error, auth.InvalidToken), 401, None, {}),
     (lambda error: isinstance(error, auth.HashingBusy), 503,
      'Too many logins and registrations at once. Please retry shortly.', RETRY_SHORTLY),
-    (is_database_unavailable, 503, 'The database is unavailable. Please retry shortly.', RETRY_SHORTLY),
+    (is_database_unavailable, 503, DATABASE_UNAVAILABLE.detail, RETRY_SHORTLY),
     # A row this request refers to was deleted by another one that committed first.
     (is_violation('foreign_key'), 404, 'What this request refers to no longer exists.', {}),
     (is_violation('unique'), 409, 'This conflicts with a change made at the same time; read it again.', {}),
@@ -296,7 +292,7 @@ def check_if_match(representation):
     """412 when the request's If-Match names none of ``representation()``'s current ETag."""
     wanted = etags_in('If-Match')
     if wanted and '*' not in wanted and etag_of(dumps(representation())) not in wanted:
-        raise APIError(412, 'The resource has changed since you read it; fetch it again (If-Match).')
+        raise CHANGED_SINCE_READ()
 
 
 # --- Tokens --------------------------------------------------------------------------------------
@@ -357,10 +353,9 @@ def authenticated(user_id, session_id):
 
 def refuse_out_of_scope(needed, token_scope):
     if needed == 'session':
-        raise APIError(403, 'API tokens cannot manage sessions, API tokens, the password or the account: '
-                            'log in for that.')
+        raise SESSION_SCOPE()
     if needed == 'write' and token_scope != 'write':
-        raise APIError(403, 'This API token has the read scope: it cannot change anything.')
+        raise READ_SCOPE()
 
 
 def token_checked():
@@ -421,8 +416,7 @@ def start_request():
     if CONTROL_CHARACTERS.search(environ.get('PATH_INFO', '')):
         raise APIError(400, 'The path holds control characters.')
     if request.method not in SAFE_METHODS and is_cross_site():
-        raise APIError(403, 'Cross-site requests from a browser are refused; an origin must be listed '
-                            'in CORS_ORIGINS to call this API.')
+        raise CROSS_SITE()
     if request.method == 'OPTIONS' and cors_origin():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
@@ -506,7 +500,7 @@ def body_deadline():
 
 def _read_limited_body():
     limit = settings.MAX_BODY_BYTES
-    too_large = APIError(413, f'The request body is larger than {limit} bytes.')
+    too_large = BODY_TOO_LARGE(limit=limit)
     if request.content_length > limit:
         raise too_large
     stream = request.environ.get('wsgi.input')
@@ -518,7 +512,7 @@ def _read_limited_body():
         with body_deadline():
             body = stream.read(size) if size else b''
     except BodyTooSlow:
-        raise APIError(408, f'The request body did not arrive within {BODY_READ_SECONDS} seconds.') from None
+        raise BODY_TOO_SLOW(seconds=BODY_READ_SECONDS) from None
     except Exception as error:  # the server's reader raises its own types: bad chunk sizes, a closed socket
         raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
                             'connection closed early.') from error
@@ -565,146 +559,33 @@ def request_fields():
         if len(fields) != len(pairs):
             raise APIError(400, 'The request body repeats a field.')
         return fields, True
-    raise APIError(415, 'Send the body as application/json or application/x-www-form-urlencoded.')
+    raise UNSUPPORTED_MEDIA_TYPE()
 
 
-def clean_body(cleaners, required=()):
-    """Clean values for the fields in ``cleaners`` from the body, or 400 naming every bad field.
-
-    ``cleaners`` maps a field to a function of (value, from_form) that returns the clean
-    value or raises ValueError with a message for the client.
-    """
-    fields, from_form = request_fields()
-    if len(fields) > MAX_BODY_FIELDS:
+def clean_body(declared, required=()):
+    """Clean values for the fields of ``declared`` (``fields.Field``s) that the body sends, or 400
+    naming every bad field: invalid, missing though ``required``, read-only or unknown."""
+    sent, from_form = request_fields()
+    if len(sent) > MAX_BODY_FIELDS:
         raise APIError(400, f'The request body has more than {MAX_BODY_FIELDS} fields.')
     errors = {}
-    for name in fields.keys() - cleaners.keys():
-        errors[name[:64]] = 'This field is read-only.' if name in READ_ONLY_FIELDS else 'Unknown field.'
+    for name in sent.keys() - declared.keys():
+        errors[name[:64]] = 'Unknown field.'
     values = {}
-    for name, clean in cleaners.items():
-        if name not in fields:
+    for name, field in declared.items():
+        if name not in sent:
             if name in required:
                 errors[name] = 'This field is required.'
-            continue
-        try:
-            values[name] = clean(fields[name], from_form)
-        except ValueError as invalid:
-            errors[name] = str(invalid)
+        elif field.read_only:
+            errors[name] = 'This field is read-only.'
+        else:
+            try:
+                values[name] = field.clean(sent[name], from_form)
+            except ValueError as invalid:
+                errors[name] = str(invalid)
     if errors:
-        raise APIError(400, 'The request body has invalid fields: ' + ', '.join(sorted(errors)) + '.',
-                       errors=errors)
+        raise INVALID_FIELDS(names=', '.join(sorted(errors)), errors=errors)
     return values
-
-
-# --- Field cleaners: (value, from_form) -> the clean value, or ValueError for the client ---------
-
-def clean_text(value, from_form=False):
-    if not isinstance(value, str):
-        raise ValueError('Must be a string.')
-    if '\x00' in value:
-        raise ValueError('Must not contain NUL characters.')
-    try:
-        value.encode('utf-8')
-    except UnicodeEncodeError:
-        raise ValueError('Must be valid Unicode text.') from None
-    return value
-
-
-def clean_name(value, from_form=False):
-    name = clean_text(value).strip(TRIMMED_FROM_NAMES)
-    if not name:
-        raise ValueError('Must not be blank.')
-    if len(name) > NAME_MAX_LENGTH:
-        raise ValueError(f'Must be at most {NAME_MAX_LENGTH} characters.')
-    return name
-
-
-def clean_long_text(value, from_form=False):
-    """A description or notes: any text up to TEXT_MAX_LENGTH characters, kept as sent."""
-    text = clean_text(value)
-    if len(text) > TEXT_MAX_LENGTH:
-        raise ValueError(f'Must be at most {TEXT_MAX_LENGTH} characters.')
-    return text
-
-
-def clean_date(value, from_form=False):
-    """A calendar date as YYYY-MM-DD, or None (JSON null; an empty form field)."""
-    if value is None or (from_form and value == ''):
-        return None
-    try:
-        return parse_date(value)
-    except ValueError:
-        raise ValueError('Must be a date as YYYY-MM-DD, or null.') from None
-
-
-def parse_date(text):
-    """The date ``text`` spells as YYYY-MM-DD in ASCII digits, or ValueError."""
-    if not (isinstance(text, str) and DATE.fullmatch(text)):
-        raise ValueError(text)
-    return date.fromisoformat(text)
-
-
-def clean_position(value, from_form=False):
-    """A 0-based position; past the end means last."""
-    return clean_whole_number(value, from_form, minimum=0)
-
-
-def clean_id(value, from_form=False):
-    return clean_whole_number(value, from_form, minimum=1)
-
-
-def clean_whole_number(value, from_form, minimum):
-    # (The length first: int() of thousands of digits is slow, then an error of Python's own.
-    # Leading zeros do not count: a form's 007 is 7.)
-    if from_form and isinstance(value, str) and value.isascii() and value.isdigit():
-        digits = value.lstrip('0')
-        if len(digits) <= 10:
-            value = int(digits or '0')
-    if isinstance(value, float) and value.is_integer():  # 3.0 is a whole number to JSON Schema too
-        value = int(value)
-    if type(value) is not int or not minimum <= value <= MAX_ID:
-        raise ValueError(f'Must be a whole number from {minimum} to {MAX_ID}.')
-    return value
-
-
-def clean_done(value, from_form):
-    if isinstance(value, bool):
-        return value
-    if from_form and value in FORM_BOOLEANS:
-        return FORM_BOOLEANS[value]
-    raise ValueError('Must be a boolean (true or false).')
-
-
-def is_email(text):
-    return (len(text) <= EMAIL_MAX_LENGTH and EMAIL.fullmatch(text) is not None
-            and not any(unicodedata.category(character) in ('Cc', 'Cf') for character in text))
-
-
-def normalized_email(text):
-    """An address as stored and looked up: trimmed, lower-cased and, when that is still a valid
-    address, NFKC-normalised, so that fullwidth ａda@example.com is ada@example.com."""
-    email = text.strip().lower()
-    folded = unicodedata.normalize('NFKC', email).lower()
-    return folded if is_email(folded) else email
-
-
-def clean_email(value, from_form=False):
-    text = clean_text(value)
-    if not is_email(text.strip().lower()):
-        raise ValueError('Must be a valid email address (no invisible or control characters).')
-    return normalized_email(text)
-
-
-def clean_new_password(value, from_form=False):
-    password = clean_text(value)
-    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        raise ValueError(f'Must be from {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.')
-    return password
-
-
-def timestamp(moment):
-    """A stored (naive UTC) time as ISO 8601 with microseconds and a Z."""
-    return moment.isoformat(timespec='microseconds') + 'Z'
 
 
 # --- Query strings and pages ---------------------------------------------------------------------
@@ -842,7 +723,7 @@ def refuse_past_limits(limits, now, counted):
         if len(recent) > allowed:
             metrics.record_throttled(kind)
             retry_after = int((recent[-1] + window - now).total_seconds()) + 1
-            raise APIError(429, 'Too many attempts. Please try again later.', Retry_After=str(retry_after))
+            raise TOO_MANY_ATTEMPTS(headers={'Retry_After': str(retry_after)})
 
 
 # --- Creating exactly once -----------------------------------------------------------------------
@@ -869,7 +750,7 @@ def idempotent(create):
         except IntegrityError:
             record = IdempotencyKey.get((IdempotencyKey.owner == request.user_id) & (IdempotencyKey.key == key))
             if record.fingerprint != fingerprint:
-                raise APIError(422, 'This Idempotency-Key was already used for a different request.') from None
+                raise IDEMPOTENCY_KEY_REUSED() from None
             response.status = record.status
             return json.loads(record.body)
         body = create()
