@@ -1,7 +1,9 @@
-"""What tests share besides fixtures: clients that log in, minted tokens, the routes of the app.
+"""What tests share besides fixtures: clients that log in, bucketlists and items made through the
+API, minted tokens, the routes of the app.
 
 Imported as ``helpers`` (pytest puts tests/ on the path), once; conftest.py chooses the
 database before this module imports the app."""
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -12,7 +14,7 @@ import auth
 import bucketlist
 import migrations
 import settings
-from models import db, utcnow
+from models import Item, db, utcnow
 
 ON_POSTGRESQL = migrations.dialect(db) == 'postgresql'
 PASSWORD = 'correct horse battery'
@@ -36,6 +38,47 @@ def register_and_login(email, password=PASSWORD):
     token = client.post('/auth/login', {'email': email, 'password': password}, status=200).json['access_token']
     client.authorization = ('Bearer', token)
     return client
+
+
+_serial = itertools.count(1)
+
+
+def unique_name(kind):
+    """A name nobody else in the test uses, for when the test does not care what it is."""
+    return f'{kind} #{next(_serial)}'
+
+
+def new_list(client, name=None, items=(), **fields):
+    """A bucketlist of ``client``'s made through the API, as its create answered, and its items
+    (each a name, or a dict of the item's fields), in order. Without a name, a unique one."""
+    bucketlist = client.post_json('/bucketlists/', {'name': unique_name('List') if name is None else name, **fields},
+                                  status=201).json
+    made = [new_item(client, bucketlist['id'], **({'name': item} if isinstance(item, str) else item))
+            for item in items]
+    return bucketlist, made
+
+
+def new_item(client, bucketlist_id, name=None, **fields):
+    """An item made through the API in the bucketlist, as its create answered. Without a name, a unique one."""
+    return client.post_json(f'/bucketlists/{bucketlist_id}/items/',
+                            {'name': unique_name('Item') if name is None else name, **fields}, status=201).json
+
+
+def item_names(client, bucketlist_id, query=''):
+    """The names of the bucketlist's items as ``client`` reads them, in the order it gets them."""
+    return [item['name'] for item in client.get(f'/bucketlists/{bucketlist_id}/items/{query}').json]
+
+
+def positions_of(bucketlist_id):
+    """The positions the bucketlist's items hold as stored, sorted."""
+    with db.connection_context():
+        return sorted(item.position for item in Item.select().where(Item.bucketlist == bucketlist_id))
+
+
+def failed_login(client, email='alice@example.com', **kwargs):
+    """A login with a wrong password, its answer whatever it is."""
+    return client.post_json('/auth/login', {'email': email, 'password': 'wrong password'},
+                            expect_errors=True, **kwargs)
 
 
 def mint_token(user_id, session_id=1, lifetime=timedelta(seconds=settings.TOKEN_TTL_SECONDS),

@@ -8,6 +8,7 @@ from helpers import (
     PASSWORD,
     example_path,
     mint_token,
+    new_list,
     register_and_login,
     routes,
     session_id_of,
@@ -57,6 +58,11 @@ def test_user_login(client):
 def test_non_registered_user_login(client):
     res = client.post('/auth/login', {'email': 'not_a_user@example.com', 'password': 'nope'}, status=401)
     assert res.json['message'] == 'Invalid email or password, Please try again'
+
+
+def test_a_login_with_an_overlong_email_is_401_not_500(client):
+    res = client.post_json('/auth/login', {'email': 'a' * 300 + '@example.com', 'password': 'x'}, status=401)
+    assert res.content_type == 'application/problem+json'
 
 
 def test_wrong_password_gets_the_same_answer_as_an_unknown_email(client):
@@ -132,6 +138,19 @@ def test_tokens_without_required_claims_are_401(user, missing):
     assert_unauthorized(user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401))
 
 
+@pytest.mark.parametrize('changes', [{'typ': None}, {'typ': 'JWT'}, {'aud': 'another-api'}, {'aud': None},
+                                     {'iss': 'somebody-else'}, {'iss': None}])
+def test_a_token_signed_with_our_secret_for_another_purpose_is_401(user, changes):
+    token = mint_token(user_id_of(user), session_id_of(user), **changes)
+    res = user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=401)
+    assert res.headers['WWW-Authenticate'] == 'Bearer'
+
+
+def test_a_minted_token_with_every_claim_works(user):
+    token = mint_token(user_id_of(user), session_id_of(user), lifetime=timedelta(minutes=5))
+    user.get('/bucketlists/', headers={'Authorization': f'Bearer {token}'}, status=200)
+
+
 @pytest.mark.parametrize('subject', ['0', '-1', 'abc', '99999999999999999999', '١'])
 def test_tokens_with_impossible_subjects_are_401(client, subject):
     token = mint_token(1, sub=subject)
@@ -179,8 +198,7 @@ def stored_rows():
 @pytest.mark.parametrize('method, path', AUTHENTICATED_ROUTES)
 def test_a_logged_out_token_is_refused_on_every_route_and_changes_nothing(user, method, path):
     # Routes that check revocation in their own query must not write before they know.
-    user.post_json('/bucketlists/', {'name': 'Mine'}, status=201)
-    user.post_json('/bucketlists/1/items/', {'name': 'Item'}, status=201)
+    new_list(user, items=['Item'])  # bucketlist 1 with item 1, where the paths point
     user.post('/auth/logout', status=200)
     before = stored_rows()
     res = user.request(path, method=method, body=b'{"name": "x"}', content_type='application/json',

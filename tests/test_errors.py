@@ -1,5 +1,6 @@
 """Every failure is a problem+json document a client can read; none is a 500 or an HTML page."""
 import pytest
+from helpers import new_list
 
 import bucketlist
 import settings
@@ -108,3 +109,11 @@ def test_an_error_that_echoes_a_lone_surrogate_is_still_json(user):
     # The unknown field's name comes back in the error; JSON can carry it escaped.
     res = user.post('/bucketlists/', b'{"name": "Trip", "\\ud800x": 1}', content_type='application/json', status=400)
     assert list(assert_problem(res, 400)['errors']) == ['\ud800x']
+
+
+@pytest.mark.parametrize('path', ['/bucketlists/1%0A', '/bucketlists/1/items/%0A', '/x%0D%0AGET%20/forged',
+                                  '/bucketlists/%00'])
+def test_a_path_with_control_characters_is_400(user, path):
+    new_list(user)
+    res = user.get(path, status=400)
+    assert res.content_type == 'application/problem+json'

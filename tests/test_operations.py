@@ -14,8 +14,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import PASSWORD
+from helpers import PASSWORD, failed_login
 
+import bucketlist
 import migrations
 import settings
 from models import db
@@ -59,6 +60,21 @@ def test_every_request_gets_one_log_line_after_it_is_answered(user, service_log)
 def test_an_anonymous_request_logs_no_user(client, service_log):
     client.get('/health')
     assert [record.request['user_id'] for record in service_log if hasattr(record, 'request')] == ['-']
+
+
+def test_log_lines_carry_the_request_id_and_no_secrets(client, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    client.post_json('/auth/register', {'email': 'dave@example.com', 'password': PASSWORD}, status=201)
+    token = client.post_json('/auth/login', {'email': 'dave@example.com', 'password': PASSWORD}).json['access_token']
+    failed_login(client, 'dave@example.com')
+    monkeypatch.setattr(bucketlist, 'bucketlist_json', lambda *a, **k: 1 / 0)
+    client.post_json('/bucketlists/', {'name': 'Boom'}, headers={'Authorization': f'Bearer {token}',
+                                                                 'X-Request-ID': 'trace-me'}, status=500)
+    lines = [r for r in caplog.records if r.name == 'bucketlist']
+    failing = [r for r in lines if r.request_id == 'trace-me']
+    assert [r.levelname for r in failing] == ['ERROR', 'INFO']  # the traceback, then the request log line
+    assert all(r.request_id != '-' for r in lines)
+    assert PASSWORD not in caplog.text and token not in caplog.text and 'wrong password' not in caplog.text
 
 
 def test_liveness_touches_nothing_and_health_tells_the_version(client):

@@ -1,7 +1,9 @@
 """Pages, Link and X-Total-Count on both collections; case-insensitive literal search; done filter."""
 import re
+from urllib.parse import unquote
 
 import pytest
+from helpers import new_list
 
 
 def links(res):
@@ -11,7 +13,7 @@ def links(res):
 @pytest.fixture
 def many(user):
     for number in range(1, 46):
-        user.post_json('/bucketlists/', {'name': f'Goal {number:02d}'}, status=201)
+        new_list(user, f'Goal {number:02d}')
     return user
 
 
@@ -68,7 +70,7 @@ def test_empty_collection_has_one_page(user):
 
 def test_search_is_a_case_insensitive_substring(user):
     for name in ('Visit Paris', 'PARIS again', 'Rome', 'Ärger in Örebro'):
-        user.post_json('/bucketlists/', {'name': name})
+        new_list(user, name)
     assert [b['name'] for b in user.get('/bucketlists/?q=paris').json] == ['Visit Paris', 'PARIS again']
     assert [b['name'] for b in user.get('/bucketlists/?q=%C3%A4rger').json] == ['Ärger in Örebro']
     assert user.get('/bucketlists/?q=paris').headers['X-Total-Count'] == '2'
@@ -76,23 +78,31 @@ def test_search_is_a_case_insensitive_substring(user):
 
 def test_search_keeps_other_parameters_in_links(user):
     for number in range(3):
-        user.post_json('/bucketlists/', {'name': f'Paris {number}'})
+        new_list(user, f'Paris {number}')
     res = user.get('/bucketlists/?q=paris&limit=1')
     assert links(res)['next'] == '/bucketlists/?q=paris&page=2&limit=1'
+
+
+def test_links_keep_non_ascii_searches(user):
+    for name in ['Café Paris', 'Café Lyon']:
+        new_list(user, name)
+    res = user.get('/bucketlists/?q=caf%C3%A9&limit=1')
+    next_link = [link for link in res.headers['Link'].split(', ') if 'rel="next"' in link][0]
+    url = next_link[1:next_link.index('>')]
+    assert 'q=caf%C3%A9' in url and unquote(url).count('é') == 1
+    assert [b['name'] for b in user.get(url).json] == ['Café Lyon']
 
 
 @pytest.mark.parametrize('query, expected', [('100%', ['100% done']), ('a_b', ['a_b']), ('\\', ['back\\slash'])])
 def test_search_wildcards_are_literal(user, query, expected):
     for name in ('100% done', '1000 done', 'a_b', 'axb', 'back\\slash'):
-        user.post_json('/bucketlists/', {'name': name})
+        new_list(user, name)
     assert [b['name'] for b in user.get('/bucketlists/', {'q': query}).json] == expected
 
 
 def test_items_paginate_search_and_filter_by_done(user):
-    bucketlist = user.post_json('/bucketlists/', {'name': 'List'}).json
+    bucketlist, _ = new_list(user, items=[{'name': f'Item {number}', 'done': number % 5 == 0} for number in range(25)])
     url = f'/bucketlists/{bucketlist["id"]}/items/'
-    for number in range(25):
-        user.post_json(url, {'name': f'Item {number}', 'done': number % 5 == 0})
     assert len(user.get(url).json) == 20
     assert user.get(url).headers['X-Total-Count'] == '25'
     assert [i['name'] for i in user.get(url + '?done=true').json] == [f'Item {n}' for n in (0, 5, 10, 15, 20)]
@@ -106,10 +116,9 @@ def test_items_paginate_search_and_filter_by_done(user):
 def test_an_items_total_follows_adds_moves_and_deletes_and_its_pages_add_up(user, sort):
     """Unfiltered, a page of items takes its total from its list's count; it must stay the
     number of items the list holds, whatever moved in or out, and pages must cover them once."""
-    first = user.post_json('/bucketlists/', {'name': 'First'}).json['id']
-    second = user.post_json('/bucketlists/', {'name': 'Second'}).json['id']
-    made = [user.post_json(f'/bucketlists/{first}/items/', {'name': f'Item {n}', 'due_date': f'2027-01-{n + 1:02d}'})
-            .json for n in range(7)]
+    first, made = new_list(user, items=[{'name': f'Item {n}', 'due_date': f'2027-01-{n + 1:02d}'} for n in range(7)])
+    second, _ = new_list(user)
+    first, second = first['id'], second['id']
 
     def totals():
         return [user.get(f'/bucketlists/{bucketlist}/items/?sort={sort}&limit=2').headers['X-Total-Count']
