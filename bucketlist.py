@@ -90,8 +90,8 @@ def bucketlist_json(bucketlist, items=None):
 # --- Bucketlists ---------------------------------------------------------------------------------
 
 # What each role may do: read the list and its items, write its items, manage the list itself
-# (rename, delete, members).
-ALLOWED = {'read': {'owner', 'editor', 'viewer'}, 'write': {'owner', 'editor'}, 'manage': {'owner'}}
+# (rename, delete, members). ROLES go from the most allowed to the least.
+ALLOWED = {'read': ROLES, 'write': ROLES[:2], 'manage': ROLES[:1]}
 REFUSALS = {'write': VIEWER_CANNOT_WRITE, 'manage': OWNER_ONLY}
 
 

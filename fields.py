@@ -25,7 +25,7 @@ API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token las
 
 # --- Enumerations --------------------------------------------------------------------------------
 
-ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist
+ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist, the most allowed first
 MEMBER_ROLES = ('viewer', 'editor')  # the roles the owner gives
 API_TOKEN_SCOPES = ('read', 'write')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
