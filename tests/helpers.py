@@ -51,11 +51,10 @@ def unique_name(kind):
 def new_list(client, name=None, items=(), **fields):
     """A bucketlist of ``client``'s made through the API, as its create answered, and its items
     (each a name, or a dict of the item's fields), in order. Without a name, a unique one."""
-    bucketlist = client.post_json('/bucketlists/', {'name': unique_name('List') if name is None else name, **fields},
-                                  status=201).json
-    made = [new_item(client, bucketlist['id'], **({'name': item} if isinstance(item, str) else item))
-            for item in items]
-    return bucketlist, made
+    created = client.post_json('/bucketlists/', {'name': unique_name('List') if name is None else name, **fields},
+                               status=201).json
+    made = [new_item(client, created['id'], **({'name': item} if isinstance(item, str) else item)) for item in items]
+    return created, made
 
 
 def new_item(client, bucketlist_id, name=None, **fields):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import PASSWORD, example_path, register_and_login, routes
+from helpers import PASSWORD, example_path, new_item, new_list, register_and_login, routes
 
 import settings
 from models import Bucketlist, IdempotencyKey, Item, User
@@ -20,15 +20,16 @@ def test_me_is_the_account_of_the_token(user):
 
 
 def fill(user):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, headers={'Idempotency-Key': 'k1'}).json
-    user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack', 'done': True})
-    user.post_json('/bucketlists/', {'name': 'Empty'})
+    """'Trip', made with an Idempotency-Key and holding 'Pack' (done), then 'Empty'."""
+    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, headers={'Idempotency-Key': 'k1'}, status=201).json
+    new_item(user, trip['id'], 'Pack', done=True)
+    new_list(user, 'Empty')
     return trip
 
 
 def test_the_export_holds_everything_the_account_has(user, other_user):
     fill(user)
-    other_user.post_json('/bucketlists/', {'name': 'Not yours'})
+    new_list(other_user, 'Not yours')
     res = user.get('/users/me/export')
     assert res.headers['Content-Disposition'] == 'attachment; filename="bucketlist-export.json"'
     export = json.loads(res.body)
@@ -71,7 +72,7 @@ def test_a_deleted_accounts_token_is_refused_on_every_route(method, rule):
 
 def test_deleting_the_account_removes_everything_it_owns_and_frees_the_email(user, other_user):
     fill(user)
-    other_user.post_json('/bucketlists/', {'name': 'Stays'})
+    new_list(other_user, 'Stays')
     assert user.delete_json('/users/me', {'password': PASSWORD}).json == {'message': 'Your account was deleted.'}
     assert User.select().where(User.email == 'alice@example.com').count() == 0
     assert [b.name for b in Bucketlist.select()] == ['Stays']

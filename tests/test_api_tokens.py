@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import PASSWORD, DocumentedTestApp, example_path, routes
+from helpers import PASSWORD, DocumentedTestApp, example_path, new_list, routes
 
 import bucketlist
 from models import ApiToken, utcnow
@@ -31,7 +31,7 @@ def test_a_new_token_is_shown_once_and_stored_hashed(user):
 
 
 def test_a_read_token_reads_and_cannot_write(user):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}).json
+    trip, _ = new_list(user, 'Trip')
     reader, _ = api_client(user, 'read')
     assert reader.get(f'/bucketlists/{trip["id"]}').json['name'] == 'Trip'
     res = reader.post_json('/bucketlists/', {'name': 'Nope'}, status=403)
@@ -154,8 +154,7 @@ def test_every_private_route_has_a_scope():
 @pytest.mark.parametrize('method, rule', sorted(SCOPES))
 @pytest.mark.parametrize('scope', ['read', 'write'])
 def test_each_route_refuses_tokens_without_its_scope(user, scope, method, rule):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}).json
-    item = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack'}).json
+    trip, (item,) = new_list(user, items=['Pack'])
     client, _ = api_client(user, scope)
     path = example_path(rule, b=trip['id'], i=item['id'])
     res = client.request(path, method=method, body=json.dumps({'name': 'x', 'password': PASSWORD}).encode(),

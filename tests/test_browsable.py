@@ -4,6 +4,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from helpers import new_list
 from webtest import TestApp
 
 import browsable
@@ -97,8 +98,8 @@ def test_server_rendered_text_is_escaped(client):
 @pytest.mark.parametrize('accept', [None, '*/*', 'application/json', 'application/json, */*',
                                     'text/html;q=0.5, application/json'])
 def test_api_clients_get_the_same_bytes_as_before(user, accept):
-    bucketlist_id = user.post('/bucketlists/', {'name': 'Go to Borabora'}).json['id']
-    item_id = user.post(f'/bucketlists/{bucketlist_id}/items/', {'name': 'Book the flights'}).json['id']
+    trip, (item,) = new_list(user, 'Go to Borabora', ['Book the flights'])
+    bucketlist_id, item_id = trip['id'], item['id']
     # The same request id, or the X-Request-ID headers would differ.
     headers = {'X-Request-ID': 'same'}
     if accept:

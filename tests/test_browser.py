@@ -9,7 +9,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import PASSWORD, mint_token, register_and_login, user_id_of
+from helpers import PASSWORD, mint_token, new_list, register_and_login, user_id_of
 
 import bucketlist
 
@@ -216,7 +216,7 @@ MARKUP = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>']
 
 def test_the_page_renews_an_expired_access_token_instead_of_asking_to_log_in(page, problems):
     user = register_and_login('grace@example.com')
-    user.post_json('/bucketlists/', {'name': 'Still here'})
+    new_list(user, 'Still here')
     page.goto('/bucketlists/')
     log_in(page, 'grace@example.com')
     expect(page.locator('#body')).to_contain_text('Still here')
@@ -234,7 +234,7 @@ def test_the_page_renews_an_expired_access_token_instead_of_asking_to_log_in(pag
 
 def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
     owner = register_and_login('olive@example.com')
-    trip = owner.post_json('/bucketlists/', {'name': 'Shared trip'}).json
+    trip, _ = new_list(owner, 'Shared trip')
     member_id = user_id_of(register_and_login('milo@example.com'))
     page.goto(f'/bucketlists/{trip["id"]}')
     log_in(page, 'olive@example.com')
@@ -263,8 +263,7 @@ def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
 
 def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
     api = register_and_login('mallory@example.com')
-    bucketlist_id = api.post_json('/bucketlists/', {'name': MARKUP[0]}).json['id']
-    api.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': MARKUP[1]})
+    bucketlist_id = new_list(api, MARKUP[0], [MARKUP[1]])[0]['id']
 
     page.goto(f'/bucketlists/{bucketlist_id}')
     log_in(page, 'mallory@example.com')
@@ -281,7 +280,7 @@ def test_a_bucketlist_named_like_markup_shows_as_text(page, problems):
 def test_the_pages_of_a_long_list_are_links(page, problems):
     api = register_and_login('grace@example.com')
     for name in ['Learn COBOL', 'Find a moth', 'Sail the Pacific']:
-        api.post_json('/bucketlists/', {'name': name})
+        new_list(api, name)
 
     page.goto('/bucketlists/?limit=2')
     log_in(page, 'grace@example.com')
@@ -298,7 +297,7 @@ def test_the_pages_of_a_long_list_are_links(page, problems):
 
 def test_swagger_ui_tries_an_operation_with_a_real_token(page, problems):
     api = register_and_login('ada@example.com')
-    api.post_json('/bucketlists/', {'name': 'Go to Borabora'}, status=201)  # the q example: bora
+    new_list(api, 'Go to Borabora')  # the q example: bora
     token = api.authorization[1]
 
     page.goto('/docs')

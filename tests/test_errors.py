@@ -36,8 +36,8 @@ def test_ids_that_name_no_row_are_404(user, path):
 
 @pytest.mark.parametrize('big', ['0', '2147483648', '99999999999999999999999'])
 def test_item_routes_take_ids_past_the_columns_range_as_404(user, big):
-    bucketlist_id = user.post_json('/bucketlists/', {'name': 'Trip'}).json['id']
-    item_id = user.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'Fly'}).json['id']
+    trip, (fly,) = new_list(user, items=['Fly'])
+    bucketlist_id, item_id = trip['id'], fly['id']
     for path in (f'/bucketlists/{big}/items/', f'/bucketlists/{big}/items/{item_id}',
                  f'/bucketlists/{bucketlist_id}/items/{big}'):
         for method in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE'):
@@ -95,8 +95,8 @@ def test_unexpected_exception_is_500_without_traceback(user, monkeypatch, caplog
 
 
 def test_validation_errors_name_each_field(user):
-    user.post_json('/bucketlists/', {'name': 'Trips'}, status=201)
-    res = user.post_json('/bucketlists/1/items/', {'name': '', 'done': 'yes', 'extra': 1}, status=400)
+    trip, _ = new_list(user)
+    res = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': '', 'done': 'yes', 'extra': 1}, status=400)
     assert set(assert_problem(res, 400)['errors']) == {'name', 'done', 'extra'}
 
 

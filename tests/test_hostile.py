@@ -3,7 +3,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from helpers import path_template, register_and_login, routes
+from helpers import new_item, new_list, path_template, register_and_login, routes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,9 +44,8 @@ def target(client):
             return found['id'], found['items'][0]['id']
         bucketlist_id = found['id']
     else:
-        bucketlist_id = client.post_json('/bucketlists/', {'name': 'Target'}).json['id']
-    item = client.post_json(f'/bucketlists/{bucketlist_id}/items/', {'name': 'Target item'}).json
-    return bucketlist_id, item['id']
+        bucketlist_id = new_list(client)[0]['id']
+    return bucketlist_id, new_item(client, bucketlist_id)['id']
 
 
 def assert_answer_is_sane(res):

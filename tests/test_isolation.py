@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from helpers import path_template, routes
+from helpers import new_list, path_template, routes
 
 from models import Bucketlist, Item
 
@@ -14,8 +14,7 @@ ROUTES = [(method, path_template(rule),
 
 @pytest.fixture
 def alices_data(user):
-    bucketlist = user.post_json('/bucketlists/', {'name': 'Private'}).json
-    item = user.post_json(f'/bucketlists/{bucketlist["id"]}/items/', {'name': 'Secret'}).json
+    bucketlist, (item,) = new_list(user, 'Private', ['Secret'])
     return bucketlist['id'], item['id']
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import pytest
 import schemathesis
+from helpers import new_list
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
@@ -65,9 +66,8 @@ def map_case(context, case):
 @pytest.fixture(autouse=True)
 def alice(user):
     """alice owns bucketlist 1 holding item 1, the ids of the document's examples."""
-    created = user.post_json('/bucketlists/', {'name': 'Go to Borabora for vacation'}, status=201).json
-    user.post_json('/bucketlists/1/items/', {'name': 'Book the flights'}, status=201)
-    assert created['id'] == 1 and created['created_by'] == 1
+    created, (item,) = new_list(user, 'Go to Borabora for vacation', ['Book the flights'])
+    assert created['id'] == item['id'] == 1 and created['created_by'] == 1
 
 
 @schema.parametrize()

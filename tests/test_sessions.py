@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import jwt
-from helpers import ON_POSTGRESQL, PASSWORD, DocumentedTestApp, register_and_login
+from helpers import ON_POSTGRESQL, PASSWORD, DocumentedTestApp, new_list, register_and_login
 
 import auth
 import bucketlist
@@ -267,9 +267,9 @@ def test_deleting_the_account_ends_its_sessions(user):
 def test_an_ended_session_reads_nothing_and_writes_nothing_on_the_routes_that_check_it_in_their_query(user):
     """These routes check the session in the query that does their work (one round trip): with
     items or none, on pages with rows or past the end, the owner's and a member's writes."""
-    full = user.post_json('/bucketlists/', {'name': 'Full'}).json['id']
-    empty = user.post_json('/bucketlists/', {'name': 'Empty'}).json['id']
-    item = user.post_json(f'/bucketlists/{full}/items/', {'name': 'Dive'}).json['id']
+    full_list, (dive,) = new_list(user, 'Full', ['Dive'])
+    full, item = full_list['id'], dive['id']
+    empty = new_list(user, 'Empty')[0]['id']
     register_and_login('member@example.com')
     user.post_json(f'/bucketlists/{full}/members', {'email': 'member@example.com', 'role': 'editor'})
     owner, _ = login()

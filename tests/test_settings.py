@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ON_POSTGRESQL
+from helpers import ON_POSTGRESQL, new_list
 
 import bucketlist
 from models import db
@@ -50,10 +50,10 @@ def test_default_database_is_sqlite_in_the_working_directory():
 
 
 def test_connection_is_returned_after_every_request_even_a_failing_one(user, monkeypatch):
-    user.post_json('/bucketlists/', {'name': 'One'}, status=201)
+    trip, _ = new_list(user)
     assert db.is_closed()
     monkeypatch.setattr(bucketlist, 'item_json', lambda item: 1 / 0)
-    user.post_json('/bucketlists/1/items/', {'name': 'Boom'}, status=500)
+    user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Boom'}, status=500)
     assert db.is_closed()
     if ON_POSTGRESQL:
         pooled = len(db._connections)  # (tests that race on threads before this one leave more)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from conftest import empty_tables_now
-from helpers import ON_POSTGRESQL, PASSWORD, example_path, register_and_login, routes, user_id_of
+from helpers import ON_POSTGRESQL, PASSWORD, example_path, new_list, register_and_login, routes, user_id_of
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -38,8 +38,7 @@ def stranger(other_user):
 @pytest.fixture
 def shared(owner, editor, viewer):
     """alice's 'Trip' with two items, shared with eddie (editor) and vera (viewer)."""
-    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
-    items = [owner.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': name}).json for name in ('Pack', 'Fly')]
+    trip, items = new_list(owner, 'Trip', ['Pack', 'Fly'])
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'}, status=201)
     return trip, items
@@ -48,7 +47,7 @@ def shared(owner, editor, viewer):
 # --- Members -------------------------------------------------------------------------------------
 
 def test_the_owner_adds_a_member_by_email(owner, editor):
-    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
+    trip, _ = new_list(owner)
     added = owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': ' Eddie@Example.com', 'role': 'editor'},
                             status=201).json
     assert set(added) == {'user_id', 'email', 'role', 'date_added'}
@@ -100,7 +99,7 @@ def test_the_owner_removes_anyone_and_a_member_only_leaves(owner, editor, viewer
 
 
 def test_guessing_emails_by_sharing_is_throttled(owner):
-    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
+    trip, _ = new_list(owner)
     url = f'/bucketlists/{trip["id"]}/members'
     for n in range(app_settings.UNKNOWN_EMAILS_PER_HOUR):
         owner.post_json(url, {'email': f'guess{n}@example.com', 'role': 'viewer'}, status=404)
@@ -109,7 +108,7 @@ def test_guessing_emails_by_sharing_is_throttled(owner):
 
 def test_members_per_bucketlist_are_bounded(owner, monkeypatch):
     monkeypatch.setattr(app_settings, 'MAX_MEMBERS_PER_BUCKETLIST', 1)
-    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
+    trip, _ = new_list(owner)
     for email in ('m1@example.com', 'm2@example.com'):
         register_and_login(email)
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'm1@example.com', 'role': 'viewer'}, status=201)
@@ -120,7 +119,7 @@ def test_members_per_bucketlist_are_bounded(owner, monkeypatch):
 
 def test_members_see_shared_bucketlists_with_their_role(owner, editor, viewer, shared):
     trip, _ = shared
-    editor.post_json('/bucketlists/', {'name': 'Trip'})  # names are unique per owner only
+    new_list(editor, 'Trip')  # names are unique per owner only
     assert sorted((b['name'], b['role']) for b in editor.get('/bucketlists/').json) == [('Trip', 'editor'),
                                                                                        ('Trip', 'owner')]
     assert [b['role'] for b in editor.get('/bucketlists/?role=editor').json] == ['editor']
@@ -142,12 +141,12 @@ def test_the_lists_total_counts_what_you_own_and_what_is_shared_with_you_as_both
                         len(editor.get(f'/bucketlists/{query}').json))
                 for query in ('', '?role=owner', '?role=editor', '?q=trip', '?limit=1&page=5')}
 
-    own = [editor.post_json('/bucketlists/', {'name': f'Trip {n}'}).json['id'] for n in range(3)]
+    own = [new_list(editor, f'Trip {n}')[0]['id'] for n in range(3)]
     assert totals() == {'': ('4', 4), '?role=owner': ('3', 3), '?role=editor': ('1', 1), '?q=trip': ('4', 4),
                         '?limit=1&page=5': ('4', 0)}
     editor.delete(f'/bucketlists/{own[0]}')
-    viewer.post_json('/bucketlists/', {'name': 'Mine'})  # another account's lists count for it only
-    other = viewer.post_json('/bucketlists/', {'name': 'Shared too'}).json['id']
+    new_list(viewer, 'Mine')  # another account's lists count for it only
+    other = new_list(viewer, 'Shared too')[0]['id']
     viewer.post_json(f'/bucketlists/{other}/members', {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
     assert totals() == {'': ('4', 4), '?role=owner': ('2', 2), '?role=editor': ('2', 2), '?q=trip': ('3', 3),
                         '?limit=1&page=5': ('4', 0)}
@@ -162,8 +161,8 @@ def test_pages_of_own_and_shared_lists_interleaved_add_up_to_the_whole_list(owne
     """Each page is cut from the reader's own lists and those shared with them, in one order:
     walked page by page, in every order, they give every list once, as one page with all does."""
     for n in range(5):  # ids, names and dates alternate between the two accounts
-        editor.post_json('/bucketlists/', {'name': f'{"bdfhj"[n]} own'})
-        theirs = owner.post_json('/bucketlists/', {'name': f'{"acegi"[n]} shared'}).json['id']
+        new_list(editor, f'{"bdfhj"[n]} own')
+        theirs = new_list(owner, f'{"acegi"[n]} shared')[0]['id']
         owner.post_json(f'/bucketlists/{theirs}/members', {'email': 'eddie@example.com', 'role': 'viewer'},
                         status=201)
     whole = [b['name'] for b in editor.get(f'/bucketlists/?sort={sort}&limit=100').json]
@@ -206,12 +205,11 @@ def test_editors_write_items_but_only_the_owner_renames_or_deletes(owner, editor
 
 def test_moving_needs_write_access_to_both_lists(owner, editor, viewer, shared):
     trip, (pack, _) = shared
-    home = viewer.post_json('/bucketlists/', {'name': 'Home'}).json
-    viewer_item = viewer.post_json(f'/bucketlists/{home["id"]}/items/', {'name': 'Mine'}).json
+    home, (viewer_item,) = new_list(viewer, 'Home', ['Mine'])
     # Out of her own list into one she only views: 403; into a stranger's: 404.
     viewer.post_json(f'/bucketlists/{home["id"]}/items/{viewer_item["id"]}/move', {'bucketlist_id': trip['id']},
                      status=403)
-    editor_list = editor.post_json('/bucketlists/', {'name': 'Eddie'}).json
+    editor_list, _ = new_list(editor, 'Eddie')
     viewer.post_json(f'/bucketlists/{home["id"]}/items/{viewer_item["id"]}/move',
                      {'bucketlist_id': editor_list['id']}, status=404)
     # An editor moves an item of the shared list into a list of their own.
@@ -239,7 +237,7 @@ def test_deleting_an_account_removes_its_memberships_and_what_it_owned_for_every
                                                                                      shared):
     trip, _ = shared
     cursor = editor.get('/sync').json['cursor']
-    eddies = editor.post_json('/bucketlists/', {'name': 'Eddie'}).json
+    eddies, _ = new_list(editor, 'Eddie')
     editor.post_json(f'/bucketlists/{eddies["id"]}/members', {'email': 'alice@example.com', 'role': 'viewer'})
     owner.delete_json('/users/me', {'password': PASSWORD}, status=200)
     editor.get(f'/bucketlists/{trip["id"]}', status=404)
@@ -253,8 +251,7 @@ def test_deleting_an_account_removes_its_memberships_and_what_it_owned_for_every
 # --- Sync ----------------------------------------------------------------------------------------
 
 def test_sync_shows_being_added_and_being_removed(owner, viewer):
-    trip = owner.post_json('/bucketlists/', {'name': 'Trip'}).json
-    pack = owner.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack'}).json
+    trip, (pack,) = new_list(owner, 'Trip', ['Pack'])
     cursor = viewer.get('/sync').json['cursor']
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'})
     answer = viewer.get('/sync', {'cursor': cursor}).json
@@ -269,7 +266,7 @@ def test_sync_shows_being_added_and_being_removed(owner, viewer):
 def test_an_item_moved_out_of_a_shared_list_leaves_every_copy_of_it(owner, editor, viewer, shared):
     trip, (pack, _) = shared
     cursors = {name: client.get('/sync').json['cursor'] for name, client in (('owner', owner), ('viewer', viewer))}
-    eddies = editor.post_json('/bucketlists/', {'name': 'Eddie'}).json
+    eddies, _ = new_list(editor, 'Eddie')
     editor.post_json(f'/bucketlists/{trip["id"]}/items/{pack["id"]}/move', {'bucketlist_id': eddies['id']}, status=200)
     for name, client in (('owner', owner), ('viewer', viewer)):
         answer = client.get('/sync', {'cursor': cursors[name]}).json
@@ -365,7 +362,7 @@ class Sharing(RuleBasedStateMachine):
     def start(self):
         empty_tables_now()  # every sequence from nothing, or hypothesis could not replay one
         self.clients = {name: register_and_login(f'{name}@example.com') for name in ('alice', 'bob', 'carol')}
-        self.list_id = self.clients['alice'].post_json('/bucketlists/', {'name': 'Shared'}).json['id']
+        self.list_id = new_list(self.clients['alice'], 'Shared')[0]['id']
         self.roles = {'alice': 'owner'}
 
     @rule(name=st.sampled_from(['bob', 'carol']), role=st.sampled_from(['viewer', 'editor']))
@@ -429,7 +426,7 @@ TestSharingSequences.settings = settings(max_examples=15, stateful_step_count=12
 def test_removing_a_member_while_they_write_is_before_or_after_never_between(owner, editor):
     if not ON_POSTGRESQL:
         return  # SQLite runs one writer at a time: nothing races
-    trip = owner.post_json('/bucketlists/', {'name': 'Race'}).json
+    trip, _ = new_list(owner, 'Race')
     members = f'/bucketlists/{trip["id"]}/members'
     eddie = user_id_of(editor)
     for attempt in range(5):

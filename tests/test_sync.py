@@ -5,7 +5,7 @@ import threading
 import time
 from datetime import timedelta
 
-from helpers import ON_POSTGRESQL, register_and_login
+from helpers import ON_POSTGRESQL, new_item, new_list, register_and_login
 
 from models import Deletion, utcnow
 
@@ -62,9 +62,8 @@ class Replica:
 
 
 def test_a_first_sync_holds_everything(user, other_user):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip', 'description': 'Soon'}).json
-    user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack', 'due_date': '2027-01-01'})
-    other_user.post_json('/bucketlists/', {'name': 'Not yours'})
+    new_list(user, 'Trip', [{'name': 'Pack', 'due_date': '2027-01-01'}], description='Soon')
+    new_list(other_user, 'Not yours')
     replica = Replica(user)
     (answer,) = replica.sync()
     assert set(answer) == {'cursor', 'has_more', 'bucketlists', 'items', 'deleted'}
@@ -75,13 +74,9 @@ def test_a_first_sync_holds_everything(user, other_user):
 
 def test_a_sync_with_a_cursor_holds_only_what_changed(user, other_user):
     replica = Replica(user)
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}).json
-    home = user.post_json('/bucketlists/', {'name': 'Home'}).json
-    doomed = user.post_json('/bucketlists/', {'name': 'Doomed'}).json
-    pack = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack'}).json
-    fly = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Fly'}).json
-    paint = user.post_json(f'/bucketlists/{home["id"]}/items/', {'name': 'Paint'}).json
-    gone = user.post_json(f'/bucketlists/{doomed["id"]}/items/', {'name': 'Gone with it'}).json
+    trip, (pack, fly) = new_list(user, 'Trip', ['Pack', 'Fly'])
+    home, (paint,) = new_list(user, 'Home', ['Paint'])
+    doomed, (gone,) = new_list(user, 'Doomed', ['Gone with it'])
     replica.sync()
     assert replica.sync()[0]['bucketlists'] == [] and replica.sync()[0]['items'] == []  # nothing new
 
@@ -89,7 +84,7 @@ def test_a_sync_with_a_cursor_holds_only_what_changed(user, other_user):
     user.delete(f'/bucketlists/{trip["id"]}/items/{fly["id"]}')
     user.put_json(f'/bucketlists/{home["id"]}', {'name': 'House'})
     user.delete(f'/bucketlists/{doomed["id"]}')
-    other_user.post_json('/bucketlists/', {'name': 'Not yours'})
+    new_list(other_user, 'Not yours')
     (answer,) = replica.sync()
     assert [b['name'] for b in answer['bucketlists']] == ['House']
     assert [i['name'] for i in answer['items']] == ['Pack']
@@ -105,9 +100,8 @@ def test_a_sync_with_a_cursor_holds_only_what_changed(user, other_user):
 
 
 def test_an_item_moved_into_a_bucketlist_then_deleted_with_it_is_gone_from_the_copy(user):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}).json
-    doomed = user.post_json('/bucketlists/', {'name': 'Doomed'}).json
-    pack = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Pack'}).json
+    trip, (pack,) = new_list(user, 'Trip', ['Pack'])
+    doomed, _ = new_list(user, 'Doomed')
     replica = Replica(user)
     replica.sync()
     user.post_json(f'/bucketlists/{trip["id"]}/items/{pack["id"]}/move', {'bucketlist_id': doomed['id']})
@@ -118,9 +112,7 @@ def test_an_item_moved_into_a_bucketlist_then_deleted_with_it_is_gone_from_the_c
 
 def test_large_answers_are_paged(user):
     for n in range(3):
-        bucketlist = user.post_json('/bucketlists/', {'name': f'List {n}'}).json
-        for m in range(3):
-            user.post_json(f'/bucketlists/{bucketlist["id"]}/items/', {'name': f'Item {m}'})
+        new_list(user, f'List {n}', [f'Item {m}' for m in range(3)])
     replica = Replica(user)
     pages = replica.sync(limit=4)
     assert [page['has_more'] for page in pages] == [True, True, False]
@@ -136,9 +128,9 @@ def test_large_answers_are_paged(user):
 
 def test_a_cursor_older_than_the_tombstones_kept_is_410(user):
     replica = Replica(user)
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}).json
+    trip, _ = new_list(user, 'Trip')
     replica.sync()
-    item = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'Gone'}).json
+    item = new_item(user, trip['id'], 'Gone')
     user.delete(f'/bucketlists/{trip["id"]}/items/{item["id"]}')
     # Time passes: the tombstone is older than SYNC_TOMBSTONE_DAYS when the next deletion purges.
     Deletion.update(deleted_at=utcnow() - timedelta(days=31)).execute()
@@ -158,9 +150,9 @@ def test_bad_cursors_and_limits_are_400(user):
 
 
 def test_a_cursor_of_another_account_shows_nothing_of_it(user, other_user):
-    other_user.post_json('/bucketlists/', {'name': 'Private'})
+    new_list(other_user, 'Private')
     theirs = other_user.get('/sync').json['cursor']
-    other_user.post_json('/bucketlists/', {'name': 'Also private'})
+    new_list(other_user, 'Also private')
     answer = user.get('/sync', {'cursor': theirs}).json
     assert answer['bucketlists'] == [] and answer['items'] == []
 
