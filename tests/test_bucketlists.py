@@ -1,4 +1,5 @@
-"""The tutorial's bucketlist tests, ported to WebTest with tokens, and the CRUD rules around them."""
+"""The tutorial's bucketlist tests, ported to WebTest with tokens, and the CRUD rules around them:
+names, descriptions, timestamps, read-only fields."""
 from datetime import datetime
 
 import pytest

@@ -1,5 +1,5 @@
-"""Email addresses are one account however they are spelled: case, Unicode normalisation (NFC/NFD,
-NFKC look-alikes) and invisible characters, also for accounts stored before normalisation."""
+"""An email address is one account however it is spelled in Unicode (NFC or NFD, NFKC look-alikes),
+refused with invisible or control characters, also for accounts stored before normalisation."""
 import pytest
 from helpers import PASSWORD
 

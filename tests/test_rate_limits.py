@@ -10,6 +10,7 @@ import settings
 
 
 def login(client, email='alice@example.com', password=PASSWORD, address='192.0.2.1', **kwargs):
+    """A login from ``address``, its answer whatever it is."""
     return client.post_json('/auth/login', {'email': email, 'password': password}, expect_errors=True,
                             extra_environ={'REMOTE_ADDR': address}, **kwargs)
 
