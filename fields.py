@@ -201,12 +201,14 @@ EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
 
 
 def form_number(minimum, maximum):
-    """The pattern of a whole number from ``minimum`` (0 or 1) to ``maximum`` as a form sends it:
-    leading zeros allowed, at most as many digits as ``maximum`` has."""
-    digits = len(str(maximum))
+    """The pattern of a whole number from ``minimum`` (0 or 1) as a form sends it, leading zeros
+    allowed: one digit fewer than ``maximum`` has, so that every number it matches is in range
+    (the description gives the range whole)."""
+    digits = len(str(maximum)) - 1
+    described = {'type': 'string', 'description': f'A whole number from {minimum} to {maximum}.'}
     if minimum == 0:
-        return {'type': 'string', 'pattern': f'^[0-9]{{1,{digits}}}$'}
-    return {'type': 'string', 'pattern': f'^0*[1-9][0-9]{{0,{digits - 1}}}$'}
+        return {**described, 'pattern': f'^[0-9]{{1,{digits}}}$'}
+    return {**described, 'pattern': f'^0*[1-9][0-9]{{0,{digits - 1}}}$'}
 
 
 # --- Field declarations --------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""An access token is honoured only while its session is open: a statement that checks the
+session proves it, and nothing else runs before the session is proven or checked."""
+from bottle import Bottle
+from helpers import new_list
+from webtest import TestApp
+
+import web
+from models import ThrottleEvent, db
+
+
+def probe_app(callback, method='GET'):
+    """An app with the service's plugins and one route of its own, at /probe."""
+    probe = Bottle()
+    probe.uninstall('json')
+    for plugin in web.app.plugins:
+        if plugin.name in ('errors', 'json', 'browsable', 'token_auth'):
+            probe.install(plugin)
+    probe.default_error_handler = web.problem_json
+    probe.route('/probe', method=method, callback=callback)
+    return probe
+
+
+def test_a_route_that_checks_nothing_still_refuses_an_ended_session(user):
+    client = TestApp(probe_app(lambda: {'secret': 'data'}))
+    client.authorization = user.authorization
+    assert client.get('/probe', status=200).json == {'secret': 'data'}
+    user.post('/auth/logout', status=200)
+    res = client.get('/probe', status=401)
+    assert 'secret' not in res.text
+
+
+def test_a_route_that_writes_without_checking_the_session_writes_nothing_for_an_ended_one(user):
+    def write():
+        with db.atomic():
+            ThrottleEvent.insert(kind='probe', subject='probe').execute()
+        return {'written': True}
+    client = TestApp(probe_app(write, method='POST'))
+    client.authorization = user.authorization
+    client.post('/probe', status=200)
+    user.post('/auth/logout', status=200)
+    client.post('/probe', status=401)
+    with db.connection_context():
+        assert ThrottleEvent.select().where(ThrottleEvent.kind == 'probe').count() == 1
+
+
+def test_every_route_of_an_ended_session_is_401_whatever_it_reads_first(user):
+    bucketlist, (item,) = new_list(user, items=['Skydive'])
+    base = f'/bucketlists/{bucketlist["id"]}'
+    user.post('/auth/logout', status=200)
+    for method, path in [('GET', base), ('GET', f'{base}/items/'), ('GET', f'{base}/items/{item["id"]}'),
+                         ('POST', f'{base}/items/{item["id"]}/move'), ('GET', f'{base}/members'),
+                         ('GET', '/sync'), ('GET', '/bucketlists/'), ('GET', '/users/me')]:
+        res = user.request(path, method=method, expect_errors=True)
+        assert res.status_int == 401, (method, path, res.status)
