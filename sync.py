@@ -16,22 +16,14 @@ import json
 from collections import namedtuple
 from datetime import timedelta
 
-from peewee import PostgresqlDatabase, fn
+from peewee import fn
 
 import settings
+import sql
+from database import ON_POSTGRESQL, db, utcnow
 from fields import MAX_ID
-from models import (
-    SYNC_PARTS,
-    Bucketlist,
-    Deletion,
-    Item,
-    SyncState,
-    changes_since,
-    db,
-    role_of,
-    utcnow,
-    visible_to,
-)
+from models import Bucketlist, Deletion, Item, SyncState, role_of, visible_to
+from sql import SYNC_PARTS
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
 FULL_PHASES = ('bucketlists', 'items')
@@ -84,13 +76,34 @@ def decode(text):
 
 def low_water():
     """Every write not visible to this statement has a version at or above this."""
-    if isinstance(db, PostgresqlDatabase):
+    if ON_POSTGRESQL:
         return db.execute_sql('SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint').fetchone()[0]
     return SyncState.get_by_id(1).next_version
 
 
 class SessionEnded(Exception):
     """The access token's session has ended (found by the query that reads the tombstones)."""
+
+
+def changes_since(user_id, session_id, since, part, after, limit):
+    """(low water, purged_below, {'deletions': [...], 'bucketlists': [...], 'items': [...]}) of the
+    user's rows with versions from ``since``, at most ``limit`` of each kind, from the kind
+    ``part`` on (``SYNC_PARTS``) and, in that kind, after the key ``after`` ((version, id) or
+    None): all of one snapshot, which the low water and the purge are of too. None when the access
+    token's session ``session_id`` has ended (None: an API token, looked up already).
+
+    The rows are ``sql.sync_changes``'s: each reads as its kind's answers show it, with its
+    ``version``, which orders a sync (a tombstone's ``kind`` and ``object_id``)."""
+    after_version, after_id = after or (None, None)
+    rows = sql.run(sql.sync_changes(), since=since, user_id=user_id, after_version=after_version, after_id=after_id,
+                   limit=limit, session_id=session_id, part=SYNC_PARTS.index(part))
+    if not rows:
+        return None
+    state, *changed = rows
+    found = {kind: [] for kind in SYNC_PARTS}
+    for row in changed:  # in order of part, version, id
+        found[SYNC_PARTS[row.part]].append(row)
+    return state.low_water, state.purged_below, found
 
 
 def page(user_id, session_id, cursor, limit):

@@ -6,8 +6,8 @@ from webtest import TestApp
 
 import bucketlist
 import migrations
-import models
 import settings
+import sql
 from models import db
 
 # Every read the routes make: each order both ways, each role filter, with and without a search,
@@ -82,10 +82,10 @@ def alice_id(client):
 
 
 def function_of(statement):
-    """The definition of the function installed for the HOT statement ``statement``."""
+    """The definition of the function installed for the statement ``statement`` (sql.py)."""
     with db.connection_context():
         return db.execute_sql('SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname = %s',
-                              (models.pooled_function_name(statement),)).fetchone()[0]
+                              (sql.pooled_function_name(statement),)).fetchone()[0]
 
 
 def test_behind_a_transaction_pooler_a_read_is_the_function_the_database_holds(user, monkeypatch):
@@ -95,7 +95,7 @@ def test_behind_a_transaction_pooler_a_read_is_the_function_the_database_holds(u
     installed = function_of('bucketlist_with_items')
     try:
         with db.connection_context():  # the function now says where the answer came from
-            db.execute_sql(installed.replace('SELECT b.id, b.name,', "SELECT b.id, 'from the function'::varchar,", 1))
+            db.execute_sql(installed.replace('b.name AS list_name,', "'from the function'::varchar AS list_name,", 1))
         assert user.get(f'/bucketlists/{trip}').json['name'] == 'Trip'
         monkeypatch.setattr(settings, 'DATABASE_POOLER', 'transaction')
         assert user.get(f'/bucketlists/{trip}').json['name'] == 'from the function'
@@ -112,7 +112,7 @@ def test_a_read_whose_function_is_missing_is_a_503_and_readiness_says_to_migrate
     user.get(f'/bucketlists/{trip}', status=200)  # the function is known to this process
     client.get('/readyz', status=200)
     with db.connection_context():
-        db.execute_sql(f'DROP FUNCTION {models.pooled_function_name("bucketlist_with_items")}')
+        db.execute_sql(f'DROP FUNCTION {sql.pooled_function_name("bucketlist_with_items")}')
     try:
         for _ in range(2):  # once when the call fails, once when the process looks for it again
             res = user.get(f'/bucketlists/{trip}', status=503)
@@ -127,7 +127,7 @@ def test_a_read_whose_function_is_missing_is_a_503_and_readiness_says_to_migrate
     client.get('/readyz', status=200)
     monkeypatch.setattr(settings, 'DATABASE_POOLER', 'none')  # a direct connection needs none of them
     with db.connection_context():
-        db.execute_sql(f'DROP FUNCTION {models.pooled_function_name("bucketlist_with_items")}')
+        db.execute_sql(f'DROP FUNCTION {sql.pooled_function_name("bucketlist_with_items")}')
     try:
         client.get('/readyz', status=200)
     finally:
@@ -168,7 +168,8 @@ def test_migrating_installs_a_function_for_every_read_and_writes_none():
         return  # SQLite has no pooler, and no functions
     with db.connection_context():
         installed = {name for (name,) in db.execute_sql("SELECT proname FROM pg_proc WHERE proname LIKE 'hot\\_%%'")}
-    reads = [name for name, sql in models.HOT.items() if sql.startswith('SELECT')]
-    assert {models.pooled_function_name(name) for name in reads} <= installed
+    statements = [statement.name for statement in sql.every_statement()]
+    reads = [statement.name for statement in sql.every_statement() if statement.sql.startswith('SELECT')]
+    assert {sql.pooled_function_name(name) for name in reads} <= installed
     assert len(reads) > 50 and 'insert_bucketlist' not in reads and 'update_item' not in reads
-    assert len({models.pooled_function_name(name) for name in models.HOT}) == len(models.HOT)
+    assert len({sql.pooled_function_name(name) for name in statements}) == len(statements)

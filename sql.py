@@ -1,0 +1,669 @@
+"""The SQL written by hand: the busiest statements, each declared once with named parameters, and how they run.
+
+Building these with peewee on every request took longer than PostgreSQL took to run them, so they
+are written here, once each, as PostgreSQL's SQL with named parameters (``:bucketlist_id``, with a
+cast where PostgreSQL needs one: ``:done::boolean``). A statement is built when first used and
+translated once into each driver's style: a prepared statement on PostgreSQL (``$1``), pyformat
+behind a pooler in transaction mode (``%(bucketlist_id)s``), SQLite's own ``:bucketlist_id``. Its
+rows are named tuples of its columns: ``row.position``, never ``row[9]``.
+
+    rows = sql.run(sql.list_items('name', 'asc'), bucketlist_id=7, pattern='%', done=None, ...)
+    rows[0].total
+
+The columns of bucketlists and items come from the Peewee models and fields.py (``shown_fields``,
+``columns``): a field added there is read, inserted and updated by these statements too.
+
+The bucketlist reads also check the access token's session (``:session_id``, NULL for an API
+token, looked up already), so that a GET is one round trip; such a statement is declared
+``checks_session`` and a row from it for a session calls ``on_session_proven``. On a miss,
+``session_open`` tells 401 from 404.
+"""
+import functools
+import hashlib
+import itertools
+import re
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
+from typing import Any
+
+from peewee import DatabaseError, Field, OperationalError
+
+import fields
+import settings
+from database import ON_POSTGRESQL, db
+from fields import BUCKETLIST_SORTS, ITEM_SORTS
+
+# A row of a statement: a named tuple of its columns, built from the columns the database names.
+Row = tuple[Any, ...]
+
+
+def on_session_proven() -> None:
+    """Called when a statement that checks the access token's session (``checks_session``) returned
+    a row for a :session_id (not NULL, an API token's): the session is open. Nothing by default;
+    the web layer sets its own."""
+
+
+# --- Statements ----------------------------------------------------------------------------------
+
+# A parameter: a colon and a name, and the cast after it if any (``:done::boolean``). A cast's own
+# colons (``::text``) are not a parameter: the name must not follow a colon or a word character.
+PARAMETER = re.compile(r'(?<![:\w]):([a-z_][a-z0-9_]*)(::[a-z]+)?')
+
+
+class Statement:
+    """One statement, as each driver runs it, worked out once from its SQL.
+
+    ``sql`` is PostgreSQL's, with named parameters; ``parameters`` are their names in the order of
+    PostgreSQL's numbers ($1, $2…). ``reads``: a SELECT, which behind a pooler in transaction mode
+    runs as a function (``install_pooled_functions``). ``make_row`` turns a row as the driver gives
+    it into the statement's named row: learnt from the first answer's columns."""
+    __slots__ = ('name', 'sql', 'checks_session', 'parameters', 'postgresql', 'prepare', 'execute', 'pyformat',
+                 'sqlite', 'reads', 'make_row')
+
+    def __init__(self, name: str, sql: str, checks_session: bool = False):
+        if '%' in sql:  # psycopg2 reads it as a placeholder, even in a statement run without values
+            raise ValueError(f'{name}: a % in the SQL must come as a parameter (a LIKE pattern does)')
+        self.name, self.sql, self.checks_session = name, sql, checks_session
+        self.parameters = tuple(dict.fromkeys(match[1] for match in PARAMETER.finditer(sql)))
+        number = {parameter: n for n, parameter in enumerate(self.parameters, 1)}
+        self.postgresql = PARAMETER.sub(lambda match: f'${number[match[1]]}{match[2] or ""}', sql)
+        self.prepare = f'PREPARE {name} AS {self.postgresql}'
+        self.execute = f'EXECUTE {name}({", ".join(["%s"] * len(self.parameters))})' if self.parameters else (
+            f'EXECUTE {name}')
+        self.pyformat = PARAMETER.sub(r'%(\1)s\2', sql)
+        self.sqlite = PARAMETER.sub(r':\1', sql)  # (without the casts, which SQLite does not have)
+        self.reads = sql.startswith('SELECT ')
+        self.make_row: Callable[[tuple], Row] | None = None
+
+    def __repr__(self):
+        return f'<Statement {self.name}>'
+
+
+_DECLARED: list[Callable[..., Statement]] = []  # each declared statement's function, for every_statement
+_BY_NAME: dict[str, Statement] = {}  # the statements built so far, by name
+
+
+def declare(*variants: tuple[str, ...], checks_session: bool = False
+            ) -> Callable[[Callable[..., str]], Callable[..., Statement]]:
+    """Declare the function below, which returns a statement's SQL, as a statement: called with one
+    value of each of ``variants`` (a sort key, a direction…; none without variants), it returns the
+    Statement of that variant, built when first asked for and then kept. Its name is the function's
+    and the values ('' left out): ``list_items('name', 'asc')`` is list_items_name_asc.
+    ``checks_session``: its SQL checks the access token's session (``SESSION_OPEN``)."""
+    def declaration(sql_of: Callable[..., str]) -> Callable[..., Statement]:
+        @functools.cache
+        def statement(*choices: str) -> Statement:
+            # (A value outside ``variants``, such as a sort key nobody checked, must not reach the SQL.)
+            if len(choices) != len(variants) or any(choice not in allowed
+                                                    for choice, allowed in zip(choices, variants, strict=True)):
+                raise ValueError(f'{sql_of.__name__} has no variant {choices}')
+            name = '_'.join([sql_of.__name__, *filter(None, choices)])
+            _BY_NAME[name] = Statement(name, sql_of(*choices), checks_session)
+            return _BY_NAME[name]
+        statement.variants = variants
+        statement.__name__, statement.__doc__ = sql_of.__name__, sql_of.__doc__
+        _DECLARED.append(statement)
+        return statement
+    return declaration
+
+
+def every_statement() -> list[Statement]:
+    """Every statement, each variant of each declaration, built now if not yet."""
+    return [statement(*choices) for statement in _DECLARED for choices in itertools.product(*statement.variants)]
+
+
+def named(name: str) -> Statement:
+    """The statement called ``name``, as ``every_statement`` names them."""
+    if name not in _BY_NAME:
+        every_statement()
+    return _BY_NAME[name]
+
+
+# --- Running them --------------------------------------------------------------------------------
+
+def run(statement: Statement | str, /, **values: Any) -> list[Row]:
+    """The rows of ``statement`` (or of the statement of that name) run with ``values``, a value for
+    each of its parameters by name (others are left aside)."""
+    if isinstance(statement, str):
+        statement = named(statement)
+    cursor = _execute(statement, values)
+    rows = cursor.fetchall()
+    if not rows:
+        return rows
+    if statement.checks_session and values.get('session_id') is not None:
+        on_session_proven()
+    return list(map(statement.make_row or _learn_rows(statement, cursor.description), rows))
+
+
+def one(statement: Statement | str, /, **values: Any) -> Row | None:
+    """The first row of ``statement`` run with ``values`` (see ``run``), or None."""
+    if isinstance(statement, str):
+        statement = named(statement)
+    cursor = _execute(statement, values)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    if statement.checks_session and values.get('session_id') is not None:
+        on_session_proven()
+    return (statement.make_row or _learn_rows(statement, cursor.description))(row)
+
+
+def value(statement: Statement | str, /, **values: Any) -> Any:
+    """The first column of the first row of ``statement`` run with ``values`` (see ``run``), or None."""
+    row = one(statement, **values)
+    return None if row is None else row[0]
+
+
+# Errors of a connection whose prepared statements are gone: invalid_sql_statement_name, and
+# feature_not_supported ("cached plan must not change result type").
+PREPARED_STATEMENT_LOST = {'26000', '0A000'}
+
+
+def _execute(statement: Statement, values: Mapping[str, Any]):
+    """The cursor of ``statement`` run with ``values``.
+
+    PostgreSQL runs each as a statement prepared once per connection: planning these short
+    queries took it longer than running them."""
+    if not ON_POSTGRESQL:
+        return db.execute_sql(statement.sqlite, values)  # (sqlite3 takes the values by name)
+    if settings.DATABASE_POOLER == 'transaction':  # each statement may meet another server connection
+        if statement.reads:
+            return call_pooled_read(statement, [values[parameter] for parameter in statement.parameters])
+        return db.execute_sql(statement.pyformat, values)
+    connection = db.connection()
+    if statement.name not in connection.prepared:
+        db.execute_sql(statement.prepare)
+        connection.prepared.add(statement.name)
+    try:
+        return db.execute_sql(statement.execute, [values[parameter] for parameter in statement.parameters])
+    except DatabaseError as error:
+        if getattr(error.__context__, 'pgcode', None) not in PREPARED_STATEMENT_LOST:
+            raise
+        # The server no longer has this connection's statements (a pooler in transaction mode
+        # swapped the connection under us) or can no longer run them (a migration changed the
+        # type of a column they return). Drop the connection, so the next request prepares
+        # afresh on a new one; this one is a 503 like any other database trouble.
+        connection.close()
+        raise OperationalError(f'prepared statement {statement.name} is no longer usable') from error
+
+
+def _learn_rows(statement: Statement, description) -> Callable[[tuple], Row]:
+    """The function making ``statement``'s named rows, from the columns of its first answer; kept."""
+    names = [column[0] for column in description]
+    make = namedtuple('Row', names)._make
+    if not ON_POSTGRESQL:  # SQLite gives dates and times as text and booleans as integers
+        converters = _sqlite_converters()
+        make = _converting(make, [(index, converters[name]) for index, name in enumerate(names) if name in converters])
+    statement.make_row = make
+    return make
+
+
+def _converting(make: Callable[[Iterable], Row], conversions: list[tuple[int, Callable]]) -> Callable[[tuple], Row]:
+    def make_converted(values):
+        values = list(values)
+        for index, convert in conversions:
+            values[index] = convert(values[index])
+        return make(values)
+    return make_converted
+
+
+@functools.cache
+def _sqlite_converters() -> dict[str, Callable[[Any], Any]]:
+    """{column: its model field's python_value} for the columns SQLite stores otherwise than Python
+    holds them (dates and times as text, booleans as integers): a column is named after the field
+    of the read it comes from (``columns``)."""
+    converters = {}
+    for table, prefix in (('items', ''), ('bucketlists', ''), ('bucketlists', LIST_PREFIX)):
+        for field in shown_fields(table):
+            if field.field_type in ('BOOL', 'DATE', 'DATETIME'):
+                converters[prefix + field.safe_name] = field.python_value
+    return converters
+
+
+@functools.cache
+def _part(row_type: type, prefix: str) -> tuple[Callable[[Iterable], Row], Callable[[Row], tuple]]:
+    names = [name for name in row_type._fields if name.startswith(prefix)]
+    return namedtuple('Row', [name.removeprefix(prefix) for name in names])._make, attrgetter(*names)
+
+
+def prefixed(row: Row, prefix: str) -> Row:
+    """The columns of ``row`` whose names start with ``prefix``, as a row of their own named without
+    it: the bucketlist of a row that joins it to one of its items (``LIST_PREFIX``)."""
+    make, pick = _part(type(row), prefix)
+    return make(pick(row))
+
+
+# --- The columns, from the models ----------------------------------------------------------------
+
+DECLARED = {'bucketlists': fields.BUCKETLIST, 'items': fields.ITEM}  # each table's fields.py declaration
+LIST_PREFIX = 'list_'  # before a bucketlist's columns in a row that also has an item's
+# PostgreSQL's type of each kind of Peewee field, for the casts of parameters and NULLs.
+SQL_TYPES = {'AUTO': 'integer', 'INT': 'integer', 'BIGINT': 'bigint', 'VARCHAR': 'varchar', 'TEXT': 'text',
+             'BOOL': 'boolean', 'DATE': 'date', 'DATETIME': 'timestamp'}
+
+
+@functools.cache
+def shown_fields(table: str) -> tuple[Field, ...]:
+    """The model fields every read of ``table`` returns: those an answer shows (its fields.py
+    declaration, by attribute: ``created_by`` is the item's ``created_by_id``), in the answer's order."""
+    from models import Bucketlist, Item  # (models.py runs its statements from here: imported only now)
+    model = {'bucketlists': Bucketlist, 'items': Item}[table]
+    by_attribute = {field.safe_name: field for field in model._meta.sorted_fields}
+    shown = [declared.attr or name for name, declared in DECLARED[table].items() if declared.shown]
+    return tuple(by_attribute[attribute] for attribute in shown if attribute in by_attribute)
+
+
+@functools.cache
+def written_fields(table: str) -> dict[str, Field]:
+    """{field: its model field} of the fields of ``table`` that bodies write (fields.py's ``column``)."""
+    return fields.columns(DECLARED[table])
+
+
+def columns(table: str, alias: str = '', prefix: str = '') -> str:
+    """SQL: the columns of ``table`` (of its row ``alias``) that reads return (``shown_fields``), each
+    named as its attribute, after ``prefix``: ``b.id, b.name…``, ``i.created_by AS created_by_id``."""
+    of = f'{alias}.' if alias else ''
+    return ', '.join(f'{of}{field.column_name}' if prefix + field.safe_name == field.column_name
+                     else f'{of}{field.column_name} AS {prefix}{field.safe_name}' for field in shown_fields(table))
+
+
+def sql_type(field: Field) -> str:
+    return SQL_TYPES[field.field_type]
+
+
+def kept_unless_set(table: str) -> str:
+    """SQL for an UPDATE's SET: each column bodies write set to its parameter when :set_<field> is
+    true, else kept (``edits`` gives the values)."""
+    return ', '.join(f'{field.column_name} = CASE WHEN :set_{name}::boolean THEN :{name}::{sql_type(field)}'
+                     f' ELSE {field.column_name} END' for name, field in written_fields(table).items())
+
+
+@functools.cache
+def _edited(table: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, f'set_{name}') for name in written_fields(table))
+
+
+def edits(table: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of ``kept_unless_set``'s parameters that write the fields ``given`` has and keep the others."""
+    values = {}
+    for name, is_set in _edited(table):
+        values[name], values[is_set] = given.get(name), name in given
+    return values
+
+
+def inserted(table: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """{field: value} of every field of ``table`` that bodies write: ``given``'s, else its model field's default."""
+    return {name: given[name] if name in given else field.default() if callable(field.default) else field.default
+            for name, field in written_fields(table).items()}
+
+
+# --- The statements ------------------------------------------------------------------------------
+
+# SQL: the bucketlist row ``b`` is the user's, or shared with them.
+SEEN = ('(b.owner_id = :user_id OR EXISTS'
+        ' (SELECT 1 FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = :user_id))')
+# SQL: the access token's session is open, or :session_id is NULL (an API token, looked up already).
+SESSION_OPEN = ('(:session_id::integer IS NULL OR EXISTS'
+                ' (SELECT 1 FROM sessions s WHERE s.id = :session_id AND s.user_id = :user_id))')
+# SQL: the user's role in the bucketlist ``b`` they see: 'owner', or their membership's.
+ROLE_OF_B = ("CASE WHEN b.owner_id = :user_id THEN 'owner' ELSE"
+             ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = :user_id) END')
+
+
+def lock_of_b(lock: str) -> str:
+    """SQL: the lock ``lock`` ('locked', 'shared' or '': none) on the bucketlist row ``b``, held until
+    the transaction ends; SQLite's IMMEDIATE transactions keep other writers out already."""
+    return {'locked': ' FOR UPDATE OF b', 'shared': ' FOR SHARE OF b'}.get(lock, '') if db.for_update else ''
+
+
+@declare(('', 'locked', 'shared'), checks_session=True)
+def bucketlist_seen(lock: str) -> str:
+    """The bucketlist :bucketlist_id with the role of :user_id, if they see it and their session
+    :session_id is open; its row locked as ``lock`` says (``lock_of_b``)."""
+    return (f'SELECT {columns("bucketlists", "b")}, {ROLE_OF_B} AS role FROM bucketlists b'
+            f' WHERE b.id = :bucketlist_id AND {SEEN} AND {SESSION_OPEN}{lock_of_b(lock)}')
+
+
+@declare(('', 'locked'), checks_session=True)
+def bucketlist_with_items(lock: str) -> str:
+    """``bucketlist_seen``'s bucketlist (its columns named list_…) with each of its items, in
+    position order; one row of NULL items' columns for a bucketlist with none."""
+    return (f'SELECT {columns("bucketlists", "b", LIST_PREFIX)}, {ROLE_OF_B} AS {LIST_PREFIX}role,'
+            f' {columns("items", "i")} FROM bucketlists b LEFT JOIN items i ON i.bucketlist_id = b.id'
+            f' WHERE b.id = :bucketlist_id AND {SEEN} AND {SESSION_OPEN} ORDER BY i.position, i.id{lock_of_b(lock)}')
+
+
+@declare(checks_session=True)
+def edit_owned_bucketlist() -> str:
+    """Write the fields :set_… says (``edits``) and :now as date_modified to the bucketlist
+    :bucketlist_id, if :user_id owns it and their session :session_id is open; then the rows of
+    ``bucketlist_with_items``. SQLite has no UPDATE in a WITH: there it returns the id alone."""
+    update = (f'UPDATE bucketlists SET {kept_unless_set("bucketlists")}, date_modified = :now::timestamp'
+              f' WHERE id = :bucketlist_id AND owner_id = :user_id AND {SESSION_OPEN}')
+    if not ON_POSTGRESQL:
+        return f'{update} RETURNING id'
+    return (f'WITH b AS ({update} RETURNING *) SELECT {columns("bucketlists", "b", LIST_PREFIX)},'
+            f' {ROLE_OF_B} AS {LIST_PREFIX}role, {columns("items", "i")}'
+            ' FROM b LEFT JOIN items i ON i.bucketlist_id = b.id ORDER BY i.position, i.id')
+
+
+@declare(checks_session=True)
+def update_item() -> str:
+    """Write the fields :set_… says (``edits``) and :now as date_modified to the item :item_id of the
+    bucketlist :bucketlist_id, if :user_id owns the bucketlist and their session :session_id is open
+    (both NULL: the caller checked them already); returns the item. done_at follows done from the
+    row as it is when written: two writers racing cannot leave an item not done with a done_at, or
+    done without one."""
+    return (f'UPDATE items SET {kept_unless_set("items")},'
+            ' done_at = CASE WHEN NOT :set_done::boolean OR :done::boolean = done THEN done_at'
+            ' WHEN :done::boolean THEN :now::timestamp END, date_modified = :now::timestamp'
+            ' WHERE id = :item_id AND bucketlist_id = :bucketlist_id AND (:user_id::integer IS NULL'
+            ' OR EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND b.owner_id = :user_id))'
+            f' AND {SESSION_OPEN} RETURNING {columns("items")}')
+
+
+@declare(checks_session=True)
+def session_open() -> str:
+    """The session :session_id of :user_id, while it is open. A session ends by its row's deletion:
+    logout, reuse of a refresh token, a password change, the account's deletion (ON DELETE CASCADE)."""
+    return 'SELECT id FROM sessions WHERE id = :session_id AND user_id = :user_id'
+
+
+@declare()
+def api_token() -> str:
+    """(id, user_id, scope) of the API token whose hash is :token_hash, unless expired at :now."""
+    return ('SELECT id, user_id, scope FROM api_tokens'
+            ' WHERE token_hash = :token_hash AND (expires_at IS NULL OR expires_at > :now)')
+
+
+# Each insert refuses to pass its quota (:most) in the same statement. The owner's row is locked
+# before its count is read: racing creates take turns and each reads the count the last one left
+# (the statement's snapshot would not), and the lock the foreign key then takes on that row is one
+# the transaction already holds, so PostgreSQL records no second locker (a multixact) for it: 40 %
+# more creates a second for one account in pgbench.
+@declare(checks_session=True)
+def insert_bucketlist() -> str:
+    """A new bucketlist of :user_id with the fields bodies write, unless they have :most already or
+    their session :session_id has ended; returns its id."""
+    written = written_fields('bucketlists')
+    return (f'INSERT INTO bucketlists (owner_id, date_created, date_modified,'
+            f' {", ".join(field.column_name for field in written.values())})'
+            f' SELECT :user_id, :date_created, :date_modified, {", ".join(f":{name}" for name in written)}'
+            f' WHERE (SELECT bucketlist_count FROM users WHERE id = :user_id'
+            f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN} RETURNING id')
+
+
+def _insert_item(source: str) -> str:
+    """SQL: a new item of :user_id in the bucketlist ``b`` that ``source`` reads, with the fields
+    bodies write, :now and :done_at, last (the count kept on the list's row, migration 10), unless
+    the list holds :most already; returns the item."""
+    written = written_fields('items')
+    return (f'{source} INSERT INTO items (bucketlist_id, date_created, date_modified, done_at, position, created_by,'
+            f' {", ".join(field.column_name for field in written.values())})'
+            f' SELECT b.id, :now, :now, :done_at, b.item_count, :user_id, {", ".join(f":{name}" for name in written)}'
+            f' FROM b WHERE b.item_count < :most RETURNING {columns("items")}')
+
+
+@declare()
+def insert_item() -> str:
+    """``_insert_item`` into :bucketlist_id, whose lock the caller holds: the count it reads is the
+    one the last writer left."""
+    return _insert_item('WITH b AS (SELECT b.id, b.item_count FROM bucketlists b WHERE b.id = :bucketlist_id)')
+
+
+@declare(checks_session=True)
+def insert_item_as_owner() -> str:
+    """``_insert_item`` into :bucketlist_id if :user_id owns it and their session :session_id is
+    open, in one statement. Locked, the list's row is read as the last writer left it, count
+    included, whatever the statement's snapshot."""
+    return _insert_item('WITH b AS (SELECT b.id, b.item_count FROM bucketlists b WHERE b.id = :bucketlist_id'
+                        f' AND b.owner_id = :user_id AND {SESSION_OPEN}{lock_of_b("locked")})')
+
+
+# GET /bucketlists/: a page is the caller's own UNION ALL those shared with them, each branch read
+# through its own index. ``kind``: all of them, their own ('owner'), or those shared with them in
+# the role :role ('shared'); ``searched``: only those whose names match the LIKE pattern :pattern.
+ROLE_KINDS = ('all', 'owner', 'shared')
+SEARCHED = ('', 'searched')
+DIRECTIONS = ('asc', 'desc')
+# The orders in which an index (owner_id, id or name) gives the caller's own lists.
+OWNED_IN_ORDER = ('id', 'name')
+OWNED_COUNT = '(SELECT u.bucketlist_count FROM users u WHERE u.id = :user_id)'
+
+
+def listed_bucketlists(kind: str, searched: str) -> list[str]:
+    """SQL: the branches of the lists' rows, with the caller's ``role``."""
+    name_matches = " AND lower(b.name) LIKE :pattern ESCAPE '\\'" if searched else ''
+    owned = (f"SELECT {columns('bucketlists', 'b')}, 'owner' AS role FROM bucketlists b"
+             f' WHERE b.owner_id = :user_id{name_matches}')
+    shared = (f'SELECT {columns("bucketlists", "b")}, m.role FROM memberships m'
+              f' JOIN bucketlists b ON b.id = m.bucketlist_id WHERE m.user_id = :user_id{name_matches}')
+    return {'all': [owned, shared], 'owner': [owned], 'shared': [f'{shared} AND m.role = :role']}[kind]
+
+
+@declare(ROLE_KINDS, SEARCHED)
+def count_bucketlists(kind: str, searched: str) -> str:
+    """How many lists ``list_bucketlists`` has in all: for an empty page, which cannot tell."""
+    counted = ' + '.join(f'(SELECT count(*) FROM ({branch}) AS counted)'
+                         for branch in listed_bucketlists(kind, searched))
+    return f'SELECT {counted} AS total'
+
+
+@declare(ROLE_KINDS, SEARCHED, BUCKETLIST_SORTS, DIRECTIONS, checks_session=True)
+def list_bucketlists(kind: str, searched: str, sort: str, direction: str) -> str:
+    """A page of the lists of :user_id (:limit from :offset, in ``sort`` order), each with its
+    ``total``, if their session :session_id is open.
+
+    Without a search, the total of all or of their own lists is the count the triggers keep on the
+    account (migration 9) plus their memberships, so a page reads only what it shows; with one, the
+    rows that match are counted (``count(*) OVER ()``)."""
+    direction = direction.upper()
+    counts_rows = searched or kind == 'shared'  # the total counts the rows read: none may be cut
+    total = 'count(*) OVER ()' if counts_rows else OWNED_COUNT + (
+        ' + (SELECT count(*) FROM memberships m WHERE m.user_id = :user_id)' if kind == 'all' else '')
+    branches = listed_bucketlists(kind, searched)
+    if kind == 'all' and not counts_rows and sort in OWNED_IN_ORDER:
+        branches = first_of_each(branches, sort, direction)
+    order = 'id' if sort == 'id' else f'{sort} {direction}, id'
+    return (f'SELECT *, {total} AS total FROM ({" UNION ALL ".join(branches)}) AS listed WHERE {SESSION_OPEN}'
+            f' ORDER BY {order} {direction} LIMIT :limit OFFSET :offset')
+
+
+def first_of_each(branches: list[str], sort: str, direction: str) -> list[str]:
+    """``branches``, own and shared, each cut to its first :limit + :offset rows in the page's order.
+    PostgreSQL then reads the caller's own lists through the index that has them in that order and
+    stops, where its general plan for the whole read all of them and sorted them (a first page of
+    500: 0.24 ms, now 0.06). Only for totals counted without the window, and orders an index gives:
+    deep pages sorted otherwise took a quarter longer cut."""
+    order = f'b.id {direction}' if sort == 'id' else f'b.{sort} {direction}, b.id {direction}'
+    return [f'SELECT * FROM ({branch} ORDER BY {order} LIMIT :limit::bigint + :offset::bigint) AS {name}'
+            for name, branch in zip(('owned', 'shared'), branches, strict=True)]
+
+
+# GET /bucketlists/<id>/items/: the items of :bucketlist_id whose names match the LIKE pattern
+# :pattern, done or not (:done), due on or before :due_before, on or after :due_after (each NULL:
+# any).
+ITEMS_MATCHING = ("FROM items i WHERE i.bucketlist_id = :bucketlist_id AND lower(i.name) LIKE :pattern ESCAPE '\\'"
+                  ' AND (:done::boolean IS NULL OR i.done = :done) AND (:due_before::date IS NULL'
+                  ' OR i.due_date <= :due_before) AND (:due_after::date IS NULL OR i.due_date >= :due_after)')
+
+
+@declare()
+def count_items() -> str:
+    """How many items match: for an empty page, which cannot tell."""
+    return f'SELECT count(*) AS total {ITEMS_MATCHING}'
+
+
+@declare(ITEM_SORTS, DIRECTIONS, checks_session=True)
+def list_items(sort: str, direction: str) -> str:
+    """A page of the items that match (:limit from :offset, in ``sort`` order, nulls last), each with
+    the ``total``, if :user_id sees the bucketlist and their session :session_id is open."""
+    direction = direction.upper()
+    return (f'SELECT {columns("items", "i")}, count(*) OVER () AS total {ITEMS_MATCHING}'
+            f' AND EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND {SEEN}) AND {SESSION_OPEN}'
+            f' ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction} LIMIT :limit OFFSET :offset')
+
+
+# The parts of what changed since a sync's cursor, in the order ``sync_changes`` returns them.
+SYNC_PARTS = ('deletions', 'bucketlists', 'items')
+
+
+@declare(checks_session=True)
+def sync_changes() -> str:
+    """What changed for :user_id since the version :since, if their session :session_id is open: the
+    sync state's row first (``part`` -1: the ``low_water`` and ``purged_below``), then the
+    tombstones, bucketlists and items (``part``: the index in SYNC_PARTS), at most :limit of each,
+    from the part :part on and, in that part, after the key (:after_version, :after_id) (NULLs:
+    from its start); in order of part, version and id.
+
+    Every row has the columns of every part, NULL but for its own part's: a part's row reads as
+    the answers show it (``row.name``, ``row.bucketlist_id``). Each NULL has its column's type,
+    which PostgreSQL needs to join the parts."""
+    low_water = 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint' if ON_POSTGRESQL else 's.next_version'
+    parts = {  # each part's columns after part, version and id: {name: (SQL, type)}
+        'state': {'low_water': (low_water, 'bigint'), 'purged_below': ('s.purged_below', 'bigint')},
+        'deletions': {'kind': ('d.kind', 'varchar'), 'object_id': ('d.object_id', 'integer')},
+        'bucketlists': {**_typed_columns('bucketlists', 'b'), 'role': (ROLE_OF_B, 'varchar')},
+        'items': _typed_columns('items', 'i'),
+    }
+    types = {}
+    for part in parts.values():
+        for name, (_, type_) in part.items():
+            if types.setdefault(name, type_) != type_:
+                raise TypeError(f'the sync has two types of column {name}: {types[name]} and {type_}')
+
+    def values(own, named=False):
+        return ', '.join((parts[own][name][0] if name in parts[own] else f'CAST(NULL AS {type_})')
+                         + (f' AS {name}' if named else '') for name, type_ in types.items())
+
+    def after(part, table):
+        return (f'(:after_version::bigint IS NULL OR :part::integer <> {part}'
+                f' OR ({table}.version, {table}.id) > (:after_version, :after_id::integer))')
+    branches = [
+        'SELECT -1 AS part, CAST(NULL AS bigint) AS version, CAST(NULL AS integer) AS id,'
+        f" {values('state', named=True)} FROM sync_state s WHERE s.id = 1",
+        f"SELECT 0, d.version, d.id, {values('deletions')} FROM deletions d"
+        f" WHERE :part::integer <= 0 AND d.user_id = :user_id AND d.version >= :since AND {after(0, 'd')}"
+        ' ORDER BY d.version, d.id LIMIT :limit',
+        f"SELECT 1, b.version, b.id, {values('bucketlists')} FROM bucketlists b"
+        f" WHERE :part::integer <= 1 AND b.version >= :since AND {after(1, 'b')} AND {SEEN}"
+        ' ORDER BY b.version, b.id LIMIT :limit',
+        f"SELECT 2, i.version, i.id, {values('items')} FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id"
+        f" WHERE :part::integer <= 2 AND i.version >= :since AND {after(2, 'i')} AND {SEEN}"
+        ' ORDER BY i.version, i.id LIMIT :limit',
+    ]
+    # Each part in a subquery of its own, for its ORDER BY and LIMIT (SQLite wants it so too).
+    joined = ' UNION ALL '.join(f'SELECT * FROM ({branch}) AS part_{n}' for n, branch in enumerate(branches))
+    return f'SELECT * FROM ({joined}) AS changed WHERE {SESSION_OPEN} ORDER BY part, version, id'
+
+
+def _typed_columns(table: str, alias: str) -> dict[str, tuple[str, str]]:
+    """{attribute: (SQL, PostgreSQL's type)} of the columns reads return of ``table``'s row ``alias``, but its id."""
+    return {field.safe_name: (f'{alias}.{field.column_name}', sql_type(field))
+            for field in shown_fields(table) if field.safe_name != 'id'}
+
+
+# --- Reads behind a pooler in transaction mode ---------------------------------------------------
+# There PostgreSQL keeps no prepared statement for us (the next transaction may meet another server
+# connection) and plans each statement again: GET one's took 0.11 ms to plan against 0.03 to run,
+# and GET one through PgBouncer served 0.68x as many requests as direct. A plpgsql function keeps
+# its plans for its server connection, whichever client the pooler deals it to, so `python
+# migrations.py` installs each read as one, and the pooled path calls it (0.90-0.94x). Writes stay
+# statements: their columns cannot be learnt without running them. A function's columns are named
+# as the statement's, so its rows are the statement's.
+
+# A read's function, but for its parameters and columns. Locking reads must be VOLATILE.
+POOLED_FUNCTION = ('LANGUAGE plpgsql {volatility} SET plan_cache_mode = force_generic_plan'  # as PostgresqlPool's
+                   ' AS $hot$\n#variable_conflict use_column\nBEGIN RETURN QUERY {sql}; END $hot$')
+LOCKING_READ = re.compile(r'\sFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b', re.IGNORECASE)
+
+
+def pooled_function_body(statement: Statement) -> str:
+    volatility = 'VOLATILE' if LOCKING_READ.search(statement.postgresql) else 'STABLE'
+    return POOLED_FUNCTION.format(volatility=volatility, sql=statement.postgresql)
+
+
+@functools.cache
+def pooled_function_name(name: str) -> str:
+    """The function of the read ``name``, named for what it runs: a release whose statement changed
+    installs its own beside the one the release still running calls."""
+    body = pooled_function_body(named(name))
+    return f'hot_{name[:40].lower()}_{hashlib.sha1(body.encode()).hexdigest()[:10]}'
+
+
+@functools.cache
+def pooled_functions() -> dict[str, str]:
+    """{read: its function's name} of every read, named once per process."""
+    return {statement.name: pooled_function_name(statement.name) for statement in every_statement()
+            if statement.reads}
+
+
+def install_pooled_functions(database) -> int:
+    """Create the function of every read that has none, or whose function no longer fits it (a
+    column's type changed under the same text); returns how many (PostgreSQL only)."""
+    installed = _installed_pooled_reads(database)
+    replaced = 0
+    for name, function in sorted(pooled_functions().items()):
+        # The prepared statement tells its parameters' types, and run on NULLs with LIMIT 0, its
+        # columns', reading no row.
+        database.execute_sql(f'PREPARE pooled_probe AS SELECT * FROM ({named(name).postgresql}) AS probed LIMIT 0')
+        (parameters,) = database.execute_sql(
+            "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'pooled_probe'").fetchone()
+        probed = database.execute_sql(f'EXECUTE pooled_probe({", ".join(["NULL"] * len(parameters))})')
+        names = [column.name for column in probed.description]
+        oids = [column.type_code for column in probed.description]
+        database.execute_sql('DEALLOCATE pooled_probe')
+        (columns_,) = database.execute_sql(
+            "SELECT string_agg(quote_ident(name) || ' ' || format_type(oid, NULL), ', ' ORDER BY n)"
+            ' FROM unnest(%s::text[], %s::oid[]) WITH ORDINALITY AS c(name, oid, n)', (names, oids)).fetchone()
+        installed_function, *signature = installed.get(name, (None,))
+        if signature == [', '.join(parameters), f'TABLE({columns_})']:
+            continue
+        if installed_function:  # (a function's columns cannot be replaced, only the function)
+            database.execute_sql(f'DROP FUNCTION {installed_function}')
+        database.execute_sql(f'CREATE FUNCTION {function}({", ".join(parameters)})'
+                             f' RETURNS TABLE ({columns_}) {pooled_function_body(named(name))}')
+        replaced += 1
+    return replaced
+
+
+def missing_pooled_functions() -> list[str]:
+    """The reads whose function is not installed, for /readyz (PostgreSQL only)."""
+    if not ON_POSTGRESQL:
+        return []
+    return sorted(set(pooled_functions()) - set(_installed_pooled_reads()))
+
+
+def _installed_pooled_reads(database=None) -> dict[str, tuple[str, str, str]]:
+    """{read: (its function as DROP FUNCTION names it, its parameters' types comma-separated, its
+    result)} of the reads whose function the database holds."""
+    functions = {function: name for name, function in pooled_functions().items()}
+    cursor = (database or db).execute_sql(
+        'SELECT proname, oid::regprocedure::text, pg_get_function_identity_arguments(oid),'
+        ' pg_get_function_result(oid) FROM pg_proc WHERE proname = ANY(%s) AND pg_function_is_visible(oid)',
+        (list(functions),))
+    return {functions[function]: tuple(signature) for function, *signature in cursor}
+
+
+_pooled_calls: dict[str, str] = {}  # read → the call of its function, as this process found them installed
+
+
+def call_pooled_read(statement: Statement, values: list[Any]):
+    """The cursor of the read ``statement`` run with ``values`` (in its parameters' order) behind a
+    pooler in transaction mode, by its function."""
+    if statement.name not in _pooled_calls:  # the process's first pooled read, or one whose function went missing
+        for read, (_, types, _) in _installed_pooled_reads().items():
+            casts = ', '.join(f'%s::{type_}' for type_ in types.split(', '))
+            _pooled_calls[read] = f'SELECT * FROM {pooled_functions()[read]}({casts})'
+        if statement.name not in _pooled_calls:
+            raise OperationalError(f'no function for the read {statement.name}: run "python migrations.py"')
+    try:
+        return db.execute_sql(_pooled_calls[statement.name], values)
+    except DatabaseError as error:
+        # undefined_function: dropped since; datatype_mismatch: a column's type changed under it.
+        if getattr(error.__context__, 'pgcode', None) not in ('42883', '42804'):
+            raise
+        _pooled_calls.clear()
+        raise OperationalError(f'the function of the read {statement.name} is gone or no longer fits: '
+                               'run "python migrations.py"') from error
