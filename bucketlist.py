@@ -40,6 +40,7 @@ from problems import (
     ALREADY_A_MEMBER,
     BUCKETLIST_NOT_FOUND,
     BUCKETLIST_QUOTA,
+    CURSOR_TOO_OLD,
     ITEM_NOT_FOUND,
     ITEM_QUOTA,
     MEMBER_QUOTA,
@@ -65,10 +66,8 @@ from web import (
     query_date,
     query_param,
     query_sort_key,
-    refuse_unless_checked,
     set_page_headers,
     throttle_check,
-    token_checked,
 )
 
 # --- Representations -----------------------------------------------------------------------------
@@ -99,11 +98,8 @@ def bucketlist_for(bucketlist_id, may='read', for_update=False, shared=False):
     """The caller's view of this bucketlist (``role`` included): 404 unless they own it or are a
     member, as if it did not exist; 403 when their role does not allow ``may``. With
     ``for_update`` its row is locked until the transaction ends, ``shared`` or not
-    (``Bucketlist.seen_by``). The same query checks the token's session, as
-    ``bucketlist_with_items`` does."""
+    (``Bucketlist.seen_by``). The same query proves the token's session open."""
     found = Bucketlist.seen_by(request.user_id, bucketlist_id, for_update, shared, request.session_id)
-    if found is not None:
-        token_checked()
     return allowed(found, bucketlist_id, may)
 
 
@@ -116,12 +112,9 @@ def allowed(bucketlist, bucketlist_id, may):
 
 
 def bucketlist_with_items(bucketlist_id, may='read', for_update=False):
-    """(bucketlist, items) as ``bucketlist_for`` checks them, in one query. The same query checks
-    the token's session (for routes marked ``token_checked_in_query``): a row found means it is
-    open; on a miss the token plugin tells 401 from 404."""
+    """(bucketlist, items) as ``bucketlist_for`` checks them, in one query, which also proves the
+    token's session open; on a miss the token plugin tells 401 from 404."""
     found = Bucketlist.with_items(request.user_id, bucketlist_id, request.session_id, for_update)
-    if found is not None:
-        token_checked()
     bucketlist, items = found or (None, None)
     return allowed(bucketlist, bucketlist_id, may), items
 
@@ -134,7 +127,7 @@ def edit_bucketlist(bucketlist_id, fields, session_id):
         return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow())
 
 
-@app.post('/bucketlists/', token_checked_in_query=True)
+@app.post('/bucketlists/')
 def bucketlist_create():
     fields = clean_body(BUCKETLIST, required=('name',))
 
@@ -145,15 +138,13 @@ def bucketlist_create():
         bucketlist.role = 'owner'
         with name_not_taken(bucketlist.name):
             if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
-                refuse_unless_checked()  # an ended session is 401, not 409
-                raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
-        token_checked()
+                raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)  # (an ended session's: 401)
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
     return idempotent(create)
 
 
-@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'), token_checked_in_query=True)
+@app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'))
 def bucketlist_list():
     """The caller's bucketlists and those shared with them, each with the caller's role."""
     role = query_param('role')
@@ -165,13 +156,11 @@ def bucketlist_list():
     page, limit = page_and_limit()
     bucketlists, total = Bucketlist.page_for(request.user_id, request.session_id, role, text, sort, descending,
                                              page, limit)
-    if bucketlists is not None:  # else the token plugin checks the session
-        token_checked()
     set_page_headers(total, page, limit)
     return [bucketlist_json(bucketlist) for bucketlist in bucketlists or ()]
 
 
-@app.get('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
+@app.get('/bucketlists/<bucketlist_id:id>')
 def bucketlist_show(bucketlist_id):
     bucketlist, items = bucketlist_with_items(bucketlist_id)
     return bucketlist_json(bucketlist, items)
@@ -207,7 +196,7 @@ def held_for_if_match():
     return db.atomic() if etags_in('If-Match') else nullcontext()
 
 
-@app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'], token_checked_in_query=True)
+@app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
 
@@ -217,7 +206,6 @@ def bucketlist_update(bucketlist_id):
     if fields is not None:  # the owner's: one statement
         found = edit_bucketlist(bucketlist_id, fields, request.session_id)
         if found is not None:
-            token_checked()
             return bucketlist_json(*found)
     with held_for_if_match():
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
@@ -228,7 +216,7 @@ def bucketlist_update(bucketlist_id):
         return bucketlist_json(*found)
 
 
-@app.delete('/bucketlists/<bucketlist_id:id>', token_checked_in_query=True)
+@app.delete('/bucketlists/<bucketlist_id:id>')
 def bucketlist_delete(bucketlist_id):
     with db.atomic():
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
@@ -255,7 +243,7 @@ def item_for(bucketlist_id, item_id, may='read', moves_items=True):
     return item
 
 
-@app.post('/bucketlists/<bucketlist_id:id>/items/', token_checked_in_query=True)
+@app.post('/bucketlists/<bucketlist_id:id>/items/')
 def item_create(bucketlist_id):
     # Refused before a stored answer is replayed: a member removed or made a viewer since gets 404
     # or 403, not the answer to their earlier retry.
@@ -268,9 +256,7 @@ def item_create(bucketlist_id):
         if fields is not None:  # the owner's: one statement
             item = Item.add_as_owner(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST,
                                      request.user_id, request.session_id)
-        if item is not None:
-            token_checked()
-        else:  # a member's, or the long way to say why not
+        if item is None:  # a member's, or the long way to say why not
             with db.atomic():
                 bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
                 if fields is None:  # (read only now, so that 404 and 403 come before 400)
@@ -284,7 +270,7 @@ def item_create(bucketlist_id):
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
-         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'), token_checked_in_query=True)
+         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
 def item_list(bucketlist_id):
     sort, descending = query_sort_key(ITEM_SORTS, 'position')
     filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'))
@@ -294,7 +280,6 @@ def item_list(bucketlist_id):
     if items is None:  # an empty page: is the bucketlist there, and how many items are?
         bucketlist_for(bucketlist_id)
         total = Item.count_of(bucketlist_id, *filters)
-    token_checked()
     set_page_headers(total, page, limit)
     return [item_json(item) for item in items or ()]
 
@@ -304,8 +289,7 @@ def item_show(bucketlist_id, item_id):
     return item_json(item_for(bucketlist_id, item_id))
 
 
-@app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'],
-           token_checked_in_query=True)
+@app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
     # The owner's write without If-Match needs no lock: one UPDATE checks the owner and the
     # session and writes (as a bucketlist's edit). A member's holds the bucketlist's lock
@@ -314,7 +298,6 @@ def item_update(bucketlist_id, item_id):
     if fields is not None:
         item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
         if item is not None:
-            token_checked()
             return item_json(item)
     with db.atomic():
         item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
@@ -466,7 +449,7 @@ def member_remove(bucketlist_id, user_id):
 
 # --- Sync ----------------------------------------------------------------------------------------
 
-@app.get('/sync', query=('cursor', 'limit'), token_checked_in_query=True)
+@app.get('/sync', query=('cursor', 'limit'))
 def sync_changes():
     """Without a cursor, everything the caller has; with the last answer's cursor, only what was
     created, changed or deleted since (each object whole and current). A client applies the
@@ -475,7 +458,7 @@ def sync_changes():
     limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)
     text = query_param('cursor')
     try:
-        found, cursor, session_checked = sync.page(request.user_id, request.session_id,
+        found, cursor = sync.page(request.user_id, request.session_id,
                                                    None if text is None else sync.decode(text), limit)
     except sync.SessionEnded:
         raise auth.InvalidToken(auth.SESSION_ENDED) from None
@@ -484,10 +467,7 @@ def sync_changes():
                             'the last answer, or none to sync from scratch.',
                        errors={'cursor': 'Not a cursor.'}) from None
     except sync.CursorTooOld:
-        raise APIError(410, f'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
-                            f'{settings.SYNC_TOMBSTONE_DAYS} days): sync from scratch, without a cursor.') from None
-    if session_checked:  # else the token plugin checks it
-        token_checked()
+        raise CURSOR_TOO_OLD(days=settings.SYNC_TOMBSTONE_DAYS) from None
     deleted = found['deletions']
     return {'cursor': sync.encode(cursor), 'has_more': cursor.phase is not None,
             'bucketlists': [bucketlist_json(bucketlist) for bucketlist in found['bucketlists']],

@@ -104,6 +104,8 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return pending
 
     def execute_sql(self, sql, params=None):
+        if getattr(_session_check, 'pending', None) is not None:
+            run_session_check()
         connection = self.connection()
         transaction_pooler = settings.DATABASE_POOLER == 'transaction'
         if connection.timeout_set and not (connection.begin_pending or transaction_pooler):  # the usual case
@@ -141,6 +143,35 @@ class PreparingConnection(psycopg2.extensions.connection):
         self.broken = False  # cut off mid-statement (wait_cooperatively): never to be reused
         self.timeout_set = False  # the statement timeout (PostgresqlPool.execute_sql)
         self.begin_pending = False  # a BEGIN to send with the next statement (PostgresqlPool.begin)
+
+
+# --- The request's session, proven before anything else runs -----------------------------------
+# An access token is honoured only while its session is open (its row exists). A statement of
+# sql.py that checks the session itself (``checks_session``) proves it with the row it returns;
+# any other statement first runs the check the web layer left here, once. So a route that forgets
+# still reads and writes nothing for an ended session, and a GET that is one statement stays one.
+_session_check = threading.local()  # per greenlet under gevent, whose patching makes it so
+
+
+def check_session_first(check):
+    """Run ``check`` (it refuses an ended session) before this request's next statement, unless a
+    statement proves the session open first (``take_session_check``); None: nothing to check."""
+    _session_check.pending = check
+
+
+def take_session_check():
+    """The check waiting to run, taken off: a statement that checks the session runs instead, and
+    gives it back (``check_session_first``) if it found no row."""
+    check = getattr(_session_check, 'pending', None)
+    _session_check.pending = None
+    return check
+
+
+def run_session_check():
+    """Run the check waiting, if any (before a statement that proves nothing; as the request ends)."""
+    check = take_session_check()
+    if check is not None:
+        check()
 
 
 _wait_limit = threading.local()  # per greenlet under gevent, whose patching makes it so
@@ -196,6 +227,11 @@ class WalSqliteDatabase(SqliteDatabase):
     not in it yet, and retries while another process holds the lock that takes (processes
     opening a new database at once: racing migrations). SQLite does not wait for that lock as
     busy_timeout waits for others."""
+
+    def execute_sql(self, sql, params=None):
+        if getattr(_session_check, 'pending', None) is not None:
+            run_session_check()
+        return super().execute_sql(sql, params)
 
     def _initialize_connection(self, conn):
         for attempt in range(50):

@@ -4,7 +4,7 @@ gevent workers, because the service faces the internet without a buffering proxy
 host: a client that sends its request slowly, or connects and sends nothing, costs a greenlet
 instead of one of a few threads, so 100 such clients cannot keep anybody else waiting
 (gunicorn's own guidance for serving clients directly). PostgreSQL is waited on cooperatively
-(models.wait_cooperatively) and passwords are hashed on a real thread (auth.py).
+(database.wait_cooperatively) and passwords are hashed on a real thread (auth.py).
 """
 import os
 import sys

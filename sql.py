@@ -15,8 +15,9 @@ The columns of bucketlists and items come from the Peewee models and fields.py (
 
 The bucketlist reads also check the access token's session (``:session_id``, NULL for an API
 token, looked up already), so that a GET is one round trip; such a statement is declared
-``checks_session`` and a row from it for a session calls ``on_session_proven``. On a miss,
-``session_open`` tells 401 from 404.
+``checks_session``: it runs instead of the session's check (database.check_session_first), and a
+row from it proves the session open. On a miss the check runs before anything else (or as the
+request ends), and tells 401 from 404.
 """
 import functools
 import hashlib
@@ -31,17 +32,11 @@ from peewee import DatabaseError, Field, OperationalError
 
 import fields
 import settings
-from database import ON_POSTGRESQL, db
+from database import ON_POSTGRESQL, check_session_first, db, take_session_check
 from fields import BUCKETLIST_SORTS, ITEM_SORTS
 
 # A row of a statement: a named tuple of its columns, built from the columns the database names.
 Row = tuple[Any, ...]
-
-
-def on_session_proven() -> None:
-    """Called when a statement that checks the access token's session (``checks_session``) returned
-    a row for a :session_id (not NULL, an API token's): the session is open. Nothing by default;
-    the web layer sets its own."""
 
 
 # --- Statements ----------------------------------------------------------------------------------
@@ -127,12 +122,9 @@ def run(statement: Statement | str, /, **values: Any) -> list[Row]:
     each of its parameters by name (others are left aside)."""
     if isinstance(statement, str):
         statement = named(statement)
-    cursor = _execute(statement, values)
-    rows = cursor.fetchall()
+    cursor, rows = _proving(statement, values, lambda cursor: cursor.fetchall())
     if not rows:
         return rows
-    if statement.checks_session and values.get('session_id') is not None:
-        on_session_proven()
     return list(map(statement.make_row or _learn_rows(statement, cursor.description), rows))
 
 
@@ -140,13 +132,30 @@ def one(statement: Statement | str, /, **values: Any) -> Row | None:
     """The first row of ``statement`` run with ``values`` (see ``run``), or None."""
     if isinstance(statement, str):
         statement = named(statement)
-    cursor = _execute(statement, values)
-    row = cursor.fetchone()
+    cursor, row = _proving(statement, values, lambda cursor: cursor.fetchone())
     if row is None:
         return None
-    if statement.checks_session and values.get('session_id') is not None:
-        on_session_proven()
     return (statement.make_row or _learn_rows(statement, cursor.description))(row)
+
+
+def _proving(statement: Statement, values: Mapping[str, Any], fetch: Callable) -> tuple[Any, Any]:
+    """(cursor, what ``fetch`` read of it) of ``statement`` run with ``values``. A statement that
+    checks the access token's session (``checks_session``, with a ``session_id``) runs instead of
+    the session's check (database.check_session_first), and a row from it proves the session
+    open; without one, the check is left to run."""
+    if not (statement.checks_session and values.get('session_id') is not None):
+        cursor = _execute(statement, values)
+        return cursor, fetch(cursor)
+    check = take_session_check()
+    try:
+        cursor = _execute(statement, values)
+        found = fetch(cursor)
+    except BaseException:
+        check_session_first(check)
+        raise
+    if not found:
+        check_session_first(check)
+    return cursor, found
 
 
 def value(statement: Statement | str, /, **values: Any) -> Any:

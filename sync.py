@@ -109,9 +109,8 @@ def changes_since(user_id, session_id, since, part, after, limit):
 def page(user_id, session_id, cursor, limit):
     """The next page of ``user_id``'s sync from ``cursor`` (None: a new full sync):
     ({'bucketlists': [...], 'items': [...], 'deletions': [...]}, the cursor that follows (a
-    finished one when the sync is complete), whether the access token's session ``session_id``
-    was found open on the way). SessionEnded when it was found ended; CursorTooOld when
-    tombstones the sync needs are gone.
+    finished one when the sync is complete)). SessionEnded when the access token's session
+    ``session_id`` was found ended; CursorTooOld when tombstones the sync needs are gone.
 
     What changed since a cursor is one prepared statement, which also takes the low water, reads
     the purge and checks the session; a full sync is rarer and reads more, with peewee's
@@ -145,8 +144,8 @@ def page(user_id, session_id, cursor, limit):
             room -= len(rows)
             index, after = index + 1, None
     if index == len(phases):
-        return found, Cursor(cursor.low_water, None, None, None), cursor.since is not None
-    return found, Cursor(cursor.since, cursor.low_water, phases[index], after), cursor.since is not None
+        return found, Cursor(cursor.low_water, None, None, None)
+    return found, Cursor(cursor.since, cursor.low_water, phases[index], after)
 
 
 def _everything(phase, user_id, after, limit):

@@ -8,6 +8,7 @@ import re
 import time
 from contextlib import nullcontext
 from datetime import timedelta
+from functools import partial
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -20,6 +21,7 @@ import auth
 import browsable
 import metrics
 import settings
+from database import check_session_first, run_session_check
 from fields import FORM_BOOLEANS, MAX_ID, clean_text, parse_date
 from models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -305,17 +307,16 @@ class TokenAuthPlugin:
     access token's session (None for an API token). A route marked ``scope='session'`` takes no
     API token; otherwise GET needs the 'read' scope and every other method 'write'.
 
-    Whether the session is still open needs the database; a route marked
-    ``token_checked_in_query=True`` may check it in its own query (one round trip instead of two)
-    and say so with ``token_checked()``. If it did not by the time it answers, success or error,
-    the plugin checks then, so such a route cannot forget.
+    Whether the session is still open needs the database. The route's first statement proves it
+    when it checks the session itself (sql.py's ``checks_session``: a GET is then one round trip);
+    before any other statement, and as the route answers if none proved it, the session's check
+    runs (database.check_session_first). No route can forget it.
     """
     name, api = 'token_auth', 2
 
     def apply(self, callback, route):
         if route.config.get('public'):
             return callback
-        checks_in_query = route.config.get('token_checked_in_query')
         scope = route.config.get('scope') or ('read' if route.method in ('GET', 'HEAD') else 'write')
 
         def wrapper(*args, **kwargs):
@@ -328,20 +329,16 @@ class TokenAuthPlugin:
                 _, user_id, token_scope = auth.read_api_token(token)
                 authenticated(user_id, None)
                 refuse_out_of_scope(scope, token_scope)
-                request.environ['bucketlist.token_checked'] = True
                 return callback(*args, **kwargs)
             claims = auth.read_token(token)
             authenticated(int(claims['sub']), claims['sid'])
-            if not checks_in_query:
-                auth.refuse_ended(request.session_id, request.user_id)
-                return callback(*args, **kwargs)
-            request.environ['bucketlist.token_checked'] = False
+            check_session_first(partial(auth.refuse_ended, request.session_id, request.user_id))
             try:
                 answer = callback(*args, **kwargs)
-            except HTTPResponse:
-                refuse_unless_checked()
+            except HTTPResponse:  # a 404 may be an ended session's: the check tells
+                run_session_check()
                 raise
-            refuse_unless_checked()
+            run_session_check()
             return answer
         return wrapper
 
@@ -356,17 +353,6 @@ def refuse_out_of_scope(needed, token_scope):
         raise SESSION_SCOPE()
     if needed == 'write' and token_scope != 'write':
         raise READ_SCOPE()
-
-
-def token_checked():
-    """Say that this request's query has just found its session open (see TokenAuthPlugin)."""
-    request.environ['bucketlist.token_checked'] = True
-
-
-def refuse_unless_checked():
-    if not request.environ.get('bucketlist.token_checked', True):
-        auth.refuse_ended(request.session_id, request.user_id)
-        token_checked()
 
 
 class QueryParamsPlugin:
@@ -401,6 +387,7 @@ app.install(TokenAuthPlugin())
 
 @app.hook('before_request')
 def start_request():
+    check_session_first(None)  # whatever an earlier request of this thread left
     environ = request.environ
     # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
     # else; refuse such a request here, once, instead of failing wherever a header is read.

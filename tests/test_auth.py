@@ -219,15 +219,15 @@ def test_a_logged_out_token_is_401_not_404_on_a_missing_resource(user, method, p
     assert res.json['detail'].startswith('The session of this access token has ended')
 
 
-def test_a_route_that_says_it_checks_the_token_but_forgets_still_refuses_a_revoked_one(user):
-    # The token plugin checks after the route when the route did not: a new route cannot forget.
+def test_a_route_that_checks_no_token_itself_still_refuses_a_revoked_one(user):
+    # The token plugin checks the session when no statement of the route did: a new route cannot forget.
     probe = Bottle()
     probe.uninstall('json')
     for plugin in web.app.plugins:
         if plugin.name in ('errors', 'json', 'browsable', 'token_auth'):
             probe.install(plugin)
     probe.default_error_handler = web.problem_json
-    probe.route('/forgetful', token_checked_in_query=True, callback=lambda: {'secret': 'data'})
+    probe.route('/forgetful', callback=lambda: {'secret': 'data'})
     client = TestApp(probe)
     client.authorization = user.authorization
     assert client.get('/forgetful', status=200).json == {'secret': 'data'}

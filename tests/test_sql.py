@@ -47,21 +47,6 @@ def test_every_statement_that_checks_the_session_is_declared_so():
         assert statement.checks_session == checks, statement.name
 
 
-def test_a_row_from_a_statement_that_checks_the_session_proves_it(user, monkeypatch):
-    trip = user.post_json('/bucketlists/', {'name': 'Trip'}, status=201).json
-    session_id = user.get('/auth/sessions').json[0]['id']
-    proofs = []
-    monkeypatch.setattr(sql, 'on_session_proven', lambda: proofs.append(True))
-    with db.connection_context():
-        values = {'bucketlist_id': trip['id'], 'user_id': trip['created_by'], 'session_id': session_id}
-        assert sql.one(sql.bucketlist_seen(''), **values) is not None
-        assert proofs == [True]
-        assert sql.one(sql.bucketlist_seen(''), **dict(values, bucketlist_id=trip['id'] + 1)) is None
-        assert sql.run(sql.bucketlist_with_items(''), **dict(values, session_id=None))  # (an API token's)
-        assert sql.value(sql.count_bucketlists('all', ''), **values) == 1  # (checks no session)
-    assert proofs == [True]
-
-
 def test_reads_run_as_prepared_statements_on_postgresql(user):
     if not ON_POSTGRESQL:
         return  # SQLite prepares its own, by the text
