@@ -36,9 +36,18 @@ from models import (
     utcnow,
 )
 from problems import (
+    ACCOUNT_DELETED,
     ACCOUNT_EXISTS,
     API_TOKEN_QUOTA,
+    API_TOKEN_REVOKED,
+    LOGGED_IN,
+    LOGGED_OUT,
+    NO_SUCH_API_TOKEN,
+    NO_SUCH_SESSION,
+    PASSWORD_CHANGED,
+    REGISTERED,
     SESSION_ENDED,
+    SESSION_ENDED_BY_YOU,
     WRONG_CREDENTIALS,
     APIError,
 )
@@ -78,7 +87,7 @@ def register():
         except IntegrityError:
             raise ACCOUNT_EXISTS() from None
     response.status = 201
-    return {'message': 'You registered successfully. Please login.'}
+    return REGISTERED()
 
 
 @app.post('/auth/login', public=True)
@@ -114,7 +123,7 @@ def login():
     tokens = auth.open_session(user, user_agent())
     if tokens is None:  # the password changed since it was checked
         raise WRONG_CREDENTIALS()
-    return {'message': 'You logged in successfully.', **tokens_json(*tokens)}
+    return {**LOGGED_IN(), **tokens_json(*tokens)}
 
 
 def tokens_json(access_token, refresh_token, expires_in):
@@ -141,7 +150,7 @@ def refresh():
 def logout():
     """Ends the caller's session: its access and refresh tokens are refused from now on."""
     auth.end_session(request.session_id, request.user_id)
-    return {'message': 'You logged out successfully.'}
+    return LOGGED_OUT()
 
 
 # --- Sessions ------------------------------------------------------------------------------------
@@ -167,8 +176,8 @@ def session_list():
 def session_end(session_id):
     """Refuses that session's access and refresh tokens at once, on every instance."""
     if not auth.end_session(session_id, request.user_id):
-        raise APIError(404, f'You have no session {session_id}.')
-    return {'message': 'The session was ended.'}
+        raise NO_SUCH_SESSION(session_id=session_id)
+    return SESSION_ENDED_BY_YOU()
 
 
 # --- The account itself ------------------------------------------------------------------------------
@@ -215,7 +224,7 @@ def delete_me():
     user = current_user()
     with password_confirmed(user, fields['password']):
         delete_account(user)
-    return {'message': 'Your account was deleted.'}
+    return ACCOUNT_DELETED()
 
 
 def delete_account(user):
@@ -239,7 +248,7 @@ def change_password():
     with db.atomic():
         user.save(only=[User.password_hash])
         Session.delete().where((Session.user == user.id) & (Session.id != request.session_id)).execute()
-    return {'message': 'Your password was changed; your other sessions were ended.'}
+    return PASSWORD_CHANGED()
 
 
 # --- API tokens ----------------------------------------------------------------------------------
@@ -279,8 +288,8 @@ def api_token_list():
 @app.delete('/users/me/tokens/<token_id:id>', scope='session')
 def api_token_revoke(token_id):
     if not ApiToken.delete().where((ApiToken.id == token_id) & (ApiToken.user == request.user_id)).execute():
-        raise APIError(404, f'You have no API token {token_id}.')
-    return {'message': 'The API token was revoked.'}
+        raise NO_SUCH_API_TOKEN(token_id=token_id)
+    return API_TOKEN_REVOKED()
 
 
 # --- The operator's command line ---------------------------------------------------------------------

@@ -28,8 +28,6 @@ password_hasher = PasswordHasher(time_cost=settings.PASSWORD_TIME_COST,
 # Verified when the email is unknown, so that answer takes as long as a wrong password.
 DUMMY_HASH = password_hasher.hash('not anybody’s password')
 
-# A new password's length; any length is checked at login (a longer one just cannot match).
-
 ALGORITHM = 'HS256'
 # RFC 9068's type and audience for access tokens: a token signed with the same SECRET for any
 # other purpose lacks them and is refused (RFC 8725 §3.11, §3.12).
@@ -184,12 +182,9 @@ def bearer_token(authorization):
     return token.strip()
 
 
-SESSION_ENDED = problems.SESSION_ENDED.detail
-
-
 def refuse_ended(session_id, user_id):
     if not Session.is_open(session_id, user_id):
-        raise InvalidToken(SESSION_ENDED)
+        raise InvalidToken(problems.SESSION_ENDED.detail)
 
 
 def secret_hash(secret):

@@ -3,6 +3,7 @@ accounts' (accounts.py) and operations' (operations.py) included."""
 import json
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
+from types import SimpleNamespace
 
 from bottle import request, response
 from peewee import IntegrityError
@@ -18,12 +19,12 @@ from fields import (
     ITEM,
     ITEM_SORTS,
     MEMBER,
+    MEMBER_CHANGE,
     MOVE,
     ROLES,
     normalized_email,
     resets,
     serializer,
-    timestamp,
 )
 from models import (
     Bucketlist,
@@ -38,18 +39,24 @@ from models import (
 )
 from problems import (
     ALREADY_A_MEMBER,
+    BUCKETLIST_DELETED,
     BUCKETLIST_NOT_FOUND,
     BUCKETLIST_QUOTA,
     CURSOR_TOO_OLD,
+    ITEM_DELETED,
     ITEM_NOT_FOUND,
     ITEM_QUOTA,
     MEMBER_QUOTA,
+    MEMBER_REMOVED,
     NAME_TAKEN,
+    NO_ACCOUNT_WITH_EMAIL,
     NOT_A_MEMBER,
+    ONLY_THE_OWNER_REMOVES,
     OWNER_ALREADY,
     OWNER_CANNOT_LEAVE,
     OWNER_ONLY,
     OWNER_ROLE_FIXED,
+    SESSION_ENDED,
     VIEWER_CANNOT_WRITE,
     APIError,
 )
@@ -63,6 +70,7 @@ from web import (
     page_and_limit,
     positive_query_int,
     query_boolean,
+    query_choice,
     query_date,
     query_param,
     query_sort_key,
@@ -133,8 +141,7 @@ def bucketlist_create():
 
     def create():
         now = utcnow()
-        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now,
-                                **{'description': '', **fields})
+        bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now, **fields)
         bucketlist.role = 'owner'
         with name_not_taken(bucketlist.name):
             if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
@@ -147,10 +154,7 @@ def bucketlist_create():
 @app.get('/bucketlists/', query=('page', 'limit', 'q', 'sort', 'role'))
 def bucketlist_list():
     """The caller's bucketlists and those shared with them, each with the caller's role."""
-    role = query_param('role')
-    if role is not None and role not in ROLES:
-        raise APIError(400, f"The query parameter 'role' must be one of {', '.join(ROLES)}.",
-                       errors={'role': f'Must be one of {", ".join(ROLES)}.'})
+    role = query_choice('role', ROLES)
     sort, descending = query_sort_key(BUCKETLIST_SORTS, 'id')
     text = query_param('q')
     page, limit = page_and_limit()
@@ -223,7 +227,7 @@ def bucketlist_delete(bucketlist_id):
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         sync.record_deletion(bucketlist_id)
         Bucketlist.delete_by_id(bucketlist_id)
-    return {'message': f'bucketlist {bucketlist_id} deleted successfully'}
+    return BUCKETLIST_DELETED(bucketlist_id=bucketlist_id)
 
 
 # --- Items ---------------------------------------------------------------------------------------
@@ -357,11 +361,10 @@ def item_delete(bucketlist_id, item_id):
         item.delete_instance()
         Item.shift(bucketlist_id, item.position + 1, -1)
         sync.record_deletion(bucketlist_id, item_id)
-    return {'message': f'item {item_id} deleted successfully'}
+    return ITEM_DELETED(item_id=item_id)
 
 
 # --- Members -------------------------------------------------------------------------------------
-
 
 
 def membership(bucketlist_id, user_id):
@@ -373,9 +376,6 @@ def membership(bucketlist_id, user_id):
     return found
 
 
-MEMBER_ROLE = {'role': MEMBER['role']}  # what a member's change may send
-
-
 @app.get('/bucketlists/<bucketlist_id:id>/members')
 def member_list(bucketlist_id):
     """The owner first, then the members in the order they were added (at most
@@ -384,8 +384,12 @@ def member_list(bucketlist_id):
     owner = User.get_by_id(bucketlist.owner_id)
     members = (Membership.select(Membership, User.email).join(User).where(Membership.bucketlist == bucketlist_id)
                .order_by(Membership.date_added, Membership.user).objects())
-    return [{'user_id': owner.id, 'email': owner.email, 'role': 'owner',
-             'date_added': timestamp(bucketlist.date_created)}] + [member_json(member) for member in members]
+    return [owner_as_member(owner.id, owner.email, bucketlist.date_created)] + [member_json(m) for m in members]
+
+
+def owner_as_member(user_id, email, date_created):
+    """The owner, as the list of members shows them: first, since the list was made."""
+    return member_json(SimpleNamespace(user_id=user_id, email=email, role=ROLES[0], date_added=date_created))
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/members')
@@ -397,7 +401,7 @@ def member_add(bucketlist_id):
     user = User.get_or_none(User.email == normalized_email(fields['email']))
     if user is None:
         ThrottleEvent.record(misses, utcnow())  # (outside the transaction: it must count)
-        raise APIError(404, 'No account has this email: its owner must register first.')
+        raise NO_ACCOUNT_WITH_EMAIL()
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user.id == bucketlist.owner_id:
@@ -420,7 +424,7 @@ def member_add(bucketlist_id):
 @app.patch('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
 def member_change(bucketlist_id, user_id):
     bucketlist_for(bucketlist_id, 'manage')
-    fields = clean_body(MEMBER_ROLE, required=('role',))
+    fields = clean_body(MEMBER_CHANGE, required=('role',))
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user_id == bucketlist.owner_id:
@@ -439,12 +443,12 @@ def member_remove(bucketlist_id, user_id):
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, for_update=True)
         if bucketlist.role != 'owner' and user_id != request.user_id:
-            raise APIError(403, f'Only the owner of bucketlist {bucketlist_id} removes other members; you may leave.')
+            raise ONLY_THE_OWNER_REMOVES(bucketlist_id=bucketlist_id)
         if user_id == bucketlist.owner_id:
             raise OWNER_CANNOT_LEAVE(bucketlist_id=bucketlist_id)
         membership(bucketlist_id, user_id).delete_instance()
         sync.record_departure(bucketlist_id, user_id)
-    return {'message': f'User {user_id} is no longer a member of bucketlist {bucketlist_id}.'}
+    return MEMBER_REMOVED(user_id=user_id, bucketlist_id=bucketlist_id)
 
 
 # --- Sync ----------------------------------------------------------------------------------------
@@ -461,7 +465,7 @@ def sync_changes():
         found, cursor = sync.page(request.user_id, request.session_id,
                                                    None if text is None else sync.decode(text), limit)
     except sync.SessionEnded:
-        raise auth.InvalidToken(auth.SESSION_ENDED) from None
+        raise auth.InvalidToken(SESSION_ENDED.detail) from None
     except sync.BadCursor:
         raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
                             'the last answer, or none to sync from scratch.',

@@ -153,24 +153,30 @@ class PreparingConnection(psycopg2.extensions.connection):
 _session_check = threading.local()  # per greenlet under gevent, whose patching makes it so
 
 
-def check_session_first(check):
-    """Run ``check`` (it refuses an ended session) before this request's next statement, unless a
-    statement proves the session open first (``take_session_check``); None: nothing to check."""
+def check_session_first(check, session_id=None, user_id=None):
+    """Run ``check`` (it refuses the ended session ``session_id`` of ``user_id``) before this
+    request's next statement, unless a statement proves that session open first
+    (``take_session_check``); None: nothing to check."""
     _session_check.pending = check
+    _session_check.session = (session_id, user_id)
 
 
-def take_session_check():
-    """The check waiting to run, taken off: a statement that checks the session runs instead, and
-    gives it back (``check_session_first``) if it found no row."""
+def take_session_check(session_id, user_id):
+    """The check waiting to run, taken off, when it is of the session ``session_id`` of ``user_id``:
+    a statement that checks that session runs instead, and gives it back if it found no row.
+    (None when there is none, or it is another's.)"""
     check = getattr(_session_check, 'pending', None)
+    if check is None or _session_check.session != (session_id, user_id):
+        return None
     _session_check.pending = None
     return check
 
 
 def run_session_check():
     """Run the check waiting, if any (before a statement that proves nothing; as the request ends)."""
-    check = take_session_check()
+    check = getattr(_session_check, 'pending', None)
     if check is not None:
+        _session_check.pending = None
         check()
 
 

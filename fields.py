@@ -4,6 +4,7 @@ Validation (``web.clean_body``), PUT's resets, the serialisers, the OpenAPI docu
 bodies, the browsable page's forms and the Peewee models read these declarations; adding a field
 to a resource is one ``Field`` here (plus its migration step and tests). CONTRIBUTING.md shows how.
 """
+import json
 import re
 import unicodedata
 from datetime import date
@@ -26,7 +27,7 @@ API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token las
 # --- Enumerations --------------------------------------------------------------------------------
 
 ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist, the most allowed first
-MEMBER_ROLES = ('viewer', 'editor')  # the roles the owner gives
+MEMBER_ROLES = {'viewer': 'reads', 'editor': 'also writes items'}  # the roles the owner gives, and what they may do
 API_TOKEN_SCOPES = ('read', 'write')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
 ITEM_SORTS = ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
@@ -127,7 +128,7 @@ def clean_boolean(value, from_form=False):
 def one_of(choices):
     """The cleaner of a value that must be one of ``choices``."""
     def clean_choice(value, from_form=False):
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:  # (a JSON object is no key of a dict)
             raise ValueError(f'Must be one of {", ".join(choices)}.')
         return value
     return clean_choice
@@ -201,14 +202,25 @@ EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
 
 
 def form_number(minimum, maximum):
-    """The pattern of a whole number from ``minimum`` (0 or 1) as a form sends it, leading zeros
-    allowed: one digit fewer than ``maximum`` has, so that every number it matches is in range
-    (the description gives the range whole)."""
-    digits = len(str(maximum)) - 1
-    described = {'type': 'string', 'description': f'A whole number from {minimum} to {maximum}.'}
-    if minimum == 0:
-        return {**described, 'pattern': f'^[0-9]{{1,{digits}}}$'}
-    return {**described, 'pattern': f'^0*[1-9][0-9]{{0,{digits - 1}}}$'}
+    """The schema of a whole number from ``minimum`` (0 or 1) to ``maximum`` as a form sends it:
+    digits, leading zeros allowed, matching the numbers in range and no others."""
+    numbers = ('0|' if minimum == 0 else '') + from_one_to(maximum)
+    return {'type': 'string', 'pattern': f'^0*({numbers})$'}
+
+
+def from_one_to(maximum):
+    """A regular expression's alternatives matching the numbers from 1 to ``maximum`` (written
+    without leading zeros): those with fewer digits, then, for each digit of ``maximum``, those
+    sharing its digits before and having a smaller one there; then ``maximum`` itself."""
+    digits = str(maximum)
+    alternatives = [f'[1-9][0-9]{{0,{len(digits) - 2}}}'] if len(digits) > 1 else []
+    for place, digit in enumerate(digits):
+        lowest = 1 if place == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - place - 1
+            smaller = f'[{lowest}-{int(digit) - 1}]' if int(digit) - 1 > lowest else str(lowest)
+            alternatives.append(digits[:place] + smaller + (f'[0-9]{{{rest}}}' if rest else ''))
+    return '|'.join([*alternatives, digits])
 
 
 # --- Field declarations --------------------------------------------------------------------------
@@ -229,6 +241,8 @@ class Field:
     - ``column``: the Peewee field storing a field bodies write (models.py adds it to the model,
       and the SQL reads and writes it with the others).
     - ``label`` and ``html``: the browsable page's input (``html`` for one of its own making).
+    - ``example``: its value in the OpenAPI document's examples; ``description``: what the
+      document says of it beyond its schema.
     """
     __slots__ = ('schema', 'clean', 'form_schema', 'shown_schema', 'example', 'reset', 'show', 'attr', 'shown',
                  'column', 'label', 'html', 'description')
@@ -255,11 +269,12 @@ BUCKETLIST = {
                   column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
     # (No reset: a PUT keeps the description, as the tutorial's clients send only the name.)
     'description': Field(LONG_TEXT, clean_long_text, example='By my 40th birthday', column=TextField(default=''),
-                         label='Description', description='Default "".'),
+                         label='Description'),
     'created_by': read_only(ID, 1, attr='owner_id', description='Its owner.'),
     'role': read_only({'enum': list(ROLES)}, 'owner', description="Yours: the owner, or a member's role."),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'items': Field({'type': 'array'}, shown=False),  # GET one's, read-only: items change at their own URLs
 }
 
 ITEM = {
@@ -267,17 +282,16 @@ ITEM = {
     'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Book the flights',
                   column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
     'done': Field({'type': 'boolean'}, clean_boolean, form_schema=FORM_BOOLEAN, example=False, reset=False,
-                  column=BooleanField(default=False), label='Done',
-                  description='In a form: true, false, 1 or 0. Default false.'),
+                  column=BooleanField(default=False), label='Done'),
     'bucketlist_id': read_only(ID, 1),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'notes': Field(LONG_TEXT, clean_long_text, example='A window seat', reset='', column=TextField(default=''),
-                   label='Notes', description='Default "".'),
+                   label='Notes'),
     'due_date': Field({'anyOf': [DATE, {'type': 'null'}]}, clean_date,
                       form_schema={'anyOf': [DATE, {'const': ''}]}, example='2027-03-01', reset=None,
                       show=iso_date, column=DateField(null=True), label='Due date',
-                      description='YYYY-MM-DD, or null (in a form: empty). Default null.'),
+                      description='YYYY-MM-DD, or null (in a form: empty).'),
     'done_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
                          description='When done last became true (UTC); null while not done.'),
     'position': read_only({'type': 'integer', 'minimum': 0}, 0,
@@ -297,15 +311,16 @@ MOVE = {
 
 MEMBER = {
     'user_id': read_only(ID, 2),
-    'email': Field({'type': 'string'}, clean_text, example='grace@example.com', label='Email',
+    'email': Field(TEXT, clean_text, shown_schema={'type': 'string'}, example='grace@example.com', label='Email',
                    html='<input type="email" name="email" required>'),
     'role': Field({'enum': list(MEMBER_ROLES)}, one_of(MEMBER_ROLES), shown_schema={'enum': list(ROLES)},
-                  example='editor', label='Role',
-                  html=('<select name="role"><option value="viewer">viewer: reads</option>'
-                        '<option value="editor">editor: also writes items</option></select>')),
+                  example='editor', label='Role', column=CharField(max_length=max(map(len, MEMBER_ROLES))),
+                  html='<select name="role">' + ''.join(f'<option value="{role}">{role}: {MEMBER_ROLES[role]}</option>'
+                                                         for role in MEMBER_ROLES) + '</select>'),
     'date_added': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp,
                             description="The owner's: when the list was made."),
 }
+MEMBER_CHANGE = {'role': MEMBER['role']}  # what the owner's change of a member's role may send
 
 ACCOUNT = {
     'id': read_only(ID, 1),
@@ -323,19 +338,20 @@ SESSION = {
                             description='The User-Agent of its login, printable characters only.'),
 }
 
-CREDENTIAL = {'type': 'string', 'pattern': NO_NUL_PATTERN}  # a password or token as sent: checked, not judged
 NEW_PASSWORD = {'$ref': '#/components/schemas/NewPassword'}
 
 
 def secret(example):
     """A password or a token a body sends: text, never shown in an answer."""
-    return Field(CREDENTIAL, clean_text, example=example, shown=False)
+    return Field(TEXT, clean_text, example=example, shown=False)
 
 
 API_TOKEN = {
     'id': read_only(ID, 1),
-    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Nightly backup'),
-    'scope': Field({'enum': list(API_TOKEN_SCOPES)}, one_of(API_TOKEN_SCOPES), example='read'),
+    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Nightly backup',
+                  column=CharField(max_length=NAME_MAX_LENGTH)),
+    'scope': Field({'enum': list(API_TOKEN_SCOPES)}, one_of(API_TOKEN_SCOPES), example='read',
+                   column=CharField(max_length=max(map(len, API_TOKEN_SCOPES)))),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'expires_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp, description='null: until revoked.'),
     'last_used': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
@@ -359,10 +375,6 @@ PASSWORD_CONFIRMATION = {'password': secret('difference-engine')}
 
 
 # --- What the declarations give ------------------------------------------------------------------
-
-def read_only_names(declared):
-    return {name for name, field in declared.items() if field.read_only}
-
 
 def resets(declared):
     """{field: value} that a PUT writes for each field its body leaves out."""
@@ -389,17 +401,32 @@ def serializer(declared):
 
 
 def properties(declared, form=False, writable=False):
-    """The JSON Schema properties of ``declared``: in answers (all shown), or in bodies
-    (``writable``; as a form sends them with ``form``)."""
+    """The JSON Schema properties of ``declared``: in answers (all shown; those a body may not set
+    marked readOnly), or in bodies (``writable``; as a form sends them with ``form``), each
+    saying what a body that leaves it out gets."""
     chosen = {}
     for name, field in declared.items():
         if writable and field.read_only or not writable and not field.shown:
             continue
         schema = field.shown_schema if not writable else field.form_schema if form else field.schema
-        if field.description and '$ref' not in schema:
-            schema = {**schema, 'description': field.description}
+        described = ' '.join(filter(None, [schema.get('description'), field.description,
+                                           writable and left_out(field)]))
+        if described and '$ref' not in schema:
+            schema = {**schema, 'description': described}
+        if field.read_only:
+            schema = {**schema, 'readOnly': True}
         chosen[name] = schema
     return chosen
+
+
+def left_out(field):
+    """What a body that leaves ``field`` out gets, in words (None: it is required, or kept)."""
+    default = field.column.default if field.column is not None else None
+    if field.reset is not MISSING:
+        return f'Left out: {json.dumps(field.reset)} on create and PUT; PATCH keeps it.'
+    if default is not None and not callable(default):
+        return f'Left out: {json.dumps(default)} on create; PUT and PATCH keep it.'
+    return None
 
 
 def example(declared, writable=False, only=None):
@@ -420,8 +447,10 @@ def form_input(name, field, required=False):
         control = f'<input type="date" name="{name}"{required_attribute}>'
     elif isinstance(field.column, TextField):
         control = f'<textarea name="{name}" maxlength="{TEXT_MAX_LENGTH}"{required_attribute}></textarea>'
-    else:
+    elif field.column is not None:
         control = f'<input name="{name}"{required_attribute} maxlength="{field.column.max_length}">'
+    else:
+        control = f'<input name="{name}"{required_attribute}>'
     return f'<label>{escape(field.label)} {control}</label>'
 
 

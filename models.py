@@ -33,7 +33,7 @@ from database import (  # noqa: F401
     utcnow,
     violated_constraint,
 )
-from fields import EMAIL_MAX_LENGTH, MAX_ID, NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
+from fields import EMAIL_MAX_LENGTH, MAX_ID, USER_AGENT_MAX_LENGTH
 from sql import install_pooled_functions, missing_pooled_functions, pooled_function_name  # noqa: F401
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -127,7 +127,7 @@ class Bucketlist(BaseModel):
         ``session_id`` has ended (None: an API token, looked up already).
 
         One prepared statement brings the page, the total and the session; only an empty page
-        needs a second for the total (and leaves the session to the caller: None)."""
+        needs a second for the total."""
         kind = 'all' if role is None else 'owner' if role == 'owner' else 'shared'
         searched = 'searched' if text else ''
         values = {'user_id': user_id, 'session_id': session_id, 'role': role, 'pattern': like_pattern(text),
@@ -338,11 +338,10 @@ class RefreshToken(BaseModel):
 
 
 class ApiToken(BaseModel):
-    """A long-lived token for a script, by its SHA-256; ``scope`` 'read' or 'write'."""
+    """A long-lived token for a script, by its SHA-256, with one of ``fields.API_TOKEN_SCOPES``
+    (its ``name`` and ``scope`` come from ``fields.API_TOKEN``)."""
     id = AutoField()
     user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
-    name = CharField(max_length=NAME_MAX_LENGTH)
-    scope = CharField(max_length=5)
     token_hash = CharField(max_length=64, unique=True)
     date_created = DateTimeField(default=utcnow)
     expires_at = DateTimeField(null=True)  # None: until revoked
@@ -378,10 +377,10 @@ class Deletion(BaseModel):
 
 
 class Membership(BaseModel):
-    """A user sharing a bucketlist they do not own, as a 'viewer' or an 'editor'."""
+    """A user sharing a bucketlist they do not own, in one of ``fields.MEMBER_ROLES`` (its ``role``
+    comes from ``fields.MEMBER``)."""
     bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', on_delete='CASCADE', index=False)
     user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
-    role = CharField(max_length=6)
     date_added = DateTimeField(default=utcnow)
 
     class Meta:
@@ -493,6 +492,9 @@ class ThrottleEvent(BaseModel):
     def forget(cls, kind, subject):
         cls.delete().where((cls.kind == kind) & (cls.subject == subject)).execute()
 
+
+add_declared_columns(ApiToken, fields.API_TOKEN)
+add_declared_columns(Membership, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
           ThrottleEvent]

@@ -21,6 +21,7 @@ from fields import (
     LOGIN,
     MAX_ID,
     MEMBER,
+    MEMBER_CHANGE,
     MOVE,
     NAME_MAX_LENGTH,
     NAME_PATTERN,
@@ -125,7 +126,7 @@ TOKENS_PROPERTIES = {
 }
 TOKENS_EXAMPLE = {'access_token': 'eyJhbGciOiJIUzI1NiJ9…', 'refresh_token': 'nKQ25V0bPezvqZGcNQWahRw1PED9…',
                   'token_type': 'Bearer', 'expires_in': settings.TOKEN_TTL_SECONDS}
-LOGGED_IN_EXAMPLE = {'message': 'You logged in successfully.', **TOKENS_EXAMPLE}
+LOGGED_IN_EXAMPLE = {**problems.LOGGED_IN.example_body(), **TOKENS_EXAMPLE}
 
 SCHEMAS = {
     'Name': {'type': 'string', 'pattern': NAME_PATTERN,
@@ -204,7 +205,7 @@ SCHEMAS = {
     },
     'Message': {
         **body_schema({'message': {'type': 'string'}}, ['message']),
-        'examples': [{'message': 'bucketlist 1 deleted successfully'}],
+        'examples': [problems.BUCKETLIST_DELETED.example_body()],
     },
     'LoggedIn': {
         **body_schema({'message': {'type': 'string'}, **TOKENS_PROPERTIES},
@@ -376,8 +377,8 @@ RESPONSES = {
         'Nothing was changed; GET it again.',
         problems.CHANGED_SINCE_READ),
     'BodyTooSlow': problem_response(
-        f'The body did not arrive within {web.BODY_READ_SECONDS} seconds (served by gunicorn).',
-        problems.BODY_TOO_SLOW, seconds=web.BODY_READ_SECONDS),
+        f'The body did not arrive within {settings.BODY_READ_SECONDS} seconds (served by gunicorn).',
+        problems.BODY_TOO_SLOW),
     'ContentTooLarge': problem_response(
         f'The body is over MAX_BODY_BYTES ({settings.MAX_BODY_BYTES} here); refused unread.',
         problems.BODY_TOO_LARGE),
@@ -443,8 +444,6 @@ def created(description, body, example, links):
 
 # --- Request bodies ------------------------------------------------------------------------------
 
-MEMBER_ROLE = {'role': MEMBER['role']}
-
 
 # --- Operations ----------------------------------------------------------------------------------
 
@@ -474,7 +473,7 @@ PATHS = {
         'Passwords are hashed with argon2id. Registrations are limited per client address '
         '(REGISTRATIONS_PER_ADDRESS per REGISTRATION_WINDOW_SECONDS).',
         {'201': response('Registered; now log in.', json_content(
-            schema('Message'), {'message': 'You registered successfully. Please login.'})),
+            schema('Message'), problems.REGISTERED.example_body())),
          '409': problem_response('An account with this email already exists.', problems.ACCOUNT_EXISTS),
          **WRITE_ERRORS, **THROTTLED},
         body=request_body(REGISTRATION, ['email', 'password']), public=True)},
@@ -506,7 +505,7 @@ PATHS = {
         'logout', 'accounts', 'Log out: end this session',
         'Its access and refresh tokens are refused at once, on every instance sharing the database.',
         {'200': response('Logged out.', json_content(
-            schema('Message'), {'message': 'You logged out successfully.'})),
+            schema('Message'), problems.LOGGED_OUT.example_body())),
          **WRITE_ERRORS})},
     '/auth/sessions': {'get': operation(
         'listSessions', 'accounts', 'Your open sessions',
@@ -517,7 +516,7 @@ PATHS = {
     '/auth/sessions/{session_id}': {'delete': operation(
         'endSession', 'accounts', 'End a session',
         'Its access and refresh tokens are refused at once, on every instance.',
-        {'200': response('Ended.', json_content(schema('Message'), {'message': 'The session was ended.'})),
+        {'200': response('Ended.', json_content(schema('Message'), problems.SESSION_ENDED_BY_YOU.example_body())),
          **NOT_FOUND, **WRITE_ERRORS},
         parameters=['SessionId'])},
 
@@ -531,7 +530,7 @@ PATHS = {
             'deleteAccount', 'accounts', 'Delete your account and everything it owns',
             'Needs the password. Every token of the account is refused at once, and the email can '
             'register again. Wrong passwords count toward the login throttle.',
-            {'200': response('Deleted.', json_content(schema('Message'), {'message': 'Your account was deleted.'}),
+            {'200': response('Deleted.', json_content(schema('Message'), problems.ACCOUNT_DELETED.example_body()),
                              ['ETag']),
              **WRITE_ERRORS, **THROTTLED},
             body=request_body(PASSWORD_CONFIRMATION, ['password'])),
@@ -548,8 +547,7 @@ PATHS = {
         'changePassword', 'accounts', 'Change your password',
         'Needs the current password; wrong ones count toward the login throttle. Every other session '
         'ends; this one and the API tokens stay.',
-        {'200': response('Changed.', json_content(schema('Message'), {
-            'message': 'Your password was changed; your other sessions were ended.'})),
+        {'200': response('Changed.', json_content(schema('Message'), problems.PASSWORD_CHANGED.example_body())),
          **WRITE_ERRORS, **THROTTLED},
         body=request_body(PASSWORD_CHANGE, ['current_password', 'new_password']))},
     '/users/me/tokens': {
@@ -578,10 +576,9 @@ PATHS = {
     '/users/me/tokens/{token_id}': {'delete': operation(
         'revokeApiToken', 'accounts', 'Revoke an API token',
         'It is refused at once, on every instance.',
-        {'200': response('Revoked.', json_content(schema('Message'), {'message': 'The API token was revoked.'})),
+        {'200': response('Revoked.', json_content(schema('Message'), problems.API_TOKEN_REVOKED.example_body())),
          **NOT_FOUND, **WRITE_ERRORS},
         parameters=['TokenId'])},
-
 
 
     '/bucketlists/': {
@@ -623,7 +620,7 @@ PATHS = {
         'delete': operation(
             'deleteBucketlist', 'bucketlists', 'Delete a bucketlist and its items', '',
             {'200': response('Deleted.', json_content(
-                schema('Message'), {'message': 'bucketlist 1 deleted successfully'}), ['ETag']),
+                schema('Message'), problems.BUCKETLIST_DELETED.example_body()), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['BucketlistId', 'IfMatch']),
     },
@@ -665,7 +662,7 @@ PATHS = {
         'delete': operation(
             'deleteItem', 'items', 'Delete an item', '',
             {'200': response('Deleted.', json_content(
-                schema('Message'), {'message': 'item 1 deleted successfully'}), ['ETag']),
+                schema('Message'), problems.ITEM_DELETED.example_body()), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['BucketlistId', 'ItemId', 'IfMatch']),
     },
@@ -675,7 +672,8 @@ PATHS = {
             'The owner first (role `owner`), then the members in the order they were added. The owner and '
             'members may read it.',
             {'200': read_response('The members.', {'type': 'array', 'items': schema('Member')},
-                                  [{**MEMBER_EXAMPLE, 'user_id': 1, 'email': 'ada@example.com', 'role': 'owner'},
+                                  [{**MEMBER_EXAMPLE, 'user_id': 1, 'email': ACCOUNT_EXAMPLE['email'],
+                                    'role': ROLES[0]},
                                    MEMBER_EXAMPLE]),
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'IfNoneMatch']),
@@ -700,13 +698,12 @@ PATHS = {
              '409': problem_response('That is the owner, whose role does not change.', problems.OWNER_ROLE_FIXED),
              **WRITE_ERRORS},
             parameters=['BucketlistId', 'UserId'],
-            body=request_body(MEMBER_ROLE, ['role'], {'role': 'viewer'})),
+            body=request_body(MEMBER_CHANGE, ['role'], {'role': 'viewer'})),
         'delete': operation(
             'removeMember', 'members', 'Remove a member, or leave',
             'The owner removes anyone; a member may remove only themself. Their next sync shows the list '
             'and its items deleted.',
-            {'200': response('Removed.', json_content(schema('Message'), {
-                'message': 'User 2 is no longer a member of bucketlist 1.'})),
+            {'200': response('Removed.', json_content(schema('Message'), problems.MEMBER_REMOVED.example_body())),
              **NOT_FOUND,
              '409': problem_response('The owner cannot leave their own list: they delete it.',
                                      problems.OWNER_CANNOT_LEAVE)},

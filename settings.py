@@ -116,6 +116,8 @@ SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 PORT = integer('PORT', 8000)
 # /health answers within this, database or not: load balancers give up on it after a few seconds.
 HEALTH_SECONDS = 2
+# A request's body must arrive within this (408 after), so a client trickling it in holds nothing long.
+BODY_READ_SECONDS = 10
 # The running version, for /health: the commit a Heroku-style host builds (SOURCE_VERSION), or
 # the API's own version.
 VERSION = os.environ.get('SOURCE_VERSION') or os.environ.get('HEROKU_SLUG_COMMIT') or '1.0.0'

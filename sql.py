@@ -146,15 +146,19 @@ def _proving(statement: Statement, values: Mapping[str, Any], fetch: Callable) -
     if not (statement.checks_session and values.get('session_id') is not None):
         cursor = _execute(statement, values)
         return cursor, fetch(cursor)
-    check = take_session_check()
+    session = values['session_id'], values['user_id']
+    check = take_session_check(*session)
+    if check is None:  # nothing waits for this session: nothing to prove
+        cursor = _execute(statement, values)
+        return cursor, fetch(cursor)
     try:
         cursor = _execute(statement, values)
         found = fetch(cursor)
     except BaseException:
-        check_session_first(check)
+        check_session_first(check, *session)
         raise
     if not found:
-        check_session_first(check)
+        check_session_first(check, *session)
     return cursor, found
 
 

@@ -22,7 +22,7 @@ import browsable
 import metrics
 import settings
 from database import check_session_first, run_session_check
-from fields import FORM_BOOLEANS, MAX_ID, clean_text, parse_date
+from fields import FORM_BOOLEANS, MAX_ID, clean_text, one_of, parse_date
 from models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
@@ -332,14 +332,17 @@ class TokenAuthPlugin:
                 return callback(*args, **kwargs)
             claims = auth.read_token(token)
             authenticated(int(claims['sub']), claims['sid'])
-            check_session_first(partial(auth.refuse_ended, request.session_id, request.user_id))
+            check_session_first(partial(auth.refuse_ended, request.session_id, request.user_id),
+                                request.session_id, request.user_id)
             try:
                 answer = callback(*args, **kwargs)
+                run_session_check()  # (no statement proved the session: the check tells)
+                return answer
             except HTTPResponse:  # a 404 may be an ended session's: the check tells
                 run_session_check()
                 raise
-            run_session_check()
-            return answer
+            finally:
+                check_session_first(None)  # (after any other failure too: nothing left for the next request)
         return wrapper
 
 
@@ -420,8 +423,6 @@ def finish_request():
     add_standard_headers()
 
 
-
-
 def is_cross_site():
     """True for a browser's request that Fetch Metadata or Origin mark as coming from another site
     not listed in CORS_ORIGINS. Other clients send neither header and are never refused."""
@@ -469,11 +470,8 @@ def read_body():
     return request.environ['bucketlist.body']
 
 
-BODY_READ_SECONDS = 10
-
-
 class BodyTooSlow(Exception):
-    """The client took longer than BODY_READ_SECONDS to send its body."""
+    """The client took longer than settings.BODY_READ_SECONDS to send its body."""
 
 
 def body_deadline():
@@ -481,7 +479,7 @@ def body_deadline():
     (the body is read before any database work), but it should not hold its greenlet forever."""
     if UNDER_GEVENT:
         from gevent import Timeout
-        return Timeout(BODY_READ_SECONDS, BodyTooSlow)
+        return Timeout(settings.BODY_READ_SECONDS, BodyTooSlow)
     return nullcontext()
 
 
@@ -499,7 +497,7 @@ def _read_limited_body():
         with body_deadline():
             body = stream.read(size) if size else b''
     except BodyTooSlow:
-        raise BODY_TOO_SLOW(seconds=BODY_READ_SECONDS) from None
+        raise BODY_TOO_SLOW(seconds=settings.BODY_READ_SECONDS) from None
     except Exception as error:  # the server's reader raises its own types: bad chunk sizes, a closed socket
         raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
                             'connection closed early.') from error
@@ -609,6 +607,18 @@ def query_date(name):
     except ValueError:
         raise APIError(400, f'The query parameter {name!r} must be a date as YYYY-MM-DD.',
                        errors={name: 'Must be a date as YYYY-MM-DD.'}) from None
+
+
+def query_choice(name, choices):
+    """A query parameter that must be one of ``choices`` (None when absent), or 400."""
+    text = query_param(name)
+    if text is None:
+        return None
+    try:
+        return one_of(choices)(text)
+    except ValueError as invalid:
+        raise APIError(400, f'The query parameter {name!r} must be one of {", ".join(choices)}.',
+                       errors={name: str(invalid)}) from None
 
 
 def query_sort_key(fields, default):
