@@ -9,7 +9,6 @@ import re
 import unicodedata
 from datetime import date
 from html import escape
-from operator import attrgetter
 
 from peewee import BooleanField, CharField, DateField, TextField
 
@@ -388,20 +387,21 @@ def columns(declared):
 
 def serializer(declared):
     """The function turning a row (a model, or a named row with the same attributes) into the JSON
-    of what ``declared`` shows, in declaration order."""
-    shown = [(name, field) for name, field in declared.items() if field.shown]
-    names = tuple(name for name, _ in shown)
-    values_of = attrgetter(*(field.attr or name for name, field in shown))
-    converted = tuple((name, field.show) for name, field in shown if field.show is not None)
+    of what ``declared`` shows, in declaration order.
 
-    def to_json(row):
-        body = dict(zip(names, values_of(row), strict=False))  # (as many: strict costs a tenth)
-        for name, show in converted:  # (None stays None: the shows need not say so)
-            value = body[name]
-            if value is not None:
-                body[name] = show(value)
-        return body
-    return to_json
+    It is built as the one dict display a hand-written serialiser would be, the way namedtuple
+    builds its classes: every answer runs it once a row, and a loop over the fields cost half as
+    much again. Its names are the declarations' own, never a request's."""
+    shows, entries = {}, []
+    for name, field in declared.items():
+        if not field.shown:
+            continue
+        value = f'row.{field.attr or name}'
+        if field.show is not None:
+            shows[f'show_{name}'] = field.show
+            value = f'(None if (value := {value}) is None else show_{name}(value))'
+        entries.append(f'{name!r}: {value}')
+    return eval(f'lambda row: {{{", ".join(entries)}}}', shows)  # (names of the declarations only)
 
 
 def properties(declared, form=False, writable=False):
