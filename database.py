@@ -104,7 +104,7 @@ class PostgresqlPool(PooledPostgresqlDatabase):
         return pending
 
     def execute_sql(self, sql, params=None):
-        if getattr(_session_check, 'pending', None) is not None:
+        if _session_check.pending is not None:
             run_session_check()
         connection = self.connection()
         transaction_pooler = settings.DATABASE_POOLER == 'transaction'
@@ -150,7 +150,12 @@ class PreparingConnection(psycopg2.extensions.connection):
 # sql.py that checks the session itself (``checks_session``) proves it with the row it returns;
 # any other statement first runs the check the web layer left here, once. So a route that forgets
 # still reads and writes nothing for an ended session, and a GET that is one statement stays one.
-_session_check = threading.local()  # per greenlet under gevent, whose patching makes it so
+class _SessionCheck(threading.local):  # per greenlet under gevent, whose patching makes it so
+    pending = None  # the check waiting to run
+    session = (None, None)  # whose it is: (session_id, user_id)
+
+
+_session_check = _SessionCheck()
 
 
 def check_session_first(check, session_id=None, user_id=None):
@@ -165,7 +170,7 @@ def take_session_check(session_id, user_id):
     """The check waiting to run, taken off, when it is of the session ``session_id`` of ``user_id``:
     a statement that checks that session runs instead, and gives it back if it found no row.
     (None when there is none, or it is another's.)"""
-    check = getattr(_session_check, 'pending', None)
+    check = _session_check.pending
     if check is None or _session_check.session != (session_id, user_id):
         return None
     _session_check.pending = None
@@ -174,7 +179,7 @@ def take_session_check(session_id, user_id):
 
 def run_session_check():
     """Run the check waiting, if any (before a statement that proves nothing; as the request ends)."""
-    check = getattr(_session_check, 'pending', None)
+    check = _session_check.pending
     if check is not None:
         _session_check.pending = None
         check()
@@ -235,7 +240,7 @@ class WalSqliteDatabase(SqliteDatabase):
     busy_timeout waits for others."""
 
     def execute_sql(self, sql, params=None):
-        if getattr(_session_check, 'pending', None) is not None:
+        if _session_check.pending is not None:
             run_session_check()
         return super().execute_sql(sql, params)
 

@@ -390,7 +390,6 @@ app.install(TokenAuthPlugin())
 
 @app.hook('before_request')
 def start_request():
-    check_session_first(None)  # whatever an earlier request of this thread left
     environ = request.environ
     # Bottle decodes header values as UTF-8 when a route reads them and fails on anything
     # else; refuse such a request here, once, instead of failing wherever a header is read.

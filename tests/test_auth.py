@@ -3,7 +3,6 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from bottle import Bottle
 from helpers import (
     PASSWORD,
     example_path,
@@ -19,7 +18,6 @@ from webtest import TestApp
 import auth
 import bucketlist
 import settings
-import web
 from models import Bucketlist, Item, Session, User
 
 USER = {'email': 'test@example.com', 'password': 'test_password'}
@@ -217,20 +215,3 @@ def test_a_logged_out_token_is_401_not_404_on_a_missing_resource(user, method, p
                        expect_errors=True)
     assert_unauthorized(res)
     assert res.json['detail'].startswith('The session of this access token has ended')
-
-
-def test_a_route_that_checks_no_token_itself_still_refuses_a_revoked_one(user):
-    # The token plugin checks the session when no statement of the route did: a new route cannot forget.
-    probe = Bottle()
-    probe.uninstall('json')
-    for plugin in web.app.plugins:
-        if plugin.name in ('errors', 'json', 'browsable', 'token_auth'):
-            probe.install(plugin)
-    probe.default_error_handler = web.problem_json
-    probe.route('/forgetful', callback=lambda: {'secret': 'data'})
-    client = TestApp(probe)
-    client.authorization = user.authorization
-    assert client.get('/forgetful', status=200).json == {'secret': 'data'}
-    user.post('/auth/logout', status=200)
-    res = client.get('/forgetful', status=401)
-    assert 'secret' not in res.text

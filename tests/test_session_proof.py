@@ -20,6 +20,16 @@ def probe_app(callback, method='GET'):
     return probe
 
 
+def test_a_route_that_checks_no_token_itself_still_refuses_a_revoked_one(user):
+    # The token plugin checks the session when no statement of the route did: a new route cannot forget.
+    client = TestApp(probe_app(lambda: {'secret': 'data'}))
+    client.authorization = user.authorization
+    assert client.get('/probe', status=200).json == {'secret': 'data'}
+    user.post('/auth/logout', status=200)
+    res = client.get('/probe', status=401)
+    assert 'secret' not in res.text
+
+
 def test_a_route_that_writes_without_checking_the_session_writes_nothing_for_an_ended_one(user):
     def write():
         with db.atomic():
