@@ -5,7 +5,7 @@ from helpers import new_list
 from webtest import TestApp
 
 import web
-from models import ThrottleEvent, db
+from models import Bucketlist, IdempotencyKey, ThrottleEvent, db
 
 
 def probe_app(callback, method='GET'):
@@ -53,3 +53,11 @@ def test_every_route_of_an_ended_session_is_401_whatever_it_reads_first(user):
                          ('GET', '/sync'), ('GET', '/bucketlists/'), ('GET', '/users/me')]:
         res = user.request(path, method=method, expect_errors=True)
         assert res.status_int == 401, (method, path, res.status)
+
+
+def test_an_ended_sessions_create_with_an_idempotency_key_stores_neither_the_key_nor_the_list(user):
+    user.post('/auth/logout', status=200)
+    user.post('/bucketlists/', {'name': 'After'}, headers={'Idempotency-Key': 'k1'}, status=401)
+    with db.connection_context():
+        assert IdempotencyKey.select().count() == 0
+        assert Bucketlist.select().count() == 0
