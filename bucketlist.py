@@ -119,6 +119,14 @@ def allowed(bucketlist, bucketlist_id, may):
     return bucketlist
 
 
+def refused(bucketlist_id, may, otherwise):
+    """Why a write's one statement found nothing to write: 404 or 403 (raised) if the caller may not
+    ``may`` in the bucketlist, 401 if their session has ended (the token plugin's, which the
+    same read proves); else ``otherwise``, the problem to raise: the object is gone, or full."""
+    bucketlist_for(bucketlist_id, may)
+    return otherwise
+
+
 def bucketlist_with_items(bucketlist_id, may='read', for_update=False):
     """(bucketlist, items) as ``bucketlist_for`` checks them, in one query, which also proves the
     token's session open; on a miss the token plugin tells 401 from 404."""
@@ -171,9 +179,9 @@ def bucketlist_show(bucketlist_id):
 
 
 def plain_edit(fields):
-    """``fields()`` of a write without If-Match whose body is valid, which the owner's write makes
-    in one statement; else None: the write goes the long way, which refuses a caller who may not
-    make it (404, 403) before a body that is not valid (400)."""
+    """``fields()`` of a write without If-Match whose body is valid, which one statement makes;
+    else None: the write goes the long way, which refuses a caller who may not make it (404, 403)
+    before a body that is not valid (400)."""
     if etags_in('If-Match'):
         return None
     try:
@@ -207,10 +215,11 @@ def bucketlist_update(bucketlist_id):
     def clean():
         return clean_body(BUCKETLIST, required=() if partial else ('name',))
     fields = plain_edit(clean)
-    if fields is not None:  # the owner's: one statement
+    if fields is not None:  # one statement
         found = edit_bucketlist(bucketlist_id, fields, request.session_id)
-        if found is not None:
-            return bucketlist_json(*found)
+        if found is None:
+            raise refused(bucketlist_id, 'manage', BUCKETLIST_NOT_FOUND(bucketlist_id=bucketlist_id))
+        return bucketlist_json(*found)
     with held_for_if_match():
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
         check_if_match(lambda: bucketlist_json(bucketlist, items))
@@ -256,18 +265,14 @@ def item_create(bucketlist_id):
 
     def create():
         fields = plain_edit(lambda: clean_body(ITEM, required=('name',)))
-        item = None
-        if fields is not None:  # the owner's: one statement
-            item = Item.add_as_owner(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST,
-                                     request.user_id, request.session_id)
-        if item is None:  # a member's, or the long way to say why not
-            with db.atomic():
-                bucketlist = bucketlist_for(bucketlist_id, 'write', for_update=True)  # new items go last, one at a time
-                if fields is None:  # (read only now, so that 404 and 403 come before 400)
-                    fields = clean_body(ITEM, required=('name',))
-                item = Item.add(bucketlist.id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id)
+        if fields is None:  # 404 and 403 come before 400
+            bucketlist_for(bucketlist_id, 'write')
+            fields = clean_body(ITEM, required=('name',))
+        item = Item.add(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id,
+                        request.session_id)
         if item is None:
-            raise ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
+            raise refused(bucketlist_id, 'write',
+                          ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST))
         response.status = 201
         return item_json(item)
     return idempotent(create)
@@ -295,21 +300,20 @@ def item_show(bucketlist_id, item_id):
 
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
-    # The owner's write without If-Match needs no lock: one UPDATE checks the owner and the
-    # session and writes (as a bucketlist's edit). A member's holds the bucketlist's lock
-    # (item_for), and If-Match holds the item's from its check to its write.
+    # One statement checks the writer's role and session and writes (as a bucketlist's edit).
+    # If-Match holds the item's lock from its check to its write; a body that is not valid is
+    # refused after 404 and 403.
     fields = plain_edit(item_fields)
     if fields is not None:
         item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
-        if item is not None:
-            return item_json(item)
-    with db.atomic():
-        item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
-        check_if_match(lambda: item_json(item))
-        item = Item.write(bucketlist_id, item_id, item_fields(), utcnow())
-        if item is None:  # moved or deleted since it was found
-            raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
-        return item_json(item)
+    else:
+        with db.atomic():
+            item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
+            check_if_match(lambda: item_json(item))
+            item = Item.write(bucketlist_id, item_id, item_fields(), utcnow(), request.user_id, None)
+    if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
+        raise refused(bucketlist_id, 'write', ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id))
+    return item_json(item)
 
 
 def item_fields():

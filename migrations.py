@@ -469,6 +469,44 @@ STEPS = [
             'ALTER TABLE "bucketlists" DROP COLUMN "item_count"',
         ],
     }),
+
+    # Who may write each list's items, beside its owner, kept by a trigger on the list's own row:
+    # owners' and editors' writes then take one statement that checks the role on the row it locks.
+    # A lock that waits reads the row again as the last writer left it; a membership read in the
+    # same statement would come from its snapshot, and let an editor removed meanwhile write.
+    # SQLite runs one writer at a time: its statements read the memberships.
+    Step(11, 'bucketlists: the editors who may write its items', up={
+        'postgresql': [
+            'ALTER TABLE "bucketlists" ADD COLUMN "editor_ids" INTEGER[] NOT NULL DEFAULT \'{}\'',
+            '''UPDATE "bucketlists" SET "editor_ids" = ARRAY(SELECT "user_id" FROM "memberships"
+                WHERE "bucketlist_id" = "bucketlists"."id" AND "role" = 'editor' ORDER BY "user_id")''',
+            # Each change edits the array as the row holds it, never from a snapshot: two members
+            # added at once are both kept.
+            '''CREATE FUNCTION "keep_editor_ids"() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD."role" = 'editor' THEN
+                        UPDATE "bucketlists" SET "editor_ids" = array_remove("editor_ids", OLD."user_id")
+                            WHERE "id" = OLD."bucketlist_id";
+                    END IF;
+                    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW."role" = 'editor' THEN
+                        UPDATE "bucketlists" SET "editor_ids" = array_append("editor_ids", NEW."user_id")
+                            WHERE "id" = NEW."bucketlist_id";
+                    END IF;
+                    RETURN NULL;
+                END $$''',
+            # (on every UPDATE: an UPDATE OF "role" would keep that column's type from changing)
+            '''CREATE TRIGGER "memberships_editor_ids" AFTER INSERT OR UPDATE OR DELETE ON "memberships"
+                FOR EACH ROW EXECUTE FUNCTION "keep_editor_ids"()''',
+        ],
+        'sqlite': [],
+    }, down={
+        'postgresql': [
+            'DROP TRIGGER "memberships_editor_ids" ON "memberships"',
+            'DROP FUNCTION "keep_editor_ids"()',
+            'ALTER TABLE "bucketlists" DROP COLUMN "editor_ids"',
+        ],
+        'sqlite': [],
+    }),
 ]
 
 

@@ -17,6 +17,7 @@ from peewee import (
     TextField,
     fn,
 )
+from playhouse.postgres_ext import ArrayField
 
 import fields
 import settings
@@ -81,6 +82,8 @@ class Bucketlist(BaseModel):
     date_modified = DateTimeField(default=utcnow)
     version = BigIntegerField(default=0)  # of the write that last changed it (a trigger's: migration 7)
     item_count = IntegerField(default=0)  # kept by triggers (migration 10): a new item's position
+    if ON_POSTGRESQL:  # who may write its items but the owner, kept by a trigger (migration 11; sql.WRITES_B)
+        editor_ids = ArrayField(IntegerField, default=list, index=False)
 
     class Meta:
         table_name = 'bucketlists'
@@ -218,28 +221,18 @@ class Item(BaseModel):
         return query.join(Bucketlist).where(seen(user_id)).get_or_none()
 
     @classmethod
-    def add(cls, bucketlist_id, fields, now, most_per_bucketlist, created_by):
-        """A new item (as a row) at the end of the bucketlist, unless it already holds
-        ``most_per_bucketlist`` (then None). The caller holds the bucketlist's lock
-        (``Bucketlist.seen_by``)."""
-        return cls._insert(sql.insert_item(), bucketlist_id, fields, now, most_per_bucketlist, created_by, None)
-
-    @classmethod
-    def add_as_owner(cls, bucketlist_id, fields, now, most_per_bucketlist, owner_id, session_id):
-        """A new item (as a row) at the end of the bucketlist if ``owner_id`` owns it, their session
-        ``session_id`` is open (None: an API token, looked up already) and it holds fewer than
-        ``most_per_bucketlist`` items; else None, and the caller finds out which. One statement:
-        it locks the list's row and takes the position from the count kept on it (migration 10)."""
+    def add(cls, bucketlist_id, fields, now, most_per_bucketlist, user_id, session_id):
+        """A new item (as a row) at the end of the bucketlist if ``user_id`` may write its items,
+        their session ``session_id`` is open (None: an API token, looked up already) and it holds
+        fewer than ``most_per_bucketlist`` items; else None, and the caller finds out which. One
+        statement: it locks the list's row and takes the position from the count kept on it
+        (migration 10)."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        return cls._insert(sql.insert_item_as_owner(), bucketlist_id, fields, now, most_per_bucketlist, owner_id,
-                           session_id)
-
-    @classmethod
-    def _insert(cls, statement, bucketlist_id, fields, now, most_per_bucketlist, user_id, session_id):
         written = sql.inserted('items', fields)  # (the fields' defaults for those absent)
-        return sql.one(statement, bucketlist_id=bucketlist_id, now=now, done_at=now if written['done'] else None,
-                       most=most_per_bucketlist, user_id=user_id, session_id=session_id, **written)
+        return sql.one(sql.insert_item(), bucketlist_id=bucketlist_id, now=now,
+                       done_at=now if written['done'] else None, most=most_per_bucketlist, user_id=user_id,
+                       session_id=session_id, **written)
 
     @classmethod
     def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, sort, descending,
@@ -265,14 +258,14 @@ class Item(BaseModel):
         return sql.value(sql.count_items(), **item_filters(bucketlist_id, text, done, due_before, due_after))
 
     @classmethod
-    def write(cls, bucketlist_id, item_id, fields, now, owner_id=None, session_id=None):
+    def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id):
         """Write ``fields`` (name, done, notes, due_date…; those absent stay) to the item and return
-        its new row, or None if it is not in this bucketlist (any more) or, given ``owner_id``, the
-        bucketlist is not theirs or their session ``session_id`` has ended (None: an API token,
-        looked up already). ``done_at`` follows ``done`` in the same statement (``sql.update_item``)."""
+        its new row, or None if it is not in this bucketlist (any more), ``user_id`` may not write
+        its items or their session ``session_id`` has ended (None: an API token, looked up
+        already). ``done_at`` follows ``done`` in the same statement (``sql.update_item``)."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
-        return sql.one(sql.update_item(), item_id=item_id, bucketlist_id=bucketlist_id, now=now, user_id=owner_id,
+        return sql.one(sql.update_item(), item_id=item_id, bucketlist_id=bucketlist_id, now=now, user_id=user_id,
                        session_id=session_id, **sql.edits('items', fields))
 
     @classmethod

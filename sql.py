@@ -324,6 +324,14 @@ ROLE_OF_B = ("CASE WHEN b.owner_id = :user_id THEN 'owner' ELSE"
              ' (SELECT m.role FROM memberships m WHERE m.bucketlist_id = b.id AND m.user_id = :user_id) END')
 
 
+# SQL: the user may write the items of the bucketlist row ``b``: they own it or edit it. On
+# PostgreSQL the editors are on the row (migration 11), so a lock that waited for a change of
+# members reads them as that change left them.
+WRITES_B = ('(b.owner_id = :user_id OR :user_id::integer = ANY(b.editor_ids))' if ON_POSTGRESQL else
+            "(b.owner_id = :user_id OR EXISTS (SELECT 1 FROM memberships m WHERE m.bucketlist_id = b.id"
+            " AND m.user_id = :user_id AND m.role = 'editor'))")
+
+
 def lock_of_b(lock: str) -> str:
     """SQL: the lock ``lock`` ('locked', 'shared' or '': none) on the bucketlist row ``b``, held until
     the transaction ends; SQLite's IMMEDIATE transactions keep other writers out already."""
@@ -364,15 +372,18 @@ def edit_owned_bucketlist() -> str:
 @declare(checks_session=True)
 def update_item() -> str:
     """Write the fields :set_… says (``edits``) and :now as date_modified to the item :item_id of the
-    bucketlist :bucketlist_id, if :user_id owns the bucketlist and their session :session_id is open
-    (both NULL: the caller checked them already); returns the item. done_at follows done from the
-    row as it is when written: two writers racing cannot leave an item not done with a done_at, or
-    done without one."""
+    bucketlist :bucketlist_id, if :user_id may write its items and their session :session_id is
+    open; returns the item. done_at follows done from the row as it is when written: two writers
+    racing cannot leave an item not done with a done_at, or done without one.
+
+    The owner's check takes no lock; an editor's shares the list's lock with other writers, so that
+    a removal (which holds it) comes before or after their write, never during it."""
+    owns = 'SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND b.owner_id = :user_id'
+    edits_ = f'SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND {WRITES_B}{lock_of_b("shared")}'
     return (f'UPDATE items SET {kept_unless_set("items")},'
             ' done_at = CASE WHEN NOT :set_done::boolean OR :done::boolean = done THEN done_at'
             ' WHEN :done::boolean THEN :now::timestamp END, date_modified = :now::timestamp'
-            ' WHERE id = :item_id AND bucketlist_id = :bucketlist_id AND (:user_id::integer IS NULL'
-            ' OR EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND b.owner_id = :user_id))'
+            f' WHERE id = :item_id AND bucketlist_id = :bucketlist_id AND (EXISTS ({owns}) OR EXISTS ({edits_}))'
             f' AND {SESSION_OPEN} RETURNING {columns("items")}')
 
 
@@ -418,20 +429,13 @@ def _insert_item(source: str) -> str:
             f' FROM b WHERE b.item_count < :most RETURNING {columns("items")}')
 
 
-@declare()
-def insert_item() -> str:
-    """``_insert_item`` into :bucketlist_id, whose lock the caller holds: the count it reads is the
-    one the last writer left."""
-    return _insert_item('WITH b AS (SELECT b.id, b.item_count FROM bucketlists b WHERE b.id = :bucketlist_id)')
-
-
 @declare(checks_session=True)
-def insert_item_as_owner() -> str:
-    """``_insert_item`` into :bucketlist_id if :user_id owns it and their session :session_id is
-    open, in one statement. Locked, the list's row is read as the last writer left it, count
-    included, whatever the statement's snapshot."""
+def insert_item() -> str:
+    """``_insert_item`` into :bucketlist_id if :user_id may write its items and their session
+    :session_id is open, in one statement. Locked, the list's row is read as the last writer left
+    it, count and editors included, whatever the statement's snapshot."""
     return _insert_item('WITH b AS (SELECT b.id, b.item_count FROM bucketlists b WHERE b.id = :bucketlist_id'
-                        f' AND b.owner_id = :user_id AND {SESSION_OPEN}{lock_of_b("locked")})')
+                        f' AND {WRITES_B} AND {SESSION_OPEN}{lock_of_b("locked")})')
 
 
 # GET /bucketlists/: a page is the caller's own UNION ALL those shared with them, each branch read

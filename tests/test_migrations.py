@@ -204,3 +204,37 @@ def test_the_item_counts_step_counts_each_lists_items_and_keeps_counting_without
     assert 'item_count' not in [column.name for column in empty_database.get_columns('bucketlists')]
     migrations.upgrade(empty_database)
     assert counts() == [(1, 1), (2, 0)]
+
+
+def test_the_editors_step_lists_each_lists_editors_and_keeps_them_without_new_versions(empty_database):
+    if not ON_POSTGRESQL:
+        return  # SQLite runs one writer at a time: its writes read the memberships
+    migrations.upgrade(empty_database, target=10)
+    sql = empty_database.execute_sql
+    for user_id in (1, 2, 3, 4):
+        sql(f"INSERT INTO users (id, email, password_hash, date_created) "
+            f"VALUES ({user_id}, 'u{user_id}@example.com', 'x', '2020-01-01')")
+    for bucketlist_id in (1, 2):
+        sql(f"INSERT INTO bucketlists (id, name, owner_id, date_created, date_modified) "
+            f"VALUES ({bucketlist_id}, 'list {bucketlist_id}', 1, '2020-01-01', '2020-01-01')")
+    share = ("INSERT INTO memberships (bucketlist_id, user_id, role, date_added) "
+             "VALUES ({0}, {1}, '{2}', '2020-01-01')")
+    for bucketlist_id, user_id, role in [(1, 2, 'editor'), (1, 3, 'viewer'), (2, 3, 'editor')]:
+        sql(share.format(bucketlist_id, user_id, role))
+    migrations.upgrade(empty_database)
+    editors = lambda: [sorted(row[1]) for row in sql('SELECT id, editor_ids FROM bucketlists ORDER BY id')]  # noqa: E731
+    versions = lambda: [row[0] for row in sql('SELECT version FROM bucketlists ORDER BY id')]  # noqa: E731
+    assert editors() == [[2], [3]]
+    before = versions()
+    sql("UPDATE memberships SET role = 'editor' WHERE bucketlist_id = 1 AND user_id = 3")
+    sql(share.format(1, 4, 'editor'))
+    sql("UPDATE memberships SET role = 'viewer' WHERE bucketlist_id = 1 AND user_id = 2")
+    sql('DELETE FROM memberships WHERE bucketlist_id = 2')
+    assert editors() == [[3, 4], []]
+    assert versions() == before  # a list's sync is not sent again for its members' sake
+    sql('DELETE FROM users WHERE id = 4')  # an account's deletion ends its memberships
+    assert editors() == [[3], []]
+    migrations.downgrade(empty_database, 10)
+    assert 'editor_ids' not in [column.name for column in empty_database.get_columns('bucketlists')]
+    migrations.upgrade(empty_database)
+    assert editors() == [[3], []]

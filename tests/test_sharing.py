@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import settings as app_settings
+import sync
 from models import Deletion, Item, Membership, db
 
 
@@ -463,3 +464,50 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
                                                                               & (Deletion.kind == 'item'))}
             stored = {item.id for item in Item.select().where(Item.bucketlist == trip['id'])}
         assert created <= seen_by_removal and created <= stored
+
+
+@pytest.mark.parametrize('change', ['remove', 'make a viewer'])
+def test_an_editor_changing_an_item_while_they_lose_the_right_is_before_or_after_never_between(
+        owner, editor, change, monkeypatch):
+    if not ON_POSTGRESQL:
+        return  # SQLite runs one writer at a time: nothing races
+    trip, (item,) = new_list(owner, 'Race', items=['Shared'])
+    members = f'/bucketlists/{trip["id"]}/members'
+    path = f'/bucketlists/{trip["id"]}/items/{item["id"]}'
+    owner.post_json(members, {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
+    # The change takes a while once it has begun (its sync records, slowed): long enough for
+    # writes to start meanwhile.
+    recorded = {'remove': 'record_departure', 'make a viewer': 'record_sharing'}[change]
+    record = getattr(sync, recorded)
+
+    def slowly(*args):
+        time.sleep(0.3)
+        return record(*args)
+    monkeypatch.setattr(sync, recorded, slowly)
+    answers, stop = [], threading.Event()
+
+    def write():
+        while not stop.is_set():
+            started = time.monotonic()
+            res = editor.patch_json(path, {'notes': f'{started}'}, expect_errors=True)
+            answers.append((started, res.status_int))
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for thread in writers:
+        thread.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    if change == 'remove':
+        owner.delete(f'{members}/{user_id_of(editor)}', status=200)
+    else:
+        owner.patch_json(f'{members}/{user_id_of(editor)}', {'role': 'viewer'}, status=200)
+    notes_then = owner.get(path).json['notes']
+    time.sleep(0.05)
+    stop.set()
+    for thread in writers:
+        thread.join()
+    refused = 404 if change == 'remove' else 403
+    assert {status for _, status in answers} <= {200, refused}
+    # A write that starts once the change has begun waits for it, and is refused.
+    assert [status for started, status in answers if started > began + 0.1] and all(
+        status == refused for started, status in answers if started > began + 0.1)
+    assert owner.get(path).json['notes'] == notes_then  # nothing landed after the change answered
