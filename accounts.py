@@ -45,10 +45,12 @@ from problems import (
     NO_SUCH_API_TOKEN,
     NO_SUCH_SESSION,
     PASSWORD_CHANGED,
+    REFRESH_TOKEN_INVALID,
     REGISTERED,
     SESSION_ENDED,
     SESSION_ENDED_BY_YOU,
     WRONG_CREDENTIALS,
+    WRONG_PASSWORD,
     APIError,
 )
 from web import (
@@ -143,7 +145,7 @@ def refresh():
     try:
         return tokens_json(*auth.refresh_session(fields['refresh_token']))
     except auth.RefreshRefused as refusal:
-        raise APIError(401, str(refusal)) from None
+        raise APIError(401, str(refusal), kind=REFRESH_TOKEN_INVALID.kind) from None
 
 
 @app.post('/auth/logout', scope='session')
@@ -200,10 +202,11 @@ def me():
 
 @contextmanager
 def password_confirmed(user, password):
-    """Go on only if ``password`` is the user's, else 401; holds a hashing place meanwhile, for
-    more password work in the block. An address locked out of the account is refused before its
-    guess is checked (429), and a wrong guess counts as a failed login (a right one costs no
-    throttle writes)."""
+    """Go on only if ``password`` is the user's, else 403 (the wrong-password problem, not a 401 a
+    client would take for an ended session); holds a hashing place meanwhile, for more password
+    work in the block. An address locked out of the account is refused before its guess is
+    checked (429), and a wrong guess counts as a failed login (a right one costs no throttle
+    writes)."""
     address = address_key(client_address())
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     failures = [('login-failure-pair', f'{address} {user.email}'[:THROTTLE_SUBJECT_MAX_LENGTH],
@@ -212,7 +215,7 @@ def password_confirmed(user, password):
         throttle_check(failures)
         if not auth.check_password(user, password):
             ThrottleEvent.record(failures, utcnow())
-            raise APIError(401, 'The password is not right.')
+            raise WRONG_PASSWORD()
         yield
 
 

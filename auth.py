@@ -40,7 +40,11 @@ API_TOKEN_PREFIX = 'blt_'
 
 
 class InvalidToken(Exception):
-    """The request's credentials do not identify a user; the message says why."""
+    """The request's credentials do not identify a user: ``refusal`` (problems.py) says why."""
+
+    def __init__(self, refusal):
+        super().__init__(refusal.detail)
+        self.kind = refusal.kind
 
 
 def _lower_priority():
@@ -164,13 +168,13 @@ def read_token(token):
     try:
         claims = _verified_claims(token)
     except jwt.InvalidTokenError:
-        raise InvalidToken('The access token is invalid.') from None
+        raise InvalidToken(problems.TOKEN_INVALID) from None
     if claims['exp'] <= time.time():  # checked on every use: the claims may come from the cache
-        raise InvalidToken('The access token has expired. Refresh it, or log in again.')
+        raise InvalidToken(problems.TOKEN_EXPIRED)
     subject, session_id = claims['sub'], claims['sid']
     if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and 0 < int(subject) <= MAX_ID
             and type(session_id) is int and 0 < session_id <= MAX_ID and isinstance(claims['jti'], str)):
-        raise InvalidToken('The access token is invalid.')
+        raise InvalidToken(problems.TOKEN_INVALID)
     return claims
 
 
@@ -178,13 +182,13 @@ def bearer_token(authorization):
     """The token of an Authorization header value ("Bearer <token>"), or InvalidToken."""
     scheme, _, token = (authorization or '').partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
-        raise InvalidToken('Send an access token as "Authorization: Bearer <token>".')
+        raise InvalidToken(problems.TOKEN_MISSING)
     return token.strip()
 
 
 def refuse_ended(session_id, user_id):
     if not Session.is_open(session_id, user_id):
-        raise InvalidToken(problems.SESSION_ENDED.detail)
+        raise InvalidToken(problems.SESSION_ENDED)
 
 
 def secret_hash(secret):
@@ -305,7 +309,7 @@ def read_api_token(token):
     now, token_hash = utcnow(), secret_hash(token)
     holder = ApiToken.holder(token_hash, now)
     if holder is None:
-        raise InvalidToken('The API token is invalid, expired or revoked.')
+        raise InvalidToken(problems.API_TOKEN_INVALID)
     if now - _api_tokens_touched.get(token_hash, datetime.min) >= LAST_USED_RESOLUTION:
         if len(_api_tokens_touched) > 10_000:
             _api_tokens_touched.clear()

@@ -469,11 +469,11 @@ def sync_changes():
         found, cursor = sync.page(request.user_id, request.session_id,
                                                    None if text is None else sync.decode(text), limit)
     except sync.SessionEnded:
-        raise auth.InvalidToken(SESSION_ENDED.detail) from None
+        raise auth.InvalidToken(SESSION_ENDED) from None
     except sync.BadCursor:
         raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
                             'the last answer, or none to sync from scratch.',
-                       errors={'cursor': 'Not a cursor.'}) from None
+                       errors={'cursor': 'Not a cursor.'}, kind='invalid-query') from None
     except sync.CursorTooOld:
         raise CURSOR_TOO_OLD(days=settings.SYNC_TOMBSTONE_DAYS) from None
     deleted = found['deletions']

@@ -190,36 +190,44 @@ NO_NUL_PATTERN = '^[^\\x00]*$'
 ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
 TIMESTAMP = {'type': 'string', 'format': 'date-time', 'description': 'UTC, ISO 8601 with microseconds and a Z.'}
 NULLABLE_TIMESTAMP = {'type': ['string', 'null'], 'format': 'date-time'}
-NAME = {'$ref': '#/components/schemas/Name'}
+NAME = {'$ref': '#/components/schemas/Name'}  # (openapi.py's)
 STORED_NAME = {'type': 'string', 'minLength': 1, 'maxLength': NAME_MAX_LENGTH, 'description': 'Trimmed.'}
 LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_PATTERN}
 TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
-FORM_BOOLEAN = {'type': 'string', 'enum': list(FORM_BOOLEANS)}
 # A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
 DATE = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
 EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
 
 
-def form_number(minimum, maximum):
-    """The schema of a whole number from ``minimum`` (0 or 1) to ``maximum`` as a form sends it:
-    digits, leading zeros allowed, matching the numbers in range and no others."""
-    numbers = ('0|' if minimum == 0 else '') + from_one_to(maximum)
-    return {'type': 'string', 'pattern': f'^0*({numbers})$'}
+def component(name):
+    """The schema ``name`` of the OpenAPI document's components (SHARED_SCHEMAS, or openapi.py's)."""
+    return {'$ref': f'#/components/schemas/{name}'}
 
 
-def from_one_to(maximum):
-    """A regular expression's alternatives matching the numbers from 1 to ``maximum`` (written
-    without leading zeros): those with fewer digits, then, for each digit of ``maximum``, those
-    sharing its digits before and having a smaller one there; then ``maximum`` itself."""
-    digits = str(maximum)
-    alternatives = [f'[1-9][0-9]{{0,{len(digits) - 2}}}'] if len(digits) > 1 else []
-    for place, digit in enumerate(digits):
-        lowest = 1 if place == 0 else 0
-        if int(digit) > lowest:
-            rest = len(digits) - place - 1
-            smaller = f'[{lowest}-{int(digit) - 1}]' if int(digit) - 1 > lowest else str(lowest)
-            alternatives.append(digits[:place] + smaller + (f'[0-9]{{{rest}}}' if rest else ''))
-    return '|'.join([*alternatives, digits])
+def sort_values(sorts):
+    """The values of a ?sort= of ``sorts``: each field, ascending and (a leading -) descending."""
+    return [f'{sign}{name}' for name in sorts for sign in ('', '-')]
+
+
+def enum_schema(values, description, names=None):
+    """A string enum, with the names generated code gives its values (x-enum-varnames): the
+    values upper-cased unless ``names``."""
+    return {'type': 'string', 'enum': list(values), 'description': description,
+            'x-enum-varnames': list(names or (value.upper() for value in values))}
+
+
+# The enums as the OpenAPI document shares them: a generated client names each once.
+SHARED_SCHEMAS = {
+    'Role': enum_schema(ROLES, "A role in a bucketlist: its owner's, or a member's."),
+    'MemberRole': enum_schema(MEMBER_ROLES, 'The role the owner gives a member: '
+                                            + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
+    'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
+    **{name: enum_schema(sort_values(sorts), 'The order: a field, a leading - for descending.',
+                         [value.lstrip('-').upper() + ('_DESC' if value.startswith('-') else '')
+                          for value in sort_values(sorts)])
+       for name, sorts in [('BucketlistSort', BUCKETLIST_SORTS), ('ItemSort', ITEM_SORTS)]},
+}
+ROLE, MEMBER_ROLE, SCOPE = component('Role'), component('MemberRole'), component('Scope')
 
 
 # --- Field declarations --------------------------------------------------------------------------
@@ -230,8 +238,8 @@ MISSING = object()  # no reset (PUT keeps what a required field gets anyway), or
 class Field:
     """One field of a resource or a body.
 
-    - ``schema``: its JSON Schema in JSON bodies (and answers); ``form_schema`` in a URL-encoded
-      form; ``shown_schema`` in answers, where it differs (a stored name is trimmed already).
+    - ``schema``: its JSON Schema in bodies (and answers); ``shown_schema`` in answers, where it
+      differs (a stored name is trimmed already). A form sends the same values as text.
     - ``clean``: (value, from_form) -> the clean value or ValueError. None: read-only (answers
       show it, bodies refuse it).
     - ``reset``: what a PUT writes when the body leaves the field out.
@@ -243,12 +251,12 @@ class Field:
     - ``example``: its value in the OpenAPI document's examples; ``description``: what the
       document says of it beyond its schema.
     """
-    __slots__ = ('schema', 'clean', 'form_schema', 'shown_schema', 'example', 'reset', 'show', 'attr', 'shown',
+    __slots__ = ('schema', 'clean', 'shown_schema', 'example', 'reset', 'show', 'attr', 'shown',
                  'column', 'label', 'html', 'description')
 
-    def __init__(self, schema, clean=None, *, form_schema=None, shown_schema=None, example=MISSING, reset=MISSING,
+    def __init__(self, schema, clean=None, *, shown_schema=None, example=MISSING, reset=MISSING,
                  show=None, attr=None, shown=True, column=None, label=None, html=None, description=None):
-        self.schema, self.clean, self.form_schema = schema, clean, form_schema or schema
+        self.schema, self.clean = schema, clean
         self.shown_schema = shown_schema or schema
         self.example, self.reset, self.show, self.attr, self.shown = example, reset, show, attr, shown
         self.column, self.label, self.html, self.description = column, label, html, description
@@ -270,7 +278,7 @@ BUCKETLIST = {
     'description': Field(LONG_TEXT, clean_long_text, example='By my 40th birthday', column=TextField(default=''),
                          label='Description'),
     'created_by': read_only(ID, 1, attr='owner_id', description='Its owner.'),
-    'role': read_only({'enum': list(ROLES)}, 'owner', description="Yours: the owner, or a member's role."),
+    'role': read_only(ROLE, 'owner', description="Yours: the owner, or a member's role."),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'items': Field({'type': 'array'}, shown=False),  # GET one's, read-only: items change at their own URLs
@@ -280,7 +288,7 @@ ITEM = {
     'id': read_only(ID, 1),
     'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Book the flights',
                   column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
-    'done': Field({'type': 'boolean'}, clean_boolean, form_schema=FORM_BOOLEAN, example=False, reset=False,
+    'done': Field({'type': 'boolean'}, clean_boolean, example=False, reset=False,
                   column=BooleanField(default=False), label='Done'),
     'bucketlist_id': read_only(ID, 1),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
@@ -288,7 +296,7 @@ ITEM = {
     'notes': Field(LONG_TEXT, clean_long_text, example='A window seat', reset='', column=TextField(default=''),
                    label='Notes'),
     'due_date': Field({'anyOf': [DATE, {'type': 'null'}]}, clean_date,
-                      form_schema={'anyOf': [DATE, {'const': ''}]}, example='2027-03-01', reset=None,
+                      example='2027-03-01', reset=None,
                       show=iso_date, column=DateField(null=True), label='Due date',
                       description='YYYY-MM-DD, or null (in a form: empty).'),
     'done_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
@@ -301,10 +309,9 @@ ITEM = {
 
 # POST …/items/<id>/move
 MOVE = {
-    'position': Field({'type': 'integer', 'minimum': 0, 'maximum': MAX_ID}, clean_position,
-                      form_schema=form_number(0, MAX_ID), example=0,
+    'position': Field({'type': 'integer', 'minimum': 0, 'maximum': MAX_ID}, clean_position, example=0,
                       description='0-based; default, or past the end: last.'),
-    'bucketlist_id': Field(ID, clean_id, form_schema=form_number(1, MAX_ID), example=1,
+    'bucketlist_id': Field(ID, clean_id, example=1,
                            description='Another bucketlist you may write to, to move it into; default: its own.'),
 }
 
@@ -312,7 +319,7 @@ MEMBER = {
     'user_id': read_only(ID, 2),
     'email': Field(TEXT, clean_text, shown_schema={'type': 'string'}, example='grace@example.com', label='Email',
                    html='<input type="email" name="email" required>'),
-    'role': Field({'enum': list(MEMBER_ROLES)}, one_of(MEMBER_ROLES), shown_schema={'enum': list(ROLES)},
+    'role': Field(MEMBER_ROLE, one_of(MEMBER_ROLES), shown_schema=ROLE,
                   example='editor', label='Role', column=CharField(max_length=max(map(len, MEMBER_ROLES))),
                   html='<select name="role">' + ''.join(f'<option value="{role}">{role}: {MEMBER_ROLES[role]}</option>'
                                                          for role in MEMBER_ROLES) + '</select>'),
@@ -337,7 +344,7 @@ SESSION = {
                             description='The User-Agent of its login, printable characters only.'),
 }
 
-NEW_PASSWORD = {'$ref': '#/components/schemas/NewPassword'}
+NEW_PASSWORD = component('NewPassword')  # (openapi.py's)
 
 
 def secret(example):
@@ -349,15 +356,14 @@ API_TOKEN = {
     'id': read_only(ID, 1),
     'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Nightly backup',
                   column=CharField(max_length=NAME_MAX_LENGTH)),
-    'scope': Field({'enum': list(API_TOKEN_SCOPES)}, one_of(API_TOKEN_SCOPES), example='read',
+    'scope': Field(SCOPE, one_of(API_TOKEN_SCOPES), example='read',
                    column=CharField(max_length=max(map(len, API_TOKEN_SCOPES)))),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'expires_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp, description='null: until revoked.'),
     'last_used': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
                            description='To within a minute; null: never used.'),
     'expires_in_days': Field({'type': 'integer', 'minimum': 1, 'maximum': API_TOKEN_MAX_DAYS}, clean_days,
-                             form_schema=form_number(1, API_TOKEN_MAX_DAYS), example=90, shown=False,
-                             description='Omitted: until revoked.'),
+                             example=90, shown=False, description='Omitted: until revoked.'),
     'password': secret('difference-engine'),
 }
 
@@ -404,18 +410,18 @@ def serializer(declared):
     return eval(f'lambda row: {{{", ".join(entries)}}}', shows)  # (names of the declarations only)
 
 
-def properties(declared, form=False, writable=False):
+def properties(declared, writable=False):
     """The JSON Schema properties of ``declared``: in answers (all shown; those a body may not set
-    marked readOnly), or in bodies (``writable``; as a form sends them with ``form``), each
-    saying what a body that leaves it out gets."""
+    marked readOnly), or in bodies (``writable``), each saying what a body that leaves it out
+    gets."""
     chosen = {}
     for name, field in declared.items():
         if writable and field.read_only or not writable and not field.shown:
             continue
-        schema = field.shown_schema if not writable else field.form_schema if form else field.schema
+        schema = field.schema if writable else field.shown_schema
         described = ' '.join(filter(None, [schema.get('description'), field.description,
                                            writable and left_out(field)]))
-        if described and '$ref' not in schema:
+        if described and schema is not NAME:  # (Name's own description says it all)
             schema = {**schema, 'description': described}
         if field.read_only:
             schema = {**schema, 'readOnly': True}
@@ -477,6 +483,6 @@ def answer_schema(declared, **more):
     return body_schema(shown, list(shown))
 
 
-def request_schema(declared, required=(), form=False):
-    """The JSON Schema of a body setting the fields of ``declared`` (as a form sends them, ``form``)."""
-    return body_schema(properties(declared, form=form, writable=True), required)
+def request_schema(declared, required=()):
+    """The JSON Schema of a body setting the fields of ``declared``."""
+    return body_schema(properties(declared, writable=True), required)

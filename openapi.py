@@ -14,7 +14,6 @@ from fields import (
     DATE,
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
-    FORM_BOOLEAN,
     ID,
     ITEM,
     ITEM_SORTS,
@@ -34,8 +33,10 @@ from fields import (
     REGISTRATION,
     ROLES,
     SESSION,
+    SHARED_SCHEMAS,
     answer_schema,
     body_schema,
+    component,
     example,
     request_schema,
 )
@@ -49,8 +50,7 @@ def ref(kind, name):
     return {'$ref': f'#/components/{kind}/{name}'}
 
 
-def schema(name):
-    return ref('schemas', name)
+schema = component
 
 
 def response(description, content=None, headers=()):
@@ -66,22 +66,24 @@ def json_content(body, example):
     return {'application/json': {'schema': body, 'example': example}}
 
 
-def request_body(declared, required=(), body_example=None):
-    """A body setting the fields of ``declared``, sent as JSON or as a URL-encoded form (what
-    ``curl -d`` sends); its example is the fields' own unless ``body_example``."""
+BODY_SCHEMAS = {}  # each operation's body, named: components.schemas has them beside SCHEMAS
+
+
+def request_body(name, declared, required=(), body_example=None):
+    """A body setting the fields of ``declared``, its schema the component ``name``; its example is
+    the fields' own unless ``body_example``. Documented as JSON only: the same fields sent as a
+    URL-encoded form (what ``curl -d`` sends) are taken too, as DESCRIPTION says."""
+    BODY_SCHEMAS[name] = request_schema(declared, required)
     body_example = example(declared, writable=True) if body_example is None else body_example
-    form_example = {name: str(value).lower() if isinstance(value, bool) else str(value) if isinstance(value, int)
-                    else value for name, value in body_example.items()}
-    return {'required': bool(required), 'content': {
-        'application/json': {'schema': request_schema(declared, required), 'example': body_example},
-        'application/x-www-form-urlencoded': {'schema': request_schema(declared, required, form=True),
-                                              'example': form_example},
-    }}
+    # (Without fields it needs, the body may be left out: a PATCH without one changes nothing.)
+    return {'required': bool(required),
+            'content': {'application/json': {'schema': schema(name), 'example': body_example}}}
 
 
 def operation(operation_id, tag, summary, description, responses, parameters=(), body=None,
-              public=False):
-    """An operation; every one may answer 400 (a header that is not UTF-8), 500 and 503."""
+              public=False, security=()):
+    """An operation; every one may answer 400 (a header that is not UTF-8), 500 and 503. A public
+    one takes no account's token, but may take the ``security`` schemes of its own."""
     answer = {'operationId': operation_id, 'tags': [tag], 'summary': summary,
               'description': description}
     if parameters:
@@ -89,7 +91,7 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
     if body:
         answer['requestBody'] = body
     if public:
-        answer['security'] = []
+        answer['security'] = [{scheme: []} for scheme in security]
     answer['responses'] = {'400': ref('responses', 'BadRequest'), **responses,
                            '500': ref('responses', 'InternalServerError'),
                            '503': ref('responses', 'ServiceUnavailable')}
@@ -111,8 +113,14 @@ ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
 
 
-def problem_example(status, detail, errors=None):
-    return {'application/problem+json': {'schema': schema('Problem'), 'example': problem(status, detail, errors)}}
+def problem_content(refusals, errors=None, **values):
+    """A problem document of each refusal (problems.py) as an example, filled with ``values``."""
+    bodies = {refusal.kind or 'plain': problem(refusal.status, refusal.example_detail(**values), errors, refusal.kind)
+              for refusal in refusals}
+    if len(bodies) == 1:
+        return {'application/problem+json': {'schema': schema('Problem'), 'example': next(iter(bodies.values()))}}
+    return {'application/problem+json': {'schema': schema('Problem'), 'examples': {
+        kind: {'summary': body['title'], 'value': body} for kind, body in bodies.items()}}}
 
 
 # --- Schemas -------------------------------------------------------------------------------------
@@ -171,8 +179,9 @@ SCHEMAS = {
             'deleted': body_schema({'bucketlists': {'type': 'array', 'items': ID},
                                     'items': {'type': 'array', 'items': ID}}, ['bucketlists', 'items']),
         }, ['cursor', 'has_more', 'bucketlists', 'items', 'deleted']),
-        'description': 'Apply `deleted` first (a deleted bucketlist takes its items with it: they are not '
-                       'listed one by one), then the objects, replacing those with the same id.',
+        'description': 'Apply `deleted` first, then the objects, replacing those with the same id. A deleted '
+                       'bucketlist\'s items are listed in `deleted.items` too, one by one: one may have been '
+                       'moved into it since your last sync.',
         'examples': [{'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'has_more': False, 'bucketlists': [BUCKETLIST_EXAMPLE],
                       'items': [ITEM_EXAMPLE], 'deleted': {'bucketlists': [4], 'items': [7, 9]}}],
     },
@@ -227,8 +236,8 @@ SCHEMAS = {
         ['name', 'version', 'description', 'links']),
     'Problem': {
         **body_schema({
-            'type': {'type': 'string', 'description': 'Always about:blank.'},
-            'title': {'type': 'string', 'description': 'The reason phrase of the status.'},
+            'type': schema('ProblemType'),
+            'title': {'type': 'string', 'description': "The type's title; a plain HTTP error's reason phrase."},
             'status': {'type': 'integer', 'minimum': 400, 'maximum': 599},
             'detail': {'type': 'string', 'description': 'What went wrong, for a person.'},
             'message': {'type': 'string', 'description': 'The same as detail, for tutorial clients.'},
@@ -237,13 +246,23 @@ SCHEMAS = {
         }, ['type', 'title', 'status', 'detail', 'message']),
         'description': 'An RFC 9457 problem document: every error, Bottle\'s own 404/405/500 included.',
     },
+    'ProblemType': {
+        'type': 'string', 'enum': [problems.PLAIN, *map(problems.type_uri, problems.KINDS)],
+        'x-enum-varnames': ['PLAIN', *(kind.upper().replace('-', '_') for kind in problems.KINDS)],
+        'description': 'Which kind of refusal: act on it, not on the English of detail. A page of this service '
+                       'describes each (GET the URI, relative to this service); about:blank is a plain HTTP '
+                       'error, its status says it all.\n\n' + '\n'.join(
+                           f'- `{problems.type_uri(kind)}`: {meaning}'
+                           for kind, (_, meaning) in problems.KINDS.items()),
+    },
+    **SHARED_SCHEMAS,
 }
 
 # --- Parameters and headers ----------------------------------------------------------------------
 
-def sort_parameter(fields, default):
-    return {'name': 'sort', 'in': 'query', 'example': '-' + list(fields)[1],
-            'schema': {'enum': [f'{sign}{name}' for name in fields for sign in ('', '-')], 'default': default},
+def sort_parameter(name, sorts, default):
+    """?sort=, of the enum ``name`` (fields.SHARED_SCHEMAS) of the ``sorts``."""
+    return {'name': 'sort', 'in': 'query', 'example': '-' + sorts[1], 'schema': {**schema(name), 'default': default},
             'description': 'The order: one of the fields, a leading - for descending. Missing values (null) '
                            'come last either way; ties in id order.'}
 
@@ -259,7 +278,7 @@ PARAMETERS = {
                 'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
                'description': 'A member of the bucketlist; anybody else is 404.'},
-    'Role': {'name': 'role', 'in': 'query', 'schema': {'enum': list(ROLES)},
+    'Role': {'name': 'role', 'in': 'query', 'schema': schema('Role'),
              'description': 'Only the bucketlists where your role is this.'},
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'An item of that bucketlist; anything else is 404.'},
@@ -273,10 +292,10 @@ PARAMETERS = {
     'Q': {'name': 'q', 'in': 'query', 'schema': {'type': 'string', 'pattern': NO_NUL_PATTERN},
           'example': 'bora',
           'description': 'Only names holding this text, ignoring case; % and _ are literal.'},
-    'Done': {'name': 'done', 'in': 'query', 'schema': FORM_BOOLEAN,
-             'description': 'Only items done (true, 1) or not done (false, 0).'},
-    'BucketlistSort': sort_parameter(BUCKETLIST_SORTS, 'id'),
-    'ItemSort': sort_parameter(ITEM_SORTS, 'position'),
+    'Done': {'name': 'done', 'in': 'query', 'schema': {'type': 'boolean'},
+             'description': 'Only items done (true) or not done (false); 1 and 0 are taken too.'},
+    'BucketlistSort': sort_parameter('BucketlistSort', BUCKETLIST_SORTS, 'id'),
+    'ItemSort': sort_parameter('ItemSort', ITEM_SORTS, 'position'),
     'DueBefore': {'name': 'due_before', 'in': 'query', 'schema': DATE, 'example': '2027-12-31',
                   'description': 'Only items due on or before this date.'},
     'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE, 'example': '2027-01-01',
@@ -302,9 +321,6 @@ PARAMETERS = {
                                       f'again (for {web.IDEMPOTENCY_KEY_LIFETIME.total_seconds() / 3600:g} hours); '
                                       'the same key with another request '
                                       'is 422.'},
-    'Filename': {'name': 'filename', 'in': 'path', 'required': True,
-                 'schema': {'type': 'string', 'pattern': '^[^\\x00-\\x1f\\x7f]*$'},
-                 'example': 'app.css'},
 }
 
 HEADERS = {
@@ -327,6 +343,9 @@ HEADERS = {
                          'description': 'Bearer: the route needs an access token.'},
     'Retry-After': {'required': True, 'schema': {'type': 'integer', 'minimum': 0},
                     'description': 'Seconds to wait before trying again.'},
+    'Content-Disposition': {'required': True, 'schema': {'type': 'string'},
+                            'example': 'attachment; filename="bucketlist-export.json"',
+                            'description': 'A browser saves the answer as a file of this name.'},
     'Allow': {'required': True, 'schema': {'type': 'string'}, 'example': 'GET,POST',
               'description': 'The methods the URL supports.'},
 }
@@ -334,9 +353,9 @@ HEADERS = {
 
 # --- Responses -----------------------------------------------------------------------------------
 
-def problem_response(description, refusal, errors=None, headers=(), **values):
-    """A response of the refusal ``refusal`` (problems.py), its example filled with ``values``."""
-    return response(description, problem_example(refusal.status, refusal.example_detail(**values), errors), headers)
+def problem_response(description, *refusals, errors=None, headers=(), **values):
+    """A response of the ``refusals`` (problems.py), an example of each filled with ``values``."""
+    return response(description, problem_content(refusals, errors, **values), headers)
 
 
 RESPONSES = {
@@ -345,19 +364,24 @@ RESPONSES = {
         f'named in errors); the body has more than {web.MAX_BODY_FIELDS} fields, is not valid JSON or UTF-8, '
         'not one object, shorter than its Content-Length or badly chunked; a query parameter is unknown, '
         'out of range or repeated; a header is not valid UTF-8.',
-        problems.INVALID_FIELDS, {'name': 'Must not be blank.'}),
+        problems.INVALID_FIELDS, problems.INVALID_BODY, problems.INVALID_QUERY,
+        errors={'name': 'Must not be blank.'}),
     'Unauthorized': problem_response(
         'The Bearer token is missing, malformed, tampered with or expired; its session has ended '
         '(logout, the session ended from another, a password change, a reused refresh token); or '
-        'the API token is revoked or expired.',
-        problems.SESSION_ENDED, headers=['WWW-Authenticate']),
+        'the API token is revoked or expired. Only token-expired asks for a refresh '
+        '(POST /auth/refresh); the others for a new login.',
+        problems.TOKEN_EXPIRED, problems.SESSION_ENDED, problems.TOKEN_MISSING, problems.TOKEN_INVALID,
+        headers=['WWW-Authenticate']),
     'Forbidden': problem_response(
         'You may see this bucketlist but your role does not allow this: viewers only read; editors also '
         'write items; only the owner renames or deletes the list and manages its members. Or an API '
         'token without what this route needs: a read token cannot write, and no API token may manage '
         'sessions, API tokens, the password or the account (log in for those). For a write, also a '
-        'browser\'s cross-site request from an origin CORS_ORIGINS does not list.',
-        problems.READ_SCOPE),
+        'browser\'s cross-site request from an origin CORS_ORIGINS does not list. Where the route asks '
+        'for your password, a wrong one (wrong-password: the session stays, ask again).',
+        problems.VIEWER_CANNOT_WRITE, problems.OWNER_ONLY, problems.READ_SCOPE, problems.SESSION_SCOPE,
+        problems.WRONG_PASSWORD, problems.CROSS_SITE),
     'NotFound': problem_response(
         'No such resource you may see: it does not exist, is somebody else\'s and not shared with you, '
         f'or the id is not a positive integer up to {MAX_ID}.',
@@ -407,18 +431,14 @@ RESPONSES = {
                             headers=['ETag']),
 }
 
-# The browsable API: a browser (Accept ranking text/html above application/json) gets an HTML page
-# for every resource URL, without a token; the page's script makes the API calls.
-HTML_PAGE = {'text/html': {'schema': {'type': 'string'}}}
-
-
+# (A browser, ranking text/html above application/json, gets an HTML page for these URLs: the
+# browsable API, which DESCRIPTION tells of. Clients get JSON, and the document shows only that.)
 def read_response(description, body, example):
-    return response(description, {**json_content(body, example), **HTML_PAGE}, headers=['ETag'])
+    return response(description, json_content(body, example), headers=['ETag'])
 
 
 def list_response(description, item_schema, example):
-    return response(description,
-                    {**json_content({'type': 'array', 'items': item_schema}, [example]), **HTML_PAGE},
+    return response(description, json_content({'type': 'array', 'items': item_schema}, [example]),
                     headers=['ETag', 'Link', 'X-Total-Count'])
 
 
@@ -455,18 +475,6 @@ CREATE_ERRORS = {**WRITE_ERRORS, '422': ref('responses', 'IdempotencyKeyReused')
 NOT_MODIFIED = {'304': ref('responses', 'NotModified')}
 THROTTLED = {'429': ref('responses', 'TooManyRequests')}
 
-def static_file_operation(operation_id, summary, folder):
-    return operation(
-        operation_id, 'operations', summary,
-        'Served with Last-Modified and ETag, and 304 for a matching If-Modified-Since or If-None-Match.',
-        {'200': response('The file, its media type guessed from its name.',
-                         {'*/*': {'schema': {'type': 'string'}}}, ['ETag']),
-         '304': response('Not modified.', headers=['ETag']),
-         '403': problem_response(f'The file is outside {folder} or unreadable.', problems.FILE_FORBIDDEN),
-         **NOT_FOUND},
-        parameters=['Filename'], public=True)
-
-
 PATHS = {
     '/auth/register': {'post': operation(
         'register', 'accounts', 'Create an account',
@@ -476,7 +484,7 @@ PATHS = {
             schema('Message'), problems.REGISTERED.example_body())),
          '409': problem_response('An account with this email already exists.', problems.ACCOUNT_EXISTS),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(REGISTRATION, ['email', 'password']), public=True)},
+        body=request_body('Registration', REGISTRATION, ['email', 'password']), public=True)},
     '/auth/login': {'post': operation(
         'login', 'accounts', 'Log in: open a session',
         'Send the access token as `Authorization: Bearer <access_token>`; it lasts `expires_in` seconds '
@@ -487,7 +495,7 @@ PATHS = {
          '401': problem_response('Wrong email or password.', problems.WRONG_CREDENTIALS,
                                  headers=['WWW-Authenticate']),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(LOGIN, ['email', 'password']), public=True)},
+        body=request_body('Login', LOGIN, ['email', 'password']), public=True)},
     '/auth/refresh': {'post': operation(
         'refresh', 'accounts', 'Renew the access token',
         'Exchanges a refresh token for a new access token and a new refresh token (rotation): the old '
@@ -500,7 +508,7 @@ PATHS = {
          '401': problem_response('The refresh token is unknown, expired, or reused (the session was ended).',
                                  problems.REFRESH_TOKEN_INVALID, headers=['WWW-Authenticate']),
          **WRITE_ERRORS},
-        body=request_body(REFRESH, ['refresh_token']), public=True)},
+        body=request_body('Refresh', REFRESH, ['refresh_token']), public=True)},
     '/auth/logout': {'post': operation(
         'logout', 'accounts', 'Log out: end this session',
         'Its access and refresh tokens are refused at once, on every instance sharing the database.',
@@ -522,7 +530,7 @@ PATHS = {
 
     '/users/me': {
         'get': operation(
-            'getAccount', 'accounts', 'Your account', '',
+            'getAccount', 'accounts', 'Your account', 'Its id, email and when it was made.',
             {'200': read_response('The account.', schema('Account'),
                                   ACCOUNT_EXAMPLE),
              **NOT_MODIFIED}),
@@ -533,7 +541,7 @@ PATHS = {
             {'200': response('Deleted.', json_content(schema('Message'), problems.ACCOUNT_DELETED.example_body()),
                              ['ETag']),
              **WRITE_ERRORS, **THROTTLED},
-            body=request_body(PASSWORD_CONFIRMATION, ['password'])),
+            body=request_body('PasswordConfirmation', PASSWORD_CONFIRMATION, ['password'])),
     },
     '/users/me/export': {'get': operation(
         'exportAccount', 'accounts', 'Download everything your account holds',
@@ -542,14 +550,14 @@ PATHS = {
         {'200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE],
-            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}))})},
+            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}), ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
         'Needs the current password; wrong ones count toward the login throttle. Every other session '
         'ends; this one and the API tokens stay.',
         {'200': response('Changed.', json_content(schema('Message'), problems.PASSWORD_CHANGED.example_body())),
          **WRITE_ERRORS, **THROTTLED},
-        body=request_body(PASSWORD_CHANGE, ['current_password', 'new_password']))},
+        body=request_body('PasswordChange', PASSWORD_CHANGE, ['current_password', 'new_password']))},
     '/users/me/tokens': {
         'get': operation(
             'listApiTokens', 'accounts', 'Your API tokens',
@@ -571,7 +579,7 @@ PATHS = {
                  f'You already have MAX_API_TOKENS_PER_USER API tokens ({settings.MAX_API_TOKENS_PER_USER} here).',
                  problems.API_TOKEN_QUOTA),
              **WRITE_ERRORS},
-            body=request_body(API_TOKEN, ['name', 'scope', 'password'])),
+            body=request_body('ApiTokenCreate', API_TOKEN, ['name', 'scope', 'password'])),
     },
     '/users/me/tokens/{token_id}': {'delete': operation(
         'revokeApiToken', 'accounts', 'Revoke an API token',
@@ -595,11 +603,12 @@ PATHS = {
             {'201': created('Created.', schema('BucketlistWithItems'),
                             {**BUCKETLIST_EXAMPLE, 'items': []}, BUCKETLIST_LINKS),
              '409': ref('responses', 'NameTaken'), **CREATE_ERRORS},
-            parameters=['IdempotencyKey'], body=request_body(BUCKETLIST, ['name'])),
+            parameters=['IdempotencyKey'], body=request_body('BucketlistCreate', BUCKETLIST, ['name'])),
     },
     '/bucketlists/{bucketlist_id}': {
         'get': operation(
-            'getBucketlist', 'bucketlists', 'Show a bucketlist with its items', '',
+            'getBucketlist', 'bucketlists', 'Show a bucketlist with its items',
+            'The bucketlist with your `role` in it and all its items, in position order.',
             {'200': read_response('The bucketlist.', schema('BucketlistWithItems'),
                                   BUCKETLIST_WITH_ITEMS_EXAMPLE),
              **NOT_MODIFIED, **NOT_FOUND},
@@ -609,16 +618,17 @@ PATHS = {
             {'200': response('Renamed.', json_content(schema('BucketlistWithItems'),
                                                       BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
              **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'IfMatch'], body=request_body(BUCKETLIST, ['name'])),
+            parameters=['BucketlistId', 'IfMatch'], body=request_body('BucketlistReplace', BUCKETLIST, ['name'])),
         'patch': operation(
             'updateBucketlist', 'bucketlists', 'Change a bucketlist',
             'Only the fields sent change; an empty body changes nothing but date_modified.',
             {'200': response('Changed.', json_content(schema('BucketlistWithItems'),
                                                       BUCKETLIST_WITH_ITEMS_EXAMPLE), ['ETag']),
              **NOT_FOUND, '409': ref('responses', 'NameTaken'), **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'IfMatch'], body=request_body(BUCKETLIST)),
+            parameters=['BucketlistId', 'IfMatch'], body=request_body('BucketlistPatch', BUCKETLIST)),
         'delete': operation(
-            'deleteBucketlist', 'bucketlists', 'Delete a bucketlist and its items', '',
+            'deleteBucketlist', 'bucketlists', 'Delete a bucketlist and its items',
+            'The owner only; for good, for every member too (their next sync shows it deleted).',
             {'200': response('Deleted.', json_content(
                 schema('Message'), problems.BUCKETLIST_DELETED.example_body()), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
@@ -638,11 +648,11 @@ PATHS = {
             {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
              **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS},
             parameters=['BucketlistId', 'IdempotencyKey'],
-            body=request_body(ITEM, ['name'])),
+            body=request_body('ItemCreate', ITEM, ['name'])),
     },
     '/bucketlists/{bucketlist_id}/items/{item_id}': {
         'get': operation(
-            'getItem', 'items', 'Show an item', '',
+            'getItem', 'items', 'Show an item', 'One item of a bucketlist you own or share.',
             {'200': read_response('The item.', schema('Item'), ITEM_EXAMPLE),
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'ItemId', 'IfNoneMatch']),
@@ -652,15 +662,17 @@ PATHS = {
             {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
-            body=request_body(ITEM, ['name'], {**example(ITEM, writable=True), 'done': True})),
+            body=request_body('ItemReplace', ITEM, ['name'], {**example(ITEM, writable=True), 'done': True})),
         'patch': operation(
             'updateItem', 'items', 'Change an item', 'Only the fields sent change.',
             {'200': response('Changed.', json_content(schema('Item'), {**ITEM_EXAMPLE, 'done': True}),
                              ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
-            parameters=['BucketlistId', 'ItemId', 'IfMatch'], body=request_body(ITEM, body_example={'done': True})),
+            parameters=['BucketlistId', 'ItemId', 'IfMatch'],
+            body=request_body('ItemPatch', ITEM, body_example={'done': True})),
         'delete': operation(
-            'deleteItem', 'items', 'Delete an item', '',
+            'deleteItem', 'items', 'Delete an item',
+            'For good; the items after it move up one place. Owners and editors.',
             {'200': response('Deleted.', json_content(
                 schema('Message'), problems.ITEM_DELETED.example_body()), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
@@ -688,7 +700,7 @@ PATHS = {
                                      'MAX_MEMBERS_PER_BUCKETLIST members.', problems.ALREADY_A_MEMBER),
              **WRITE_ERRORS},
             parameters=['BucketlistId'],
-            body=request_body(MEMBER, ['email', 'role'])),
+            body=request_body('MemberAdd', MEMBER, ['email', 'role'])),
     },
     '/bucketlists/{bucketlist_id}/members/{user_id}': {
         'patch': operation(
@@ -698,7 +710,7 @@ PATHS = {
              '409': problem_response('That is the owner, whose role does not change.', problems.OWNER_ROLE_FIXED),
              **WRITE_ERRORS},
             parameters=['BucketlistId', 'UserId'],
-            body=request_body(MEMBER_CHANGE, ['role'], {'role': 'viewer'})),
+            body=request_body('MemberChange', MEMBER_CHANGE, ['role'], {'role': 'viewer'})),
         'delete': operation(
             'removeMember', 'members', 'Remove a member, or leave',
             'The owner removes anyone; a member may remove only themself. Their next sync shows the list '
@@ -717,9 +729,9 @@ PATHS = {
         {'200': response('Moved.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
          **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS},
         parameters=['BucketlistId', 'ItemId'],
-        body=request_body(MOVE))},
+        body=request_body('ItemMove', MOVE))},
     '/sync': {'get': operation(
-        'sync', 'bucketlists', 'What changed since your last sync',
+        'syncChanges', 'bucketlists', 'What changed since your last sync',
         'Without a cursor, everything you have (a full sync); with the last answer\'s cursor, only what '
         'was created, changed or deleted since, each object whole and current. Follow `has_more` with '
         'the cursor until it is false. Nothing is missed however writes interleave, though a change may '
@@ -732,57 +744,42 @@ PATHS = {
         parameters=['Cursor', 'SyncLimit', 'IfNoneMatch'])},
 
     '/': {'get': operation(
-        'frontPage', 'operations', 'What this is, and links to the rest',
+        'getFrontPage', 'operations', 'What this is, and links to the rest',
         'A browser gets a small page linking the documentation and the browsable API.',
         {'200': response('Links.', {**json_content(schema('FrontPage'), {
             'name': 'bucketlist', 'version': '1.0.0',
             'description': 'A REST API for bucketlists: named lists of life goals, each holding items.',
             'links': {'documentation': '/docs', 'openapi': '/openapi.json', 'bucketlists': '/bucketlists/',
-                      'health': '/health'}}), **HTML_PAGE}, ['ETag'])},
+                      'health': '/health'}})}, ['ETag'])},
         public=True)},
     '/health': {'get': operation(
-        'health', 'operations', 'Check the service and its database',
+        'getHealth', 'operations', 'Check the service and its database',
         f'For load balancers and uptime checks; answers within {settings.HEALTH_SECONDS} s whatever the database does.',
         {'200': response('Up, and the database answers.', {**json_content(
-            schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': '1.0.0'}), **HTML_PAGE},
-            ['ETag'])},
+            schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': '1.0.0'})}, ['ETag'])},
         public=True)},
     '/livez': {'get': operation(
-        'liveness', 'operations', 'Is the process up',
+        'getLiveness', 'operations', 'Is the process up',
         'Touches nothing else, the database included: restart the process only when this fails.',
         {'200': response('Up.', json_content(schema('Live'), {'status': 'ok'}), ['ETag'])},
         public=True)},
     '/readyz': {'get': operation(
-        'readiness', 'operations', 'Is the service ready for traffic',
+        'getReadiness', 'operations', 'Is the service ready for traffic',
         'The database answers and every migration step is applied (behind a pooler in transaction mode, every '
         "read's function is installed too); 503 names the pending steps, or how many functions are missing.",
         {'200': response('Ready.', json_content(schema('Ready'), {'status': 'ready', 'version': '1.0.0'}),
                          ['ETag'])},
         public=True)},
     '/metrics': {'get': operation(
-        'metrics', 'operations', 'Prometheus metrics of every worker',
+        'getMetrics', 'operations', 'Prometheus metrics of every worker',
         'Off (404) unless METRICS_TOKEN is set; then send it as `Authorization: Bearer <METRICS_TOKEN>`. '
         'Requests by route pattern, method and status, their duration, 5xx answers, throttle refusals, '
         'database connections in use and waited for, password hashes queued.',
         {'200': response('The metrics, in Prometheus\' text format.', {'text/plain': {'schema': {'type': 'string'}}}),
          '401': problem_response('The metrics token is missing or wrong.', problems.METRICS_TOKEN_NEEDED,
                                  headers=['WWW-Authenticate']),
-         **NOT_FOUND},
-        public=True)},
-    '/openapi.json': {'get': operation(
-        'openapiDocument', 'operations', 'This OpenAPI document', '',
-        {'200': response('The document.', json_content({'type': 'object', 'required': ['openapi']},
-                                                       {'openapi': '3.1.0'}), ['ETag'])},
-        public=True)},
-    '/docs': {'get': operation(
-        'docsPage', 'operations', 'This document in Swagger UI',
-        'Try any operation from the page: log in, then Authorize with the access token.',
-        {'200': response('The page.', {'text/html': {'schema': {'type': 'string'}}})},
-        public=True)},
-    '/docs/{filename}': {'get': static_file_operation(
-        'swaggerUiFile', 'A file of Swagger UI (its script, style sheet and icons)', 'the Swagger UI package')},
-    '/static/{filename}': {'get': static_file_operation(
-        'staticFile', 'A file of the web pages (style sheets, scripts)', 'static/')},
+         '404': problem_response('Metrics are off: METRICS_TOKEN is not set.', problems.METRICS_OFF)},
+        public=True, security=['metricsToken'])},
 }
 
 # Every write may be refused as a browser's cross-site request (Forbidden says so too).
@@ -794,24 +791,29 @@ for path_item in PATHS.values():
 
 DESCRIPTION = '''\
 Bucketlists are named lists of life goals; each holds items you tick off as you do them. Every \
-bucketlist belongs to its owner: anybody else's is 404, the same answer as one that does not exist.
+bucketlist belongs to its owner, who may share it: anybody else's is 404, the same answer as one \
+that does not exist.
 
 **Authentication.** Register, log in, then send the token as `Authorization: Bearer <access_token>` \
-on every route but the public ones (registration, login, refresh, /health, /openapi.json, /docs, \
-/static). A login opens a session: before its access token expires (`expires_in`), exchange the \
-refresh token at POST /auth/refresh for new ones. A missing, malformed or expired token, or one of \
-an ended session, is 401 with `WWW-Authenticate: Bearer`. Scripts use API tokens instead \
-(POST /users/me/tokens), scoped to `read` or `write`; a token without the scope a route needs is 403.
+on every route but the public ones (registration, login, refresh, the operations routes). A login \
+opens a session: before its access token expires (`expires_in`), exchange the refresh token at \
+POST /auth/refresh for new ones. A missing, malformed or expired token, or one of an ended session, \
+is 401 with `WWW-Authenticate: Bearer`; its problem type tells `token-expired` (refresh) from the \
+others (log in again). Scripts use API tokens instead (POST /users/me/tokens), scoped to `read` or \
+`write`. A wrong current password, where a route asks for it, is 403 `wrong-password`: never a 401.
 
-**Bodies** are a JSON object (`application/json`) or a URL-encoded form \
-(`application/x-www-form-urlencoded`, what `curl -d` sends): in forms, `done` is true, false, 1 or 0. \
-Only the fields shown are allowed; the others are 400, named in `errors`.
+**Bodies** are a JSON object (`application/json`), as documented. The same fields are also taken \
+as a URL-encoded form (`application/x-www-form-urlencoded`, what `curl -d` sends), every value as \
+text: `done` is true, false, 1 or 0, a number is its digits, an empty `due_date` is null. Only the \
+fields shown are allowed; the others are 400, named in `errors`.
 
 **Errors** are RFC 9457 problem documents (`application/problem+json`), Bottle's own 404, 405 \
-(with `Allow`) and 500 included; `message` repeats `detail`.
+(with `Allow`) and 500 included; `message` repeats `detail`. Their `type` says which kind of \
+refusal it is (`ProblemType`; each is described at its URI, a page of this service, relative to \
+it); `about:blank` is a plain HTTP error whose status says it all.
 
-**Lists** are one page of a JSON array in id order, with `Link` (first, prev, next, last) and \
-`X-Total-Count` headers.
+**Lists** are one page of a JSON array, in the order each route states, with `Link` (first, prev, \
+next, last) and `X-Total-Count` headers.
 
 **Conditional requests.** JSON answers carry an `ETag`. A GET with `If-None-Match` naming the current \
 one is 304 without a body; a PUT, PATCH or DELETE with an `If-Match` naming none of the current ones \
@@ -820,25 +822,34 @@ is 412 and changes nothing.
 **Retries.** A POST that creates something may carry an `Idempotency-Key`: a retry with the same key \
 gets the first answer again instead of creating a duplicate.
 
+**In a browser.** A browser (Accept ranking text/html above JSON) gets an HTML page for the GET \
+URLs here, without a token: the browsable API, whose script makes these same calls. /docs shows \
+this document; /problems describes the problem types.
+
 **Tracing.** Every answer carries `X-Request-ID` (yours, if well-formed), also written to the logs. \
 The database unavailable is 503 with `Retry-After`, on any route.'''
 
 DOCUMENT = {
     'openapi': '3.1.0',
-    'info': {'title': 'bucketlist', 'version': '1.0.0', 'description': DESCRIPTION},
+    'info': {'title': 'bucketlist', 'version': '1.0.0', 'description': DESCRIPTION,
+             'license': {'name': 'MIT', 'identifier': 'MIT'}},
+    # Relative: the host serving this document (clients generated from it take their base URL).
+    'servers': [{'url': '/', 'description': 'The service that serves this document.'}],
     'tags': [{'name': 'accounts', 'description': 'Registration, sessions, the account, API tokens.'},
              {'name': 'bucketlists', 'description': 'Your bucketlists.'},
              {'name': 'items', 'description': 'The items of a bucketlist.'},
              {'name': 'members', 'description': 'Sharing a bucketlist with other accounts.'},
-             {'name': 'operations', 'description': 'Health, this documentation, static files.'}],
+             {'name': 'operations', 'description': 'Health, readiness and metrics, for operators.'}],
     'security': [{'bearerAuth': []}],
     'paths': PATHS,
     'components': {
         'securitySchemes': {'bearerAuth': {
             'type': 'http', 'scheme': 'bearer',
             'description': 'The access_token from POST /auth/login or /auth/refresh, or an API token '
-                           '(POST /users/me/tokens).'}},
-        'schemas': SCHEMAS,
+                           '(POST /users/me/tokens).'},
+            'metricsToken': {'type': 'http', 'scheme': 'bearer',
+                             'description': 'The METRICS_TOKEN setting, for GET /metrics only.'}},
+        'schemas': {**SCHEMAS, **BODY_SCHEMAS},
         'parameters': PARAMETERS,
         'headers': HEADERS,
         'responses': RESPONSES,

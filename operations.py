@@ -1,5 +1,8 @@
-"""The operations routes: front page, health, readiness, metrics, the OpenAPI document, docs, static files."""
+"""The operations routes: front page, health, readiness, metrics; and the pages for people (``page``:
+left out of the OpenAPI document, which is for clients): the document itself, its /docs page, the
+problem types' pages and the static files."""
 import hmac
+import html
 import os
 
 from bottle import request, response, static_file
@@ -9,25 +12,25 @@ import migrations
 import openapi
 import settings
 from models import answer_within, db, missing_pooled_functions
-from problems import METRICS_OFF, METRICS_TOKEN_NEEDED, APIError
+from problems import KINDS, METRICS_OFF, METRICS_TOKEN_NEEDED, APIError, type_uri
 from web import app
 
 STATIC_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static')
 
 
-@app.get('/openapi.json', public=True)
+@app.get('/openapi.json', public=True, page=True)
 def openapi_document():
     return openapi.DOCUMENT
 
 
-@app.get('/docs', public=True)
+@app.get('/docs', public=True, page=True)
 def docs():
     response.content_type = 'text/html; charset=utf-8'
     response.set_header('Content-Security-Policy', openapi.DOCS_CONTENT_SECURITY_POLICY)
     return openapi.DOCS_PAGE
 
 
-@app.get('/docs/<filename:path>', public=True)
+@app.get('/docs/<filename:path>', public=True, page=True)
 def swagger_ui_file(filename):
     # Only what the page loads: the package also holds an editor, source maps and pages of its own.
     if filename not in openapi.SWAGGER_UI_FILES:
@@ -35,9 +38,48 @@ def swagger_ui_file(filename):
     return static_file(filename, root=openapi.SWAGGER_UI_ROOT)
 
 
-@app.get('/static/<filename:path>', public=True)
+@app.get('/static/<filename:path>', public=True, page=True)
 def static(filename):
     return static_file(filename, root=STATIC_ROOT)
+
+
+# The pages a problem document's type names (problems.KINDS), for the people who read them.
+PROBLEM_PAGE = '''<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}: bucketlist problem types</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
+code{{background:#f3f3f3;padding:0 .2em}}</style></head>
+<body><h1>{title}</h1>{body}
+<p>Every error of this API is an RFC 9457 problem document (<code>application/problem+json</code>); its
+<code>type</code> says which kind of refusal it is, <code>about:blank</code> for plain HTTP errors. The
+<a href="/docs">documentation</a> lists the routes.</p></body></html>
+'''
+PROBLEMS_CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none';"
+                                    " frame-ancestors 'none'")
+
+
+def kind_html(kind):
+    title, meaning = KINDS[kind]
+    return (f'<h2 id="{kind}"><a href="{type_uri(kind)}">{html.escape(title)}</a></h2>'
+            f'<p><code>{type_uri(kind)}</code>: {html.escape(meaning)}</p>')
+
+
+@app.get('/problems', public=True, page=True)
+def problem_types():
+    response.content_type = 'text/html; charset=utf-8'
+    response.set_header('Content-Security-Policy', PROBLEMS_CONTENT_SECURITY_POLICY)
+    return PROBLEM_PAGE.format(title='Problem types', body=''.join(kind_html(kind) for kind in KINDS))
+
+
+@app.get('/problems/<kind>', public=True, page=True)
+def problem_type(kind):
+    if kind not in KINDS:
+        raise APIError(404, f'{type_uri(kind)[:200]} is not a problem type of this API: see /problems.',
+                       kind='not-found')
+    response.content_type = 'text/html; charset=utf-8'
+    response.set_header('Content-Security-Policy', PROBLEMS_CONTENT_SECURITY_POLICY)
+    return PROBLEM_PAGE.format(title=html.escape(KINDS[kind][0]),
+                               body=kind_html(kind) + '<p><a href="/problems">Every problem type</a></p>')
 
 
 @app.get('/', public=True)

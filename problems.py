@@ -1,5 +1,5 @@
-"""What routes say, declared once: every refusal they make on purpose (its status and text), and
-the messages of their successes.
+"""What routes say, declared once: every refusal they make on purpose (its status, kind and text),
+and the messages of their successes.
 
 Handlers raise the refusals (``raise BUCKETLIST_NOT_FOUND(bucketlist_id=7)``) and return the
 messages (``return BUCKETLIST_DELETED(bucketlist_id=7)``); the OpenAPI document shows both as its
@@ -10,92 +10,173 @@ from bottle import HTTPError
 
 import settings
 
+# The kinds of refusal a client can act on, each a problem document's ``type``: /problems/<kind>, a
+# page this service serves (relative, so that a client compares it whatever host it calls).
+# Plain HTTP errors (a body too large, a method not allowed, the database away…) are about:blank.
+# {kind: (title, what it means and what to do)}
+KINDS = {
+    'invalid-fields': ('Invalid fields', 'A body field is invalid, missing, read-only or unknown: `errors` names '
+                                         'each with what is wrong with it. Nothing changed.'),
+    'invalid-body': ('Unreadable body', 'The body is not one JSON object (or URL-encoded form) in UTF-8, repeats '
+                                        'a field, has too many, or ended before its Content-Length.'),
+    'invalid-query': ('Invalid query parameter', 'A query parameter is unknown, repeated, out of range or not of '
+                                                 'its type (a cursor this API did not give, too).'),
+    'token-missing': ('Access token missing', 'Send an access token as "Authorization: Bearer <token>".'),
+    'token-invalid': ('Access token invalid', 'The token is malformed or tampered with, or an API token that is '
+                                              'unknown, expired or revoked: log in again.'),
+    'token-expired': ('Access token expired', 'Exchange the refresh token at POST /auth/refresh for new tokens, '
+                                              'then send the request again.'),
+    'session-ended': ('Session ended', 'The session of this access token has ended (a logout, a password change, '
+                                       'the session ended from another, a refresh token reused): log in again.'),
+    'refresh-token-invalid': ('Refresh token invalid', 'The refresh token is unknown, expired or used up; a reuse '
+                                                       'ends the session. Log in again.'),
+    'wrong-credentials': ('Wrong email or password', 'No account has this email and password. Failed logins are '
+                                                     'limited per account and per address.'),
+    'wrong-password': ('Wrong password', 'The current password sent to confirm this change is not right. Nothing '
+                                         'changed and the session stays: ask for the password again. Wrong '
+                                         'passwords count toward the login throttle.'),
+    'account-exists': ('Account exists', 'An account with this email exists already: log in.'),
+    'not-found': ('Not found', 'No such resource you may see: it does not exist, or is somebody else\'s and not '
+                               'shared with you.'),
+    'unknown-email': ('Unknown email', 'No account has this email: its owner must register first.'),
+    'viewer': ('Viewer', 'You are a viewer of this bucketlist: you may read it and its items, not change them.'),
+    'owner-only': ('Owner only', 'Only the owner renames or deletes a bucketlist and manages its members (a member '
+                                 'may leave).'),
+    'read-only-token': ('Read-only token', 'This API token has the read scope: it may only read.'),
+    'session-only': ('Session only', 'API tokens cannot manage sessions, API tokens, the password or the account, '
+                                     'or export it: log in for that.'),
+    'cross-site': ('Cross-site request', 'A browser\'s request from another site whose origin CORS_ORIGINS does '
+                                         'not list.'),
+    'quota-exceeded': ('Quota exceeded', 'The account or the bucketlist holds the most it may (bucketlists, items, '
+                                         'members or API tokens): delete one first.'),
+    'name-taken': ('Name taken', 'You have a bucketlist with this name already: names are unique per owner.'),
+    'already-a-member': ('Already a member', 'The email is the owner\'s or a member\'s of this bucketlist already.'),
+    'owner-role-fixed': ('Owner\'s role fixed', 'The owner\'s role does not change, and the owner does not leave '
+                                                 'their own list: they delete it.'),
+    'changed-since-read': ('Changed since read', 'If-Match names none of the resource\'s current ETags: it changed '
+                                                 'since you read it. Nothing changed; read it again.'),
+    'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
+                                                         '(method, path or body).'),
+    'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
+                                         'from scratch, without a cursor.'),
+}
+PLAIN = 'about:blank'  # the type of plain HTTP errors
+
+
+def type_uri(kind):
+    """A problem document's ``type`` for ``kind`` (None: a plain HTTP error)."""
+    return f'/problems/{kind}' if kind else PLAIN
+
 
 class APIError(HTTPError):
-    """A failure the client can act on; ``errors`` maps field names to what is wrong with them."""
+    """A failure the client can act on; ``errors`` maps field names to what is wrong with them,
+    ``kind`` (one of KINDS, or None) says which."""
 
-    def __init__(self, status, detail, errors=None, **headers):
+    def __init__(self, status, detail, errors=None, kind=None, **headers):
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f'no problem kind {kind!r}')
         super().__init__(status, detail, **headers)
-        self.errors = errors
+        self.errors, self.kind = errors, kind
 
 
 class Problem:
-    """A refusal: its status, and its detail as a template naming its values ({bucketlist_id});
-    ``example`` fills them for the OpenAPI document."""
+    """A refusal: its status, its kind (KINDS; None: a plain HTTP error), and its detail as a
+    template naming its values ({bucketlist_id}); ``example`` fills them for the OpenAPI document."""
 
-    def __init__(self, status, detail, **example):
-        self.status, self.detail, self.example = status, detail, example
+    def __init__(self, status, kind, detail, **example):
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f'no problem kind {kind!r}')
+        self.status, self.kind, self.detail, self.example = status, kind, detail, example
 
     def __call__(self, errors=None, headers=None, **values):
-        return APIError(self.status, self.detail.format(**values), errors=errors, **(headers or {}))
+        return APIError(self.status, self.detail.format(**values), errors=errors, kind=self.kind, **(headers or {}))
 
     def example_detail(self, **values):
         return self.detail.format(**{**self.example, **values})
 
 
-BUCKETLIST_NOT_FOUND = Problem(404, 'Bucketlist {bucketlist_id} does not exist.', bucketlist_id=1)
-ITEM_NOT_FOUND = Problem(404, 'Item {item_id} does not exist in bucketlist {bucketlist_id}.', item_id=1,
-                         bucketlist_id=1)
-NO_ACCOUNT_WITH_EMAIL = Problem(404, 'No account has this email: its owner must register first.')
-NO_SUCH_SESSION = Problem(404, 'You have no session {session_id}.', session_id=1)
-NO_SUCH_API_TOKEN = Problem(404, 'You have no API token {token_id}.', token_id=1)
-NOT_A_MEMBER = Problem(404, 'User {user_id} is not a member of bucketlist {bucketlist_id}.', user_id=2,
-                       bucketlist_id=1)
+BUCKETLIST_NOT_FOUND = Problem(404, 'not-found', 'Bucketlist {bucketlist_id} does not exist.', bucketlist_id=1)
+ITEM_NOT_FOUND = Problem(404, 'not-found', 'Item {item_id} does not exist in bucketlist {bucketlist_id}.',
+                         item_id=1, bucketlist_id=1)
+NO_ACCOUNT_WITH_EMAIL = Problem(404, 'unknown-email', 'No account has this email: its owner must register first.')
+NO_SUCH_SESSION = Problem(404, 'not-found', 'You have no session {session_id}.', session_id=1)
+NO_SUCH_API_TOKEN = Problem(404, 'not-found', 'You have no API token {token_id}.', token_id=1)
+NOT_A_MEMBER = Problem(404, 'not-found', 'User {user_id} is not a member of bucketlist {bucketlist_id}.',
+                       user_id=2, bucketlist_id=1)
 
 BUCKETLIST_QUOTA = Problem(
-    409, 'You already have {most} bucketlists, the most one account may hold (MAX_BUCKETLISTS_PER_USER).',
+    409, 'quota-exceeded',
+    'You already have {most} bucketlists, the most one account may hold (MAX_BUCKETLISTS_PER_USER).',
     most=settings.MAX_BUCKETLISTS_PER_USER)
 ITEM_QUOTA = Problem(
-    409, 'Bucketlist {bucketlist_id} already holds {most} items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).',
+    409, 'quota-exceeded',
+    'Bucketlist {bucketlist_id} already holds {most} items, the most one may hold (MAX_ITEMS_PER_BUCKETLIST).',
     bucketlist_id=1, most=settings.MAX_ITEMS_PER_BUCKETLIST)
 MEMBER_QUOTA = Problem(
-    409, 'Bucketlist {bucketlist_id} already has {most} members, the most one may have (MAX_MEMBERS_PER_BUCKETLIST).',
+    409, 'quota-exceeded',
+    'Bucketlist {bucketlist_id} already has {most} members, the most one may have (MAX_MEMBERS_PER_BUCKETLIST).',
     bucketlist_id=1, most=settings.MAX_MEMBERS_PER_BUCKETLIST)
 API_TOKEN_QUOTA = Problem(
-    409, 'You already have {most} API tokens, the most one account may hold (MAX_API_TOKENS_PER_USER): revoke one '
-         'first.', most=settings.MAX_API_TOKENS_PER_USER)
-NAME_TAKEN = Problem(409, 'You already have a bucketlist named {name!r}.', name='Go to Borabora for vacation')
-ALREADY_A_MEMBER = Problem(409, '{email} is a member of bucketlist {bucketlist_id} already.',
+    409, 'quota-exceeded',
+    'You already have {most} API tokens, the most one account may hold (MAX_API_TOKENS_PER_USER): revoke one first.',
+    most=settings.MAX_API_TOKENS_PER_USER)
+NAME_TAKEN = Problem(409, 'name-taken', 'You already have a bucketlist named {name!r}.',
+                     name='Go to Borabora for vacation')
+ALREADY_A_MEMBER = Problem(409, 'already-a-member', '{email} is a member of bucketlist {bucketlist_id} already.',
                            email='grace@example.com', bucketlist_id=1)
-OWNER_ALREADY = Problem(409, 'You own bucketlist {bucketlist_id} already.', bucketlist_id=1)
-OWNER_ROLE_FIXED = Problem(409, 'You own bucketlist {bucketlist_id}: that is not a role to change.', bucketlist_id=1)
-OWNER_CANNOT_LEAVE = Problem(409, 'You own bucketlist {bucketlist_id}: delete it instead of leaving it.',
-                             bucketlist_id=1)
+OWNER_ALREADY = Problem(409, 'already-a-member', 'You own bucketlist {bucketlist_id} already.', bucketlist_id=1)
+OWNER_ROLE_FIXED = Problem(409, 'owner-role-fixed',
+                           'You own bucketlist {bucketlist_id}: that is not a role to change.', bucketlist_id=1)
+OWNER_CANNOT_LEAVE = Problem(409, 'owner-role-fixed',
+                             'You own bucketlist {bucketlist_id}: delete it instead of leaving it.', bucketlist_id=1)
 
-VIEWER_CANNOT_WRITE = Problem(403, 'As a viewer of bucketlist {bucketlist_id} you may read it, not change it.',
+VIEWER_CANNOT_WRITE = Problem(403, 'viewer',
+                              'As a viewer of bucketlist {bucketlist_id} you may read it, not change it.',
                               bucketlist_id=1)
-OWNER_ONLY = Problem(403, 'Only the owner of bucketlist {bucketlist_id} may rename it, delete it or manage its '
-                          'members.', bucketlist_id=1)
-ONLY_THE_OWNER_REMOVES = Problem(403, 'Only the owner of bucketlist {bucketlist_id} removes other members; you may '
-                                      'leave.', bucketlist_id=1)
-READ_SCOPE = Problem(403, 'This API token has the read scope: it cannot change anything.')
-SESSION_SCOPE = Problem(403, 'API tokens cannot manage sessions, API tokens, the password or the account: '
-                             'log in for that.')
-CROSS_SITE = Problem(403, 'Cross-site requests from a browser are refused; an origin must be listed in '
-                          'CORS_ORIGINS to call this API.')
+OWNER_ONLY = Problem(403, 'owner-only',
+                     'Only the owner of bucketlist {bucketlist_id} may rename it, delete it or manage its members.',
+                     bucketlist_id=1)
+ONLY_THE_OWNER_REMOVES = Problem(403, 'owner-only',
+                                 'Only the owner of bucketlist {bucketlist_id} removes other members; you may leave.',
+                                 bucketlist_id=1)
+READ_SCOPE = Problem(403, 'read-only-token', 'This API token has the read scope: it cannot change anything.')
+SESSION_SCOPE = Problem(403, 'session-only', 'API tokens cannot manage sessions, API tokens, the password or the '
+                                             'account: log in for that.')
+CROSS_SITE = Problem(403, 'cross-site', 'Cross-site requests from a browser are refused; an origin must be listed '
+                                        'in CORS_ORIGINS to call this API.')
+WRONG_PASSWORD = Problem(403, 'wrong-password', 'The password is not right.')
 
-REFRESH_TOKEN_INVALID = Problem(401, 'The refresh token is invalid. Please log in again.')
-METRICS_TOKEN_NEEDED = Problem(401, 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
-METRICS_OFF = Problem(404, 'Metrics are off: set METRICS_TOKEN to turn them on.')
-SESSION_ENDED = Problem(401, 'The session of this access token has ended. Please log in again.')
-WRONG_CREDENTIALS = Problem(401, 'Invalid email or password, Please try again')
-ACCOUNT_EXISTS = Problem(409, 'User already exists. Please login.')
+TOKEN_MISSING = Problem(401, 'token-missing', 'Send an access token as "Authorization: Bearer <token>".')
+TOKEN_INVALID = Problem(401, 'token-invalid', 'The access token is invalid.')
+TOKEN_EXPIRED = Problem(401, 'token-expired', 'The access token has expired. Refresh it, or log in again.')
+API_TOKEN_INVALID = Problem(401, 'token-invalid', 'The API token is invalid, expired or revoked.')
+SESSION_ENDED = Problem(401, 'session-ended', 'The session of this access token has ended. Please log in again.')
+REFRESH_TOKEN_INVALID = Problem(401, 'refresh-token-invalid', 'The refresh token is invalid. Please log in again.')
+WRONG_CREDENTIALS = Problem(401, 'wrong-credentials', 'Invalid email or password, Please try again')
+METRICS_TOKEN_NEEDED = Problem(401, None, 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
+METRICS_OFF = Problem(404, None, 'Metrics are off: set METRICS_TOKEN to turn them on.')
+ACCOUNT_EXISTS = Problem(409, 'account-exists', 'User already exists. Please login.')
 
-CHANGED_SINCE_READ = Problem(412, 'The resource has changed since you read it; fetch it again (If-Match).')
-BODY_TOO_SLOW = Problem(408, 'The request body did not arrive within {seconds} seconds.',
+CHANGED_SINCE_READ = Problem(412, 'changed-since-read',
+                             'The resource has changed since you read it; fetch it again (If-Match).')
+IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
+                                 'This Idempotency-Key was already used for a different request.')
+CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
+                                                '{days} days): sync from scratch, without a cursor.',
+                         days=settings.SYNC_TOMBSTONE_DAYS)
+INVALID_FIELDS = Problem(400, 'invalid-fields', 'The request body has invalid fields: {names}.', names='name')
+INVALID_BODY = Problem(400, 'invalid-body', 'The request body must be a JSON object.')
+INVALID_QUERY = Problem(400, 'invalid-query', 'The query parameter {name!r} is given more than once.', name='page')
+
+BODY_TOO_SLOW = Problem(408, None, 'The request body did not arrive within {seconds} seconds.',
                         seconds=settings.BODY_READ_SECONDS)
-BODY_TOO_LARGE = Problem(413, 'The request body is larger than {limit} bytes.', limit=settings.MAX_BODY_BYTES)
-UNSUPPORTED_MEDIA_TYPE = Problem(415, 'Send the body as application/json or application/x-www-form-urlencoded.')
-IDEMPOTENCY_KEY_REUSED = Problem(422, 'This Idempotency-Key was already used for a different request.')
-TOO_MANY_ATTEMPTS = Problem(429, 'Too many attempts. Please try again later.')
-INTERNAL_ERROR = Problem(500, 'The server could not complete the request.')  # details go to the log only
-METHOD_NOT_ALLOWED = Problem(405, 'Method not allowed.')  # Bottle's own
-FILE_FORBIDDEN = Problem(403, 'You do not have permission to access this file.')  # Bottle's own
-DATABASE_UNAVAILABLE = Problem(503, 'The database is unavailable. Please retry shortly.')
-CURSOR_TOO_OLD = Problem(410, 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, {days} days): sync '
-                              'from scratch, without a cursor.', days=settings.SYNC_TOMBSTONE_DAYS)
-INVALID_FIELDS = Problem(400, 'The request body has invalid fields: {names}.', names='name')
-
+BODY_TOO_LARGE = Problem(413, None, 'The request body is larger than {limit} bytes.', limit=settings.MAX_BODY_BYTES)
+UNSUPPORTED_MEDIA_TYPE = Problem(415, None, 'Send the body as application/json or application/x-www-form-urlencoded.')
+TOO_MANY_ATTEMPTS = Problem(429, None, 'Too many attempts. Please try again later.')
+INTERNAL_ERROR = Problem(500, None, 'The server could not complete the request.')  # details go to the log only
+METHOD_NOT_ALLOWED = Problem(405, None, 'Method not allowed.')  # Bottle's own
+FILE_FORBIDDEN = Problem(403, None, 'You do not have permission to access this file.')  # Bottle's own
+DATABASE_UNAVAILABLE = Problem(503, None, 'The database is unavailable. Please retry shortly.')
 
 class Message:
     """The message of a success, as a template naming its values; ``example`` fills them for the

@@ -41,12 +41,16 @@ from problems import (
     DATABASE_UNAVAILABLE,
     IDEMPOTENCY_KEY_REUSED,
     INTERNAL_ERROR,
+    INVALID_BODY,
     INVALID_FIELDS,
+    INVALID_QUERY,
+    KINDS,
     READ_SCOPE,
     SESSION_SCOPE,
     TOO_MANY_ATTEMPTS,
     UNSUPPORTED_MEDIA_TYPE,
     APIError,
+    type_uri,
 )
 
 # --- Request rules ---------------------------------------------------------------------------------
@@ -167,12 +171,13 @@ app.router.add_filter('id', lambda config: (r'[0-9]{1,18}', int, str))
 MAX_PROBLEM_BYTES = 4096
 
 
-def problem(status, detail, errors=None):
-    """The problem document for ``status``: the one shape of every error body."""
+def problem(status, detail, errors=None, kind=None):
+    """The problem document for ``status``, of the refusal ``kind`` (problems.KINDS; None: a plain
+    HTTP error, titled by its status): the one shape of every error body."""
     if len(detail) + len(json.dumps(errors or {})) > MAX_PROBLEM_BYTES // 2:
         detail, errors = detail[:MAX_PROBLEM_BYTES // 4] + '…', None
-    body = {'type': 'about:blank', 'title': HTTP_CODES.get(status, 'Error'), 'status': status,
-            'detail': detail, 'message': detail}
+    title = KINDS[kind][0] if kind else HTTP_CODES.get(status, 'Error')
+    body = {'type': type_uri(kind), 'title': title, 'status': status, 'detail': detail, 'message': detail}
     if errors:
         body['errors'] = errors
     return body
@@ -187,7 +192,7 @@ def problem_json(error):
     if status == 401:
         response.set_header('WWW-Authenticate', 'Bearer')
     add_standard_headers()
-    return dumps(problem(status, detail, getattr(error, 'errors', None)))
+    return dumps(problem(status, detail, getattr(error, 'errors', None), getattr(error, 'kind', None)))
 
 
 app.default_error_handler = problem_json
@@ -233,7 +238,8 @@ class ErrorsPlugin:
                     if matches(error):
                         if matches is is_database_unavailable:
                             database_unavailable(error)
-                        raise APIError(status, detail or str(error), **headers) from error
+                        raise APIError(status, detail or str(error), kind=getattr(error, 'kind', None),
+                                       **headers) from error
                 log.exception('unhandled error on %s %s', request.method, request.path)
                 raise HTTPError(500) from error
         return wrapper
@@ -372,7 +378,7 @@ class QueryParamsPlugin:
                 name = unknown[0].encode('latin1').decode('utf-8', 'replace')[:64]
                 raise APIError(400, f'Unknown query parameter {name!r}.' + (
                     f' This URL takes {", ".join(sorted(allowed))}.' if allowed else ' This URL takes none.'),
-                    errors={name: 'Unknown query parameter.'})
+                    errors={name: 'Unknown query parameter.'}, kind='invalid-query')
             return callback(*args, **kwargs)
         return wrapper
 
@@ -499,11 +505,11 @@ def _read_limited_body():
         raise BODY_TOO_SLOW(seconds=settings.BODY_READ_SECONDS) from None
     except Exception as error:  # the server's reader raises its own types: bad chunk sizes, a closed socket
         raise APIError(400, 'The request body could not be read: malformed chunked encoding, or the '
-                            'connection closed early.') from error
+                            'connection closed early.', kind='invalid-body') from error
     if len(body) > limit:
         raise too_large
     if 0 <= request.content_length != len(body):
-        raise APIError(400, 'The request body is shorter than its Content-Length.')
+        raise APIError(400, 'The request body is shorter than its Content-Length.', kind='invalid-body')
     return body
 
 
@@ -529,19 +535,21 @@ def request_fields():
             fields = json.loads(body.decode('utf-8'), object_pairs_hook=_refuse_duplicate_keys,
                                 parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
-            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).') from None
+            raise APIError(400, 'The request body is not valid JSON (UTF-8, no duplicate keys).',
+                           kind='invalid-body') from None
         if not isinstance(fields, dict):
-            raise APIError(400, 'The request body must be a JSON object.')
+            raise INVALID_BODY()
         return fields, False
     if media_type == 'application/x-www-form-urlencoded':
         try:
             pairs = parse_qsl(body.decode('utf-8'), keep_blank_values=True, errors='strict',
                               max_num_fields=MAX_BODY_FIELDS)
         except ValueError:
-            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.') from None
+            raise APIError(400, 'The request body is not a valid UTF-8 URL-encoded form.',
+                           kind='invalid-body') from None
         fields = dict(pairs)
         if len(fields) != len(pairs):
-            raise APIError(400, 'The request body repeats a field.')
+            raise APIError(400, 'The request body repeats a field.', kind='invalid-body')
         return fields, True
     raise UNSUPPORTED_MEDIA_TYPE()
 
@@ -551,7 +559,7 @@ def clean_body(declared, required=()):
     naming every bad field: invalid, missing though ``required``, read-only or unknown."""
     sent, from_form = request_fields()
     if len(sent) > MAX_BODY_FIELDS:
-        raise APIError(400, f'The request body has more than {MAX_BODY_FIELDS} fields.')
+        raise APIError(400, f'The request body has more than {MAX_BODY_FIELDS} fields.', kind='invalid-body')
     errors = {}
     for name in sent.keys() - declared.keys():
         errors[name[:64]] = 'Unknown field.'
@@ -578,13 +586,13 @@ def query_param(name):
     """One query-string parameter as text (None when absent), or 400."""
     values = request.query.getall(name)
     if len(values) > 1:
-        raise APIError(400, f'The query parameter {name!r} is given more than once.')
+        raise INVALID_QUERY(name=name)
     if not values:
         return None
     try:
         return clean_text(values[0].encode('latin1').decode('utf-8'))
     except (UnicodeError, ValueError):
-        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.') from None
+        raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.', kind='invalid-query') from None
 
 
 def query_boolean(name):
@@ -592,7 +600,7 @@ def query_boolean(name):
     text = query_param(name)
     if text is not None and text not in FORM_BOOLEANS:
         raise APIError(400, f'The query parameter {name!r} must be true or false.',
-                       errors={name: 'Must be true or false.'})
+                       errors={name: 'Must be true or false.'}, kind='invalid-query')
     return None if text is None else FORM_BOOLEANS[text]
 
 
@@ -605,7 +613,7 @@ def query_date(name):
         return parse_date(text)
     except ValueError:
         raise APIError(400, f'The query parameter {name!r} must be a date as YYYY-MM-DD.',
-                       errors={name: 'Must be a date as YYYY-MM-DD.'}) from None
+                       errors={name: 'Must be a date as YYYY-MM-DD.'}, kind='invalid-query') from None
 
 
 def query_choice(name, choices):
@@ -617,7 +625,7 @@ def query_choice(name, choices):
         return one_of(choices)(text)
     except ValueError as invalid:
         raise APIError(400, f'The query parameter {name!r} must be one of {", ".join(choices)}.',
-                       errors={name: str(invalid)}) from None
+                       errors={name: str(invalid)}, kind='invalid-query') from None
 
 
 def query_sort_key(fields, default):
@@ -628,7 +636,8 @@ def query_sort_key(fields, default):
     if name not in fields:
         choices = ', '.join(fields)
         raise APIError(400, f"The query parameter 'sort' must be one of {choices}, each optionally with a "
-                            "leading '-' for descending order.", errors={'sort': f'Must be one of {choices}.'})
+                            "leading '-' for descending order.", errors={'sort': f'Must be one of {choices}.'},
+                       kind='invalid-query')
     return name, text.startswith('-')
 
 
@@ -639,7 +648,7 @@ def positive_query_int(name, default, maximum):
     # The length check first keeps int() away from megabytes of digits.
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum)) and 1 <= int(text) <= maximum):
         raise APIError(400, f'The query parameter {name!r} must be a whole number from 1 to {maximum}.',
-                       errors={name: f'Must be a whole number from 1 to {maximum}.'})
+                       errors={name: f'Must be a whole number from 1 to {maximum}.'}, kind='invalid-query')
     return int(text)
 
 

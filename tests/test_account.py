@@ -52,7 +52,8 @@ def test_the_export_lists_sessions_and_api_tokens_without_their_secrets(user):
 
 
 def test_deleting_the_account_needs_its_password(user):
-    user.delete_json('/users/me', {'password': 'not it'}, status=401)
+    res = user.delete_json('/users/me', {'password': 'not it'}, status=403)
+    assert res.json['type'] == '/problems/wrong-password' and 'WWW-Authenticate' not in res.headers
     user.delete_json('/users/me', {}, status=400)
     user.get('/users/me', status=200)
 
@@ -101,6 +102,6 @@ def test_an_operator_resets_a_password_and_deletes_a_user(client, user):
 
 def test_guessing_the_password_to_delete_the_account_is_throttled(user):
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
-        user.delete_json('/users/me', {'password': 'guess'}, status=401)
+        user.delete_json('/users/me', {'password': 'guess'}, status=403)
     user.delete_json('/users/me', {'password': PASSWORD}, status=429)  # even the right one, from here
     assert User.select().count() == 1

@@ -80,7 +80,8 @@ def test_using_a_token_records_when(user):
 
 def test_creating_a_token_needs_the_password(user):
     # A stolen access token must not turn itself into a token that outlives the session.
-    user.post_json('/users/me/tokens', {'name': 'x', 'scope': 'write', 'password': 'guess'}, status=401)
+    res = user.post_json('/users/me/tokens', {'name': 'x', 'scope': 'write', 'password': 'guess'}, status=403)
+    assert res.json['type'] == '/problems/wrong-password'
     user.post_json('/users/me/tokens', {'name': 'x', 'scope': 'write'}, status=400)
     assert ApiToken.select().count() == 0
 

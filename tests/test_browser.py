@@ -111,7 +111,7 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
 
     page.goto('/bucketlists/')
     expect(head).to_contain_text('HTTP 401 Unauthorized')
-    expect(body).to_contain_text('"title": "Unauthorized"')
+    expect(body).to_contain_text('"title": "Access token missing"')
     expect(page.locator('#sign-in')).to_be_visible()
     expect(page.locator('#forms')).to_be_hidden()
     screenshot(page, 'browser-01-logged-out')
@@ -304,9 +304,10 @@ def test_swagger_ui_tries_an_operation_with_a_real_token(page, problems):
     operation = page.locator('#operations-bucketlists-listBucketlists')
     expect(operation).to_be_visible()
     page.locator('.auth-wrapper .authorize').click()
-    page.locator('.auth-container input').fill(token)
-    page.get_by_role('button', name='Apply credentials').click()
-    page.locator('.auth-btn-wrapper').get_by_role('button', name='Close').click()
+    bearer = page.locator('.auth-container').filter(has_text='bearerAuth')  # (not the metrics token's)
+    bearer.locator('input').fill(token)
+    bearer.get_by_role('button', name='Apply credentials').click()
+    bearer.get_by_role('button', name='Close').click()
 
     operation.locator('.opblock-summary').first.click()
     operation.get_by_role('button', name='Try it out').click()

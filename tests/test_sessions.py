@@ -238,10 +238,12 @@ def test_changing_the_password_ends_every_other_session(user):
     phone.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=401)
 
 
-def test_a_wrong_current_password_is_401_and_counts_toward_the_login_throttle(user):
+def test_a_wrong_current_password_is_403_and_counts_toward_the_login_throttle(user):
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
-        user.post_json('/users/me/password', {'current_password': 'guess', 'new_password': 'a new passphrase'},
-                       status=401)
+        res = user.post_json('/users/me/password', {'current_password': 'guess', 'new_password': 'a new passphrase'},
+                             status=403)
+        assert res.json['type'] == '/problems/wrong-password' and 'WWW-Authenticate' not in res.headers
+    user.get('/users/me', status=200)  # the session stays
     assert ThrottleEvent.select().where(ThrottleEvent.kind == 'login-failure-pair').count() > 0
     user.post_json('/users/me/password', {'current_password': PASSWORD, 'new_password': 'a new passphrase'},
                    status=429)
