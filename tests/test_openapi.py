@@ -3,6 +3,8 @@ with its /docs page, and every answer the functional tests get is one it documen
 (``assert_documented``, run on every WebTest response by the clients of conftest.py)."""
 import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
 import jsonschema
@@ -284,3 +286,22 @@ def test_an_undocumented_media_type_is_caught(client, monkeypatch):
     monkeypatch.setitem(page, 'content', {'text/plain': {'schema': {'type': 'string'}}})
     with pytest.raises(AssertionError, match='not one of'):
         client.get('/livez', status=200)
+
+
+def test_every_pattern_reads_the_same_as_a_javascript_u_regex():
+    """Generated web clients check patterns with JavaScript's RegExp (the u flag, as JSON Schema
+    says): each must compile there and match as Python's re does."""
+    node = shutil.which('node')
+    if node is None:
+        pytest.skip('node is absent: install Node.js to compare the patterns')
+    samples = ['ada@example.com', 'josé@exämple.com', 'ada@example', 'a da@example.com', 'ada\u200b@example.com',
+               'ada\U000e0051@example.com', 'ada\U0001f3f4@example.com', 'Go to Borabora', ' x ', '', 'a\x00b',
+               '2027-03-01', '0000-01-01', 'blt_' + 'x' * 43, 'c3a1f0e2-trip-1', '\u3000', 'x' * 256]
+    patterns = sorted(set(re.findall(r'"pattern": ("(?:[^"\\]|\\.)*")', json.dumps(openapi.DOCUMENT))))
+    patterns = [json.loads(pattern) for pattern in patterns]
+    script = ('const [patterns, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));'
+              'console.log(JSON.stringify(patterns.map(p => samples.map(s => new RegExp(p, "u").test(s)))));')
+    ran = subprocess.run([node, '-e', script], input=json.dumps([patterns, samples]), capture_output=True,
+                         text=True, check=True)
+    for pattern, matches in zip(patterns, json.loads(ran.stdout), strict=True):
+        assert matches == [bool(re.search(pattern, sample)) for sample in samples], pattern
