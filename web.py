@@ -410,6 +410,13 @@ def start_request():
     # No URL of ours has them; Bottle's patterns would let a trailing newline match.
     if CONTROL_CHARACTERS.search(environ.get('PATH_INFO', '')):
         raise APIError(400, 'The path holds control characters.')
+    # Bottle drops the bytes that are not UTF-8 (/metr%ffics would be /metrics, past a proxy's
+    # rule for that path): refused instead.
+    if not environ.get('bottle.raw_path', '').isascii():
+        try:
+            environ['bottle.raw_path'].encode('latin1').decode('utf-8')
+        except UnicodeError:
+            raise APIError(400, 'The path is not valid UTF-8.') from None
     if request.method not in SAFE_METHODS and is_cross_site():
         raise CROSS_SITE()
     if request.method == 'OPTIONS' and cors_origin():

@@ -117,3 +117,11 @@ def test_a_path_with_control_characters_is_400(user, path):
     new_list(user)
     res = user.get(path, status=400)
     assert res.content_type == 'application/problem+json'
+
+
+@pytest.mark.parametrize('path', ['/metr%ffics', '/bucket%fflists/', '/bucketlists/%c3', '/health%80'])
+def test_a_path_that_is_not_utf_8_is_400_not_another_route(user, path):
+    # Dropping the bytes would serve /metr%ffics as /metrics: past a proxy's rule for that path.
+    new_list(user)
+    res = user.get(path, status=400)
+    assert res.content_type == 'application/problem+json' and 'UTF-8' in res.json['detail']
