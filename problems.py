@@ -177,6 +177,8 @@ INTERNAL_ERROR = Problem(500, None, 'The server could not complete the request.'
 METHOD_NOT_ALLOWED = Problem(405, None, 'Method not allowed.')  # Bottle's own
 FILE_FORBIDDEN = Problem(403, None, 'You do not have permission to access this file.')  # Bottle's own
 DATABASE_UNAVAILABLE = Problem(503, None, 'The database is unavailable. Please retry shortly.')
+SCHEMA_BEHIND = Problem(503, None, 'The database schema is behind this release: run "python migrations.py" '
+                                   '(the release phase).')
 
 class Message:
     """The message of a success, as a template naming its values; ``example`` fills them for the

@@ -38,9 +38,12 @@ def _postgres_pool_url(url):
     # Hosting providers hand out postgres:// and postgresql:// URLs; we always
     # want the pooled flavour so a request never pays for a new connection.
     scheme, _, rest = url.partition('://')
-    if scheme in ('postgres', 'postgresql'):
+    if scheme in ('postgres', 'postgresql', 'postgresql+pool') and rest:
         return 'postgresql+pool://' + rest
-    return url
+    if scheme == 'sqlite' and rest.startswith('/'):
+        return url
+    sys.exit(f'DATABASE_URL must be sqlite:///<path> or postgresql://<user>@<host>/<database> '
+             f'(postgres:// too), not {url[:80]!r}')
 
 
 DATABASE_URL = _postgres_pool_url(os.environ.get('DATABASE_URL', 'sqlite:///bucketlist.db'))

@@ -169,8 +169,9 @@ def value(statement: Statement | str, /, **values: Any) -> Any:
 
 
 # Errors of a connection whose prepared statements are gone: invalid_sql_statement_name, and
-# feature_not_supported ("cached plan must not change result type").
-PREPARED_STATEMENT_LOST = {'26000', '0A000'}
+# feature_not_supported ("cached plan must not change result type"); or that holds one it did not
+# prepare: duplicate_prepared_statement (another client's, dealt by a pooler).
+PREPARED_STATEMENT_LOST = {'26000', '0A000', '42P05'}
 
 
 def _execute(statement: Statement, values: Mapping[str, Any]):
@@ -185,20 +186,22 @@ def _execute(statement: Statement, values: Mapping[str, Any]):
             return call_pooled_read(statement, [values[parameter] for parameter in statement.parameters])
         return db.execute_sql(statement.pyformat, values)
     connection = db.connection()
-    if statement.name not in connection.prepared:
-        db.execute_sql(statement.prepare)
-        connection.prepared.add(statement.name)
     try:
+        if statement.name not in connection.prepared:
+            db.execute_sql(statement.prepare)
+            connection.prepared.add(statement.name)
         return db.execute_sql(statement.execute, [values[parameter] for parameter in statement.parameters])
     except DatabaseError as error:
         if getattr(error.__context__, 'pgcode', None) not in PREPARED_STATEMENT_LOST:
             raise
-        # The server no longer has this connection's statements (a pooler in transaction mode
-        # swapped the connection under us) or can no longer run them (a migration changed the
-        # type of a column they return). Drop the connection, so the next request prepares
-        # afresh on a new one; this one is a 503 like any other database trouble.
+        # The server no longer has this connection's statements, or has another client's (a
+        # pooler in transaction mode swapped the connection under us), or can no longer run
+        # them (a migration changed the type of a column they return). Drop the connection, so
+        # the next request prepares afresh on a new one; this one is a 503 like any other
+        # database trouble, its log line naming the setting a pooler needs.
         connection.close()
-        raise OperationalError(f'prepared statement {statement.name} is no longer usable') from error
+        raise OperationalError(f'prepared statement {statement.name} is no longer usable (behind PgBouncer '
+                               'in transaction mode, set DATABASE_POOLER=transaction)') from error
 
 
 def _learn_rows(statement: Statement, description) -> Callable[[tuple], Row]:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
-from peewee import IntegrityError, InterfaceError, OperationalError
+from peewee import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
 from pythonjsonlogger.json import JsonFormatter
 
@@ -46,6 +46,7 @@ from problems import (
     INVALID_QUERY,
     KINDS,
     READ_SCOPE,
+    SCHEMA_BEHIND,
     SESSION_SCOPE,
     TOO_MANY_ATTEMPTS,
     UNSUPPORTED_MEDIA_TYPE,
@@ -205,6 +206,13 @@ def is_database_unavailable(error):
     return isinstance(error, (OperationalError, InterfaceError, MaxConnectionsExceeded))
 
 
+def is_schema_behind(error):
+    """A table or column this release reads is missing: its migrations have not run."""
+    return isinstance(error, DatabaseError) and (
+        getattr(error.__context__, 'pgcode', None) in ('42P01', '42703')  # undefined table, column
+        or str(error).startswith(('no such table', 'no such column')))  # SQLite's
+
+
 def is_violation(kind):
     return lambda error: isinstance(error, IntegrityError) and violated_constraint(error) == kind
 
@@ -213,6 +221,7 @@ def is_violation(kind):
 # wins. None as the detail shows the exception's own message.
 EXCEPTION_STATUSES = [
     (lambda error: isinstance(error, auth.InvalidToken), 401, None, {}),
+    (is_schema_behind, 503, SCHEMA_BEHIND.detail, RETRY_SHORTLY),
     (lambda error: isinstance(error, auth.HashingBusy), 503,
      'Too many logins and registrations at once. Please retry shortly.', RETRY_SHORTLY),
     (is_database_unavailable, 503, DATABASE_UNAVAILABLE.detail, RETRY_SHORTLY),
@@ -238,6 +247,9 @@ class ErrorsPlugin:
                     if matches(error):
                         if matches is is_database_unavailable:
                             database_unavailable(error)
+                        elif matches is is_schema_behind:
+                            log.error('%s on %s %s: %s', SCHEMA_BEHIND.detail, request.method, request.path,
+                                      str(error).strip().splitlines()[0])
                         raise APIError(status, detail or str(error), kind=getattr(error, 'kind', None),
                                        **headers) from error
                 log.exception('unhandled error on %s %s', request.method, request.path)

@@ -1,4 +1,5 @@
 """The schema comes from migrations.py alone: steps apply once, undo cleanly and match models.py."""
+import json
 import os
 import subprocess
 import sys
@@ -238,3 +239,29 @@ def test_the_editors_step_lists_each_lists_editors_and_keeps_them_without_new_ve
     assert 'editor_ids' not in [column.name for column in empty_database.get_columns('bucketlists')]
     migrations.upgrade(empty_database)
     assert editors() == [[3], []]
+
+
+SERVE_UNMIGRATED = '''
+import json
+from webtest import TestApp
+import bucketlist
+app = TestApp(bucketlist.app)
+answers = [app.post_json('/auth/register', {'email': 'ada@example.com', 'password': 'long enough'},
+                         expect_errors=True), app.get('/health', expect_errors=True)]
+print(json.dumps([[res.status_int, res.json.get('detail')] for res in answers]))
+'''
+
+
+def test_before_its_migrations_the_service_says_to_run_them(empty_database_url):
+    """Not "the database is unavailable", which sends an operator to look at the wrong thing."""
+    env = {**os.environ, 'DATABASE_URL': empty_database_url}
+
+    def serve():
+        ran = subprocess.run([sys.executable, '-c', SERVE_UNMIGRATED], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60, check=False)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        return json.loads(ran.stdout.strip().splitlines()[-1])
+    for status, detail in serve():
+        assert status == 503 and '"python migrations.py"' in detail
+    migrations.upgrade(open_database(empty_database_url.replace('postgresql://', 'postgresql+pool://', 1)))
+    assert [status for status, _ in serve()] == [201, 200]

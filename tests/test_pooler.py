@@ -173,3 +173,18 @@ def test_migrating_installs_a_function_for_every_read_and_writes_none():
     assert {sql.pooled_function_name(name) for name in reads} <= installed
     assert len(reads) > 50 and 'insert_bucketlist' not in reads and 'update_item' not in reads
     assert len({sql.pooled_function_name(name) for name in statements}) == len(statements)
+
+
+def test_a_transaction_pooler_not_declared_is_a_503_whose_log_names_the_setting(user, caplog):
+    """Behind PgBouncer in transaction mode, a server connection may hold the statements another
+    client prepared: preparing one again fails. Without DATABASE_POOLER=transaction that is what
+    happens, and the operator must be told which setting to set, not get a 500."""
+    if not ON_POSTGRESQL:
+        return  # SQLite has no pooler
+    user.get('/bucketlists/', status=200)  # (its statement prepared on the connection)
+    with db.connection_context():
+        db.connection().prepared.clear()  # as a server connection dealt by a pooler looks to it
+    res = user.get('/bucketlists/', status=503)
+    assert res.json['type'] == 'about:blank' and 'Retry-After' in res.headers
+    assert any('DATABASE_POOLER=transaction' in record.getMessage() for record in caplog.records)
+    user.get('/bucketlists/', status=200)  # the connection that failed is not dealt again

@@ -86,3 +86,12 @@ def test_the_procfile_web_command_exits_at_once_on_an_invalid_setting():
                                  'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']})
     assert result.returncode != 0
     assert 'SECRET must be set' in result.stderr and 'Booting worker' not in result.stderr
+
+
+@pytest.mark.parametrize('url', ['postgresq://u@db.example.com/app', 'mysql://u@db.example.com/app',
+                                 'sqlite:/relative.db', 'bucketlist.db', ''])
+def test_a_database_url_of_another_scheme_is_one_line_naming_those_taken(url):
+    result = import_settings(DATABASE_URL=url)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert 'sqlite:///' in result.stderr and 'postgresql://' in result.stderr
