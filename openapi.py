@@ -346,8 +346,6 @@ HEADERS = {
     'Content-Disposition': {'required': True, 'schema': {'type': 'string'},
                             'example': 'attachment; filename="bucketlist-export.json"',
                             'description': 'A browser saves the answer as a file of this name.'},
-    'Allow': {'required': True, 'schema': {'type': 'string'}, 'example': 'GET,POST',
-              'description': 'The methods the URL supports.'},
 }
 
 
@@ -386,9 +384,6 @@ RESPONSES = {
         'No such resource you may see: it does not exist, is somebody else\'s and not shared with you, '
         f'or the id is not a positive integer up to {MAX_ID}.',
         problems.BUCKETLIST_NOT_FOUND),
-    'MethodNotAllowed': problem_response(
-        'The URL does not support this method; Allow lists those it does.',
-        problems.METHOD_NOT_ALLOWED, headers=['Allow']),
     'ItemQuota': problem_response(
         f'The bucketlist already holds MAX_ITEMS_PER_BUCKETLIST items ({settings.MAX_ITEMS_PER_BUCKETLIST} here).',
         problems.ITEM_QUOTA),

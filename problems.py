@@ -174,7 +174,6 @@ BODY_TOO_LARGE = Problem(413, None, 'The request body is larger than {limit} byt
 UNSUPPORTED_MEDIA_TYPE = Problem(415, None, 'Send the body as application/json or application/x-www-form-urlencoded.')
 TOO_MANY_ATTEMPTS = Problem(429, None, 'Too many attempts. Please try again later.')
 INTERNAL_ERROR = Problem(500, None, 'The server could not complete the request.')  # details go to the log only
-METHOD_NOT_ALLOWED = Problem(405, None, 'Method not allowed.')  # Bottle's own
 FILE_FORBIDDEN = Problem(403, None, 'You do not have permission to access this file.')  # Bottle's own
 DATABASE_UNAVAILABLE = Problem(503, None, 'The database is unavailable. Please retry shortly.')
 SCHEMA_BEHIND = Problem(503, None, 'The database schema is behind this release: run "python migrations.py" '
