@@ -242,7 +242,9 @@ def delete_account(user):
 
 @app.post('/users/me/password', scope='session')
 def change_password():
-    """A new password; every other session ends (the one changing it stays, its API tokens too)."""
+    """A new password. Every session ends, this one too, with all its tokens: whoever holds one
+    (a stolen access token, a refresh token of a lineage of its own) is out. The caller goes on
+    in a new session, whose tokens this answer carries; the API tokens stay."""
     fields = clean_body(PASSWORD_CHANGE,
                         required=('current_password', 'new_password'))
     user = current_user()
@@ -250,8 +252,9 @@ def change_password():
         user.password_hash = auth.hash_password(fields['new_password'])
     with db.atomic():
         user.save(only=[User.password_hash])
-        Session.delete().where((Session.user == user.id) & (Session.id != request.session_id)).execute()
-    return PASSWORD_CHANGED()
+        Session.delete().where(Session.user == user.id).execute()
+        tokens = auth.open_session(user, user_agent())
+    return {**PASSWORD_CHANGED(), **tokens_json(*tokens)}
 
 
 # --- API tokens ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Passwords (argon2id), sessions with their access tokens (HS256 JWTs naming the session) and
 rotating refresh tokens, and API tokens."""
+import collections
 import functools
 import hashlib
 import os
@@ -67,15 +68,54 @@ if UNDER_GEVENT:
     _hashing = NativeThreadPoolExecutor(max_workers=1)
 else:
     _hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2')
-_hash_slots = threading.BoundedSemaphore(settings.PASSWORD_HASHES_WAITING)
 _address_lines = {}  # client address -> [its lock, requests holding or waiting for it]
 _address_lines_lock = threading.Lock()
-# How long a login waits behind another one from the same address before it is refused.
+# How long a login waits for its turn (behind its own address's, then in the line of addresses)
+# before it is refused; and how many addresses may wait in that line.
 ADDRESS_WAIT_SECONDS = 5
+ADDRESSES_WAITING = 64
 
 
 class HashingBusy(Exception):
-    """This worker already has PASSWORD_HASHES_WAITING hashes queued: retry in a moment."""
+    """This worker's line for password hashing is full, or did not move in time: retry in a moment."""
+
+
+class FairPlaces:
+    """``size`` places, handed out first come, first served: a place freed goes straight to the
+    request that has waited longest, never back to whoever freed it. Each client address has one
+    request at most in this line (``hashing_slot``), so addresses take turns: two addresses
+    flooding logins cannot keep every place from a third."""
+
+    def __init__(self, size):
+        self._free, self._waiting, self._lock = size, collections.deque(), threading.Lock()
+
+    def acquire(self, timeout):
+        """A place, within ``timeout`` seconds: True; or False (too many waiting, or too long)."""
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return True
+            if len(self._waiting) >= ADDRESSES_WAITING:
+                return False
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._lock:
+            if turn.is_set():  # handed its place just as it gave up
+                return True
+            self._waiting.remove(turn)
+            return False
+
+    def release(self):
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
+_hash_slots = FairPlaces(settings.PASSWORD_HASHES_WAITING)
 
 
 @contextmanager
@@ -86,16 +126,19 @@ def hashing_slot(address):
 
     One client ``address`` holds at most one place: its other requests wait in a line of its
     own (cheaply, up to ADDRESS_WAIT_SECONDS), so a flood from one address neither fills the
-    places nor spins on refusals that would take the CPU from everybody else's hashing.
+    places nor spins on refusals that would take the CPU from everybody else's hashing. The
+    addresses then take turns at the places (FairPlaces): a flood from several addresses slows
+    everybody's login alike, by a hash per address ahead, and fails nobody's.
     """
     with _address_lines_lock:
         line = _address_lines.setdefault(address, [threading.Lock(), 0])
         line[1] += 1
     try:
+        started = time.monotonic()
         if not line[0].acquire(timeout=ADDRESS_WAIT_SECONDS):
             raise HashingBusy()
         try:
-            if not _hash_slots.acquire(blocking=False):
+            if not _hash_slots.acquire(timeout=max(0, ADDRESS_WAIT_SECONDS - (time.monotonic() - started))):
                 raise HashingBusy()
             try:
                 yield
@@ -273,13 +316,16 @@ def _refusal(session, stored, now):
     """Why this refresh token renews nothing (ending its session on reuse), or None."""
     if session is None:
         return problems.REFRESH_TOKEN_INVALID.detail
-    if stored.used_at is not None and (
-            now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
-            or RefreshToken.select().where(RefreshToken.parent_hash == stored.token_hash).count()
-            >= EXCHANGES_PER_REFRESH_TOKEN):
-        session.delete_instance()
-        return ('This refresh token was already used, so it may have been stolen: its session has been '
-                'ended. Please log in again.')
+    # A used token is a client's retry only within the grace window, a few times, and only if it
+    # was exchanged itself: one used up because a sibling (another answer to the same token) was
+    # exchanged is the other holder's, and two holders would each keep a lineage going.
+    if stored.used_at is not None:
+        exchanges = RefreshToken.select().where(RefreshToken.parent_hash == stored.token_hash).count()
+        if (now - stored.used_at > timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+                or not 0 < exchanges < EXCHANGES_PER_REFRESH_TOKEN):
+            session.delete_instance()
+            return ('This refresh token was already used, so it may have been stolen: its session has been '
+                    'ended. Please log in again.')
     if stored.expires_at <= now or session.expires_at <= now:
         return 'The refresh token has expired. Please log in again.'
     return None

@@ -1,6 +1,7 @@
 """The bucketlist API's routes: bucketlists, their items, members and sync; ``app`` serves them all, the
 accounts' (accounts.py) and operations' (operations.py) included."""
 import json
+import tempfile
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from fields import (
     normalized_email,
     resets,
     serializer,
+    within_text_max,
 )
 from models import (
     Bucketlist,
@@ -75,6 +77,7 @@ from web import (
     query_param,
     query_sort_key,
     set_page_headers,
+    throttle_attempt,
     throttle_check,
 )
 
@@ -86,11 +89,15 @@ member_json = serializer(MEMBER)
 _bucketlist_fields_json = serializer(BUCKETLIST)
 
 
-def bucketlist_json(bucketlist, items=None):
-    """A bucketlist as the caller sees it (``role`` is theirs), with its items if given."""
+def bucketlist_json(bucketlist, items=None, whole=False):
+    """A bucketlist as the caller sees it (``role`` is theirs), with its items if given: as many as
+    fit in ANSWER_TEXT_MAX (all of them, ``whole``), ``has_more_items`` saying whether some did not;
+    the first always, however long."""
     body = _bucketlist_fields_json(bucketlist)
     if items is not None:
-        body['items'] = [item_json(item) for item in items]
+        shown = len(items) if whole else within_text_max(items)[0]
+        body['items'] = [item_json(item) for item in items[:shown]]
+        body['has_more_items'] = shown < len(items)
     return body
 
 
@@ -488,13 +495,35 @@ def sync_changes():
 
 @app.get('/users/me/export', scope='session')
 def export():
-    """Everything the account holds, as one JSON document to download (GDPR Art. 20). Quotas bound
-    it. Items are read a hundred bucketlists at a time, so only the text is held whole (it is not
-    streamed: the connection goes back to the pool before Bottle would send a stream)."""
+    """Everything the account holds, as one JSON document to download (GDPR Art. 20).
+
+    Written to a temporary file a few bucketlists at a time, then sent from it: a worker holds
+    one batch in memory whatever the account holds (the quotas' ceiling is gigabytes), and the
+    database connection goes back to the pool before the sending starts. An account exports
+    EXPORTS_AT_ONCE at a time: each export counts until it has been written."""
     user = accounts.current_user()
+    running = throttle_attempt([('export', str(user.id), EXPORTS_AT_ONCE, EXPORT_WRITING_WINDOW)])
+    document = tempfile.TemporaryFile()  # (gone once closed: Bottle closes it when it is sent)
+    try:
+        for part in export_parts(user):
+            document.write(part.encode())
+    except BaseException:
+        document.close()
+        raise
+    finally:
+        ThrottleEvent.forget_events(running)
     response.content_type = 'application/json'
+    response.content_length = document.tell()
     response.set_header('Content-Disposition', 'attachment; filename="bucketlist-export.json"')
-    return ''.join(export_parts(user))
+    document.seek(0)
+    return document
+
+
+# One export of an account at a time; a worker killed while writing one holds it this long.
+EXPORTS_AT_ONCE, EXPORT_WRITING_WINDOW = 1, timedelta(minutes=10)
+# Bucketlists whose items an export reads at once: at the quotas' ceiling, 2 x 500 items of
+# 8,192 characters of notes, some tens of MiB.
+EXPORT_BATCH = 2
 
 
 def export_parts(user):
@@ -505,13 +534,14 @@ def export_parts(user):
            + ', "api_tokens": ' + json.dumps(api_tokens) + ', "bucketlists": [')
     bucketlists = list(Bucketlist.select(Bucketlist, role_of(user.id).alias('role'))
                        .where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
-    for start in range(0, len(bucketlists), 100):
-        batch = bucketlists[start:start + 100]
+    for start in range(0, len(bucketlists), EXPORT_BATCH):
+        batch = bucketlists[start:start + EXPORT_BATCH]
         items = {}
         for item in Item.select().where(Item.bucketlist.in_([b.id for b in batch])).order_by(Item.id):
             items.setdefault(item.bucketlist_id, []).append(item)
         for position, bucketlist in enumerate(batch, start):
-            yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, [])))
+            yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, []),
+                                                                          whole=True))
     yield ']}'
 
 

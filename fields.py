@@ -19,6 +19,28 @@ MAX_ID = 2**31 - 1
 NAME_MAX_LENGTH = 255  # a bucketlist's, an item's or an API token's name
 TEXT_MAX_LENGTH = 8192  # a bucketlist's description, an item's notes
 EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
+QUERY_VALUE_MAX_LENGTH = 255  # a query parameter's (q= no longer than a name; a cursor is far shorter)
+# The text (names, descriptions, notes) one answer embeds at most, in characters: GET one's items
+# and a sync's page stop before passing it, so that no answer is more than a few MiB (six bytes a
+# character at worst, escaped, and a few hundred bytes an object besides).
+ANSWER_TEXT_MAX = 512 * 1024
+
+
+def text_size(row):
+    """The characters of text a row of a bucketlist or an item brings to an answer, as ANSWER_TEXT_MAX counts."""
+    return sum(len(getattr(row, name, None) or '') for name in ('name', 'description', 'notes'))
+
+
+def within_text_max(rows, used=0):
+    """(How many of ``rows``, from the first, fit in ANSWER_TEXT_MAX with ``used`` characters taken
+    already, the characters then taken): the first row always fits when nothing is taken yet, so
+    that an answer is never empty."""
+    for count, row in enumerate(rows):
+        size = text_size(row)
+        if used + size > ANSWER_TEXT_MAX and (count or used):
+            return count, used
+        used += size
+    return len(rows), used
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
 USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
 API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
@@ -138,10 +160,18 @@ def is_email(text):
             and not any(unicodedata.category(character) in ('Cc', 'Cf') for character in text))
 
 
+# Longer text is no address, however it normalises: NFKC (U+FDFA alone becomes 18 characters)
+# cost a login 250 ms of CPU for a megabyte of it, before any throttle could refuse it.
+NORMALISED_EMAIL_MAX_INPUT = 4 * EMAIL_MAX_LENGTH
+
+
 def normalized_email(text):
     """An address as stored and looked up: trimmed, lower-cased and, when that is still a valid
-    address, NFKC-normalised, so that fullwidth ａda@example.com is ada@example.com."""
+    address, NFKC-normalised, so that fullwidth ａda@example.com is ada@example.com. Text longer
+    than NORMALISED_EMAIL_MAX_INPUT is only trimmed and lower-cased: it is nobody's address."""
     email = text.strip().lower()
+    if len(email) > NORMALISED_EMAIL_MAX_INPUT:
+        return email
     folded = unicodedata.normalize('NFKC', email).lower()
     return folded if is_email(folded) else email
 
@@ -282,6 +312,7 @@ BUCKETLIST = {
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'items': Field({'type': 'array'}, shown=False),  # GET one's, read-only: items change at their own URLs
+    'has_more_items': Field({'type': 'boolean'}, shown=False),  # (with the items: more than the answer holds)
 }
 
 ITEM = {

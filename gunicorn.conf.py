@@ -6,9 +6,12 @@ instead of one of a few threads, so 100 such clients cannot keep anybody else wa
 (gunicorn's own guidance for serving clients directly). PostgreSQL is waited on cooperatively
 (database.wait_cooperatively) and passwords are hashed on a real thread (auth.py).
 """
+import json
 import os
 import sys
 import tempfile
+
+import gunicorn.util
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import settings  # noqa: E402  (an invalid setting stops gunicorn here, before any worker, with one line)
@@ -38,6 +41,22 @@ if settings.LOG_FORMAT == 'json':
                     rename_fields={'asctime': 'time', 'levelname': 'level', 'name': 'logger'}))
 
     logger_class = JSONLogger
+
+
+def write_problem(sock, status, reason, detail):
+    """gunicorn's answer to what it refuses before the app (a request line or header too long, a
+    malformed request): a problem document with the headers of every answer, where gunicorn
+    writes an HTML page (``gunicorn.util.write_error``, which this replaces)."""
+    detail = detail[:200]  # (it may quote the request)
+    body = json.dumps({'type': 'about:blank', 'title': reason, 'status': status, 'detail': detail,
+                       'message': detail}).encode()
+    head = (f'HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n'
+            f'Content-Length: {len(body)}\r\nX-Request-ID: {os.urandom(16).hex()}\r\n'
+            'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n')
+    gunicorn.util.write_nonblock(sock, head.encode('latin1') + body)
+
+
+gunicorn.util.write_error = write_problem
 
 # /metrics adds up every worker's values, which prometheus-client keeps in files of a directory
 # named before the workers start; a dead worker's live gauges are dropped.

@@ -4,7 +4,8 @@
     python migrations.py status          list steps, applied or pending
     python migrations.py downgrade [N]   undo steps down to version N (default: one step)
 
-Each step is SQL, or SQL per dialect where SQLite and PostgreSQL differ. Steps run in
+Each step is SQL, or SQL per dialect where SQLite and PostgreSQL differ (a statement may be a
+function of the database, where SQL alone cannot say it). Steps run in
 order inside one transaction that first takes a lock (an advisory lock on PostgreSQL,
 BEGIN IMMEDIATE on SQLite), so two release phases racing each other apply every step
 once. A step that has landed is never edited: change the schema with a new step.
@@ -112,6 +113,31 @@ BUCKETLIST_COUNTS = [
     '''UPDATE "users" SET "bucketlist_count" = (SELECT count(*) FROM "bucketlists"
         WHERE "bucketlists"."owner_id" = "users"."id")''',
 ]
+
+def sqlite_never_reused(tables, never_reused=True):
+    """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
+    (AUTOINCREMENT), counting on from the highest they hold; or, ``never_reused`` False, reused
+    again. SQLite cannot ALTER a column to AUTOINCREMENT, and rebuilding the tables needs foreign
+    keys off, which a transaction cannot turn off: the table's SQL is edited in place, as SQLite's
+    ALTER TABLE documentation describes for changes that leave the stored rows as they are."""
+    plain, autoincrement = '"id" INTEGER NOT NULL PRIMARY KEY,', '"id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+    old, new = (plain, autoincrement) if never_reused else (autoincrement, plain)
+    names = ', '.join(f"'{table}'" for table in tables)
+
+    def edit(database):
+        (version,) = database.execute_sql('PRAGMA schema_version').fetchone()
+        database.execute_sql('PRAGMA writable_schema = ON')
+        database.execute_sql(f"UPDATE sqlite_master SET sql = replace(sql, '{old}', '{new}')"
+                             f" WHERE type = 'table' AND name IN ({names})")
+        database.execute_sql(f'PRAGMA schema_version = {version + 1}')  # every connection reads the schema again
+        database.execute_sql('PRAGMA writable_schema = OFF')
+        database.execute_sql(f'DELETE FROM sqlite_sequence WHERE name IN ({names})')
+        if never_reused:
+            for table in tables:
+                database.execute_sql(f'INSERT INTO sqlite_sequence (name, seq) SELECT \'{table}\', coalesce(max(id), 0)'
+                                     f' FROM "{table}"')
+    return edit
+
 
 STEPS = [
     Step(1, 'create bucketlists', up=[
@@ -507,12 +533,31 @@ STEPS = [
         ],
         'sqlite': [],
     }),
+
+    # SQLite gave a new bucketlist or item the highest id deleted: after deleting list 1, the
+    # next list was 1 again, and a client retrying its DELETE /bucketlists/1 deleted it.
+    # PostgreSQL's sequences never go back.
+    Step(12, 'bucketlists and items: ids never reused', up={
+        'postgresql': [],
+        'sqlite': [sqlite_never_reused(('bucketlists', 'items'))],
+    }, down={
+        'postgresql': [],
+        'sqlite': [sqlite_never_reused(('bucketlists', 'items'), never_reused=False)],
+    }),
 ]
 
 
 
 def dialect(database):
     return 'postgresql' if isinstance(database, PostgresqlDatabase) else 'sqlite'
+
+
+def run(database, statement):
+    """One statement of a step: SQL, or a function of the database where SQL cannot say it."""
+    if callable(statement):
+        statement(database)
+    else:
+        database.execute_sql(statement)
 
 
 def statements(database, sql):
@@ -559,7 +604,7 @@ def upgrade(database, target=None):
             if step.version in applied or (target is not None and step.version > target):
                 continue
             for statement in statements(database, step.up):
-                database.execute_sql(statement)
+                run(database, statement)
             database.execute_sql(
                 f'INSERT INTO "schema_migrations" ("version", "name", "applied_at") '
                 f'VALUES ({param}, {param}, {param})',
@@ -580,7 +625,7 @@ def downgrade(database, target=None):
             if step.version not in applied or step.version <= stop:
                 continue
             for statement in statements(database, step.down):
-                database.execute_sql(statement)
+                run(database, statement)
             database.execute_sql(
                 f'DELETE FROM "schema_migrations" WHERE "version" = {database.param}',
                 (step.version,))

@@ -8,6 +8,7 @@ import sync
 import web
 from fields import (
     ACCOUNT,
+    ANSWER_TEXT_MAX,
     API_TOKEN,
     BUCKETLIST,
     BUCKETLIST_SORTS,
@@ -29,6 +30,7 @@ from fields import (
     PASSWORD_CONFIRMATION,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    QUERY_VALUE_MAX_LENGTH,
     REFRESH,
     REGISTRATION,
     ROLES,
@@ -107,7 +109,7 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
 ITEM_EXAMPLE = example(ITEM)
 BUCKETLIST_EXAMPLE = example(BUCKETLIST)
 MEMBER_EXAMPLE = example(MEMBER)
-BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE]}
+BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 'has_more_items': False}
 API_TOKEN_EXAMPLE = example(API_TOKEN)
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
@@ -155,8 +157,12 @@ SCHEMAS = {
     },
     'BucketlistWithItems': {
         **answer_schema(BUCKETLIST, items={'type': 'array', 'items': schema('Item'),
-                                           'description': 'In position order.'}),
-        'description': 'One bucketlist with all its items.',
+                                           'description': 'In position order: all of them, unless has_more_items.'},
+                        has_more_items={'type': 'boolean', 'description': (
+                            'True when the items hold more text (names and notes) than one answer '
+                            f'carries ({ANSWER_TEXT_MAX:,} characters): the first ones (one at least) '
+                            'are here, and GET /bucketlists/{id}/items/ pages through them all.')}),
+        'description': 'One bucketlist with its items.',
         'examples': [BUCKETLIST_WITH_ITEMS_EXAMPLE],
     },
     'Item': {
@@ -289,7 +295,8 @@ PARAMETERS = {
               'schema': {'type': 'integer', 'minimum': 1, 'maximum': settings.MAX_PAGE_SIZE,
                          'default': settings.PAGE_SIZE},
               'description': 'Rows per page.'},
-    'Q': {'name': 'q', 'in': 'query', 'schema': {'type': 'string', 'pattern': NO_NUL_PATTERN},
+    'Q': {'name': 'q', 'in': 'query',
+          'schema': {'type': 'string', 'pattern': NO_NUL_PATTERN, 'maxLength': QUERY_VALUE_MAX_LENGTH},
           'example': 'bora',
           'description': 'Only names holding this text, ignoring case; % and _ are literal.'},
     'Done': {'name': 'done', 'in': 'query', 'schema': {'type': 'boolean'},
@@ -300,7 +307,7 @@ PARAMETERS = {
                   'description': 'Only items due on or before this date.'},
     'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE, 'example': '2027-01-01',
                  'description': 'Only items due on or after this date.'},
-    'Cursor': {'name': 'cursor', 'in': 'query', 'schema': {'type': 'string'},
+    'Cursor': {'name': 'cursor', 'in': 'query', 'schema': {'type': 'string', 'maxLength': QUERY_VALUE_MAX_LENGTH},
                'description': 'The cursor of the last answer; without it, everything (a full sync).'},
     'SyncLimit': {'name': 'limit', 'in': 'query',
                   'schema': {'type': 'integer', 'minimum': 1, 'maximum': sync.MAX_PAGE_SIZE,
@@ -541,16 +548,19 @@ PATHS = {
     '/users/me/export': {'get': operation(
         'exportAccount', 'accounts', 'Download everything your account holds',
         'The account, its sessions and API tokens (without their secrets) and every bucketlist with its '
-        'items, as one JSON document (`Content-Disposition: attachment; filename="bucketlist-export.json"`).',
-        {'200': response('The export.', json_content(schema('Export'), {
+        'items (every one), as one JSON document (`Content-Disposition: attachment; '
+        'filename="bucketlist-export.json"`). One export of an account at a time: another meanwhile is 429.',
+        {**THROTTLED, '200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE],
             'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}), ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
-        'Needs the current password; wrong ones count toward the login throttle. Every other session '
-        'ends; this one and the API tokens stay.',
-        {'200': response('Changed.', json_content(schema('Message'), problems.PASSWORD_CHANGED.example_body())),
+        'Needs the current password; wrong ones count toward the login throttle. Every session ends, this '
+        'one too, with all its tokens (whoever else holds one is out); you go on in a new session, whose '
+        'tokens the answer carries. API tokens stay.',
+        {'200': response('Changed: use the new tokens.', json_content(
+            schema('LoggedIn'), {**problems.PASSWORD_CHANGED.example_body(), **TOKENS_EXAMPLE})),
          **WRITE_ERRORS, **THROTTLED},
         body=request_body('PasswordChange', PASSWORD_CHANGE, ['current_password', 'new_password']))},
     '/users/me/tokens': {
@@ -596,7 +606,7 @@ PATHS = {
             'createBucketlist', 'bucketlists', 'Create a bucketlist',
             'The name must be unique among your bucketlists.',
             {'201': created('Created.', schema('BucketlistWithItems'),
-                            {**BUCKETLIST_EXAMPLE, 'items': []}, BUCKETLIST_LINKS),
+                            {**BUCKETLIST_EXAMPLE, 'items': [], 'has_more_items': False}, BUCKETLIST_LINKS),
              '409': ref('responses', 'NameTaken'), **CREATE_ERRORS},
             parameters=['IdempotencyKey'], body=request_body('BucketlistCreate', BUCKETLIST, ['name'])),
     },
@@ -729,7 +739,9 @@ PATHS = {
         'syncChanges', 'bucketlists', 'What changed since your last sync',
         'Without a cursor, everything you have (a full sync); with the last answer\'s cursor, only what '
         'was created, changed or deleted since, each object whole and current. Follow `has_more` with '
-        'the cursor until it is false. Nothing is missed however writes interleave, though a change may '
+        'the cursor until it is false. A page ends at `limit` objects, or sooner when they hold more text '
+        f'(names, descriptions, notes) than one answer carries ({ANSWER_TEXT_MAX:,} characters). Nothing is '
+        'missed however writes interleave, though a change may '
         'come twice (apply it twice: the result is the same). A cursor older than the deletions kept '
         '(SYNC_TOMBSTONE_DAYS) is 410: sync from scratch.',
         {'200': read_response('Changes.', schema('Sync'), SCHEMAS['Sync']['examples'][0]),

@@ -21,7 +21,7 @@ from peewee import fn
 import settings
 import sql
 from database import ON_POSTGRESQL, db, utcnow
-from fields import MAX_ID
+from fields import MAX_ID, within_text_max
 from models import Bucketlist, Deletion, Item, SyncState, role_of, visible_to
 from sql import SYNC_PARTS
 
@@ -130,15 +130,16 @@ def page(user_id, session_id, cursor, limit):
             raise CursorTooOld()
         cursor = cursor._replace(low_water=cursor.low_water if cursor.low_water is not None else water)
     found = {phase: [] for phase in INCREMENTAL_PHASES}
-    index, after, room = phases.index(cursor.phase), cursor.after, limit
+    index, after, room, text = phases.index(cursor.phase), cursor.after, limit, 0
     while index < len(phases) and room:
         if cursor.since is None:
             rows = list(_everything(phases[index], user_id, after, room + 1))
         else:  # each kind read up to the limit, from the cursor's on
             rows = changed[phases[index]]
-        found[phases[index]] += rows[:room]
-        if len(rows) > room:  # more of this kind than fits
-            after = _key(rows[room - 1], cursor.since)
+        fits, text = within_text_max(rows[:room], text)  # a page holds ANSWER_TEXT_MAX of text at most
+        found[phases[index]] += rows[:fits]
+        if len(rows) > fits:  # more of this kind than fits
+            after = _key(rows[fits - 1], cursor.since) if fits else after
             room = 0
         else:
             room -= len(rows)

@@ -22,7 +22,7 @@ import browsable
 import metrics
 import settings
 from database import check_session_first, run_session_check
-from fields import FORM_BOOLEANS, MAX_ID, clean_text, one_of, parse_date
+from fields import FORM_BOOLEANS, MAX_ID, QUERY_VALUE_MAX_LENGTH, clean_text, one_of, parse_date
 from models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     THROTTLE_SUBJECT_MAX_LENGTH,
@@ -609,9 +609,13 @@ def query_param(name):
     if not values:
         return None
     try:
-        return clean_text(values[0].encode('latin1').decode('utf-8'))
+        text = clean_text(values[0].encode('latin1').decode('utf-8'))
     except (UnicodeError, ValueError):
         raise APIError(400, f'The query parameter {name!r} is not valid UTF-8 text.', kind='invalid-query') from None
+    if len(text) > QUERY_VALUE_MAX_LENGTH:
+        raise APIError(400, f'The query parameter {name!r} is longer than {QUERY_VALUE_MAX_LENGTH} characters.',
+                       errors={name: f'At most {QUERY_VALUE_MAX_LENGTH} characters.'}, kind='invalid-query')
+    return text
 
 
 def query_boolean(name):

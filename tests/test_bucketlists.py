@@ -14,7 +14,7 @@ def test_bucketlist_creation(user):
     res = user.post('/bucketlists/', BUCKETLIST, status=201)
     assert 'Go to Borabora' in res.text
     assert set(res.json) == {'id', 'name', 'description', 'created_by', 'role', 'date_created', 'date_modified',
-                             'items'}
+                             'items', 'has_more_items'}
     assert res.json['date_created'] == res.json['date_modified']
 
 
@@ -157,3 +157,12 @@ def test_the_database_holds_the_bucketlist(user):
     created, _ = new_list(user, **BUCKETLIST)
     row = Bucketlist.get_by_id(created['id'])
     assert row.name == BUCKETLIST['name']
+
+
+def test_a_deleted_bucketlists_id_is_never_given_again(user):
+    # A client retrying DELETE /bucketlists/1 must not delete the list made after it.
+    first, (item,) = new_list(user, 'First', ['Item'])
+    user.delete(f'/bucketlists/{first["id"]}', status=200)
+    second, (other_item,) = new_list(user, 'Second', ['Item'])
+    assert second['id'] != first['id'] and other_item['id'] != item['id']
+    user.delete(f'/bucketlists/{first["id"]}', status=404)

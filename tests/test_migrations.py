@@ -265,3 +265,23 @@ def test_before_its_migrations_the_service_says_to_run_them(empty_database_url):
         assert status == 503 and '"python migrations.py"' in detail
     migrations.upgrade(open_database(empty_database_url.replace('postgresql://', 'postgresql+pool://', 1)))
     assert [status for status, _ in serve()] == [201, 200]
+
+
+def test_the_ids_step_never_reuses_a_deleted_bucketlists_or_items_id(empty_database):
+    migrations.upgrade(empty_database, target=11)
+    sql = empty_database.execute_sql
+    sql("INSERT INTO users (id, email, password_hash, date_created) VALUES (1, 'u1@example.com', 'x', '2020-01-01')")
+    new_list = ("INSERT INTO bucketlists (name, owner_id, date_created, date_modified)"
+                " VALUES ('list', 1, '2020-01-01', '2020-01-01') RETURNING id")
+    new_item = ("INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, position)"
+                " VALUES ('item', false, {0}, '2020-01-01', '2020-01-01', 0) RETURNING id")
+    first = sql(new_list).fetchone()[0]
+    last_item = sql(new_item.format(first)).fetchone()[0]
+    migrations.upgrade(empty_database)
+    sql(f'DELETE FROM bucketlists WHERE id = {first}')  # and its item
+    second = sql(new_list).fetchone()[0]
+    assert second > first and sql(new_item.format(second)).fetchone()[0] > last_item
+    migrations.downgrade(empty_database, 11)
+    migrations.upgrade(empty_database)
+    sql(f'DELETE FROM bucketlists WHERE id = {second}')
+    assert sql(new_list).fetchone()[0] > second

@@ -305,3 +305,16 @@ def test_every_pattern_reads_the_same_as_a_javascript_u_regex():
                          text=True, check=True)
     for pattern, matches in zip(patterns, json.loads(ran.stdout), strict=True):
         assert matches == [bool(re.search(pattern, sample)) for sample in samples], pattern
+
+
+def test_every_operation_says_what_it_does_under_a_name_generated_code_can_use():
+    ids = []
+    for path, method, operation in openapi.operations():
+        assert operation['summary'] and operation['description'], f'{method} {path}'
+        assert re.fullmatch('[a-z][A-Za-z]+', operation['operationId']), operation['operationId']
+        ids.append(operation['operationId'])
+        # JSON only: a client generator makes one type per body and per answer.
+        body = operation.get('requestBody', {}).get('content', {})
+        assert set(body) <= {'application/json'} and all('$ref' in media['schema'] for media in body.values())
+    assert len(ids) == len(set(ids)) and 'sync' not in ids  # (a generated module `sync` has a function sync)
+    assert openapi.DOCUMENT['servers'] == [{'url': '/', 'description': 'The service that serves this document.'}]

@@ -238,3 +238,35 @@ def test_the_request_log_cannot_be_forged_or_flooded_with_methods(client, servic
     lines = [record for record in service_log if hasattr(record, 'request')]
     assert [record.request['method'] for record in lines] == ['OTHER', 'GET']
     assert '\n' not in lines[1].getMessage() and '\\x0a' in lines[1].request['path']
+
+
+def raw_answer(base, request):
+    """The status line, headers and body gunicorn answers to the raw bytes ``request``."""
+    with socket.create_connection(('127.0.0.1', int(base.rsplit(':', 1)[1])), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b''
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b'\r\n\r\n')
+    status_line, *header_lines = head.decode('latin1').split('\r\n')
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(':') for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize('request_bytes, status', [
+    (b'GET /bucketlists/?q=' + b'x' * 5000 + b' HTTP/1.1\r\nHost: x\r\n\r\n', 414),  # past the request line's limit
+    (b'GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'x' * 9000 + b'\r\n\r\n', 431),
+    (b'get /health HTTP/1.1\r\nHost: x\r\n\r\n', 400),  # a lower-case method
+    (b'GET /health HTTP/9.9\r\nHost: x\r\n\r\n', 400),
+    (b'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n', 400),
+])
+def test_what_gunicorn_refuses_before_the_app_is_a_problem_document_too(served, request_bytes, status):
+    base, _, _ = served
+    answered, headers, body = raw_answer(base, request_bytes)
+    assert answered == status
+    assert headers['content-type'] == 'application/problem+json'
+    assert headers['x-content-type-options'] == 'nosniff' and headers['cache-control'] == 'no-store'
+    assert len(headers['x-request-id']) == 32
+    problem = json.loads(body)
+    assert problem['status'] == status and problem['type'] == 'about:blank' and problem['detail']
+    assert int(headers['content-length']) == len(body)

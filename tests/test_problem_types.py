@@ -5,6 +5,7 @@ import pytest
 from helpers import PASSWORD, mint_token, new_list, register_and_login, session_id_of, user_id_of
 
 import settings
+from fields import QUERY_VALUE_MAX_LENGTH
 from problems import KINDS
 
 
@@ -84,3 +85,12 @@ def test_every_problem_type_is_described_on_a_page_it_names(client, kind):
 
 def test_a_problem_type_that_does_not_exist_is_404(client):
     assert client.get('/problems/nope', status=404).json['type'] == '/problems/not-found'
+
+
+def test_a_query_value_past_its_documented_length_is_400_from_the_app(user):
+    # Far below the request line's own limit, which gunicorn enforces: the app's bound is the one
+    # the document states.
+    res = user.get('/bucketlists/?q=' + 'x' * (QUERY_VALUE_MAX_LENGTH + 1), status=400)
+    assert kind_of(res) == 'invalid-query' and 'q' in res.json['errors']
+    user.get('/bucketlists/?q=' + 'x' * QUERY_VALUE_MAX_LENGTH, status=200)
+    assert kind_of(user.get('/sync?cursor=' + 'x' * 300, status=400)) == 'invalid-query'

@@ -2,7 +2,10 @@
 logins and registrations are limited per address (an IPv6 host by its /64, behind trusted proxies
 only), and the queue for password hashing sheds load instead of growing."""
 import logging
+import threading
+import time
 
+from argon2 import PasswordHasher, Type
 from helpers import PASSWORD, failed_login, register_and_login
 
 import auth
@@ -117,9 +120,10 @@ def test_one_address_holds_at_most_one_place_in_the_hashing_queue(client, user, 
         assert login(client, address='203.0.113.7').status_int == 200
 
 
-def test_a_worker_with_its_hashing_queue_full_answers_503(client, user, caplog):
+def test_a_worker_with_its_hashing_line_full_answers_503_at_once(client, user, caplog, monkeypatch):
+    monkeypatch.setattr(auth, 'ADDRESSES_WAITING', 0)  # (the line of addresses waiting for a place: full)
     for _ in range(settings.PASSWORD_HASHES_WAITING):
-        auth._hash_slots.acquire()
+        auth._hash_slots.acquire(timeout=0)
     try:
         with caplog.at_level(logging.DEBUG, logger='peewee'):
             res = client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=503)
@@ -132,3 +136,49 @@ def test_a_worker_with_its_hashing_queue_full_answers_503(client, user, caplog):
         for _ in range(settings.PASSWORD_HASHES_WAITING):
             auth._hash_slots.release()
     client.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=200)
+
+
+def test_a_login_waits_its_turn_for_a_hashing_place_then_gives_up(client, user, monkeypatch):
+    monkeypatch.setattr(auth, 'ADDRESS_WAIT_SECONDS', 0.2)
+    for _ in range(settings.PASSWORD_HASHES_WAITING):
+        auth._hash_slots.acquire(timeout=0)
+    try:
+        assert login(client).status_int == 503  # nobody's hash finished within its wait
+    finally:
+        for _ in range(settings.PASSWORD_HASHES_WAITING):
+            auth._hash_slots.release()
+    assert login(client).status_int == 200
+
+
+class SlowHasher(PasswordHasher):
+    """argon2 as a busy CPU runs it: 30 ms a hash."""
+
+    def verify(self, *args):
+        time.sleep(0.03)
+        return super().verify(*args)
+
+
+def test_logins_flooding_from_a_few_addresses_fail_no_other_addresss_login(client, user, monkeypatch):
+    """Two addresses, three connections each, logging in without pause: every place used to be
+    theirs, and 11 of 12 other people's logins got 503. Addresses take turns now."""
+    monkeypatch.setattr(auth, 'password_hasher', SlowHasher(
+        time_cost=settings.PASSWORD_TIME_COST, memory_cost=settings.PASSWORD_MEMORY_KIB,
+        parallelism=settings.PASSWORD_PARALLELISM, type=Type.ID))
+    monkeypatch.setattr(settings, 'LOGINS_PER_ADDRESS', 10_000)
+    register_and_login('flood@example.com')
+    stop = threading.Event()
+
+    def flood(address):
+        while not stop.is_set():
+            login(client, 'flood@example.com', address=address)
+    flooders = [threading.Thread(target=flood, args=(f'198.51.100.{n % 2}',)) for n in range(6)]
+    for thread in flooders:
+        thread.start()
+    try:
+        time.sleep(0.2)
+        bystanders = [login(client, address=f'203.0.113.{n}').status_int for n in range(8)]
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join()
+    assert bystanders == [200] * 8

@@ -86,8 +86,22 @@ def test_two_refreshes_racing_with_one_token_keep_the_user_logged_in(user):
     for renewed in (first, second):  # whichever answer the client kept works
         client.authorization = ('Bearer', renewed['access_token'])
         client.get('/bucketlists/', status=200)
-    refresh(client, first['refresh_token'])
-    refresh(client, second['refresh_token'])
+    renewed = refresh(client, second['refresh_token']).json
+    refresh(client, renewed['refresh_token'])
+
+
+def test_a_refresh_token_forked_in_the_grace_window_ends_the_session_once_both_lineages_move_on(user):
+    # The owner and a thief each refresh the same token within the grace window, then each
+    # their own answer: the second lineage to move on is the other holder's, and the session ends,
+    # where both used to rotate for ever.
+    client, answer = login()
+    owners = refresh(client, answer['refresh_token']).json
+    thiefs = refresh(client, answer['refresh_token']).json
+    owners = refresh(client, owners['refresh_token']).json
+    refresh(client, thiefs['refresh_token'], status=401)
+    refresh(client, owners['refresh_token'], status=401)
+    client.authorization = ('Bearer', owners['access_token'])
+    client.get('/bucketlists/', status=401)
 
 
 def test_the_copies_a_retry_got_become_reuse_once_one_of_them_is_used(user):
@@ -227,15 +241,21 @@ def test_a_long_or_odd_user_agent_is_kept_short_and_printable(user):
 
 # --- The password -------------------------------------------------------------------------------
 
-def test_changing_the_password_ends_every_other_session(user):
-    phone, answer = login()
-    user.post_json('/users/me/password', {'current_password': PASSWORD, 'new_password': 'a new passphrase'},
-                   status=200)
-    user.get('/bucketlists/', status=200)  # the session that changed it stays
-    phone.get('/bucketlists/', status=401)
-    refresh(phone, answer['refresh_token'], status=401)
+def test_changing_the_password_ends_every_session_and_its_tokens_and_answers_new_ones(user):
+    laptop, laptop_tokens = login()
+    phone, phone_tokens = login()
+    forked = refresh(laptop, laptop_tokens['refresh_token']).json  # a thief's lineage of the laptop's session
+    changed = laptop.post_json('/users/me/password', {'current_password': PASSWORD,
+                                                      'new_password': 'a new passphrase'}, status=200).json
+    for client, tokens in [(laptop, laptop_tokens), (phone, phone_tokens), (laptop, forked)]:
+        client.authorization = ('Bearer', tokens['access_token'])
+        client.get('/bucketlists/', status=401)
+        refresh(client, tokens['refresh_token'], status=401)
+    laptop.authorization = ('Bearer', changed['access_token'])  # the caller goes on, in a new session
+    laptop.get('/bucketlists/', status=200)
+    refresh(laptop, changed['refresh_token'], status=200)
     login(password='a new passphrase')
-    phone.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=401)
+    laptop.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD}, status=401)
 
 
 def test_a_wrong_current_password_is_403_and_counts_toward_the_login_throttle(user):
