@@ -11,8 +11,9 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'se
                            "connect-src 'self'; form-action 'self'; base-uri 'none'; "
                            "frame-ancestors 'none'")
 
-# GET routes that are not API resources: a browser gets them as they are.
-NOT_RESOURCES = ('/static/', '/docs', '/openapi.json', '/livez', '/readyz', '/metrics')
+# GET routes that are not API resources, besides the pages for people (a route's ``page``): a
+# browser gets them as they are.
+NOT_RESOURCES = ('/livez', '/readyz', '/metrics')
 
 # RFC 9110's qvalue: 0 to 1, at most three decimals.
 Q_VALUE = re.compile(r'0(\.[0-9]{0,3})?|1(\.0{0,3})?')
@@ -39,7 +40,7 @@ class BrowsablePlugin:
 
 
 def is_resource(route):
-    return route.method == 'GET' and not route.rule.startswith(NOT_RESOURCES)
+    return route.method == 'GET' and not route.config.get('page') and not route.rule.startswith(NOT_RESOURCES)
 
 
 def prefers_html(accept):

@@ -23,10 +23,10 @@ from fields import (
     MEMBER_CHANGE,
     MOVE,
     ROLES,
+    items_within_text_max,
     normalized_email,
     resets,
     serializer,
-    within_text_max,
 )
 from models import (
     Bucketlist,
@@ -95,7 +95,7 @@ def bucketlist_json(bucketlist, items=None, whole=False):
     the first always, however long."""
     body = _bucketlist_fields_json(bucketlist)
     if items is not None:
-        shown = len(items) if whole else within_text_max(items)[0]
+        shown = len(items) if whole else items_within_text_max(items)
         body['items'] = [item_json(item) for item in items[:shown]]
         body['has_more_items'] = shown < len(items)
     return body

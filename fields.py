@@ -31,16 +31,23 @@ def text_size(row):
     return sum(len(getattr(row, name, None) or '') for name in ('name', 'description', 'notes'))
 
 
-def within_text_max(rows, used=0):
-    """(How many of ``rows``, from the first, fit in ANSWER_TEXT_MAX with ``used`` characters taken
-    already, the characters then taken): the first row always fits when nothing is taken yet, so
-    that an answer is never empty."""
-    for count, row in enumerate(rows):
-        size = text_size(row)
+def within_text_max(sizes, used=0):
+    """(How many rows of these ``sizes`` (``text_size``), from the first, fit in ANSWER_TEXT_MAX with
+    ``used`` characters taken already; the characters then taken): the first row always fits when
+    nothing is taken yet, so that an answer is never empty."""
+    for count, size in enumerate(sizes):
         if used + size > ANSWER_TEXT_MAX and (count or used):
             return count, used
         used += size
-    return len(rows), used
+    return len(sizes), used
+
+
+def items_within_text_max(items):
+    """How many of ``items`` (rows of the item fields), from the first, fit in ANSWER_TEXT_MAX: all
+    of them, uncounted, when they would even at their longest (GET one's usual few)."""
+    if len(items) * (NAME_MAX_LENGTH + TEXT_MAX_LENGTH) <= ANSWER_TEXT_MAX:
+        return len(items)
+    return within_text_max([len(item.name) + len(item.notes) for item in items])[0]
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
 USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
 API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked

@@ -21,7 +21,7 @@ from peewee import fn
 import settings
 import sql
 from database import ON_POSTGRESQL, db, utcnow
-from fields import MAX_ID, within_text_max
+from fields import MAX_ID, text_size, within_text_max
 from models import Bucketlist, Deletion, Item, SyncState, role_of, visible_to
 from sql import SYNC_PARTS
 
@@ -136,7 +136,7 @@ def page(user_id, session_id, cursor, limit):
             rows = list(_everything(phases[index], user_id, after, room + 1))
         else:  # each kind read up to the limit, from the cursor's on
             rows = changed[phases[index]]
-        fits, text = within_text_max(rows[:room], text)  # a page holds ANSWER_TEXT_MAX of text at most
+        fits, text = within_text_max([text_size(row) for row in rows[:room]], text)  # (ANSWER_TEXT_MAX)
         found[phases[index]] += rows[:fits]
         if len(rows) > fits:  # more of this kind than fits
             after = _key(rows[fits - 1], cursor.since) if fits else after

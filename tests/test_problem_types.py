@@ -77,8 +77,8 @@ def test_invalid_requests_are_typed_and_plain_http_errors_are_about_blank(user):
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_every_problem_type_is_described_on_a_page_it_names(client, kind):
-    res = client.get(f'/problems/{kind}', status=200)
-    assert res.content_type == 'text/html'
+    res = client.get(f'/problems/{kind}', headers={'Accept': 'text/html'}, status=200)  # as a browser follows it
+    assert res.content_type == 'text/html' and 'browsable.js' not in res.text
     assert KINDS[kind][0].replace("'", '&#x27;') in res.text
     assert f'href="/problems/{kind}"' in client.get('/problems', status=200).text
 
