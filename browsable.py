@@ -83,6 +83,7 @@ PAGE = '''<!doctype html>
 <body>
 <header>
 <h1><a href="/bucketlists/">Bucketlist API</a></h1>
+<a href="/invitations">Invitations</a>
 <a href="/docs">API documentation</a>
 <div id="signed-in" hidden>
 Logged in as <strong id="email"></strong>
@@ -168,6 +169,8 @@ BUCKETLIST_INPUTS = form_inputs(BUCKETLIST, required=('name',))
 ITEM_INPUTS = form_inputs(ITEM, required=('name',))
 MEMBER_INPUTS = form_inputs(MEMBER, required=('email', 'role'))
 ROLE = form_input('role', MEMBER['role'])
+INVITATION_ID = ('<label>Invitation\'s id <input name="id" required inputmode="numeric" pattern="[0-9]+" '
+                 'data-in-path></label>')
 # The script puts this field's value at the end of the form's URL instead of in the body.
 MEMBER_ID = ('<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" '
              'data-in-path></label>')
@@ -185,7 +188,11 @@ def forms(path, q):
     if re.fullmatch(r'/bucketlists/[0-9]+/members', path):
         return (form('POST', path, 'Share', MEMBER_INPUTS, 'Share')
                 + form('PATCH', path + '/', 'Change a member\'s role', MEMBER_ID + ROLE, 'Change')
-            + form('DELETE', path + '/', 'Remove a member (or leave: your own user_id)', MEMBER_ID, 'Remove'))
+            + form('DELETE', path + '/', 'Remove a member, withdraw an invitation (or leave: your own user_id)',
+                   MEMBER_ID, 'Remove'))
+    if path == '/invitations':
+        return (form('POST', '/invitations/{id}/accept', 'Accept an invitation', INVITATION_ID, 'Accept')
+                + form('POST', '/invitations/{id}/decline', 'Decline an invitation', INVITATION_ID, 'Decline'))
     if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
         return search(path, q) + form('POST', path, 'New item', ITEM_INPUTS, 'Add item')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):

@@ -17,8 +17,10 @@ import sync
 from fields import (
     BUCKETLIST,
     BUCKETLIST_SORTS,
+    INVITATION,
     ITEM,
     ITEM_SORTS,
+    MAX_ID,
     MEMBER,
     MEMBER_CHANGE,
     MOVE,
@@ -30,21 +32,26 @@ from fields import (
 )
 from models import (
     Bucketlist,
+    Invitation,
     Item,
     Membership,
     ThrottleEvent,
     User,
     db,
+    locked,
     role_of,
     utcnow,
     violated_constraint,
 )
 from problems import (
     ALREADY_A_MEMBER,
+    ALREADY_INVITED,
     BUCKETLIST_DELETED,
     BUCKETLIST_NOT_FOUND,
     BUCKETLIST_QUOTA,
     CURSOR_TOO_OLD,
+    INVITATION_DECLINED,
+    INVITATION_WITHDRAWN,
     ITEM_DELETED,
     ITEM_NOT_FOUND,
     ITEM_QUOTA,
@@ -52,6 +59,7 @@ from problems import (
     MEMBER_REMOVED,
     NAME_TAKEN,
     NO_ACCOUNT_WITH_EMAIL,
+    NO_SUCH_INVITATION,
     NOT_A_MEMBER,
     ONLY_THE_OWNER_REMOVES,
     OWNER_ALREADY,
@@ -387,20 +395,32 @@ def membership(bucketlist_id, user_id):
     return found
 
 
+def invitation(bucketlist_id, user_id):
+    """The pending invitation of ``user_id`` to the bucketlist, with their email, or None."""
+    return (Invitation.select(Invitation, User.email).join(User, on=Invitation.user == User.id)
+            .where((Invitation.bucketlist == bucketlist_id) & (Invitation.user == user_id)).objects().get_or_none())
+
+
 @app.get('/bucketlists/<bucketlist_id:id>/members')
 def member_list(bucketlist_id):
-    """The owner first, then the members in the order they were added (at most
-    MAX_MEMBERS_PER_BUCKETLIST)."""
+    """The owner first, then the members in the order they were added, then (for the owner) those
+    invited who have not accepted yet (at most MAX_MEMBERS_PER_BUCKETLIST in all)."""
     bucketlist = bucketlist_for(bucketlist_id)
     owner = User.get_by_id(bucketlist.owner_id)
     members = (Membership.select(Membership, User.email).join(User).where(Membership.bucketlist == bucketlist_id)
                .order_by(Membership.date_added, Membership.user).objects())
-    return [owner_as_member(owner.id, owner.email, bucketlist.date_created)] + [member_json(m) for m in members]
+    invited = []
+    if bucketlist.role == 'owner':
+        invited = (Invitation.select(Invitation, User.email).join(User, on=Invitation.user == User.id)
+                   .where(Invitation.bucketlist == bucketlist_id).order_by(Invitation.id).objects())
+    return ([owner_as_member(owner.id, owner.email, bucketlist.date_created)]
+            + [member_json(member) for member in members] + [member_json(invitee) for invitee in invited])
 
 
 def owner_as_member(user_id, email, date_created):
     """The owner, as the list of members shows them: first, since the list was made."""
-    return member_json(SimpleNamespace(user_id=user_id, email=email, role=ROLES[0], date_added=date_created))
+    return member_json(SimpleNamespace(user_id=user_id, email=email, role=ROLES[0], date_added=date_created,
+                                       status=Membership.status))
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/members')
@@ -417,19 +437,24 @@ def member_add(bucketlist_id):
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)
         if user.id == bucketlist.owner_id:
             raise OWNER_ALREADY(bucketlist_id=bucketlist_id)
-        members = Membership.select().where(Membership.bucketlist == bucketlist_id).count()
+        if Membership.select().where((Membership.bucketlist == bucketlist_id) & (Membership.user == user.id)).exists():
+            raise ALREADY_A_MEMBER(email=user.email, bucketlist_id=bucketlist_id)
+        members = (Membership.select(Membership.user).where(Membership.bucketlist == bucketlist_id)
+                   | Invitation.select(Invitation.user).where(Invitation.bucketlist == bucketlist_id)).count()
         if members >= settings.MAX_MEMBERS_PER_BUCKETLIST:
             raise MEMBER_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_MEMBERS_PER_BUCKETLIST)
+        hour = timedelta(hours=1)
+        throttle_attempt([('invitation-sent', str(request.user_id), settings.INVITATIONS_PER_HOUR, hour),
+                          ('invitation-received', str(user.id), settings.INVITATIONS_PER_HOUR, hour)])
         try:
             with db.atomic():
-                added = Membership.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],
-                                          date_added=utcnow())
-        except IntegrityError:
-            raise ALREADY_A_MEMBER(email=user.email, bucketlist_id=bucketlist_id) from None
-        sync.record_sharing(bucketlist_id)
-    added.email = user.email
+                invited = Invitation.create(bucketlist=bucketlist_id, user=user.id, role=fields['role'],
+                                            invited_by=request.user_id, date_added=utcnow())
+        except IntegrityError:  # (the unique index: invited already)
+            raise ALREADY_INVITED(email=user.email, bucketlist_id=bucketlist_id) from None
+    invited.email = user.email
     response.status = 201
-    return member_json(added)
+    return member_json(invited)
 
 
 @app.patch('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
@@ -449,17 +474,74 @@ def member_change(bucketlist_id, user_id):
 
 @app.delete('/bucketlists/<bucketlist_id:id>/members/<user_id:id>')
 def member_remove(bucketlist_id, user_id):
-    """The owner removes a member; a member may remove only themself (leave). Either way their
-    next sync shows the list and its items deleted."""
+    """The owner removes a member, or withdraws an invitation; a member may remove only themself
+    (leave). A member's next sync shows the list deleted."""
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, for_update=True)
         if bucketlist.role != 'owner' and user_id != request.user_id:
             raise ONLY_THE_OWNER_REMOVES(bucketlist_id=bucketlist_id)
         if user_id == bucketlist.owner_id:
             raise OWNER_CANNOT_LEAVE(bucketlist_id=bucketlist_id)
+        invited = invitation(bucketlist_id, user_id) if bucketlist.role == 'owner' else None
+        if invited is not None:
+            invited.delete_instance()
+            return INVITATION_WITHDRAWN(user_id=user_id, bucketlist_id=bucketlist_id)
         membership(bucketlist_id, user_id).delete_instance()
         sync.record_departure(bucketlist_id, user_id)
     return MEMBER_REMOVED(user_id=user_id, bucketlist_id=bucketlist_id)
+
+
+# --- Invitations ---------------------------------------------------------------------------------
+
+invitation_json = serializer(INVITATION)
+
+
+@app.get('/invitations', query=('page', 'limit'))
+def invitation_list():
+    """The caller's invitations to share a bucketlist, oldest first: nothing of a list reaches them
+    before they accept."""
+    page, limit = page_and_limit()
+    inviter = User.alias()
+    query = (Invitation.select(Invitation.id, Invitation.bucketlist.alias('bucketlist_id'),
+                               Bucketlist.name.alias('bucketlist_name'),
+                               Invitation.role, inviter.email.alias('invited_by'), Invitation.date_added)
+             .join(Bucketlist).switch(Invitation).join(inviter, on=Invitation.invited_by == inviter.id)
+             .where(Invitation.user == request.user_id))
+    set_page_headers(query.count(), page, limit)
+    return [invitation_json(row) for row in query.order_by(Invitation.id).paginate(page, limit).namedtuples()]
+
+
+def own_invitation(invitation_id):
+    """The caller's invitation, or 404. In a transaction, its list's row and then its own are
+    locked until it ends: the order in which the owner's changes of members take them."""
+    query = Invitation.select().where((Invitation.id == invitation_id) & (Invitation.user == request.user_id))
+    found = query.get_or_none() if 0 < invitation_id <= MAX_ID else None
+    if found is not None and db.in_transaction():
+        locked(Bucketlist.select(Bucketlist.id).where(Bucketlist.id == found.bucketlist_id)).get_or_none()
+        found = locked(query).get_or_none()  # (withdrawn, or its list deleted, meanwhile: none)
+    if found is None:
+        raise NO_SUCH_INVITATION(invitation_id=invitation_id)
+    return found
+
+
+@app.post('/invitations/<invitation_id:id>/accept')
+def invitation_accept(invitation_id):
+    """Join the bucketlist in the invitation's role: its next sync brings the list and its items."""
+    with db.atomic():
+        invited = own_invitation(invitation_id)
+        bucketlist_id = invited.bucketlist_id
+        Membership.create(bucketlist=bucketlist_id, user=request.user_id, role=invited.role, date_added=utcnow())
+        invited.delete_instance()
+        sync.record_sharing(bucketlist_id)
+        return bucketlist_json(bucketlist_for(bucketlist_id))
+
+
+@app.post('/invitations/<invitation_id:id>/decline')
+def invitation_decline(invitation_id):
+    with db.atomic():
+        invited = own_invitation(invitation_id)
+        invited.delete_instance()
+    return INVITATION_DECLINED(bucketlist_id=invited.bucketlist_id)
 
 
 # --- Sync ----------------------------------------------------------------------------------------

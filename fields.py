@@ -56,6 +56,7 @@ API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token las
 
 ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist, the most allowed first
 MEMBER_ROLES = {'viewer': 'reads', 'editor': 'also writes items'}  # the roles the owner gives, and what they may do
+MEMBER_STATUSES = ('active', 'pending')  # a member who accepted the owner's invitation, or one who has not yet
 API_TOKEN_SCOPES = ('read', 'write')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
 ITEM_SORTS = ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
@@ -259,6 +260,7 @@ SHARED_SCHEMAS = {
     'MemberRole': enum_schema(MEMBER_ROLES, 'The role the owner gives a member: '
                                             + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
     'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
+    'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
     **{name: enum_schema(sort_values(sorts), 'The order: a field, a leading - for descending.',
                          [value.lstrip('-').upper() + ('_DESC' if value.startswith('-') else '')
                           for value in sort_values(sorts)])
@@ -362,9 +364,21 @@ MEMBER = {
                   html='<select name="role">' + ''.join(f'<option value="{role}">{role}: {MEMBER_ROLES[role]}</option>'
                                                          for role in MEMBER_ROLES) + '</select>'),
     'date_added': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp,
-                            description="The owner's: when the list was made."),
+                            description="When they were invited; the owner's: when the list was made."),
+    'status': read_only(component('MemberStatus'), 'active',
+                        description='pending: invited, not accepted yet (only the owner sees those).'),
 }
 MEMBER_CHANGE = {'role': MEMBER['role']}  # what the owner's change of a member's role may send
+
+# GET /invitations: an invitation as its invitee sees it.
+INVITATION = {
+    'id': read_only(ID, 1),
+    'bucketlist_id': read_only(ID, 1),
+    'bucketlist_name': read_only(STORED_NAME, 'Go to Borabora for vacation'),
+    'role': read_only(MEMBER_ROLE, 'editor'),
+    'invited_by': read_only({'type': 'string'}, 'ada@example.com', description="The owner's email."),
+    'date_added': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+}
 
 ACCOUNT = {
     'id': read_only(ID, 1),

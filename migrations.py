@@ -544,6 +544,25 @@ STEPS = [
         'postgresql': [],
         'sqlite': [sqlite_never_reused(('bucketlists', 'items'), never_reused=False)],
     }),
+
+    # Sharing with consent: the owner's add is an invitation until its invitee accepts it; until
+    # then nothing of the list reaches them (memberships stay the members who accepted).
+    Step(13, 'invitations', up=[
+        '''CREATE TABLE "invitations" (
+            "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+            "bucketlist_id" INTEGER NOT NULL,
+            "user_id" INTEGER NOT NULL,
+            "role" VARCHAR(6) NOT NULL CHECK ("role" IN ('viewer', 'editor')),
+            "invited_by" INTEGER NOT NULL,
+            "date_added" {timestamp} NOT NULL,
+            FOREIGN KEY ("bucketlist_id") REFERENCES "bucketlists" ("id") ON DELETE CASCADE,
+            FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE,
+            FOREIGN KEY ("invited_by") REFERENCES "users" ("id") ON DELETE CASCADE)''',
+        'CREATE UNIQUE INDEX "invitations_bucketlist_id_user_id" ON "invitations" ("bucketlist_id", "user_id")',
+        'CREATE INDEX "invitations_user_id_id" ON "invitations" ("user_id", "id")',
+    ], down=[
+        'DROP TABLE "invitations"',
+    ]),
 ]
 
 

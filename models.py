@@ -2,6 +2,7 @@
 
 The database handle is database.py's; the statements written by hand for the busiest paths are
 sql.py's, which these models' methods run."""
+import copy
 from datetime import timedelta
 
 from peewee import (
@@ -282,6 +283,8 @@ class Item(BaseModel):
 def add_declared_columns(model, declared):
     """Give ``model`` the columns of the fields bodies write (``fields.columns``), in their order."""
     for name, column in fields.columns(declared).items():
+        if getattr(column, 'model', None) is not None:  # another model's already (memberships' role):
+            column = copy.deepcopy(column)  # a field belongs to one model
         model._meta.add_field(name, column)
 
 
@@ -375,6 +378,7 @@ class Membership(BaseModel):
     bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', on_delete='CASCADE', index=False)
     user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
     date_added = DateTimeField(default=utcnow)
+    status = 'active'  # (an Invitation is 'pending')
 
     class Meta:
         table_name = 'memberships'
@@ -386,6 +390,24 @@ class Membership(BaseModel):
     @classmethod
     def role_of(cls, user_id, bucketlist_id):
         return cls.select(cls.role).where((cls.bucketlist == bucketlist_id) & (cls.user == user_id)).scalar()
+
+
+class Invitation(BaseModel):
+    """An owner's invitation to share a bucketlist, until its invitee accepts it (then it is a
+    Membership) or declines it; its ``role`` comes from ``fields.MEMBER``."""
+    id = AutoField()
+    bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', on_delete='CASCADE', index=False)
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False, backref='+')
+    invited_by = ForeignKeyField(User, column_name='invited_by', on_delete='CASCADE', index=False, backref='+')
+    date_added = DateTimeField(default=utcnow)
+    status = 'pending'  # (as the owner's list of members shows it; a Membership is 'active')
+
+    class Meta:
+        table_name = 'invitations'
+        indexes = (
+            (('bucketlist', 'user'), True),
+            (('user', 'id'), False),
+        )
 
 
 def visible_ids(user_id):
@@ -488,6 +510,7 @@ class ThrottleEvent(BaseModel):
 
 add_declared_columns(ApiToken, fields.API_TOKEN)
 add_declared_columns(Membership, fields.MEMBER)
+add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
-          ThrottleEvent]
+          ThrottleEvent, Invitation]

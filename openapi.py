@@ -16,6 +16,7 @@ from fields import (
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
     ID,
+    INVITATION,
     ITEM,
     ITEM_SORTS,
     LOGIN,
@@ -109,6 +110,7 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
 ITEM_EXAMPLE = example(ITEM)
 BUCKETLIST_EXAMPLE = example(BUCKETLIST)
 MEMBER_EXAMPLE = example(MEMBER)
+INVITATION_EXAMPLE = example(INVITATION)
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 'has_more_items': False}
 API_TOKEN_EXAMPLE = example(API_TOKEN)
 ACCOUNT_EXAMPLE = example(ACCOUNT)
@@ -173,6 +175,11 @@ SCHEMAS = {
         **answer_schema(MEMBER),
         'examples': [MEMBER_EXAMPLE],
     },
+    'Invitation': {
+        **answer_schema(INVITATION),
+        'description': 'An invitation to share a bucketlist, as its invitee sees it.',
+        'examples': [INVITATION_EXAMPLE],
+    },
     'Sync': {
         **body_schema({
             'cursor': {'type': 'string', 'description': 'Send it back as ?cursor= for what changes next.'},
@@ -186,8 +193,9 @@ SCHEMAS = {
                                     'items': {'type': 'array', 'items': ID}}, ['bucketlists', 'items']),
         }, ['cursor', 'has_more', 'bucketlists', 'items', 'deleted']),
         'description': 'Apply `deleted` first, then the objects, replacing those with the same id. A deleted '
-                       'bucketlist\'s items are listed in `deleted.items` too, one by one: one may have been '
-                       'moved into it since your last sync.',
+                       'bucketlist takes its items with them: drop those you hold in it. (A deleted list\'s items '
+                       'are usually in `deleted.items` too, one may have moved into it since your last sync; a '
+                       'list you left or were removed from comes alone.)',
         'examples': [{'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'has_more': False, 'bucketlists': [BUCKETLIST_EXAMPLE],
                       'items': [ITEM_EXAMPLE], 'deleted': {'bucketlists': [4], 'items': [7, 9]}}],
     },
@@ -283,7 +291,9 @@ PARAMETERS = {
     'TokenId': {'name': 'token_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                 'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
-               'description': 'A member of the bucketlist; anybody else is 404.'},
+               'description': 'A member of the bucketlist (or, for the owner, one invited); anybody else is 404.'},
+    'InvitationId': {'name': 'invitation_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                     'description': 'An invitation of yours (GET /invitations); anything else is 404.'},
     'Role': {'name': 'role', 'in': 'query', 'schema': schema('Role'),
              'description': 'Only the bucketlists where your role is this.'},
     'ItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
@@ -686,7 +696,8 @@ PATHS = {
     '/bucketlists/{bucketlist_id}/members': {
         'get': operation(
             'listMembers', 'members', 'Who shares a bucketlist',
-            'The owner first (role `owner`), then the members in the order they were added. The owner and '
+            'The owner first (role `owner`), then the members in the order they were added (`status: active`); '
+            'the owner also sees those invited who have not accepted yet (`status: pending`). The owner and '
             'members may read it.',
             {'200': read_response('The members.', {'type': 'array', 'items': schema('Member')},
                                   [{**MEMBER_EXAMPLE, 'user_id': 1, 'email': ACCOUNT_EXAMPLE['email'],
@@ -695,14 +706,18 @@ PATHS = {
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'IfNoneMatch']),
         'post': operation(
-            'addMember', 'members', 'Share a bucketlist',
-            'The owner adds an account by its email, as a `viewer` (reads) or an `editor` (also writes '
-            'items). Its next sync brings the list and its items. Unknown emails are limited to '
-            f'{settings.UNKNOWN_EMAILS_PER_HOUR} an hour (UNKNOWN_EMAILS_PER_HOUR).',
-            {'201': response('Added.', json_content(schema('Member'), MEMBER_EXAMPLE)),
+            'addMember', 'members', 'Invite an account to share a bucketlist',
+            'The owner invites an account by its email, as a `viewer` (reads) or an `editor` (also writes '
+            'items). It is invited (`status: pending`) and a member once it accepts (POST '
+            '/invitations/{id}/accept); nothing of the list reaches it before. Unknown emails are limited to '
+            f'{settings.UNKNOWN_EMAILS_PER_HOUR} an hour (UNKNOWN_EMAILS_PER_HOUR); invitations to '
+            f'{settings.INVITATIONS_PER_HOUR} an hour sent by an owner, and received by an account '
+            '(INVITATIONS_PER_HOUR).',
+            {'201': response('Invited.', json_content(schema('Member'), {**MEMBER_EXAMPLE, 'status': 'pending'})),
              **NOT_FOUND, **THROTTLED,
-             '409': problem_response('The email is the owner\'s or a member\'s already, or the list has '
-                                     'MAX_MEMBERS_PER_BUCKETLIST members.', problems.ALREADY_A_MEMBER),
+             '409': problem_response('The email is the owner\'s, a member\'s or invited already, or the list has '
+                                     'MAX_MEMBERS_PER_BUCKETLIST members and invitations.',
+                                     problems.ALREADY_A_MEMBER, problems.ALREADY_INVITED, problems.MEMBER_QUOTA),
              **WRITE_ERRORS},
             parameters=['BucketlistId'],
             body=request_body('MemberAdd', MEMBER, ['email', 'role'])),
@@ -717,15 +732,35 @@ PATHS = {
             parameters=['BucketlistId', 'UserId'],
             body=request_body('MemberChange', MEMBER_CHANGE, ['role'], {'role': 'viewer'})),
         'delete': operation(
-            'removeMember', 'members', 'Remove a member, or leave',
-            'The owner removes anyone; a member may remove only themself. Their next sync shows the list '
-            'and its items deleted.',
-            {'200': response('Removed.', json_content(schema('Message'), problems.MEMBER_REMOVED.example_body())),
+            'removeMember', 'members', 'Remove a member, withdraw an invitation, or leave',
+            'The owner removes anyone, or withdraws an invitation; a member may remove only themself. Their '
+            'next sync shows the list deleted (one tombstone: drop its items with it).',
+            {'200': response('Removed.', {'application/json': {'schema': schema('Message'), 'examples': {
+                'removed': {'value': problems.MEMBER_REMOVED.example_body()},
+                'withdrawn': {'value': problems.INVITATION_WITHDRAWN.example_body()}}}}),
              **NOT_FOUND,
              '409': problem_response('The owner cannot leave their own list: they delete it.',
                                      problems.OWNER_CANNOT_LEAVE)},
             parameters=['BucketlistId', 'UserId']),
     },
+    '/invitations': {'get': operation(
+        'listInvitations', 'members', 'Your invitations to share a bucketlist',
+        'Oldest first, one page at a time: each names the list, your role in it and who invited you. '
+        'Nothing of a list reaches you before you accept.',
+        {'200': list_response('A page of invitations.', schema('Invitation'), INVITATION_EXAMPLE),
+         **NOT_MODIFIED},
+        parameters=['Page', 'Limit', 'IfNoneMatch'])},
+    '/invitations/{invitation_id}/accept': {'post': operation(
+        'acceptInvitation', 'members', 'Accept an invitation',
+        'You become a member in its role; your next sync brings the list and its items.',
+        {'200': response('Joined: the bucketlist, as you now see it.', json_content(schema('Bucketlist'), {
+            **BUCKETLIST_EXAMPLE, 'role': 'editor'})), **NOT_FOUND},
+        parameters=['InvitationId'])},
+    '/invitations/{invitation_id}/decline': {'post': operation(
+        'declineInvitation', 'members', 'Decline an invitation', 'It is gone; the owner may invite you again.',
+        {'200': response('Declined.', json_content(schema('Message'), problems.INVITATION_DECLINED.example_body())),
+         **NOT_FOUND},
+        parameters=['InvitationId'])},
     '/bucketlists/{bucketlist_id}/items/{item_id}/move': {'post': operation(
         'moveItem', 'items', 'Move an item',
         'To `position` (0-based; default, or past the end: last) in its bucketlist, or in `bucketlist_id`, '

@@ -103,6 +103,7 @@ NO_SUCH_SESSION = Problem(404, 'not-found', 'You have no session {session_id}.',
 NO_SUCH_API_TOKEN = Problem(404, 'not-found', 'You have no API token {token_id}.', token_id=1)
 NOT_A_MEMBER = Problem(404, 'not-found', 'User {user_id} is not a member of bucketlist {bucketlist_id}.',
                        user_id=2, bucketlist_id=1)
+NO_SUCH_INVITATION = Problem(404, 'not-found', 'You have no invitation {invitation_id}.', invitation_id=1)
 
 BUCKETLIST_QUOTA = Problem(
     409, 'quota-exceeded',
@@ -125,6 +126,8 @@ NAME_TAKEN = Problem(409, 'name-taken', 'You already have a bucketlist named {na
 ALREADY_A_MEMBER = Problem(409, 'already-a-member', '{email} is a member of bucketlist {bucketlist_id} already.',
                            email='grace@example.com', bucketlist_id=1)
 OWNER_ALREADY = Problem(409, 'already-a-member', 'You own bucketlist {bucketlist_id} already.', bucketlist_id=1)
+ALREADY_INVITED = Problem(409, 'already-a-member', '{email} is invited to bucketlist {bucketlist_id} already.',
+                          email='grace@example.com', bucketlist_id=1)
 OWNER_ROLE_FIXED = Problem(409, 'owner-role-fixed',
                            'You own bucketlist {bucketlist_id}: that is not a role to change.', bucketlist_id=1)
 OWNER_CANNOT_LEAVE = Problem(409, 'owner-role-fixed',
@@ -202,5 +205,8 @@ PASSWORD_CHANGED = Message('Your password was changed: every session ended; use 
 API_TOKEN_REVOKED = Message('The API token was revoked.')
 BUCKETLIST_DELETED = Message('bucketlist {bucketlist_id} deleted successfully', bucketlist_id=1)
 ITEM_DELETED = Message('item {item_id} deleted successfully', item_id=1)
+INVITATION_DECLINED = Message('You declined the invitation to bucketlist {bucketlist_id}.', bucketlist_id=1)
+INVITATION_WITHDRAWN = Message('The invitation of user {user_id} to bucketlist {bucketlist_id} was withdrawn.',
+                               user_id=2, bucketlist_id=1)
 MEMBER_REMOVED = Message('User {user_id} is no longer a member of bucketlist {bucketlist_id}.', user_id=2,
                          bucketlist_id=1)

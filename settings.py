@@ -113,6 +113,9 @@ MAX_MEMBERS_PER_BUCKETLIST = integer('MAX_MEMBERS_PER_BUCKETLIST', 50, minimum=1
 # Adding members by email tells whether an address has an account: this many misses an hour per
 # account, then 429.
 UNKNOWN_EMAILS_PER_HOUR = integer('UNKNOWN_EMAILS_PER_HOUR', 20, minimum=1)
+# Invitations to share a list: this many an hour sent by one owner, and received by one account
+# (from all owners together), then 429.
+INVITATIONS_PER_HOUR = integer('INVITATIONS_PER_HOUR', 20, minimum=1)
 # Deletions are remembered this long for /sync; a cursor older than the ones kept is 410.
 SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 

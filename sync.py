@@ -178,6 +178,10 @@ TOMBSTONES_OF_LISTS = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, k
                        " SELECT a.user_id, 'bucketlist', a.bucketlist_id, {p} FROM a"
                        " UNION ALL SELECT a.user_id, 'item', i.id, {p} FROM a"
                        ' JOIN items i ON i.bucketlist_id = a.bucketlist_id')
+# The list alone, for one who lost access to it: their client drops it with its items (the items
+# are theirs no more wherever they sit; one moved elsewhere that they see is not deleted).
+TOMBSTONE_OF_LIST = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
+                     " SELECT a.user_id, 'bucketlist', a.bucketlist_id, {p} FROM a")
 TOMBSTONES_OF_ITEM = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
                       " SELECT a.user_id, 'item', {p}, {p} FROM a")
 
@@ -194,9 +198,11 @@ def record_deletion(bucketlist_id, item_id=None):
 
 
 def record_departure(bucketlist_id, user_id):
-    """A member left or was removed: to their sync, the list and its items are deleted."""
+    """A member left or was removed: to their sync, the list is deleted, and its items with it
+    (one tombstone, however many items: a member added and removed again and again leaves one
+    each time, not the list's whole length)."""
     now = utcnow()
-    _tombstones(TOMBSTONES_OF_LISTS, ONE_VIEWER, [user_id, bucketlist_id, now, now], now)
+    _tombstones(TOMBSTONE_OF_LIST, ONE_VIEWER, [user_id, bucketlist_id, now], now)
 
 
 def record_owner_leaving(user_id):

@@ -169,9 +169,11 @@ async function submit(event) {
   const fields = {}
   for (const field of form.elements) {
     if (!field.name) continue
-    // A member's id names the resource: it goes in the URL (digits only), not in the body.
+    // An id that names the resource goes in the URL (digits only), not in the body: in place of
+    // the action's {id}, or at its end.
     if ('inPath' in field.dataset) {
-      url += String(field.value).replace(/[^0-9]/g, '')
+      const id = String(field.value).replace(/[^0-9]/g, '')
+      url = url.includes('{id}') ? url.replace('{id}', id) : url + id
       continue
     }
     if (field.type === 'checkbox') fields[field.name] = field.checked

@@ -63,6 +63,13 @@ def new_item(client, bucketlist_id, name=None, **fields):
                             {'name': unique_name('Item') if name is None else name, **fields}, status=201).json
 
 
+def accept_invitations(client):
+    """Accept every invitation ``client``'s account has to share a bucketlist; their answers (the
+    bucketlists, as the new member sees them)."""
+    return [client.post(f'/invitations/{invitation["id"]}/accept', status=200).json
+            for invitation in client.get('/invitations', status=200).json]
+
+
 def item_names(client, bucketlist_id, query=''):
     """The names of the bucketlist's items as ``client`` reads them, in the order it gets them."""
     return [item['name'] for item in client.get(f'/bucketlists/{bucketlist_id}/items/{query}').json]
@@ -108,19 +115,20 @@ def routes(public=None):
 
 
 PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}',
-            '<user_id:id>': '{u}'}
+            '<user_id:id>': '{u}', '<invitation_id:id>': '{n}'}
 
 
 def path_template(rule):
     """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id,
-    ``{s}`` for a session's, ``{t}`` for an API token's and ``{u}`` for a member's user id."""
+    ``{s}`` for a session's, ``{t}`` for an API token's, ``{u}`` for a member's user id and ``{n}``
+    for an invitation's."""
     for wildcard, field in PATH_IDS.items():
         rule = rule.replace(wildcard, field)
     return rule
 
 
-def example_path(rule, b=1, i=1, s=1, t=1, u=1):
-    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u)
+def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1):
+    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n)
 
 
 def set_back_an_hour(model, row_id, user, url):

@@ -145,6 +145,9 @@ SCOPES = {
     ('POST', '/bucketlists/<bucketlist_id:id>/members'): 'write',
     ('PATCH', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): 'write',
     ('DELETE', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): 'write',
+    ('GET', '/invitations'): 'read',
+    ('POST', '/invitations/<invitation_id:id>/accept'): 'write',
+    ('POST', '/invitations/<invitation_id:id>/decline'): 'write',
 }
 
 

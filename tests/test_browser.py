@@ -9,7 +9,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import PASSWORD, mint_token, new_list, register_and_login, user_id_of
+from helpers import PASSWORD, accept_invitations, mint_token, new_list, register_and_login, user_id_of
 
 import bucketlist
 
@@ -232,10 +232,30 @@ def test_the_page_renews_an_expired_access_token_instead_of_asking_to_log_in(pag
     assert not problems
 
 
+def test_an_invitee_accepts_an_invitation_from_the_page(page, problems):
+    owner = register_and_login('olive@example.com')
+    trip, _ = new_list(owner, 'Shared trip')
+    milo = register_and_login('milo@example.com')
+    owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'milo@example.com', 'role': 'viewer'})
+    (invitation,) = milo.get('/invitations').json
+    page.goto('/bucketlists/')
+    log_in(page, 'milo@example.com')
+    page.get_by_role('link', name='Invitations').click()
+    expect(page.locator('#body')).to_contain_text('"bucketlist_name": "Shared trip"')
+    accept = form(page, 'Accept an invitation')
+    accept.get_by_label("Invitation's id").fill(str(invitation['id']))
+    accept.get_by_role('button', name='Accept').click()
+    expect(page.locator('#result')).to_contain_text(f'POST /invitations/{invitation["id"]}/accept: 200 OK')
+    page.goto(f'/bucketlists/{trip["id"]}')
+    expect(page.locator('#body')).to_contain_text('"role": "viewer"')
+    assert problems == []
+
+
 def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
     owner = register_and_login('olive@example.com')
     trip, _ = new_list(owner, 'Shared trip')
-    member_id = user_id_of(register_and_login('milo@example.com'))
+    milo = register_and_login('milo@example.com')
+    member_id = user_id_of(milo)
     page.goto(f'/bucketlists/{trip["id"]}')
     log_in(page, 'olive@example.com')
     share = form(page, 'Share')
@@ -243,6 +263,7 @@ def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
     share.get_by_label('Role').select_option('editor')
     share.get_by_role('button', name='Share').click()
     expect(page.locator('#result')).to_contain_text(f'POST /bucketlists/{trip["id"]}/members: 201 Created')
+    accept_invitations(milo)  # (milo, elsewhere: test_an_invitee_accepts_an_invitation_from_the_page)
     page.get_by_role('link', name='Who shares this bucketlist').click()
     expect(page.locator('#body')).to_contain_text('"email": "milo@example.com"')
     expect(page.locator('#body')).to_contain_text('"role": "editor"')
@@ -252,7 +273,7 @@ def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
     change.get_by_label('Role').select_option('viewer')
     change.get_by_role('button', name='Change').click()
     expect(page.locator('#body')).to_contain_text('"role": "viewer"')
-    remove = form(page, 'Remove a member (or leave: your own user_id)')
+    remove = form(page, 'Remove a member, withdraw an invitation (or leave: your own user_id)')
     remove.get_by_label("Member's user_id").fill(str(member_id))
     remove.get_by_role('button', name='Remove').click()
     expect(page).to_have_url(re.compile(f'/bucketlists/{trip["id"]}/members$'))

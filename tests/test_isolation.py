@@ -26,8 +26,8 @@ def send(client, method, url, body):
 @pytest.mark.parametrize('method, path, body', ROUTES)
 def test_other_users_cannot_touch_alices_data(other_user, alices_data, method, path, body):
     bucketlist_id, item_id = alices_data
-    res = send(other_user, method, path.format(b=bucketlist_id, i=item_id, u=1), body)
-    missing = send(other_user, method, path.format(b=9999, i=9999, u=1), body)
+    res = send(other_user, method, path.format(b=bucketlist_id, i=item_id, u=1, n=1), body)
+    missing = send(other_user, method, path.format(b=9999, i=9999, u=1, n=9999), body)
     # Somebody else's row gets the answer no row at all gets.
     assert res.status_int == missing.status_int == 404
     assert res.json['title'] == missing.json['title']

@@ -1,7 +1,7 @@
 """Behind a pooler in transaction mode (DATABASE_POOLER=transaction) PostgreSQL cannot keep a
 prepared statement for the service, so its reads run as functions that ``python migrations.py``
 installs, whose plans PostgreSQL keeps per server connection. They answer as the statements do."""
-from helpers import ON_POSTGRESQL, PASSWORD, register_and_login
+from helpers import ON_POSTGRESQL, PASSWORD, accept_invitations, register_and_login
 from webtest import TestApp
 
 import bucketlist
@@ -30,6 +30,7 @@ def shared_lists():
         alice.post_json('/bucketlists/', {'name': name}, status=201)
     trip = eddie.post_json('/bucketlists/', {'name': 'Eddie trip'}, status=201).json['id']
     eddie.post_json(f'/bucketlists/{trip}/members', {'email': 'alice@example.com', 'role': 'editor'}, status=201)
+    accept_invitations(alice)
     for name, due in (('Tent', '2027-05-01'), ('Map', None), ('Boots', '2027-04-01'), ('Tea', None)):
         item = alice.post_json(f'/bucketlists/{trip}/items/', {'name': name, 'due_date': due}, status=201).json['id']
         alice.patch_json(f'/bucketlists/{trip}/items/{item}', {'done': name.startswith('T')}, status=200)

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import pytest
-from helpers import PASSWORD, mint_token, new_list, register_and_login, session_id_of, user_id_of
+from helpers import PASSWORD, accept_invitations, mint_token, new_list, register_and_login, session_id_of, user_id_of
 
 import settings
 from fields import QUERY_VALUE_MAX_LENGTH
@@ -51,6 +51,7 @@ def test_refusals_of_the_same_status_are_told_apart_by_type(user, monkeypatch):
 
     viewer = register_and_login('vera@example.com')
     user.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'}, status=201)
+    accept_invitations(viewer)
     assert kind_of(viewer.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'x'}, status=403)) == 'viewer'
     assert kind_of(viewer.delete(f'/bucketlists/{trip["id"]}', status=403)) == 'owner-only'
     token = user.post_json('/users/me/tokens', {'name': 'reader', 'scope': 'read', 'password': PASSWORD}).json['token']

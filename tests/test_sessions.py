@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import jwt
-from helpers import ON_POSTGRESQL, PASSWORD, DocumentedTestApp, new_list, register_and_login
+from helpers import ON_POSTGRESQL, PASSWORD, DocumentedTestApp, accept_invitations, new_list, register_and_login
 
 import auth
 import bucketlist
@@ -292,8 +292,9 @@ def test_an_ended_session_reads_nothing_and_writes_nothing_on_the_routes_that_ch
     full_list, (dive,) = new_list(user, 'Full', ['Dive'])
     full, item = full_list['id'], dive['id']
     empty = new_list(user, 'Empty')[0]['id']
-    register_and_login('member@example.com')
+    invited = register_and_login('member@example.com')
     user.post_json(f'/bucketlists/{full}/members', {'email': 'member@example.com', 'role': 'editor'})
+    accept_invitations(invited)
     owner, _ = login()
     member, _ = login('member@example.com')
     cursor = owner.get('/sync').json['cursor']

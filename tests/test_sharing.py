@@ -6,10 +6,20 @@ import time
 
 import pytest
 from conftest import empty_tables_now
-from helpers import ON_POSTGRESQL, PASSWORD, example_path, new_list, register_and_login, routes, user_id_of
+from helpers import (
+    ON_POSTGRESQL,
+    PASSWORD,
+    accept_invitations,
+    example_path,
+    new_list,
+    register_and_login,
+    routes,
+    user_id_of,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from peewee import fn
 
 import settings as app_settings
 import sync
@@ -42,6 +52,8 @@ def shared(owner, editor, viewer):
     trip, items = new_list(owner, 'Trip', ['Pack', 'Fly'])
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'}, status=201)
+    accept_invitations(editor)
+    accept_invitations(viewer)
     return trip, items
 
 
@@ -51,7 +63,7 @@ def test_the_owner_adds_a_member_by_email(owner, editor):
     trip, _ = new_list(owner)
     added = owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': ' Eddie@Example.com', 'role': 'editor'},
                             status=201).json
-    assert set(added) == {'user_id', 'email', 'role', 'date_added'}
+    assert set(added) == {'user_id', 'email', 'role', 'date_added', 'status'} and added['status'] == 'pending'
     assert (added['user_id'], added['email'], added['role']) == (user_id_of(editor), 'eddie@example.com', 'editor')
 
 
@@ -149,6 +161,7 @@ def test_the_lists_total_counts_what_you_own_and_what_is_shared_with_you_as_both
     new_list(viewer, 'Mine')  # another account's lists count for it only
     other = new_list(viewer, 'Shared too')[0]['id']
     viewer.post_json(f'/bucketlists/{other}/members', {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
+    accept_invitations(editor)
     assert totals() == {'': ('4', 4), '?role=owner': ('2', 2), '?role=editor': ('2', 2), '?q=trip': ('3', 3),
                         '?limit=1&page=5': ('4', 0)}
     owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(editor)}')
@@ -166,6 +179,7 @@ def test_pages_of_own_and_shared_lists_interleaved_add_up_to_the_whole_list(owne
         theirs = new_list(owner, f'{"acegi"[n]} shared')[0]['id']
         owner.post_json(f'/bucketlists/{theirs}/members', {'email': 'eddie@example.com', 'role': 'viewer'},
                         status=201)
+    accept_invitations(editor)
     whole = [b['name'] for b in editor.get(f'/bucketlists/?sort={sort}&limit=100').json]
     assert len(whole) == 10 and len(set(whole)) == 10
     for limit in (1, 3, 4):
@@ -240,6 +254,7 @@ def test_deleting_an_account_removes_its_memberships_and_what_it_owned_for_every
     cursor = editor.get('/sync').json['cursor']
     eddies, _ = new_list(editor, 'Eddie')
     editor.post_json(f'/bucketlists/{eddies["id"]}/members', {'email': 'alice@example.com', 'role': 'viewer'})
+    accept_invitations(owner)
     owner.delete_json('/users/me', {'password': PASSWORD}, status=200)
     editor.get(f'/bucketlists/{trip["id"]}', status=404)
     assert editor.get(f'/bucketlists/{eddies["id"]}/members').json[1:] == []
@@ -255,12 +270,15 @@ def test_sync_shows_being_added_and_being_removed(owner, viewer):
     trip, (pack,) = new_list(owner, 'Trip', ['Pack'])
     cursor = viewer.get('/sync').json['cursor']
     owner.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'})
+    assert viewer.get('/sync', {'cursor': cursor}).json['bucketlists'] == []  # invited only: nothing yet
+    accept_invitations(viewer)
     answer = viewer.get('/sync', {'cursor': cursor}).json
     assert [(b['id'], b['role']) for b in answer['bucketlists']] == [(trip['id'], 'viewer')]
     assert [i['id'] for i in answer['items']] == [pack['id']]  # the list's items come with it
     owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(viewer)}')
     answer = viewer.get('/sync', {'cursor': answer['cursor']}).json
-    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': [pack['id']]}
+    # The list alone: a client drops its items with it (one tombstone however many items).
+    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': []}
     assert answer['bucketlists'] == [] and answer['items'] == []
 
 
@@ -371,6 +389,7 @@ class Sharing(RuleBasedStateMachine):
         res = self.clients['alice'].post_json(f'/bucketlists/{self.list_id}/members',
                                               {'email': f'{name}@example.com', 'role': role}, expect_errors=True)
         assert res.status_int == (409 if name in self.roles else 201)
+        accept_invitations(self.clients[name])
         self.roles.setdefault(name, role)
 
     @rule(name=st.sampled_from(['bob', 'carol']), role=st.sampled_from(['viewer', 'editor']))
@@ -432,6 +451,7 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
     eddie = user_id_of(editor)
     for attempt in range(5):
         owner.post_json(members, {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
+        accept_invitations(editor)
         answers, removed = [], []
         stop = threading.Event()
 
@@ -456,14 +476,14 @@ def test_removing_a_member_while_they_write_is_before_or_after_never_between(own
         assert {status for _, status, _ in answers} <= {201, 404}
         # Once the removal has answered, every write that starts is refused.
         assert all(status == 404 for started, status, _ in answers if started > removed[0])
-        # Every write that succeeded came before the removal: the removal, when it happened, saw
-        # the item (the list's items it saw are the tombstones it left for the removed member).
+        # Every write that succeeded came before the removal: it was made before the removal's
+        # tombstone for the removed member, which the removal wrote holding the list's lock.
         created = {item_id for _, status, item_id in answers if status == 201}
         with db.connection_context():
-            seen_by_removal = {d.object_id for d in Deletion.select().where((Deletion.user == eddie)
-                                                                              & (Deletion.kind == 'item'))}
-            stored = {item.id for item in Item.select().where(Item.bucketlist == trip['id'])}
-        assert created <= seen_by_removal and created <= stored
+            removed_at = (Deletion.select(fn.MAX(Deletion.deleted_at))
+                          .where((Deletion.user == eddie) & (Deletion.kind == 'bucketlist')).scalar())
+            stored = {item.id: item.date_created for item in Item.select().where(Item.bucketlist == trip['id'])}
+        assert created <= set(stored) and all(stored[item_id] < removed_at for item_id in created)
 
 
 @pytest.mark.parametrize('change', ['remove', 'make a viewer'])
@@ -475,6 +495,7 @@ def test_an_editor_changing_an_item_while_they_lose_the_right_is_before_or_after
     members = f'/bucketlists/{trip["id"]}/members'
     path = f'/bucketlists/{trip["id"]}/items/{item["id"]}'
     owner.post_json(members, {'email': 'eddie@example.com', 'role': 'editor'}, status=201)
+    accept_invitations(editor)
     # The change takes a while once it has begun (its sync records, slowed): long enough for
     # writes to start meanwhile.
     recorded = {'remove': 'record_departure', 'make a viewer': 'record_sharing'}[change]

@@ -41,7 +41,8 @@ def main(base_url: str, client_dir: str) -> None:
         ('bucketlists', 'sync_changes'),
         ('items', 'create_item'), ('items', 'get_item'), ('items', 'update_item'), ('items', 'move_item'),
         ('items', 'list_items'),
-        ('members', 'add_member'), ('members', 'list_members'),
+        ('members', 'add_member'), ('members', 'list_members'), ('members', 'list_invitations'),
+        ('members', 'accept_invitation'),
     ]}
     m = importlib.import_module('bucketlist_client.models')
     errors = importlib.import_module('bucketlist_client.errors')
@@ -148,10 +149,16 @@ def main(base_url: str, client_dir: str) -> None:
                                     raise_on_unexpected_status=True)
     member = call('add_member', 201, owner, m.Member, bucketlist_id=bid,
                   body=m.MemberAdd(email=viewer_email, role=m.MemberRole.VIEWER))
-    check(member.email == viewer_email and member.role is m.Role.VIEWER, f'add_member: {member!r}')
+    check(member.email == viewer_email and member.role is m.Role.VIEWER and member.status is m.MemberStatus.PENDING,
+          f'add_member: {member!r}')
+    call('get_bucketlist', 404, viewer, m.Problem, bucketlist_id=bid)  # nothing of it before accepting
+    (invitation,) = call('list_invitations', 200, viewer, list)
+    check(invitation.bucketlist_id == bid and invitation.invited_by == email, f'list_invitations: {invitation!r}')
+    joined = call('accept_invitation', 200, viewer, m.Bucketlist, invitation_id=invitation.id)
+    check(joined.id == bid and joined.role is m.Role.VIEWER, f'accept_invitation: {joined!r}')
     members = call('list_members', 200, owner, list, bucketlist_id=bid)
     check(sorted(x.email for x in members) == sorted([email, viewer_email]), f'list_members: {members!r}')
-    step(f'shared bucketlist {bid} with {viewer_email} as viewer')
+    step(f'shared bucketlist {bid} with {viewer_email} as viewer, who accepted the invitation')
 
     shared = call('get_bucketlist', 200, viewer, m.BucketlistWithItems, bucketlist_id=bid)
     check(shared.role is m.Role.VIEWER and len(shared.items) == 3, f'viewer get_bucketlist: {shared!r}')

@@ -184,13 +184,23 @@ async function main(baseUrl: string): Promise<void> {
     201,
     await owner.POST("/bucketlists/{bucketlist_id}/members", { ...inList, body: { email: viewerEmail, role: "viewer" } }),
   );
-  check(member.email === viewerEmail && member.role === "viewer", `addMember: ${JSON.stringify(member)}`);
+  check(member.email === viewerEmail && member.role === "viewer" && member.status === "pending", `addMember: ${JSON.stringify(member)}`);
+  const before = await viewer.GET("/bucketlists/{bucketlist_id}", inList);
+  check(before.response.status === 404, `the viewer sees the list before accepting: ${before.response.status}`);
+  const invitations = ok("listInvitations", 200, await viewer.GET("/invitations"));
+  const invitation = invitations[0];
+  check(invitations.length === 1 && invitation !== undefined && invitation.bucketlist_id === bucketlist_id,
+    `listInvitations: ${JSON.stringify(invitations)}`);
+  const joined = ok("acceptInvitation", 200, await viewer.POST("/invitations/{invitation_id}/accept", {
+    params: { path: { invitation_id: invitation!.id } },
+  }));
+  check(joined.id === bucketlist_id && joined.role === "viewer", `acceptInvitation: ${JSON.stringify(joined)}`);
   const members = ok("listMembers", 200, await owner.GET("/bucketlists/{bucketlist_id}/members", inList));
   check(
     JSON.stringify(members.map((x) => x.email).sort()) === JSON.stringify([email, viewerEmail].sort()),
     `listMembers: ${JSON.stringify(members)}`,
   );
-  say(`shared bucketlist ${bucketlist_id} with ${viewerEmail} as viewer`);
+  say(`shared bucketlist ${bucketlist_id} with ${viewerEmail} as viewer, who accepted the invitation`);
 
   const shared = ok("getBucketlist", 200, await viewer.GET("/bucketlists/{bucketlist_id}", inList));
   check(shared.role === "viewer" && shared.items.length === 3, `viewer getBucketlist: ${JSON.stringify(shared)}`);
