@@ -16,6 +16,8 @@ Each check prints PASS or FAIL with its figures; the exit status is 1 if any fai
   loginflood    one address logging in on 8 connections: another address still logs in
   loginflood4   4 addresses logging in on 2 connections each: other addresses still log in
   nfkcflood     logins with a megabyte of U+FDFA as the email: a bystander's GET stays fast
+  refreshfork   two holders of one refresh token: the second lineage to move on ends the session
+  largest       20 lists of 500 items of 8,192-character notes: bounded answers, a bounded export
   lockout       guesses from many addresses do not lock the owner out; racing guesses counted
   bodies        malformed chunked bodies and bodies shorter than their Content-Length are 400
 
@@ -850,6 +852,96 @@ def raw_exchange(port, request, half_close=False):
     return int(reply.split(b' ')[1]) if reply.startswith(b'HTTP/') else repr(reply[:40])
 
 
+def check_refreshfork(base_url, report, port=None):
+    """The outside attack's refresh fork: the owner and a thief each refresh one token within the
+    grace window, then each their own answer. The second lineage to move on must end the
+    session; both used to rotate for ever."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'refreshfork')
+    server = start_server(url, port, workers=2)
+    try:
+        call(port, 'POST', '/auth/register', {'email': 'fork@example.com', 'password': PASSWORD})
+        stolen = log_in(port, 'fork@example.com')['refresh_token']
+        owner = call(port, 'POST', '/auth/refresh', {'refresh_token': stolen})[1]
+        thief = call(port, 'POST', '/auth/refresh', {'refresh_token': stolen})[1]
+        owner = call(port, 'POST', '/auth/refresh', {'refresh_token': owner['refresh_token']})[1]
+        thiefs_next = call(port, 'POST', '/auth/refresh', {'refresh_token': thief['refresh_token']})[0]
+        afterwards = [call(port, 'POST', '/auth/refresh', {'refresh_token': owner['refresh_token']})[0],
+                      call(port, 'GET', '/bucketlists/', token=owner['access_token'])[0]]
+        report.check('refresh fork', thiefs_next == 401 and afterwards == [401, 401],
+                     f"the thief's lineage moving on: {thiefs_next}; then the owner's refresh and access "
+                     f'tokens: {afterwards} (the session ended: both log in again)')
+    finally:
+        stop_server(server)
+
+
+def rss_kib(pid):
+    """The resident memory of process ``pid``, in KiB."""
+    with open(f'/proc/{pid}/status') as status:
+        return next(int(line.split()[1]) for line in status if line.startswith('VmRSS:'))
+
+
+def check_largest(base_url, report, port=None, lists=20):
+    """An account at the item quota's ceiling in ``lists`` lists (500 items each, every note
+    8,192 characters): every answer stays within the README's bounds (6 MiB), and an export of
+    it all grows the worker's memory by less than 100 MiB. (The bucketlist quota's ceiling, 1,000
+    such lists, is 50 times the data; the export's memory does not depend on how many lists.)"""
+    port = port or free_port()
+    url = fresh_database(base_url, 'largest')
+    server = start_server(url, port, workers=1)
+    try:
+        token = register_and_login(port, 'largest@example.com')
+        note = 'n' * 8192
+        with closing(psycopg2.connect(url)) as connection, connection, connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM users WHERE email = 'largest@example.com'")
+            (user_id,) = cursor.fetchone()
+            cursor.execute('INSERT INTO bucketlists (name, description, owner_id, date_created, date_modified)'
+                           " SELECT 'List ' || n, %s, %s, now(), now() FROM generate_series(1, %s) AS n",
+                           (note, user_id, lists))
+            cursor.execute("INSERT INTO items (name, done, bucketlist_id, date_created, date_modified, notes,"
+                           ' position, created_by) SELECT repeat(%s, 255), false, b.id, now(), now(), %s, n - 1, %s'
+                           ' FROM bucketlists b, generate_series(1, 500) AS n', ('i', note, user_id))
+        first = call(port, 'GET', '/bucketlists/?limit=1', token=token)[1][0]['id']
+        sizes = {}
+        for name, path in [('GET one', f'/bucketlists/{first}'),
+                           ('items page', f'/bucketlists/{first}/items/?limit=100'),
+                           ('lists page', '/bucketlists/?limit=100'), ('sync page', '/sync?limit=1000')]:
+            connection = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+            connection.request('GET', path, headers={'Authorization': f'Bearer {token}'})
+            answer = connection.getresponse()
+            sizes[name] = (answer.status, len(answer.read()))
+            connection.close()
+        worker = int(subprocess.run(['pgrep', '-P', str(server.pid)], capture_output=True, text=True).stdout.split()[0])
+        before = rss_kib(worker)
+        peaks, done = [before], threading.Event()
+
+        def sample():  # the worker's memory while it writes the export, then sends it
+            while not done.wait(0.02):
+                peaks.append(rss_kib(worker))
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=300)
+        try:
+            connection.request('GET', '/users/me/export', headers={'Authorization': f'Bearer {token}'})
+            answer = connection.getresponse()
+            exported = 0
+            while chunk := answer.read(1 << 20):
+                exported += len(chunk)
+        finally:
+            connection.close()
+            done.set()
+            sampler.join()
+        peak = max(peaks)
+        bound = 6 * 1024 * 1024
+        report.check('the largest account', all(status == 200 and size < bound for status, size in sizes.values())
+                     and answer.status == 200 and peak - before < 100 * 1024,
+                     ', '.join(f'{name} {status} {size / 2**20:.2f} MiB' for name, (status, size) in sizes.items())
+                     + f'; export {answer.status} {exported / 2**20:.0f} MiB, worker memory {before // 1024} MiB, '
+                     f'at most {peak // 1024} MiB while writing and sending it')
+    finally:
+        stop_server(server)
+
+
 def check_bodies(base_url, report, port=None):
     """Malformed chunked bodies and a body shorter than its Content-Length are 400, never 500 or 201."""
     port = port or free_port()
@@ -876,7 +968,7 @@ def check_bodies(base_url, report, port=None):
 
 
 CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm', 'slowclients', 'pgbouncer', 'blackhole',
-          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies']
+          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies', 'refreshfork', 'largest']
 
 
 def main():
