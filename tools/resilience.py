@@ -18,6 +18,7 @@ Each check prints PASS or FAIL with its figures; the exit status is 1 if any fai
   nfkcflood     logins with a megabyte of U+FDFA as the email: a bystander's GET stays fast
   refreshfork   two holders of one refresh token: the second lineage to move on ends the session
   largest       20 lists of 500 items of 8,192-character notes: bounded answers, a bounded export
+  malformed     what gunicorn refuses before the app, and a path that is not UTF-8: problem+json
   lockout       guesses from many addresses do not lock the owner out; racing guesses counted
   bodies        malformed chunked bodies and bodies shorter than their Content-Length are 400
 
@@ -852,6 +853,43 @@ def raw_exchange(port, request, half_close=False):
     return int(reply.split(b' ')[1]) if reply.startswith(b'HTTP/') else repr(reply[:40])
 
 
+def check_malformed(base_url, report, port=None):
+    """What gunicorn refuses before the app (a request line or a header too long, a lower-case
+    method, a bad version or header name, invalid UTF-8 in the path) is a problem document too,
+    with the headers of every answer: never gunicorn's HTML page."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'malformed')
+    server = start_server(url, port, workers=1)
+    requests = {
+        'a 5,000-byte q=': b'GET /bucketlists/?q=' + b'x' * 5000 + b' HTTP/1.1\r\nHost: x\r\n\r\n',
+        'a 9 KB header': b'GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'x' * 9000 + b'\r\n\r\n',
+        'a lower-case method': b'get /health HTTP/1.1\r\nHost: x\r\n\r\n',
+        'HTTP/9.9': b'GET /health HTTP/9.9\r\nHost: x\r\n\r\n',
+        'a header name with a space': b'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n',
+        '/metr%ffics': b'GET /metr%ffics HTTP/1.1\r\nHost: x\r\n\r\n',
+    }
+    answers = {}
+    try:
+        for name, request in requests.items():
+            with socket.create_connection(('127.0.0.1', port), timeout=10) as connection:
+                connection.sendall(request)
+                reply = b''
+                while chunk := connection.recv(65536):
+                    reply += chunk
+                    if b'\r\n\r\n' in reply:  # (the head is all this looks at)
+                        break
+            head = reply.split(b'\r\n\r\n')[0].decode('latin1').lower()
+            status = int(head.split()[1]) if head.startswith('http/') else None
+            typed = 'content-type: application/problem+json' in head and 'x-request-id:' in head
+            answers[name] = (status, typed)
+        report.check('malformed requests', all(status is not None and status >= 400 and typed
+                                                for status, typed in answers.values()),
+                     ', '.join(f'{name}: {status}{" problem+json" if typed else " NOT problem+json"}'
+                               for name, (status, typed) in answers.items()))
+    finally:
+        stop_server(server)
+
+
 def check_refreshfork(base_url, report, port=None):
     """The outside attack's refresh fork: the owner and a thief each refresh one token within the
     grace window, then each their own answer. The second lineage to move on must end the
@@ -968,7 +1006,7 @@ def check_bodies(base_url, report, port=None):
 
 
 CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm', 'slowclients', 'pgbouncer', 'blackhole',
-          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies', 'refreshfork', 'largest']
+          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies', 'refreshfork', 'largest', 'malformed']
 
 
 def main():
