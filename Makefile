@@ -26,6 +26,7 @@ test-pg:
 lint:
 	.venv/bin/ruff check .
 
+# BENCH_PEERS: the directory of the servers the benchmark compares with (tools/bench.py --help).
 bench:
 	$(PYTHON) tools/bench.py --scale 1k --duration 5 --rounds 3 --start-peer --start-fastapi --requests-for-memory 100000
 

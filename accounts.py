@@ -1,5 +1,6 @@
 """The account routes (registration, login and sessions, the account itself, its API tokens) and
 the operator's command line for accounts."""
+import argparse
 import secrets
 import sys
 from contextlib import contextmanager
@@ -301,13 +302,16 @@ def api_token_revoke(token_id):
 # --- The operator's command line ---------------------------------------------------------------------
 
 def main(argv):
-    """python accounts.py reset-password EMAIL | delete-user EMAIL
-
-    For hosts without email: reset-password prints a new random password and ends every session
+    """For hosts without email: reset-password prints a new random password and ends every session
     and API token of the account; delete-user deletes the account and everything it owns."""
-    if len(argv) != 2 or argv[0] not in ('reset-password', 'delete-user'):
-        sys.exit(main.__doc__.splitlines()[0])
-    command, email = argv
+    parser = argparse.ArgumentParser(prog='python accounts.py', description=main.__doc__,
+                                     epilog='The database is DATABASE_URL (default sqlite:///bucketlist.db).')
+    commands = parser.add_subparsers(dest='command', required=True, metavar='{reset-password,delete-user}')
+    for command, text in (('reset-password', 'print a new password; end every session and API token'),
+                          ('delete-user', 'delete the account and everything it owns')):
+        commands.add_parser(command, help=text).add_argument('email')
+    args = parser.parse_args(argv)
+    command, email = args.command, args.email
     user = User.get_or_none(User.email == normalized_email(email))
     if user is None:
         sys.exit(f'No account has the email {email!r}.')

@@ -1,6 +1,9 @@
 """The bucketlist API's routes: bucketlists, their items, members and sync; ``app`` serves them all, the
 accounts' (accounts.py) and operations' (operations.py) included."""
+import argparse
+import errno
 import json
+import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
@@ -627,9 +630,23 @@ def export_parts(user):
     yield ']}'
 
 
-if __name__ == '__main__':
+def main(argv):
+    """Serve the API on http://127.0.0.1:$PORT/ with Bottle's development server, one request at a
+    time. Settings come from the environment or a .env file (README, Settings); in production run
+    gunicorn as the Procfile does."""
+    argparse.ArgumentParser(prog='python bucketlist.py', description=main.__doc__).parse_args(argv)
     if settings.SECRET_IS_GENERATED:
         log.warning('SECRET is not set: using a random one, so tokens die with this process')
     log.info('serving on http://127.0.0.1:%s/ (Ctrl-C to stop)', settings.PORT)
-    # quiet: the development server's own line per request would repeat the request log's.
-    app.run(host='127.0.0.1', port=settings.PORT, quiet=True)
+    try:
+        # quiet: the development server's own line per request would repeat the request log's.
+        app.run(host='127.0.0.1', port=settings.PORT, quiet=True)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(f'Port {settings.PORT} is in use (is the service already running?): stop that server, '
+                 f'or choose another port, e.g. PORT={settings.PORT + 1} python bucketlist.py')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

@@ -30,15 +30,14 @@ keepalive = 5
 # and the service writes its own request log, with more in each line.
 if settings.LOG_FORMAT == 'json':
     from gunicorn.glogging import Logger
-    from pythonjsonlogger.json import JsonFormatter
+
+    import logs
 
     class JSONLogger(Logger):
         def setup(self, cfg):
             super().setup(cfg)
-            for handler in self.error_log.handlers:  # the same fields as web.log_formatter's
-                handler.setFormatter(JsonFormatter(
-                    '%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
-                    rename_fields={'asctime': 'time', 'levelname': 'level', 'name': 'logger'}))
+            for handler in self.error_log.handlers:  # the same fields and times as the service's lines
+                handler.setFormatter(logs.formatter())
 
     logger_class = JSONLogger
 

@@ -10,6 +10,7 @@ order inside one transaction that first takes a lock (an advisory lock on Postgr
 BEGIN IMMEDIATE on SQLite), so two release phases racing each other apply every step
 once. A step that has landed is never edited: change the schema with a new step.
 """
+import argparse
 import sys
 from collections import namedtuple
 from contextlib import contextmanager
@@ -659,20 +660,26 @@ def status(database):
 
 
 def main(argv):
+    parser = argparse.ArgumentParser(prog='python migrations.py',
+                                     usage='%(prog)s [-h] [upgrade | status | downgrade [N]]',
+                                     description=__doc__.split('\n\n')[0],
+                                     epilog='The database is DATABASE_URL (default sqlite:///bucketlist.db).')
+    commands = parser.add_subparsers(dest='command', metavar='{upgrade,status,downgrade}')
+    commands.add_parser('upgrade', help='apply every pending step (the default)')
+    commands.add_parser('status', help='list steps, applied or pending')
+    down = commands.add_parser('downgrade', help='undo steps down to version N (default: one step)')
+    down.add_argument('version', nargs='?', type=int, metavar='N')
+    args = parser.parse_args(argv)
     from models import db
-    command, args = (argv[0], argv[1:]) if argv else ('upgrade', [])
-    if command == 'upgrade' and not args:
-        steps = upgrade(db)
-        print('\n'.join(f'applied {s.version}: {s.name}' for s in steps) or 'already up to date')
-    elif command == 'downgrade' and len(args) <= 1 and all(a.isdigit() for a in args):
-        steps = downgrade(db, int(args[0]) if args else None)
+    if args.command == 'downgrade':
+        steps = downgrade(db, args.version)
         print('\n'.join(f'reverted {s.version}: {s.name}' for s in steps) or 'nothing to revert')
-    elif command == 'status' and not args:
+    elif args.command == 'status':
         for step, applied in status(db):
             print(f'{step.version:>4}  {"applied" if applied else "pending":8} {step.name}')
     else:
-        print(__doc__, file=sys.stderr)
-        return 2
+        steps = upgrade(db)
+        print('\n'.join(f'applied {s.version}: {s.name}' for s in steps) or 'already up to date')
     db.close()
     return 0
 

@@ -240,7 +240,8 @@ SCHEMAS = {
         'examples': [TOKENS_EXAMPLE],
     },
     'Health': body_schema({'status': {'const': 'ok'}, 'database': {'const': 'reachable'},
-                           'version': {'type': 'string', 'description': 'SOURCE_VERSION, or the API version.'}},
+                           'version': {'type': 'string', 'description': 'The release (CHANGELOG.md), and the commit '
+                                       'a host built as build metadata where it says which (SOURCE_VERSION).'}},
                           ['status', 'database', 'version']),
     'Ready': body_schema({'status': {'const': 'ready'}, 'version': {'type': 'string'}}, ['status', 'version']),
     'Live': body_schema({'status': {'const': 'ok'}}, ['status']),
@@ -789,7 +790,7 @@ PATHS = {
         'getFrontPage', 'operations', 'What this is, and links to the rest',
         'A browser gets a small page linking the documentation and the browsable API.',
         {'200': response('Links.', {**json_content(schema('FrontPage'), {
-            'name': 'bucketlist', 'version': '1.0.0',
+            'name': 'bucketlist', 'version': settings.RELEASE,
             'description': 'A REST API for bucketlists: named lists of life goals, each holding items.',
             'links': {'documentation': '/docs', 'openapi': '/openapi.json', 'bucketlists': '/bucketlists/',
                       'health': '/health'}})}, ['ETag'])},
@@ -798,7 +799,7 @@ PATHS = {
         'getHealth', 'operations', 'Check the service and its database',
         f'For load balancers and uptime checks; answers within {settings.HEALTH_SECONDS} s whatever the database does.',
         {'200': response('Up, and the database answers.', {**json_content(
-            schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': '1.0.0'})}, ['ETag'])},
+            schema('Health'), {'status': 'ok', 'database': 'reachable', 'version': settings.RELEASE})}, ['ETag'])},
         public=True)},
     '/livez': {'get': operation(
         'getLiveness', 'operations', 'Is the process up',
@@ -809,7 +810,7 @@ PATHS = {
         'getReadiness', 'operations', 'Is the service ready for traffic',
         'The database answers and every migration step is applied (behind a pooler in transaction mode, every '
         "read's function is installed too); 503 names the pending steps, or how many functions are missing.",
-        {'200': response('Ready.', json_content(schema('Ready'), {'status': 'ready', 'version': '1.0.0'}),
+        {'200': response('Ready.', json_content(schema('Ready'), {'status': 'ready', 'version': settings.RELEASE}),
                          ['ETag'])},
         public=True)},
     '/metrics': {'get': operation(
@@ -873,7 +874,7 @@ The database unavailable is 503 with `Retry-After`, on any route.'''
 
 DOCUMENT = {
     'openapi': '3.1.0',
-    'info': {'title': 'bucketlist', 'version': '1.0.0', 'description': DESCRIPTION,
+    'info': {'title': 'bucketlist', 'version': settings.RELEASE, 'description': DESCRIPTION,
              'license': {'name': 'MIT', 'identifier': 'MIT'}},
     # Relative: the host serving this document (clients generated from it take their base URL).
     'servers': [{'url': '/', 'description': 'The service that serves this document.'}],

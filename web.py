@@ -15,10 +15,10 @@ import orjson
 from bottle import HTTP_CODES, Bottle, HTTPError, HTTPResponse, request, response
 from peewee import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
-from pythonjsonlogger.json import JsonFormatter
 
 import auth
 import browsable
+import logs
 import metrics
 import settings
 from database import check_session_first, run_session_check
@@ -79,14 +79,6 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def log_formatter():
-    """LOG_FORMAT's formatter: text, or one JSON object a line (gunicorn.conf.py uses it too)."""
-    if settings.LOG_FORMAT == 'json':
-        return JsonFormatter('%(asctime)s %(levelname)s %(name)s %(process)d %(message)s',
-                             rename_fields={'asctime': 'time', 'levelname': 'level', 'name': 'logger'})
-    return logging.Formatter('%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s')
-
-
 # No log line shows the thread, the multiprocessing process or the source line: not finding them
 # out makes every record cheaper (the logging HOWTO's "Optimization"), and the request log writes
 # one record per request.
@@ -96,7 +88,7 @@ log = logging.getLogger('bucketlist')
 log.addFilter(RequestIdFilter())
 if not log.handlers:
     _handler = logging.StreamHandler()
-    _handler.setFormatter(log_formatter())
+    _handler.setFormatter(logs.formatter())
     log.addHandler(_handler)
     log.setLevel(settings.LOG_LEVEL)
     log.propagate = False  # its own handler writes it; the root logger's would write it again

@@ -80,6 +80,14 @@ def test_log_lines_carry_the_request_id_and_no_secrets(client, monkeypatch, capl
 def test_liveness_touches_nothing_and_health_tells_the_version(client):
     assert client.get('/livez').json == {'status': 'ok'}
     assert client.get('/health').json == {'status': 'ok', 'database': 'reachable', 'version': settings.VERSION}
+    newest = re.search(r'^## \[(\d+\.\d+\.\d+)\]', open(os.path.join(ROOT, 'CHANGELOG.md')).read(), re.M).group(1)
+    assert settings.VERSION == newest == client.get('/openapi.json').json['info']['version']
+
+
+def test_a_host_s_commit_is_the_version_s_build_metadata(tmp_path):
+    ran = subprocess.run([sys.executable, '-c', 'import settings; print(settings.VERSION)'], cwd=ROOT,
+                         env={**os.environ, 'SOURCE_VERSION': '1a2b3c4d5e6f7a8b9c0d'}, capture_output=True, text=True)
+    assert ran.stdout.strip() == f'{settings.RELEASE}+1a2b3c4d5e6f'
 
 
 def test_readiness_names_a_migration_step_not_applied(client):
@@ -225,6 +233,8 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     time.sleep(0.5)  # the last request's log line
     lines = [line for line in open(log_path).read().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line on the stream is one JSON object
+    assert all(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', record['time']) for record in records), \
+        {record['time'] for record in records}  # RFC 3339, UTC, milliseconds
     assert any(record.get('logger') == 'gunicorn.error' for record in records)
     assert not any(record.get('logger') == 'gunicorn.access' for record in records)  # ours says more
     requests = [record['request'] for record in records if 'request' in record]

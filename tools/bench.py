@@ -38,9 +38,10 @@ from resilience import PgBouncer
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))  # this script's folder, where minimal_app is
 ROOT = os.path.dirname(TOOLS)  # the project: migrations.py, Procfile, gunicorn.conf.py, the app
-PEERS = '/work/shared/peers'
+# The servers compared with ours live outside this repository: --peers (or BENCH_PEERS) names a
+# directory holding the tutorial's app (seed_flask/), the FastAPI one (fastapi_peer/) and hello_wsgi.py.
+PEERS = FASTAPI_DIR = None
 PEER_VENV = '/tmp/peer-venv'
-FASTAPI_DIR = f'{PEERS}/fastapi_peer'
 FASTAPI_VENV = '/tmp/fastapi-peer-venv'
 SERVERS = ('ours', 'fastapi', 'peer', 'minimal', 'hello')  # the order of every round
 PORTS = {'ours': 8510, 'peer': 8511, 'hello': 8512, 'small': 8513, 'large': 8514, 'minimal': 8515,
@@ -828,11 +829,14 @@ def main():
     parser.add_argument('--peer-url', help="a running server with the tutorial's API and "
                         'bucketlists 1-102, e.g. http://127.0.0.1:5931')
     parser.add_argument('--start-fastapi', action='store_true',
-                        help=f'start the FastAPI peer from {FASTAPI_DIR} on database bench_fastapi')
+                        help='start the FastAPI peer from PEERS/fastapi_peer on database bench_fastapi')
     parser.add_argument('--fastapi-url', help='a running FastAPI peer holding the same data, e.g. '
                                               'http://127.0.0.1:8700')
     parser.add_argument('--start-peer', action='store_true',
-                        help=f"start the tutorial's app from {PEERS} on database peer_bench")
+                        help="start the tutorial's app from PEERS/seed_flask on database peer_bench")
+    parser.add_argument('--peers', metavar='PEERS', default=os.environ.get('BENCH_PEERS'),
+                        help='the directory of the servers compared with ours: seed_flask/, fastapi_peer/ and '
+                             'hello_wsgi.py (default: $BENCH_PEERS)')
     parser.add_argument('--requests-for-memory', type=int, default=0, metavar='N',
                         help='after the tables, drive N GETs and report worker RSS before and after')
     parser.add_argument('--only', metavar='TEXT',
@@ -842,6 +846,10 @@ def main():
     parser.add_argument('--keep-databases', action='store_true',
                         help='keep the seeded databases when the run ends (by default they are dropped)')
     args = parser.parse_args()
+    global PEERS, FASTAPI_DIR
+    if not args.peers or not os.path.isfile(os.path.join(args.peers, 'hello_wsgi.py')):
+        parser.error('--peers (or BENCH_PEERS) must name the directory of seed_flask/, fastapi_peer/ and hello_wsgi.py')
+    PEERS, FASTAPI_DIR = args.peers, os.path.join(args.peers, 'fastapi_peer')
     workdir = tempfile.mkdtemp(prefix='bench-')
     try:
         if args.compare_scales:
