@@ -78,6 +78,7 @@ PAGE = '''<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{path} · Bucketlist API</title>
 <link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script src="/static/browsable.js" defer></script>
 </head>
 <body>
@@ -100,6 +101,7 @@ same URL: send <code>Accept: application/json</code>.</p></noscript>
 <label>Email <input type="email" name="email" required autocomplete="username"></label>
 <label>Password <input type="password" name="password" required autocomplete="current-password"></label>
 <button>Log in</button>
+{said}
 </form>
 <form id="register" method="post" action="/auth/register" data-method="POST">
 <h2>Register</h2>
@@ -107,6 +109,7 @@ same URL: send <code>Accept: application/json</code>.</p></noscript>
 <label>Password
 <input type="password" name="password" required minlength="{password_min_length}" autocomplete="new-password"></label>
 <button>Register</button>
+{said}
 </form>
 </section>
 <div id="result" role="status"></div>
@@ -130,6 +133,7 @@ FRONT_PAGE = '''<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Bucketlist API</title>
 <link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header><h1>Bucketlist API</h1></header>
@@ -150,7 +154,7 @@ do them. Register, log in, and send the access token as <code>Authorization: Bea
 def page(path, q=''):
     """The browsable page for ``path``; its script fetches the resource with the user's token."""
     return PAGE.format(path=escape(path), breadcrumbs=breadcrumbs(path), forms=forms(path, q),
-                       password_min_length=PASSWORD_MIN_LENGTH)
+                       password_min_length=PASSWORD_MIN_LENGTH, said=SAID)
 
 
 def breadcrumbs(path):
@@ -196,10 +200,8 @@ def forms(path, q):
     if re.fullmatch(r'/bucketlists/[0-9]+/items/', path):
         return search(path, q) + form('POST', path, 'New item', ITEM_INPUTS, 'Add item')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
-        # The script sends a move as the item's position plus data-move.
         return (form('PATCH', path, 'Edit', ITEM_INPUTS, 'Save', prefill=True)
-                + form('POST', path + '/move', 'Move up', '', 'Move up', move=-1)
-                + form('POST', path + '/move', 'Move down', '', 'Move down', move=+1)
+                + move_form(path + '/move')
                 + form('DELETE', path, 'Delete this item', '', 'Delete'))
     return ''
 
@@ -211,12 +213,24 @@ def members_panel(members_path):
             + form('POST', members_path, 'Share', MEMBER_INPUTS, 'Share'))
 
 
-def form(method, action, title, fields, button, prefill=False, move=None):
+# Where the script says how a form's request went, in the form itself (a live region: screen
+# readers announce it).
+SAID = '<p class="result" role="status" aria-live="polite"></p>'
+
+
+def form(method, action, title, fields, button, prefill=False):
     # method="post" is what a browser can send without the script; data-method is what it sends.
     return (f'<form method="post" action="{escape(action)}" data-method="{method}"'
-            f'{" data-prefill" if prefill else ""}{f" data-move={move:+d}" if move else ""}>'
+            f'{" data-prefill" if prefill else ""}>'
             f'<h2>{escape(title)}</h2>{fields}'
-            f'<button>{escape(button)}</button></form>')
+            f'<button>{escape(button)}</button>{SAID}</form>')
+
+
+def move_form(action):
+    # The script sends the item's position plus the button's value.
+    return (f'<form method="post" action="{escape(action)}" data-method="POST" data-move><h2>Order</h2>'
+            '<button name="step" value="-1">Move up</button> <button name="step" value="1">Move down</button>'
+            f'{SAID}</form>')
 
 
 def search(path, q):

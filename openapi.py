@@ -927,7 +927,7 @@ def resolve(node):
 SWAGGER_UI_ROOT = os.path.join(importlib.util.find_spec('swagger_ui').submodule_search_locations[0],
                                'static')
 
-SWAGGER_UI_FILES = {'swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'}
+SWAGGER_UI_FILES = {'swagger-ui.css', 'swagger-ui-bundle.js'}
 
 # Swagger UI sets style attributes from its script, so inline styles must be allowed; inline
 # scripts are not (static/docs.js starts it). Its icons are data: URIs.
@@ -942,14 +942,17 @@ DOCS_PAGE = '''<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bucketlist API documentation</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css">
-<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+<link rel="stylesheet" href="/static/docs.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script src="/docs/swagger-ui-bundle.js" defer></script>
 <script src="/static/docs.js" defer></script>
 </head>
 <body>
 <noscript><p>This page needs JavaScript. The document itself is at
 <a href="/openapi.json">/openapi.json</a>.</p></noscript>
-<div id="swagger-ui"></div>
+<header class="docs-header"><h1>bucketlist API documentation</h1>
+<a href="/bucketlists/">Browsable API</a> <a href="/openapi.json">OpenAPI document</a></header>
+<main id="swagger-ui"></main>
 </body>
 </html>
 '''

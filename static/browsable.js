@@ -85,7 +85,8 @@ async function load() {
   const head = [`HTTP ${response.status} ${response.statusText}`]
   for (const [name, value] of response.headers) head.push(`${name}: ${value}`)
   byId('head').textContent = head.join('\n')
-  showPages(response.headers.get('Link'))
+  // An empty list has no pages to go to.
+  showPages(response.headers.get('X-Total-Count') === '0' ? null : response.headers.get('Link'))
   const body = byId('body')
   body.replaceChildren()
   if (data === null) body.textContent = text
@@ -164,6 +165,7 @@ function prefill(resource) {
 async function submit(event) {
   event.preventDefault()
   const form = event.currentTarget
+  for (const field of form.querySelectorAll('[aria-invalid]')) field.ariaInvalid = null
   const method = form.dataset.method
   let url = form.getAttribute('action')
   const fields = {}
@@ -180,8 +182,11 @@ async function submit(event) {
     else if (field.type === 'date') fields[field.name] = field.value || null  // an empty date: none
     else fields[field.name] = field.value
   }
-  // Move up and down: from the position the page shows, never before the first.
-  if (form.dataset.move && shown) fields.position = Math.max(0, shown.position + Number(form.dataset.move))
+  // Move up and down: from the position the page shows, by the button's step, never before the first.
+  if ('move' in form.dataset) {
+    delete fields.step
+    if (shown) fields.position = Math.max(0, shown.position + Number(event.submitter.value))
+  }
   if (method === 'DELETE' && !confirm(`Delete ${url}? This cannot be undone.`)) return
   const {response, data} = await send(method, url, Object.keys(fields).length ? fields : undefined)
   if ((form.id === 'login' || form.id === 'register') && response.ok) {
@@ -193,10 +198,16 @@ async function submit(event) {
     }
   }
   if (form.id === 'logout') forgetToken()
-  showResult(method, url, response, data)
+  // Said in the form that was sent, beside what the person just did; on top where the form goes
+  // away (logged in or out).
+  const signs = form.id === 'logout' || (response.ok && (form.id === 'login' || form.id === 'register'))
+  const said = signs ? byId('result') : form.querySelector('.result')
+  showResult(said, method, url, response, data)
+  markInvalid(form, data)
+  if (!signs) said.scrollIntoView({block: 'nearest'})
   if (method === 'DELETE' && response.ok) {
     // What was deleted has no page any more: back to the list it was in, saying what happened.
-    sessionStorage.setItem(FLASH, JSON.stringify([byId('result').textContent, 'ok']))
+    sessionStorage.setItem(FLASH, JSON.stringify([form.querySelector('.result').textContent, 'ok']))
     const item = /\/items\/[0-9]+$/
     const member = /\/members\/[0-9]+$/
     location.assign(item.test(url) ? url.replace(item, '')
@@ -216,10 +227,10 @@ function showFlash() {
   byId('result').className = className
 }
 
-function showResult(method, url, response, data) {
-  const result = byId('result')
+function showResult(result, method, url, response, data) {
   result.replaceChildren(`${method} ${url}: ${response.status} ${response.statusText}`)
-  result.className = response.ok ? 'ok' : 'failed'
+  result.classList.remove('ok', 'failed')
+  result.classList.add(response.ok ? 'ok' : 'failed')
   if (data === null || typeof data !== 'object') return
   if (typeof data.message === 'string') result.append('. ' + data.message)
   const created = response.status === 201 && linkFor(data, 'id')
@@ -232,6 +243,15 @@ function showResult(method, url, response, data) {
       list.append(entry)
     }
     result.append(list)
+  }
+}
+
+// The fields a refusal names are marked invalid, for assistive technology and the styles.
+function markInvalid(form, data) {
+  if (!data || !data.errors || typeof data.errors !== 'object') return
+  for (const name of Object.keys(data.errors)) {
+    const field = form.elements.namedItem(name)
+    if (field && 'ariaInvalid' in field) field.ariaInvalid = 'true'
   }
 }
 

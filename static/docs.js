@@ -6,11 +6,20 @@ window.addEventListener('load', () => {
   window.ui = SwaggerUIBundle({
     url: '/openapi.json',
     dom_id: '#swagger-ui',
-    deepLinking: true,
+    // No deep links: Swagger UI puts each one inside the operation's button, a link in a button
+    // that keyboards and screen readers cannot use (axe-core: nested-interactive).
+    deepLinking: false,
     persistAuthorization: false,
     presets: [SwaggerUIBundle.presets.apis],
     layout: 'BaseLayout',
     // Ask nobody else: no validator badge fetched from swagger.io.
     validatorUrl: null,
+    onComplete: nameTheServersMenu,
   })
 })
+
+// Swagger UI's menu of servers has a label without words; screen readers need its name.
+function nameTheServersMenu() {
+  const menu = document.getElementById('servers')
+  if (menu) menu.ariaLabel = 'Server'
+}

@@ -133,12 +133,12 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     create = form(page, 'New bucketlist')
     create.get_by_label('Name', exact=True).fill('Go to Borabora')
     create.get_by_role('button', name='Create').click()
-    expect(result).to_contain_text('POST /bucketlists/: 201 Created')
+    expect(create.locator('.result')).to_contain_text('POST /bucketlists/: 201 Created')
     expect(body).to_contain_text('"name": "Go to Borabora"')
     expect(create.get_by_label('Name', exact=True)).to_have_value('')
     screenshot(page, 'browser-04-created')
 
-    result.get_by_role('link').click()
+    create.locator('.result').get_by_role('link').click()
     expect(page).to_have_url(re.compile(r'/bucketlists/[0-9]+$'))
     bucketlist_path = '/' + page.url.split('/', 3)[3]
     expect(body).to_contain_text('"items": []')
@@ -162,7 +162,7 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     edit.get_by_label('Due date').fill('2027-03-01')
     edit.get_by_label('Done').check()
     edit.get_by_role('button', name='Save').click()
-    expect(result).to_contain_text('200 OK')
+    expect(edit.locator('.result')).to_contain_text('200 OK')
     expect(body).to_contain_text('"done": true')
     expect(body).to_contain_text('"notes": "A window seat"')
     expect(body).to_contain_text('"due_date": "2027-03-01"')
@@ -172,10 +172,11 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
 
     # First of two: it moves down, then back up.
     expect(body).to_contain_text('"position": 0')
-    form(page, 'Move down').get_by_role('button', name='Move down').click()
-    expect(result).to_contain_text(re.compile(r'POST /bucketlists/[0-9]+/items/[0-9]+/move: 200 OK'))
+    form(page, 'Order').get_by_role('button', name='Move down').click()
+    expect(form(page, 'Order').locator('.result')).to_contain_text(
+        re.compile(r'POST /bucketlists/[0-9]+/items/[0-9]+/move: 200 OK'))
     expect(body).to_contain_text('"position": 1')
-    form(page, 'Move up').get_by_role('button', name='Move up').click()
+    form(page, 'Order').get_by_role('button', name='Move up').click()
     expect(body).to_contain_text('"position": 0')
     edit.get_by_label('Due date').fill('')
     edit.get_by_role('button', name='Save').click()
@@ -189,7 +190,7 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     rename = form(page, 'Edit')
     rename.get_by_label('Name').fill('Go to Tahiti')
     rename.get_by_role('button', name='Save').click()
-    expect(result).to_contain_text('200 OK')
+    expect(rename.locator('.result')).to_contain_text('200 OK')
     expect(body).to_contain_text('"name": "Go to Tahiti"')
     expect(body).not_to_contain_text('Borabora')
     screenshot(page, 'browser-07-renamed')
@@ -245,7 +246,7 @@ def test_an_invitee_accepts_an_invitation_from_the_page(page, problems):
     accept = form(page, 'Accept an invitation')
     accept.get_by_label("Invitation's id").fill(str(invitation['id']))
     accept.get_by_role('button', name='Accept').click()
-    expect(page.locator('#result')).to_contain_text(f'POST /invitations/{invitation["id"]}/accept: 200 OK')
+    expect(accept.locator('.result')).to_contain_text(f'POST /invitations/{invitation["id"]}/accept: 200 OK')
     page.goto(f'/bucketlists/{trip["id"]}')
     expect(page.locator('#body')).to_contain_text('"role": "viewer"')
     assert problems == []
@@ -262,7 +263,7 @@ def test_an_owner_shares_a_bucketlist_from_the_page(page, problems):
     share.get_by_label('Email').fill('milo@example.com')
     share.get_by_label('Role').select_option('editor')
     share.get_by_role('button', name='Share').click()
-    expect(page.locator('#result')).to_contain_text(f'POST /bucketlists/{trip["id"]}/members: 201 Created')
+    expect(share.locator('.result')).to_contain_text(f'POST /bucketlists/{trip["id"]}/members: 201 Created')
     accept_invitations(milo)  # (milo, elsewhere: test_an_invitee_accepts_an_invitation_from_the_page)
     page.get_by_role('link', name='Who shares this bucketlist').click()
     expect(page.locator('#body')).to_contain_text('"email": "milo@example.com"')
@@ -338,3 +339,120 @@ def test_swagger_ui_tries_an_operation_with_a_real_token(page, problems):
     expect(live.locator('.response-col_description')).to_contain_text('Go to Borabora')
     screenshot(page, 'docs-try-it-out')
     assert problems == []
+
+
+# --- Accessibility and layout ------------------------------------------------------------------
+
+WIDTHS = {'desktop': 1280, 'phone': 390}
+
+
+def axe_violations(page):
+    """axe-core's violations on the page as it stands (the rules of WCAG 2.2 AA and best practice)."""
+    from axe_playwright_python.sync_playwright import Axe
+    results = Axe().run(page)
+    return sorted(f'{v["id"]} ({len(v["nodes"])}): {v["help"]}' for v in results.response['violations'])
+
+
+def overflowing(page):
+    """What sticks out past the right edge of the window: the page's own width, then elements."""
+    return page.evaluate('''() => {
+        const width = document.documentElement.clientWidth
+        const out = []
+        if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth}px`)
+        for (const element of document.querySelectorAll('body *')) {
+            const box = element.getBoundingClientRect()
+            if (box.width && box.right > width + 0.5 && !element.closest('pre'))
+                out.push(`${element.tagName.toLowerCase()}#${element.id} ${Math.round(box.right)}px`)
+        }
+        return out
+    }''')
+
+
+def states(page):
+    """The page in each state a person meets: logged out, a list, an item, a form's error."""
+    api = register_and_login('ada@example.com')
+    trip, (flights, _) = new_list(api, 'Go to Borabora', ['Book the flights', 'Pack the bags'])
+    page.goto('/bucketlists/')
+    yield 'logged-out'
+    log_in(page, 'ada@example.com')
+    page.goto(f'/bucketlists/{trip["id"]}')
+    expect(page.locator('#body')).to_contain_text('Book the flights')
+    yield 'list'
+    page.goto(f'/bucketlists/{trip["id"]}/items/{flights["id"]}')
+    expect(form(page, 'Edit').get_by_label('Name')).to_have_value('Book the flights')
+    yield 'item'
+    edit = form(page, 'Edit')
+    edit.get_by_label('Name').fill('   ')
+    edit.get_by_label('Name').evaluate('input => input.removeAttribute("required")')  # (what the API says)
+    edit.get_by_role('button', name='Save').click()
+    expect(edit.locator('.result')).to_contain_text('400 Bad Request')
+    yield 'error'
+
+
+@pytest.mark.parametrize('width', WIDTHS)
+def test_every_state_of_the_page_passes_axe_and_fits_the_window(page, problems, width):
+    page.set_viewport_size({'width': WIDTHS[width], 'height': 900})
+    found = {}
+    for state in states(page):
+        screenshot(page, f'layout-{state}-{width}')
+        found[state] = {'axe': axe_violations(page), 'overflowing': overflowing(page)}
+    assert found == {state: {'axe': [], 'overflowing': []} for state in found}
+    assert problems == []
+
+
+def test_swagger_ui_passes_axe(page, problems):
+    page.goto('/docs')
+    expect(page.locator('#operations-bucketlists-listBucketlists')).to_be_visible()
+    assert axe_violations(page) == []
+
+
+def test_a_form_s_error_shows_beside_it_and_is_announced(page, problems):
+    for state in states(page):
+        if state == 'error':
+            break
+    edit = form(page, 'Edit')
+    said = edit.locator('.result')
+    expect(said).to_contain_text('Must not be blank')
+    assert said.get_attribute('aria-live') == 'polite' or said.get_attribute('role') in ('status', 'alert')
+    expect(edit.get_by_label('Name')).to_have_attribute('aria-invalid', 'true')
+    # Beside the form: inside it, in view once the button was pressed.
+    expect(said).to_be_in_viewport()
+    assert problems == []
+
+
+def test_on_a_phone_the_forms_come_before_the_raw_answer(page, problems):
+    page.set_viewport_size({'width': WIDTHS['phone'], 'height': 844})
+    for state in states(page):
+        if state == 'item':
+            break
+    forms_top = page.locator('#forms').bounding_box()['y']
+    assert forms_top < page.locator('#response').bounding_box()['y']
+    page.set_viewport_size({'width': WIDTHS['desktop'], 'height': 900})
+    notes = form(page, 'Edit').get_by_label('Notes')
+    # Text areas take the form's width, under their label.
+    assert notes.bounding_box()['width'] >= 0.9 * form(page, 'Edit').bounding_box()['width'] - 32
+    assert problems == []
+
+
+def test_moves_are_two_buttons_and_an_empty_list_has_no_page_links(page, problems):
+    api = register_and_login('ada@example.com')
+    page.goto('/bucketlists/')
+    log_in(page, 'ada@example.com')
+    expect(page.locator('#body')).to_have_text('[]')
+    expect(page.locator('#pages a')).to_have_count(0)
+    trip, (flights, _) = new_list(api, 'Go to Borabora', ['Book the flights', 'Pack the bags'])
+    page.goto(f'/bucketlists/{trip["id"]}/items/{flights["id"]}')
+    order = form(page, 'Order')
+    expect(page.get_by_role('heading', name=re.compile('Move'))).to_have_count(0)
+    order.get_by_role('button', name='Move down').click()
+    expect(page.locator('#body')).to_contain_text('"position": 1')
+    order.get_by_role('button', name='Move up').click()
+    expect(page.locator('#body')).to_contain_text('"position": 0')
+    assert problems == []
+
+
+def test_the_page_has_an_icon(page, base_url):
+    page.goto('/bucketlists/')
+    icon = page.locator('link[rel="icon"]').get_attribute('href')
+    answer = page.request.get(base_url + icon)
+    assert answer.status == 200 and answer.headers['content-type'].startswith('image/')

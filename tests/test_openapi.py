@@ -227,7 +227,7 @@ def test_the_docs_page_is_swagger_ui_served_by_the_app(client):
     page = PageAssets()
     page.feed(res.text)
     assert page.scripts == ['/docs/swagger-ui-bundle.js', '/static/docs.js']
-    assert page.stylesheets == ['/docs/swagger-ui.css']
+    assert page.stylesheets == ['/docs/swagger-ui.css', '/static/docs.css']
     for asset in page.scripts + page.stylesheets:
         served = client.get(asset, status=200)
         assert served.content_type in ('text/css', 'application/javascript', 'text/javascript')

@@ -891,7 +891,7 @@ def check_malformed(base_url, report, port=None):
 
 
 def check_refreshfork(base_url, report, port=None):
-    """The outside attack's refresh fork: the owner and a thief each refresh one token within the
+    """A refresh fork: the owner and a thief each refresh one token within the
     grace window, then each their own answer. The second lineage to move on must end the
     session; both used to rotate for ever."""
     port = port or free_port()
