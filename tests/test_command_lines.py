@@ -9,14 +9,16 @@ import tempfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ['bucketlist.py', 'migrations.py', 'accounts.py', 'tools/bench.py', 'tools/resilience.py']
+COMMANDS = ['bucketlist.py', 'migrations.py', 'accounts.py', 'tools/bench.py', 'tools/resilience.py',
+            'tools/clients/serve-and-check.sh', 'tools/clients/check.sh']
 
 
 def run(*args, **env):
     directory = tempfile.mkdtemp(prefix='bucketlist-cli-')
     environment = {**{k: v for k, v in os.environ.items() if k != 'TEST_DATABASE_URL'},
                    'APP_SETTINGS': 'development', 'DATABASE_URL': f'sqlite:///{directory}/cli.db', **env}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True,
+    program = ['bash'] if args[0].endswith('.sh') else [sys.executable]
+    return subprocess.run([*program, *args], cwd=ROOT, env=environment, capture_output=True, text=True,
                           timeout=60)
 
 

@@ -17,6 +17,9 @@
 # requirements.txt. Node packages come from package-lock.json (npm ci, into tools/clients/node_modules).
 # The service must allow 4 registrations from this address (REGISTRATIONS_PER_ADDRESS) per run.
 # Exits non-zero on the first failure.
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then  # the comment above, as the usage
+  echo "usage: tools/clients/check.sh BASE_URL [WORK_DIR]"; sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0
+fi
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 2 ]]; then

@@ -7,6 +7,9 @@
 # DATABASE_URL defaults to a new SQLite file in a temporary directory, removed afterwards; a PostgreSQL
 # database must exist (and is left as it was found, plus the accounts the scenarios made and deleted).
 # CLIENTS_VENV passes through to check.sh. The service's log is printed when the check fails.
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then  # the comment above, as the usage
+  echo "usage: tools/clients/serve-and-check.sh [DATABASE_URL] [WORK_DIR]"; sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0
+fi
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
