@@ -27,6 +27,7 @@ from fields import (
     MEMBER,
     MEMBER_CHANGE,
     MOVE,
+    PRIORITIES,
     ROLES,
     items_within_text_max,
     normalized_email,
@@ -297,10 +298,12 @@ def item_create(bucketlist_id):
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
-         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after'))
+         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after', 'priority'))
 def item_list(bucketlist_id):
     sort, descending = query_sort_key(ITEM_SORTS, 'position')
-    filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'))
+    priority = query_choice('priority', [str(p) for p in PRIORITIES])
+    filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'),
+               int(priority) if priority else None)
     page, limit = page_and_limit()
     items, total = Item.page_of(request.user_id, request.session_id, bucketlist_id, *filters, sort, descending,
                                 page, limit)

@@ -10,7 +10,7 @@ import unicodedata
 from datetime import date
 from html import escape
 
-from peewee import BooleanField, CharField, DateField, TextField
+from peewee import BooleanField, CharField, DateField, IntegerField, TextField
 
 # --- Limits --------------------------------------------------------------------------------------
 
@@ -59,7 +59,8 @@ MEMBER_ROLES = {'viewer': 'reads', 'editor': 'also writes items'}  # the roles t
 MEMBER_STATUSES = ('active', 'pending')  # a member who accepted the owner's invitation, or one who has not yet
 API_TOKEN_SCOPES = ('read', 'write')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
-ITEM_SORTS = ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
+ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_modified', 'done_at')
+PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 EMAIL_TEXT = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
@@ -117,6 +118,13 @@ def parse_date(text):
     if not (isinstance(text, str) and DATE_TEXT.fullmatch(text)):
         raise ValueError(text)
     return date.fromisoformat(text)
+
+
+def clean_priority(value, from_form=False):
+    """A priority from 1 (the highest) to 4, or None (JSON null; an empty form field)."""
+    if value is None or (from_form and value == ''):
+        return None
+    return clean_whole_number(value, from_form, minimum=PRIORITIES[0], maximum=PRIORITIES[-1])
 
 
 def clean_position(value, from_form=False):
@@ -234,6 +242,11 @@ LONG_TEXT = {'type': 'string', 'maxLength': TEXT_MAX_LENGTH, 'pattern': NO_NUL_P
 TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
 # A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
 DATE = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
+PRIORITY = {'type': 'integer', 'minimum': PRIORITIES[0], 'maximum': PRIORITIES[-1]}
+# (data-integer: the browsable page sends its value as a number, or null for none.)
+PRIORITY_SELECT = ('<select name="priority" data-integer><option value="">None</option>'
+                   + ''.join(f'<option value="{p}">{p}{" (the highest)" if p == PRIORITIES[0] else ""}</option>'
+                             for p in PRIORITIES) + '</select>')
 EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
 
 
@@ -345,6 +358,9 @@ ITEM = {
                           description="Its 0-based place in its bucketlist's order: move it with POST …/move."),
     'created_by': read_only({'type': ['integer', 'null'], 'minimum': 1, 'maximum': MAX_ID}, 1, attr='created_by_id',
                             description='Who added it; null once their account is deleted.'),
+    'priority': Field({'anyOf': [PRIORITY, {'type': 'null'}]}, clean_priority, example=1, reset=None,
+                      column=IntegerField(null=True), label='Priority', html=PRIORITY_SELECT,
+                      description='1 (the highest) to 4, or null: none (in a form: empty).'),
 }
 
 # POST …/items/<id>/move

@@ -564,6 +564,11 @@ STEPS = [
     ], down=[
         'DROP TABLE "invitations"',
     ]),
+    Step(14, 'item priority', up=[
+        'ALTER TABLE "items" ADD COLUMN "priority" INTEGER CHECK ("priority" BETWEEN 1 AND 4)',
+    ], down=[
+        'ALTER TABLE "items" DROP COLUMN "priority"',
+    ]),
 ]
 
 

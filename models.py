@@ -64,10 +64,10 @@ def like_pattern(text):
     return f'%{escape_like(text.lower())}%' if text else '%'
 
 
-def item_filters(bucketlist_id, text, done, due_before, due_after):
+def item_filters(bucketlist_id, text, done, due_before, due_after, priority):
     """The values of the parameters that pick the items of the item lists' statements (``sql.ITEMS_MATCHING``)."""
     return {'bucketlist_id': bucketlist_id, 'pattern': like_pattern(text), 'done': done, 'due_before': due_before,
-            'due_after': due_after}
+            'due_after': due_after, 'priority': priority}
 
 
 def escape_like(text):
@@ -236,10 +236,10 @@ class Item(BaseModel):
                        session_id=session_id, **written)
 
     @classmethod
-    def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, sort, descending,
-                page, limit):
+    def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, sort,
+                descending, page, limit):
         """(one page of the bucketlist's items, as rows; how many match in all): those whose names
-        hold ``text`` (ignoring case), done or not, due on or before or after a date (None: any),
+        hold ``text`` (ignoring case), done or not, due on or before or after a date, of a priority (None: any),
         in ``sort`` order with nulls last.
 
         One prepared statement brings the page and the total, if ``user_id`` may see the
@@ -248,15 +248,15 @@ class Item(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None, None
         rows = sql.run(sql.list_items(sort, 'desc' if descending else 'asc'),
-                       **item_filters(bucketlist_id, text, done, due_before, due_after),
+                       **item_filters(bucketlist_id, text, done, due_before, due_after, priority),
                        limit=limit, offset=(page - 1) * limit, user_id=user_id, session_id=session_id)
         if not rows:
             return None, None
         return rows, rows[0].total
 
     @classmethod
-    def count_of(cls, bucketlist_id, text, done, due_before, due_after):
-        return sql.value(sql.count_items(), **item_filters(bucketlist_id, text, done, due_before, due_after))
+    def count_of(cls, bucketlist_id, text, done, due_before, due_after, priority):
+        return sql.value(sql.count_items(), **item_filters(bucketlist_id, text, done, due_before, due_after, priority))
 
     @classmethod
     def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id):

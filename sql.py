@@ -502,11 +502,12 @@ def first_of_each(branches: list[str], sort: str, direction: str) -> list[str]:
 
 
 # GET /bucketlists/<id>/items/: the items of :bucketlist_id whose names match the LIKE pattern
-# :pattern, done or not (:done), due on or before :due_before, on or after :due_after (each NULL:
-# any).
+# :pattern, done or not (:done), due on or before :due_before, on or after :due_after, of the
+# priority :priority (each NULL: any).
 ITEMS_MATCHING = ("FROM items i WHERE i.bucketlist_id = :bucketlist_id AND lower(i.name) LIKE :pattern ESCAPE '\\'"
                   ' AND (:done::boolean IS NULL OR i.done = :done) AND (:due_before::date IS NULL'
-                  ' OR i.due_date <= :due_before) AND (:due_after::date IS NULL OR i.due_date >= :due_after)')
+                  ' OR i.due_date <= :due_before) AND (:due_after::date IS NULL OR i.due_date >= :due_after)'
+                  ' AND (:priority::integer IS NULL OR i.priority = :priority)')
 
 
 @declare()

@@ -180,6 +180,7 @@ async function submit(event) {
     }
     if (field.type === 'checkbox') fields[field.name] = field.checked
     else if (field.type === 'date') fields[field.name] = field.value || null  // an empty date: none
+    else if ('integer' in field.dataset) fields[field.name] = field.value === '' ? null : Number(field.value)
     else fields[field.name] = field.value
   }
   // Move up and down: from the position the page shows, by the button's step, never before the first.

@@ -17,7 +17,7 @@ def trip(user):
 def test_item_creation(user, trip):
     res = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'See Mount Fuji'}, status=201)
     assert set(res.json) == {'id', 'name', 'done', 'bucketlist_id', 'date_created', 'date_modified', 'notes',
-                             'due_date', 'done_at', 'position', 'created_by'}
+                             'due_date', 'done_at', 'position', 'created_by', 'priority'}
     assert res.json['done'] is False and res.json['bucketlist_id'] == trip['id']
 
 
