@@ -3,6 +3,7 @@ accounts' (accounts.py) and operations' (operations.py) included."""
 import argparse
 import errno
 import json
+import socket
 import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
@@ -638,17 +639,21 @@ def main(argv):
     time. Settings come from the environment or a .env file (README, Settings); in production run
     gunicorn as the Procfile does."""
     argparse.ArgumentParser(prog='python bucketlist.py', description=main.__doc__).parse_args(argv)
-    if settings.SECRET_IS_GENERATED:
-        log.warning('SECRET is not set: using a random one, so tokens die with this process')
-    log.info('serving on http://127.0.0.1:%s/ (Ctrl-C to stop)', settings.PORT)
     try:
-        # quiet: the development server's own line per request would repeat the request log's.
-        app.run(host='127.0.0.1', port=settings.PORT, quiet=True)
+        # The development server binds when it starts, after the line below: try the port first.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (as the server does)
+            probe.bind(('127.0.0.1', settings.PORT))
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
         sys.exit(f'Port {settings.PORT} is in use (is the service already running?): stop that server, '
                  f'or choose another port, e.g. PORT={settings.PORT + 1} python bucketlist.py')
+    if settings.SECRET_IS_GENERATED:
+        log.warning('SECRET is not set: using a random one, so tokens die with this process')
+    log.info('serving on http://127.0.0.1:%s/ (Ctrl-C to stop)', settings.PORT)
+    # quiet: the development server's own line per request would repeat the request log's.
+    app.run(host='127.0.0.1', port=settings.PORT, quiet=True)
 
 
 if __name__ == '__main__':

@@ -114,7 +114,8 @@ def readiness():
         pending = migrations.pending_versions(db)
         missing = missing_pooled_functions() if settings.DATABASE_POOLER == 'transaction' else ()
     if pending:
-        raise APIError(503, f'Migration steps {", ".join(map(str, pending))} are not applied yet: run '
+        steps = f'steps {", ".join(map(str, pending))} are' if len(pending) > 1 else f'step {pending[0]} is'
+        raise APIError(503, f'Migration {steps} not applied yet: run '
                             '"python migrations.py" (the release phase).', Retry_After='5')
     if missing:
         raise APIError(503, f'The functions of {len(missing)} reads are not installed (DATABASE_POOLER=transaction '

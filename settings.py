@@ -69,9 +69,10 @@ SECRET_MIN_LENGTH, SECRET_MIN_DISTINCT_CHARACTERS = 32, 12
 SECRET = os.environ.get('SECRET', '')
 if APP_SETTINGS in ('production', 'staging'):
     if len(SECRET) < SECRET_MIN_LENGTH or len(set(SECRET)) < SECRET_MIN_DISTINCT_CHARACTERS:
-        sys.exit(f'SECRET must be set to a random string of at least {SECRET_MIN_LENGTH} characters '
-                 f'(for example: python -c "import secrets; print(secrets.token_urlsafe(48))") '
-                 f'when APP_SETTINGS={APP_SETTINGS}')
+        sys.exit(f'SECRET must be set to a random string of at least {SECRET_MIN_LENGTH} characters, '
+                 f'{SECRET_MIN_DISTINCT_CHARACTERS} of them different, when APP_SETTINGS={APP_SETTINGS} '
+                 f'({"it is not set" if not SECRET else "this one is too short or too plain"}; for example: '
+                 f'python3 -c "import secrets; print(secrets.token_urlsafe(48))")')
 # Development and tests may run without one: tokens then die with the process.
 SECRET_IS_GENERATED = not SECRET
 if SECRET_IS_GENERATED:

@@ -99,7 +99,7 @@ def test_readiness_names_a_migration_step_not_applied(client):
         db.execute_sql(f'DELETE FROM "schema_migrations" WHERE "version" = {latest.version}')
     try:
         res = client.get('/readyz', status=503)
-        assert f'steps {latest.version} are not applied' in res.json['detail']
+        assert f'Migration step {latest.version} is not applied' in res.json['detail']
         assert res.headers['Retry-After']
     finally:
         with db.connection_context():
