@@ -201,6 +201,17 @@ def me():
     return account_json(current_user())
 
 
+@app.patch('/users/me', scope='session')
+def change_me():
+    """The account's settings: its time zone, that of due times whose items name none."""
+    fields = clean_body(ACCOUNT)
+    user = current_user()
+    if fields:
+        User.update(**fields).where(User.id == user.id).execute()
+        user = current_user()
+    return account_json(user)
+
+
 @contextmanager
 def password_confirmed(user, password):
     """Go on only if ``password`` is the user's, else 403 (the wrong-password problem, not a 401 a

@@ -7,8 +7,9 @@ import socket
 import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from bottle import request, response
 from peewee import IntegrityError
@@ -55,6 +56,7 @@ from problems import (
     BUCKETLIST_NOT_FOUND,
     BUCKETLIST_QUOTA,
     CURSOR_TOO_OLD,
+    DUE_TIME_WITHOUT_DATE,
     INVITATION_DECLINED,
     INVITATION_WITHDRAWN,
     ITEM_DELETED,
@@ -284,10 +286,10 @@ def item_create(bucketlist_id):
         bucketlist_for(bucketlist_id, 'write')
 
     def create():
-        fields = plain_edit(lambda: clean_body(ITEM, required=('name',)))
+        fields = plain_edit(item_fields)
         if fields is None:  # 404 and 403 come before 400
             bucketlist_for(bucketlist_id, 'write')
-            fields = clean_body(ITEM, required=('name',))
+            fields = item_fields()
         item = Item.add(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id,
                         request.session_id)
         if item is None:
@@ -326,26 +328,48 @@ def item_update(bucketlist_id, item_id):
     # If-Match holds the item's lock from its check to its write; a body that is not valid is
     # refused after 404 and 403.
     fields = plain_edit(item_fields)
-    if fields is not None:
+    if fields is not None and not (request.method == 'PATCH' and DUE_FIELDS.intersection(fields)):
         item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
-    else:
+    else:  # (so too a PATCH of a due field: its instant needs the others, as stored)
         with db.atomic():
             item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
             check_if_match(lambda: item_json(item))
-            item = Item.write(bucketlist_id, item_id, item_fields(), utcnow(), request.user_id, None)
+            item = Item.write(bucketlist_id, item_id, item_fields(item), utcnow(), request.user_id, None)
     if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
         raise refused(bucketlist_id, 'write', ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id))
     return item_json(item)
 
 
-def item_fields():
+def item_fields(stored=None):
+    """The body's fields of an item to create (POST) or write over ``stored`` (PUT, PATCH), with
+    the instant they are due; a PATCH's without the instant unless ``stored`` is given."""
     fields = clean_body(ITEM, required=() if request.method == 'PATCH' else ('name',))
     if request.method == 'PUT':  # a PUT replaces every field it may set
         fields = {**ITEM_RESETS, **fields}
+    if request.method != 'PATCH' or stored is not None:
+        fields = with_due_at(fields, stored)
     return fields
 
 
 ITEM_RESETS = resets(ITEM)
+DUE_FIELDS = frozenset(('due_date', 'due_time', 'time_zone'))
+
+
+def with_due_at(fields, stored=None):
+    """``fields`` with ``due_at``, the UTC instant of the item's due date and time in its zone, the
+    ``stored`` item's values standing in for those ``fields`` leave out. A due time needs a date;
+    without a zone it takes the writer's account's, stored with the item (so a due time never moves
+    when somebody changes their account's zone)."""
+    if stored is None and DUE_FIELDS.isdisjoint(fields):
+        return fields
+    due = {name: fields[name] if name in fields else getattr(stored, name, None) for name in DUE_FIELDS}
+    if due['due_time'] is None:
+        return {**fields, 'due_at': None}
+    if due['due_date'] is None:
+        raise DUE_TIME_WITHOUT_DATE(errors={'due_time': 'Needs a due_date.'})
+    zone = due['time_zone'] or accounts.current_user().time_zone
+    local = datetime.combine(due['due_date'], time.fromisoformat(due['due_time']), ZoneInfo(zone))
+    return {**fields, 'time_zone': zone, 'due_at': local.astimezone(UTC).replace(tzinfo=None)}
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')

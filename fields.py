@@ -4,13 +4,14 @@ Validation (``web.clean_body``), PUT's resets, the serialisers, the OpenAPI docu
 bodies, the browsable page's forms and the Peewee models read these declarations; adding a field
 to a resource is one ``Field`` here (plus its migration step and tests). CONTRIBUTING.md shows how.
 """
+import importlib.resources
 import json
 import re
 import unicodedata
 from datetime import date
 from html import escape
 
-from peewee import BooleanField, CharField, DateField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateField, DateTimeField, IntegerField, TextField
 
 # --- Limits --------------------------------------------------------------------------------------
 
@@ -63,6 +64,8 @@ ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_
 PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
+TIME_TEXT = re.compile(r'([01][0-9]|2[0-3]):[0-5][0-9]', re.ASCII)  # a due time, HH:MM on a 24-hour clock
+TIME_ZONE_MAX_LENGTH = 64  # the longest IANA name is 32
 EMAIL_TEXT = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
 
 # --- Cleaners: (value, from_form) -> the clean value, or ValueError with a message for the client ---
@@ -118,6 +121,38 @@ def parse_date(text):
     if not (isinstance(text, str) and DATE_TEXT.fullmatch(text)):
         raise ValueError(text)
     return date.fromisoformat(text)
+
+
+def clean_time(value, from_form=False):
+    """A time of day as HH:MM (24-hour), or None (JSON null; an empty form field)."""
+    if value is None or (from_form and value == ''):
+        return None
+    if not (isinstance(value, str) and TIME_TEXT.fullmatch(value)):
+        raise ValueError('Must be a time as HH:MM (24-hour), or null.')
+    return value
+
+
+def time_zone_names():
+    """The IANA time zone names of the tzdata package, whose version requirements.txt pins: the
+    same list on every machine (zoneinfo.available_timezones() adds the system's)."""
+    return importlib.resources.files('tzdata').joinpath('zones').read_text().split()
+
+
+TIME_ZONES = time_zone_names()
+TIME_ZONE_SET = frozenset(TIME_ZONES)
+
+
+def clean_time_zone(value, from_form=False):
+    """An IANA time zone name, such as Europe/Berlin, or None (JSON null; an empty form field)."""
+    if value is None or (from_form and value == ''):
+        return None
+    return clean_account_time_zone(value)
+
+
+def clean_account_time_zone(value, from_form=False):
+    if not (isinstance(value, str) and value in TIME_ZONE_SET):
+        raise ValueError('Must be an IANA time zone name, such as Europe/Berlin or UTC.')
+    return value
 
 
 def clean_priority(value, from_form=False):
@@ -213,6 +248,11 @@ def timestamp(moment):
     return moment.isoformat(timespec='microseconds') + 'Z'
 
 
+def instant(moment):
+    """A stored (naive UTC) time to the second, as ISO 8601 with a Z: a due time's instant."""
+    return moment.isoformat(timespec='seconds') + 'Z'
+
+
 def iso_date(day):
     return day.isoformat()
 
@@ -243,11 +283,14 @@ TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
 # A calendar date (format: date); year 0000 is one to RFC 3339, not to Python.
 DATE = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
 PRIORITY = {'type': 'integer', 'minimum': PRIORITIES[0], 'maximum': PRIORITIES[-1]}
+TIME = {'type': 'string', 'pattern': '^([01][0-9]|2[0-3]):[0-5][0-9]$'}
+
 # (data-integer: the browsable page sends its value as a number, or null for none.)
 PRIORITY_SELECT = ('<select name="priority" data-integer><option value="">None</option>'
                    + ''.join(f'<option value="{p}">{p}{" (the highest)" if p == PRIORITIES[0] else ""}</option>'
                              for p in PRIORITIES) + '</select>')
 EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
+EXAMPLE_INSTANT = '2027-03-01T08:30:00Z'
 
 
 def component(name):
@@ -267,6 +310,11 @@ def enum_schema(values, description, names=None):
             'x-enum-varnames': list(names or (value.upper() for value in values))}
 
 
+def zone_name_in_code(zone):
+    """Europe/Berlin as generated code names it: EUROPE_BERLIN (Etc/GMT-1: ETC_GMT_MINUS_1)."""
+    return re.sub(r'[^A-Z0-9]+', '_', zone.upper().replace('+', '_PLUS_').replace('GMT-', 'GMT_MINUS_'))
+
+
 # The enums as the OpenAPI document shares them: a generated client names each once.
 SHARED_SCHEMAS = {
     'Role': enum_schema(ROLES, "A role in a bucketlist: its owner's, or a member's."),
@@ -274,12 +322,15 @@ SHARED_SCHEMAS = {
                                             + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
     'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
     'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
+    'TimeZone': enum_schema(TIME_ZONES, 'An IANA time zone name (tzdata, as requirements.txt pins it).',
+                            [zone_name_in_code(zone) for zone in TIME_ZONES]),
     **{name: enum_schema(sort_values(sorts), 'The order: a field, a leading - for descending.',
                          [value.lstrip('-').upper() + ('_DESC' if value.startswith('-') else '')
                           for value in sort_values(sorts)])
        for name, sorts in [('BucketlistSort', BUCKETLIST_SORTS), ('ItemSort', ITEM_SORTS)]},
 }
 ROLE, MEMBER_ROLE, SCOPE = component('Role'), component('MemberRole'), component('Scope')
+TIME_ZONE = component('TimeZone')
 
 
 # --- Field declarations --------------------------------------------------------------------------
@@ -361,6 +412,22 @@ ITEM = {
     'priority': Field({'anyOf': [PRIORITY, {'type': 'null'}]}, clean_priority, example=1, reset=None,
                       column=IntegerField(null=True), label='Priority', html=PRIORITY_SELECT,
                       description='1 (the highest) to 4, or null: none (in a form: empty).'),
+    'due_time': Field({'anyOf': [TIME, {'type': 'null'}]}, clean_time, example='09:30', reset=None,
+                      column=CharField(max_length=5, null=True), label='Due time',
+                      html='<input type="time" name="due_time">',
+                      description='HH:MM on a 24-hour clock, local to time_zone, or null: due on the date, '
+                                  'at no time. Needs a due_date.'),
+    'time_zone': Field({'anyOf': [TIME_ZONE, {'type': 'null'}]}, clean_time_zone, example='Europe/Berlin', reset=None,
+                       column=CharField(max_length=TIME_ZONE_MAX_LENGTH, null=True), label='Time zone',
+                       html=f'<input name="time_zone" maxlength="{TIME_ZONE_MAX_LENGTH}" placeholder="Europe/Berlin" '
+                            'data-optional>',
+                       description="The due time's IANA zone. Left out or null with a due_time: the writer's "
+                                   "account's zone, stored with the item."),
+    # Read-only, but stored: the service writes it with the due fields (bucketlist.with_due_at).
+    'due_at': Field(NULLABLE_TIMESTAMP, example=EXAMPLE_INSTANT, show=instant, column=DateTimeField(null=True),
+                    description='The instant of due_date and due_time in time_zone (UTC, to the second), or '
+                                'null without a due_time. A local time that a change of clocks skips counts '
+                                'with the offset before the change.'),
 }
 
 # POST …/items/<id>/move
@@ -400,6 +467,9 @@ ACCOUNT = {
     'id': read_only(ID, 1),
     'email': read_only({'type': 'string'}, 'ada@example.com'),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'time_zone': Field(TIME_ZONE, clean_account_time_zone, example='Europe/Berlin',
+                       column=CharField(max_length=TIME_ZONE_MAX_LENGTH, default='UTC'),
+                       description="The zone of the account's due times where an item names none (default UTC)."),
 }
 
 SESSION = {

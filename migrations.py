@@ -569,6 +569,18 @@ STEPS = [
     ], down=[
         'ALTER TABLE "items" DROP COLUMN "priority"',
     ]),
+    # Existing items keep their due dates, with no time; existing accounts are in UTC.
+    Step(15, 'due times and time zones', up=[
+        'ALTER TABLE "items" ADD COLUMN "due_time" VARCHAR(5)',
+        'ALTER TABLE "items" ADD COLUMN "time_zone" VARCHAR(64)',
+        'ALTER TABLE "items" ADD COLUMN "due_at" {timestamp}',
+        'ALTER TABLE "users" ADD COLUMN "time_zone" VARCHAR(64) NOT NULL DEFAULT \'UTC\'',
+    ], down=[
+        'ALTER TABLE "users" DROP COLUMN "time_zone"',
+        'ALTER TABLE "items" DROP COLUMN "due_at"',
+        'ALTER TABLE "items" DROP COLUMN "time_zone"',
+        'ALTER TABLE "items" DROP COLUMN "due_time"',
+    ]),
 ]
 
 

@@ -288,6 +288,7 @@ def add_declared_columns(model, declared):
         model._meta.add_field(name, column)
 
 
+add_declared_columns(User, fields.ACCOUNT)
 add_declared_columns(Bucketlist, fields.BUCKETLIST)
 add_declared_columns(Item, fields.ITEM)
 

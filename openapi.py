@@ -428,6 +428,12 @@ RESPONSES = {
     'IdempotencyKeyReused': problem_response(
         'This Idempotency-Key was already used for a different request (method, path or body).',
         problems.IDEMPOTENCY_KEY_REUSED),
+    'ItemUnprocessable': problem_response(
+        'This Idempotency-Key was already used for a different request; or the item would have a due_time '
+        'and no due_date.', problems.IDEMPOTENCY_KEY_REUSED, problems.DUE_TIME_WITHOUT_DATE),
+    'DueTimeWithoutDate': problem_response(
+        'The item would have a due_time and no due_date (as sent, or as it is stored).',
+        problems.DUE_TIME_WITHOUT_DATE),
     'TooManyRequests': problem_response(
         'Too many attempts from this address or for this account.',
         problems.TOO_MANY_ATTEMPTS, headers=['Retry-After']),
@@ -550,6 +556,14 @@ PATHS = {
             {'200': read_response('The account.', schema('Account'),
                                   ACCOUNT_EXAMPLE),
              **NOT_MODIFIED}),
+        'patch': operation(
+            'changeAccount', 'accounts', 'Change your account\'s settings',
+            "Its time_zone: the zone of the due times of items that name none, when they are written "
+            '(an item keeps the zone it was given).',
+            {'200': response('Changed.', json_content(schema('Account'), {**ACCOUNT_EXAMPLE,
+                                                                         'time_zone': 'Asia/Tokyo'}), ['ETag']),
+             **WRITE_ERRORS},
+            body=request_body('AccountPatch', ACCOUNT, body_example={'time_zone': 'Asia/Tokyo'})),
         'delete': operation(
             'deleteAccount', 'accounts', 'Delete your account and everything it owns',
             'Needs the password. Every token of the account is refused at once, and the email can '
@@ -665,7 +679,8 @@ PATHS = {
             'createItem', 'items', 'Add an item to a bucketlist',
             'It goes last. `done` defaults to false, `notes` to "", `due_date` to null.',
             {'201': created('Created.', schema('Item'), ITEM_EXAMPLE, ITEM_LINKS),
-             **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS},
+             **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **CREATE_ERRORS,
+             '422': ref('responses', 'ItemUnprocessable')},
             parameters=['BucketlistId', 'IdempotencyKey'],
             body=request_body('ItemCreate', ITEM, ['name'])),
     },
@@ -679,14 +694,14 @@ PATHS = {
             'replaceItem', 'items', 'Replace an item',
             'The name is required; `done` defaults to false, `notes` to "", `due_date` to null.',
             {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
-             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeWithoutDate')},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
             body=request_body('ItemReplace', ITEM, ['name'], {**example(ITEM, writable=True), 'done': True})),
         'patch': operation(
             'updateItem', 'items', 'Change an item', 'Only the fields sent change.',
             {'200': response('Changed.', json_content(schema('Item'), {**ITEM_EXAMPLE, 'done': True}),
                              ['ETag']),
-             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeWithoutDate')},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
             body=request_body('ItemPatch', ITEM, body_example={'done': True})),
         'delete': operation(

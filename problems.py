@@ -55,6 +55,9 @@ KINDS = {
                                                  'their own list: they delete it.'),
     'changed-since-read': ('Changed since read', 'If-Match names none of the resource\'s current ETags: it changed '
                                                  'since you read it. Nothing changed; read it again.'),
+    'due-time-without-date': ('Due time without a date', 'The item would have a due_time and no due_date: '
+                                                         'send a due_date with it, or clear the time. Nothing '
+                                                         'changed.'),
     'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
                                                          '(method, path or body).'),
     'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
@@ -162,6 +165,8 @@ ACCOUNT_EXISTS = Problem(409, 'account-exists', 'User already exists. Please log
 
 CHANGED_SINCE_READ = Problem(412, 'changed-since-read',
                              'The resource has changed since you read it; fetch it again (If-Match).')
+DUE_TIME_WITHOUT_DATE = Problem(422, 'due-time-without-date',
+                                'A due_time needs a due_date: send one with it, or clear the time.')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
                                  'This Idempotency-Key was already used for a different request.')
 CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '

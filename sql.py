@@ -521,9 +521,11 @@ def list_items(sort: str, direction: str) -> str:
     """A page of the items that match (:limit from :offset, in ``sort`` order, nulls last), each with
     the ``total``, if :user_id sees the bucketlist and their session :session_id is open."""
     direction = direction.upper()
+    # A day's items by due date: those of no time first, then by their time.
+    then = f' i.due_time {direction} NULLS FIRST,' if sort == 'due_date' else ''
     return (f'SELECT {columns("items", "i")}, count(*) OVER () AS total {ITEMS_MATCHING}'
             f' AND EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND {SEEN}) AND {SESSION_OPEN}'
-            f' ORDER BY i.{sort} {direction} NULLS LAST, i.id {direction} LIMIT :limit OFFSET :offset')
+            f' ORDER BY i.{sort} {direction} NULLS LAST,{then} i.id {direction} LIMIT :limit OFFSET :offset')
 
 
 # The parts of what changed since a sync's cursor, in the order ``sync_changes`` returns them.

@@ -179,7 +179,9 @@ async function submit(event) {
       continue
     }
     if (field.type === 'checkbox') fields[field.name] = field.checked
-    else if (field.type === 'date') fields[field.name] = field.value || null  // an empty date: none
+    else if (field.type === 'date' || field.type === 'time' || 'optional' in field.dataset) {
+      fields[field.name] = field.value || null  // an empty date, time or zone: none
+    }
     else if ('integer' in field.dataset) fields[field.name] = field.value === '' ? null : Number(field.value)
     else fields[field.name] = field.value
   }

@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_me_is_the_account_of_the_token(user):
     me = user.get('/users/me').json
-    assert set(me) == {'id', 'email', 'date_created'} and me['email'] == 'alice@example.com'
+    assert set(me) == {'id', 'email', 'date_created', 'time_zone'} and me['email'] == 'alice@example.com'
 
 
 def fill(user):

@@ -122,6 +122,7 @@ SCOPES = {
     ('DELETE', '/auth/sessions/<session_id:id>'): None,
     ('GET', '/users/me'): 'read',
     ('DELETE', '/users/me'): None,
+    ('PATCH', '/users/me'): None,
     ('POST', '/users/me/password'): None,
     ('GET', '/users/me/tokens'): None,
     ('POST', '/users/me/tokens'): None,

@@ -42,9 +42,9 @@ def test_the_migration_commands_still_run():
     assert 'applied 1:' in run('migrations.py', DATABASE_URL=url).stdout
     assert 'already up to date' in run('migrations.py', 'upgrade', DATABASE_URL=url).stdout
     assert ' applied ' in run('migrations.py', 'status', DATABASE_URL=url).stdout
-    assert 'reverted' in run('migrations.py', 'downgrade', DATABASE_URL=url).stdout
     unknown = run('accounts.py', 'reset-password', 'nobody@example.com', DATABASE_URL=url)
     assert unknown.returncode == 1 and unknown.stderr.strip() == "No account has the email 'nobody@example.com'."
+    assert 'reverted' in run('migrations.py', 'downgrade', DATABASE_URL=url).stdout
 
 
 def test_a_busy_port_is_one_line_saying_what_to_do():

@@ -16,8 +16,8 @@ BUCKETLIST_PAGES = [f'/bucketlists/?sort={way}{sort}&limit=2&page={page}{role}{q
                     for sort in ('id', 'name', 'date_created', 'date_modified') for way in ('', '-')
                     for role in ('', '&role=owner', '&role=editor') for q in ('', '&q=tr') for page in (1, 2, 9)]
 ITEM_PAGES = [f'/bucketlists/{{trip}}/items/?sort={way}{sort}&limit=2&page={page}{query}'
-              for sort in ('position', 'name', 'due_date', 'date_created', 'date_modified', 'done_at')
-              for way in ('', '-') for query in ('', '&done=true&q=t') for page in (1, 9)]
+              for sort in ('position', 'name', 'due_date', 'priority', 'date_created', 'date_modified', 'done_at')
+              for way in ('', '-') for query in ('', '&done=true&q=t&priority=2') for page in (1, 9)]
 READS = ['/bucketlists/{trip}', '/bucketlists/{trip}/items/{item}', '/bucketlists/{trip}/members', '/sync',
          '/sync?cursor={cursor}',
          '/bucketlists/?role=viewer', *BUCKETLIST_PAGES, *ITEM_PAGES]

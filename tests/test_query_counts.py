@@ -65,6 +65,7 @@ def test_list_endpoints_are_constant(user, other_user, queries, pooler):
 
 
 BODIES = {('DELETE', '/users/me'): {'password': PASSWORD},
+          ('PATCH', '/users/me'): {'time_zone': 'Europe/Berlin'},
           ('POST', '/users/me/password'): {'current_password': PASSWORD, 'new_password': 'another passphrase'},
           ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read', 'password': PASSWORD},
           ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): {'position': 0},
