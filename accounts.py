@@ -206,9 +206,10 @@ def change_me():
     """The account's settings: its time zone, that of due times whose items name none."""
     fields = clean_body(ACCOUNT)
     user = current_user()
+    for name, value in fields.items():
+        setattr(user, name, value)
     if fields:
-        User.update(**fields).where(User.id == user.id).execute()
-        user = current_user()
+        user.save(only=list(fields))
     return account_json(user)
 
 

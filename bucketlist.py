@@ -304,9 +304,8 @@ def item_create(bucketlist_id):
          query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after', 'priority'))
 def item_list(bucketlist_id):
     sort, descending = query_sort_key(ITEM_SORTS, 'position')
-    priority = query_choice('priority', [str(p) for p in PRIORITIES])
     filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'),
-               int(priority) if priority else None)
+               positive_query_int('priority', None, PRIORITIES[-1]))
     page, limit = page_and_limit()
     items, total = Item.page_of(request.user_id, request.session_id, bucketlist_id, *filters, sort, descending,
                                 page, limit)
@@ -334,7 +333,8 @@ def item_update(bucketlist_id, item_id):
         with db.atomic():
             item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
             check_if_match(lambda: item_json(item))
-            item = Item.write(bucketlist_id, item_id, item_fields(item), utcnow(), request.user_id, None)
+            fields = item_fields(item) if fields is None else with_due_at(fields, item)  # (read once)
+            item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None)
     if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
         raise refused(bucketlist_id, 'write', ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id))
     return item_json(item)

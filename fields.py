@@ -123,10 +123,15 @@ def parse_date(text):
     return date.fromisoformat(text)
 
 
-def clean_time(value, from_form=False):
-    """A time of day as HH:MM (24-hour), or None (JSON null; an empty form field)."""
-    if value is None or (from_form and value == ''):
-        return None
+def or_null(clean):
+    """The cleaner of a field that may also be None: JSON null, or an empty form field."""
+    def clean_or_null(value, from_form=False):
+        return None if value is None or (from_form and value == '') else clean(value, from_form)
+    return clean_or_null
+
+
+def clean_time_of_day(value, from_form=False):
+    """A time of day as HH:MM (24-hour)."""
     if not (isinstance(value, str) and TIME_TEXT.fullmatch(value)):
         raise ValueError('Must be a time as HH:MM (24-hour), or null.')
     return value
@@ -143,22 +148,14 @@ TIME_ZONE_SET = frozenset(TIME_ZONES)
 
 
 def clean_time_zone(value, from_form=False):
-    """An IANA time zone name, such as Europe/Berlin, or None (JSON null; an empty form field)."""
-    if value is None or (from_form and value == ''):
-        return None
-    return clean_account_time_zone(value)
-
-
-def clean_account_time_zone(value, from_form=False):
+    """An IANA time zone name, such as Europe/Berlin."""
     if not (isinstance(value, str) and value in TIME_ZONE_SET):
         raise ValueError('Must be an IANA time zone name, such as Europe/Berlin or UTC.')
     return value
 
 
 def clean_priority(value, from_form=False):
-    """A priority from 1 (the highest) to 4, or None (JSON null; an empty form field)."""
-    if value is None or (from_form and value == ''):
-        return None
+    """A priority from 1 (the highest) to 4."""
     return clean_whole_number(value, from_form, minimum=PRIORITIES[0], maximum=PRIORITIES[-1])
 
 
@@ -409,15 +406,16 @@ ITEM = {
                           description="Its 0-based place in its bucketlist's order: move it with POST …/move."),
     'created_by': read_only({'type': ['integer', 'null'], 'minimum': 1, 'maximum': MAX_ID}, 1, attr='created_by_id',
                             description='Who added it; null once their account is deleted.'),
-    'priority': Field({'anyOf': [PRIORITY, {'type': 'null'}]}, clean_priority, example=1, reset=None,
+    'priority': Field({'anyOf': [PRIORITY, {'type': 'null'}]}, or_null(clean_priority), example=1, reset=None,
                       column=IntegerField(null=True), label='Priority', html=PRIORITY_SELECT,
                       description='1 (the highest) to 4, or null: none (in a form: empty).'),
-    'due_time': Field({'anyOf': [TIME, {'type': 'null'}]}, clean_time, example='09:30', reset=None,
+    'due_time': Field({'anyOf': [TIME, {'type': 'null'}]}, or_null(clean_time_of_day), example='09:30', reset=None,
                       column=CharField(max_length=5, null=True), label='Due time',
                       html='<input type="time" name="due_time">',
                       description='HH:MM on a 24-hour clock, local to time_zone, or null: due on the date, '
                                   'at no time. Needs a due_date.'),
-    'time_zone': Field({'anyOf': [TIME_ZONE, {'type': 'null'}]}, clean_time_zone, example='Europe/Berlin', reset=None,
+    'time_zone': Field({'anyOf': [TIME_ZONE, {'type': 'null'}]}, or_null(clean_time_zone), example='Europe/Berlin',
+                       reset=None,
                        column=CharField(max_length=TIME_ZONE_MAX_LENGTH, null=True), label='Time zone',
                        html=f'<input name="time_zone" maxlength="{TIME_ZONE_MAX_LENGTH}" placeholder="Europe/Berlin" '
                             'data-optional>',
@@ -467,7 +465,7 @@ ACCOUNT = {
     'id': read_only(ID, 1),
     'email': read_only({'type': 'string'}, 'ada@example.com'),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
-    'time_zone': Field(TIME_ZONE, clean_account_time_zone, example='Europe/Berlin',
+    'time_zone': Field(TIME_ZONE, clean_time_zone, example='Europe/Berlin',
                        column=CharField(max_length=TIME_ZONE_MAX_LENGTH, default='UTC'),
                        description="The zone of the account's due times where an item names none (default UTC)."),
 }
