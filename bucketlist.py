@@ -56,6 +56,7 @@ from problems import (
     BUCKETLIST_NOT_FOUND,
     BUCKETLIST_QUOTA,
     CURSOR_TOO_OLD,
+    DUE_TIME_OUT_OF_RANGE,
     DUE_TIME_WITHOUT_DATE,
     INVITATION_DECLINED,
     INVITATION_WITHDRAWN,
@@ -369,7 +370,11 @@ def with_due_at(fields, stored=None):
         raise DUE_TIME_WITHOUT_DATE(errors={'due_time': 'Needs a due_date.'})
     zone = due['time_zone'] or accounts.current_user().time_zone
     local = datetime.combine(due['due_date'], time.fromisoformat(due['due_time']), ZoneInfo(zone))
-    return {**fields, 'time_zone': zone, 'due_at': local.astimezone(UTC).replace(tzinfo=None)}
+    try:
+        return {**fields, 'time_zone': zone, 'due_at': local.astimezone(UTC).replace(tzinfo=None)}
+    except OverflowError:  # (9999-12-31 23:59 west of UTC is in year 10000)
+        raise DUE_TIME_OUT_OF_RANGE(errors={'due_time': 'Falls outside years 1 to 9999 in UTC.'},
+                                    time_zone=zone) from None
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')

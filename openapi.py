@@ -430,10 +430,11 @@ RESPONSES = {
         problems.IDEMPOTENCY_KEY_REUSED),
     'ItemUnprocessable': problem_response(
         'This Idempotency-Key was already used for a different request; or the item would have a due_time '
-        'and no due_date.', problems.IDEMPOTENCY_KEY_REUSED, problems.DUE_TIME_WITHOUT_DATE),
-    'DueTimeWithoutDate': problem_response(
-        'The item would have a due_time and no due_date (as sent, or as it is stored).',
-        problems.DUE_TIME_WITHOUT_DATE),
+        'and no due_date, or one whose instant falls outside years 1 to 9999.',
+        problems.IDEMPOTENCY_KEY_REUSED, problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE),
+    'DueTimeUnplaceable': problem_response(
+        'The item would have a due_time and no due_date (as sent, or as it is stored), or one whose instant '
+        'falls outside years 1 to 9999.', problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE),
     'TooManyRequests': problem_response(
         'Too many attempts from this address or for this account.',
         problems.TOO_MANY_ATTEMPTS, headers=['Retry-After']),
@@ -694,14 +695,14 @@ PATHS = {
             'replaceItem', 'items', 'Replace an item',
             'The name is required; `done` defaults to false, `notes` to "", `due_date` to null.',
             {'200': response('Replaced.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
-             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeWithoutDate')},
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeUnplaceable')},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
             body=request_body('ItemReplace', ITEM, ['name'], {**example(ITEM, writable=True), 'done': True})),
         'patch': operation(
             'updateItem', 'items', 'Change an item', 'Only the fields sent change.',
             {'200': response('Changed.', json_content(schema('Item'), {**ITEM_EXAMPLE, 'done': True}),
                              ['ETag']),
-             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeWithoutDate')},
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS, '422': ref('responses', 'DueTimeUnplaceable')},
             parameters=['BucketlistId', 'ItemId', 'IfMatch'],
             body=request_body('ItemPatch', ITEM, body_example={'done': True})),
         'delete': operation(

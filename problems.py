@@ -58,6 +58,9 @@ KINDS = {
     'due-time-without-date': ('Due time without a date', 'The item would have a due_time and no due_date: '
                                                          'send a due_date with it, or clear the time. Nothing '
                                                          'changed.'),
+    'due-time-out-of-range': ('Due time out of range', 'The due_date and due_time in time_zone fall before '
+                                                       'year 1 or after year 9999 in UTC: the instant has no '
+                                                       'date. Nothing changed.'),
     'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
                                                          '(method, path or body).'),
     'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
@@ -167,6 +170,9 @@ CHANGED_SINCE_READ = Problem(412, 'changed-since-read',
                              'The resource has changed since you read it; fetch it again (If-Match).')
 DUE_TIME_WITHOUT_DATE = Problem(422, 'due-time-without-date',
                                 'A due_time needs a due_date: send one with it, or clear the time.')
+DUE_TIME_OUT_OF_RANGE = Problem(422, 'due-time-out-of-range',
+                                'This due_date and due_time in {time_zone} fall outside years 1 to 9999 in UTC.',
+                                time_zone='Etc/GMT+12')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
                                  'This Idempotency-Key was already used for a different request.')
 CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '

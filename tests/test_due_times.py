@@ -124,3 +124,16 @@ def test_sync_and_the_export_carry_due_times(user, trip):
     assert export['account']['time_zone'] == 'UTC'
     (exported,) = [i for b in export['bucketlists'] for i in b['items'] if i['id'] == item['id']]
     assert exported['due_at'] == '2027-01-01T11:00:00Z'
+
+
+@pytest.mark.parametrize('due_date, due_time, zone', [('9999-12-31', '23:59', 'Etc/GMT+12'),
+                                                      ('0001-01-01', '00:00', 'Asia/Tokyo')])
+def test_a_due_time_whose_instant_is_past_the_calendar_s_ends_is_422_not_500(user, trip, due_date, due_time, zone):
+    body = {'due_date': due_date, 'due_time': due_time, 'time_zone': zone}
+    res = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'x', **body}, status=422)
+    assert res.json['type'] == '/problems/due-time-out-of-range' and set(res.json['errors']) == {'due_time'}
+    item = new_item(user, trip['id'], 'y')
+    res = user.patch_json(f'/bucketlists/{trip["id"]}/items/{item["id"]}', body, status=422)
+    assert res.json['type'] == '/problems/due-time-out-of-range'
+    # Without a time the date alone is fine: there is no instant to place.
+    assert new_item(user, trip['id'], 'z', due_date=due_date)['due_date'] == due_date
