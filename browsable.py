@@ -4,7 +4,7 @@ from html import escape
 
 from bottle import request, response
 
-from fields import BUCKETLIST, ITEM, MEMBER, PASSWORD_MIN_LENGTH, form_input, form_inputs
+from fields import BUCKETLIST, ITEM, LABEL, MEMBER, PASSWORD_MIN_LENGTH, form_input, form_inputs
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -13,7 +13,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'se
 
 # GET routes that are not API resources, besides the pages for people (a route's ``page``): a
 # browser gets them as they are.
-NOT_RESOURCES = ('/livez', '/readyz', '/metrics')
+NOT_RESOURCES = ('/livez', '/readyz', '/metrics', '/calendar/')  # (a calendar app's, whatever it accepts)
 
 # RFC 9110's qvalue: 0 to 1, at most three decimals.
 Q_VALUE = re.compile(r'0(\.[0-9]{0,3})?|1(\.0{0,3})?')
@@ -85,6 +85,7 @@ PAGE = '''<!doctype html>
 <header>
 <h1><a href="/bucketlists/">Bucketlist API</a></h1>
 <a href="/invitations">Invitations</a>
+<a href="/labels">Labels</a>
 <a href="/docs">API documentation</a>
 <div id="signed-in" hidden>
 Logged in as <strong id="email"></strong>
@@ -172,6 +173,7 @@ NAME = form_input('name', BUCKETLIST['name'], required=True)
 BUCKETLIST_INPUTS = form_inputs(BUCKETLIST, required=('name',))
 ITEM_INPUTS = form_inputs(ITEM, required=('name',))
 MEMBER_INPUTS = form_inputs(MEMBER, required=('email', 'role'))
+LABEL_INPUTS = form_inputs(LABEL, required=('name',))
 ROLE = form_input('role', MEMBER['role'])
 INVITATION_ID = ('<label>Invitation\'s id <input name="id" required inputmode="numeric" pattern="[0-9]+" '
                  'data-in-path></label>')
@@ -194,6 +196,11 @@ def forms(path, q):
                 + form('PATCH', path + '/', 'Change a member\'s role', MEMBER_ID + ROLE, 'Change')
             + form('DELETE', path + '/', 'Remove a member, withdraw an invitation (or leave: your own user_id)',
                    MEMBER_ID, 'Remove'))
+    if path == '/labels':
+        return form('POST', path, 'New label', LABEL_INPUTS, 'Create')
+    if re.fullmatch(r'/labels/[0-9]+', path):
+        return (form('PATCH', path, 'Edit', LABEL_INPUTS, 'Save', prefill=True)
+                + form('DELETE', path, 'Delete this label (it comes off every item)', '', 'Delete'))
     if path == '/invitations':
         return (form('POST', '/invitations/{id}/accept', 'Accept an invitation', INVITATION_ID, 'Accept')
                 + form('POST', '/invitations/{id}/decline', 'Decline an invitation', INVITATION_ID, 'Decline'))

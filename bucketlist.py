@@ -16,12 +16,16 @@ from peewee import IntegrityError
 
 import accounts  # (its routes mount on app too)
 import auth
+import feeds  # noqa: F401 (imported for its routes, which mount on app)
+import labels  # (its routes mount on app too)
 import operations  # noqa: F401 (imported for its routes, which mount on app)
+import recurrence
 import settings
 import sync
 from fields import (
     BUCKETLIST,
     BUCKETLIST_SORTS,
+    DUE_WINDOWS,
     INVITATION,
     ITEM,
     ITEM_SORTS,
@@ -40,6 +44,8 @@ from models import (
     Bucketlist,
     Invitation,
     Item,
+    ItemLabel,
+    Label,
     Membership,
     ThrottleEvent,
     User,
@@ -74,7 +80,9 @@ from problems import (
     OWNER_CANNOT_LEAVE,
     OWNER_ONLY,
     OWNER_ROLE_FIXED,
+    RECURRENCE_WITHOUT_DATE,
     SESSION_ENDED,
+    UNSUPPORTED_RECURRENCE,
     VIEWER_CANNOT_WRITE,
     APIError,
 )
@@ -92,6 +100,7 @@ from web import (
     query_date,
     query_param,
     query_sort_key,
+    request_fields,
     set_page_headers,
     throttle_attempt,
     throttle_check,
@@ -291,30 +300,67 @@ def item_create(bucketlist_id):
         if fields is None:  # 404 and 403 come before 400
             bucketlist_for(bucketlist_id, 'write')
             fields = item_fields()
-        item = Item.add(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id,
-                        request.session_id)
-        if item is None:
-            raise refused(bucketlist_id, 'write',
-                          ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST))
+        with db.atomic() if fields.get('labels') else nullcontext():
+            item = Item.add(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id,
+                            request.session_id)
+            if item is None:
+                raise refused(bucketlist_id, 'write',
+                              ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST))
+            if fields.get('labels'):
+                labels.put_labels(item.id, fields['labels'])
+                item = item._replace(labels=fields['labels'])
         response.status = 201
         return item_json(item)
     return idempotent(create)
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/',
-         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after', 'priority'))
+         query=('page', 'limit', 'q', 'done', 'sort', 'due_before', 'due_after', 'priority', 'label'))
 def item_list(bucketlist_id):
     sort, descending = query_sort_key(ITEM_SORTS, 'position')
     filters = (query_param('q'), query_boolean('done'), query_date('due_before'), query_date('due_after'),
-               positive_query_int('priority', None, PRIORITIES[-1]))
+               positive_query_int('priority', None, PRIORITIES[-1]), positive_query_int('label', None, MAX_ID))
     page, limit = page_and_limit()
     items, total = Item.page_of(request.user_id, request.session_id, bucketlist_id, *filters, sort, descending,
                                 page, limit)
     if items is None:  # an empty page: is the bucketlist there, and how many items are?
         bucketlist_for(bucketlist_id)
-        total = Item.count_of(bucketlist_id, *filters)
+        total = Item.count_of(request.user_id, bucketlist_id, *filters)
     set_page_headers(total, page, limit)
     return [item_json(item) for item in items or ()]
+
+
+@app.get('/items/', query=('page', 'limit', 'q', 'done', 'sort', 'due', 'priority', 'label'))
+def every_item():
+    """The caller's items across every bucketlist they see; ``due`` picks those due today, overdue
+    (and not done) or in the next seven days, in the caller's time zone: the today view."""
+    sort, descending = query_sort_key(ITEM_SORTS, 'due_date')
+    due = query_choice('due', DUE_WINDOWS)
+    done = False if due == 'overdue' else query_boolean('done')
+    filters = (query_param('q'), done, None, None, positive_query_int('priority', None, PRIORITIES[-1]),
+               positive_query_int('label', None, MAX_ID))
+    page, limit = page_and_limit()
+    window = due_window(due, accounts.current_user().time_zone if due else 'UTC')
+    items, total = Item.page_across(request.user_id, request.session_id, filters, window, sort, descending, page,
+                                    limit)
+    set_page_headers(total, page, limit)
+    return [item_json(item) for item in items or ()]
+
+
+def due_window(due, zone):
+    """The values of ``sql.EVERY_ITEM_MATCHING``'s due window for ``due`` (one of DUE_WINDOWS, or
+    None: any), whose days are those of ``zone``: a date-only due counts by its date, a timed one
+    by its instant."""
+    if due is None:
+        return {'due_from_date': None, 'due_to_date': None, 'due_from_at': None, 'due_to_at': None}
+    today = datetime.now(ZoneInfo(zone)).date()
+    if due == 'overdue':
+        return {'due_from_date': None, 'due_to_date': today, 'due_from_at': None, 'due_to_at': utcnow()}
+    end = today + timedelta(days=1 if due == 'today' else 7)
+
+    def start_of(day):  # (a midnight that a change of clocks skips: with the offset before it)
+        return datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
+    return {'due_from_date': today, 'due_to_date': end, 'due_from_at': start_of(today), 'due_to_at': start_of(end)}
 
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
@@ -324,20 +370,49 @@ def item_show(bucketlist_id, item_id):
 
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
-    # One statement checks the writer's role and session and writes (as a bucketlist's edit).
-    # If-Match holds the item's lock from its check to its write; a body that is not valid is
-    # refused after 404 and 403.
+    sent = request_fields()[0]
+    if request.method == 'PATCH' and sent.keys() == {'labels'}:
+        return item_labelled(bucketlist_id, item_id)
+    with db.atomic() if 'labels' in sent else nullcontext():
+        item, fields = item_written(bucketlist_id, item_id)
+        if 'labels' in fields:  # (the caller's, after the write: a writer's labels go with it)
+            labels.put_labels(item_id, fields['labels'])
+            item = item._replace(labels=fields['labels'])
+    return item_json(item)
+
+
+def item_written(bucketlist_id, item_id):
+    """(the item, the fields written) after a PUT or a PATCH: 404 unseen, 403 for a viewer, 400 for a
+    body that is not valid, in that order. One statement checks the writer's role and session and
+    writes (as a bucketlist's edit). If-Match holds the item's lock from its check to its write."""
     fields = plain_edit(item_fields)
-    if fields is not None and not (request.method == 'PATCH' and DUE_FIELDS.intersection(fields)):
+    one_statement = fields is not None and not (request.method == 'PATCH' and DUE_FIELDS.intersection(fields))
+    item = None
+    if one_statement:  # (which leaves alone a recurring item ticked done: its due moves, from the stored one)
         item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
-    else:  # (so too a PATCH of a due field: its instant needs the others, as stored)
-        with db.atomic():
+    if not one_statement or (item is None and fields.get('done') is True):
+        with db.atomic():  # (so too a PATCH of a due field: its instant needs the others, as stored)
             item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
             check_if_match(lambda: item_json(item))
             fields = item_fields(item) if fields is None else with_due_at(fields, item)  # (read once)
-            item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None)
+            item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None, planned=True)
     if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
         raise refused(bucketlist_id, 'write', ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id))
+    return item, fields
+
+
+ITEM_LABELS = {'labels': ITEM['labels']}
+
+
+def item_labelled(bucketlist_id, item_id):
+    """A PATCH of the caller's labels alone, open to all who see the item, viewers too. Nobody else
+    sees them, so its date_modified stays; its version moves, for the caller's next sync."""
+    with db.atomic():
+        item = item_for(bucketlist_id, item_id)
+        check_if_match(lambda: item_json(item))
+        item.labels = clean_body(ITEM_LABELS, required=('labels',))['labels']
+        labels.put_labels(item_id, item.labels)
+        Item.update(position=Item.position).where(Item.id == item_id).execute()
     return item_json(item)
 
 
@@ -353,28 +428,50 @@ def item_fields(stored=None):
 
 
 ITEM_RESETS = resets(ITEM)
-DUE_FIELDS = frozenset(('due_date', 'due_time', 'time_zone'))
+DUE_FIELDS = frozenset(('due_date', 'due_time', 'time_zone', 'recurrence'))  # an item's due, which a PATCH merges
 
 
 def with_due_at(fields, stored=None):
     """``fields`` with ``due_at``, the UTC instant of the item's due date and time in its zone, the
-    ``stored`` item's values standing in for those ``fields`` leave out. A due time needs a date;
-    without a zone it takes the writer's account's, stored with the item (so a due time never moves
-    when somebody changes their account's zone)."""
+    ``stored`` item's values standing in for those ``fields`` leave out. A due time and a
+    recurrence need a date; a due time without a zone takes the writer's account's, stored with the
+    item (so a due time never moves when somebody changes their account's zone). A recurring item
+    that ``fields`` tick done (``stored`` not done) moves to its next occurrence and stays open."""
     if stored is None and DUE_FIELDS.isdisjoint(fields):
         return fields
     due = {name: fields[name] if name in fields else getattr(stored, name, None) for name in DUE_FIELDS}
+    if due['due_date'] is None and due['due_time'] is not None:
+        raise DUE_TIME_WITHOUT_DATE(errors={'due_time': 'Needs a due_date.'})
+    if due['due_date'] is None and due['recurrence'] is not None:
+        raise RECURRENCE_WITHOUT_DATE(errors={'recurrence': 'Needs a due_date.'})
+    fields = dict(fields)
+    if due['due_time'] is not None:
+        due['time_zone'] = fields['time_zone'] = due['time_zone'] or accounts.current_user().time_zone
+    if due['recurrence'] is not None:
+        following = next_due(due)
+        if stored is not None and not stored.done and fields.get('done') is True:  # ticked
+            fields['last_completed_at'] = utcnow()
+            if following is not None:  # (else its last occurrence: it is done)
+                fields['done'] = False
+                fields['due_date'], fields['due_time'], fields['recurrence'] = following
+                due.update(due_date=following[0], due_time=following[1])
     if due['due_time'] is None:
         return {**fields, 'due_at': None}
-    if due['due_date'] is None:
-        raise DUE_TIME_WITHOUT_DATE(errors={'due_time': 'Needs a due_date.'})
-    zone = due['time_zone'] or accounts.current_user().time_zone
-    local = datetime.combine(due['due_date'], time.fromisoformat(due['due_time']), ZoneInfo(zone))
+    local = datetime.combine(due['due_date'], time.fromisoformat(due['due_time']), ZoneInfo(due['time_zone']))
     try:
-        return {**fields, 'time_zone': zone, 'due_at': local.astimezone(UTC).replace(tzinfo=None)}
+        return {**fields, 'due_at': local.astimezone(UTC).replace(tzinfo=None)}
     except OverflowError:  # (9999-12-31 23:59 west of UTC is in year 10000)
         raise DUE_TIME_OUT_OF_RANGE(errors={'due_time': 'Falls outside years 1 to 9999 in UTC.'},
-                                    time_zone=zone) from None
+                                    time_zone=due['time_zone']) from None
+
+
+def next_due(due):
+    """(date, time, rule) of a recurring due's next occurrence (``recurrence.next_due``), or None
+    after its last; 422 for a rule this service does not keep."""
+    try:
+        return recurrence.next_due(due['recurrence'], due['due_date'], due['due_time'], due['time_zone'])
+    except recurrence.Unsupported as error:
+        raise UNSUPPORTED_RECURRENCE(errors={'recurrence': str(error)}, reason=str(error)) from None
 
 
 @app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move')
@@ -605,8 +702,10 @@ def sync_changes():
     return {'cursor': sync.encode(cursor), 'has_more': cursor.phase is not None,
             'bucketlists': [bucketlist_json(bucketlist) for bucketlist in found['bucketlists']],
             'items': [item_json(item) for item in found['items']],
+            'labels': [labels.label_json(label) for label in found['labels']],
             'deleted': {'bucketlists': [d.object_id for d in deleted if d.kind == 'bucketlist'],
-                        'items': [d.object_id for d in deleted if d.kind == 'item']}}
+                        'items': [d.object_id for d in deleted if d.kind == 'item'],
+                        'labels': [d.object_id for d in deleted if d.kind == 'label']}}
 
 
 # --- The account's data, to take away ----------------------------------------------------------
@@ -648,14 +747,17 @@ def export_parts(user):
     # The account's credentials as its lists show them: never a secret.
     sessions = [accounts.session_json(session) for session in accounts.open_sessions(user.id)]
     api_tokens = [accounts.api_token_json(token) for token in accounts.api_tokens_of(user.id)]
+    own_labels = [labels.label_json(label) for label in Label.select().where(Label.user == user.id).order_by(Label.id)]
     yield ('{"account": ' + json.dumps(accounts.account_json(user)) + ', "sessions": ' + json.dumps(sessions)
-           + ', "api_tokens": ' + json.dumps(api_tokens) + ', "bucketlists": [')
+           + ', "api_tokens": ' + json.dumps(api_tokens) + ', "labels": ' + json.dumps(own_labels)
+           + ', "bucketlists": [')
     bucketlists = list(Bucketlist.select(Bucketlist, role_of(user.id).alias('role'))
                        .where(Bucketlist.owner == user.id).order_by(Bucketlist.id))
     for start in range(0, len(bucketlists), EXPORT_BATCH):
         batch = bucketlists[start:start + EXPORT_BATCH]
         items = {}
-        for item in Item.select().where(Item.bucketlist.in_([b.id for b in batch])).order_by(Item.id):
+        batch_items = list(Item.select().where(Item.bucketlist.in_([b.id for b in batch])).order_by(Item.id))
+        for item in ItemLabel.put_on(batch_items, user.id):
             items.setdefault(item.bucketlist_id, []).append(item)
         for position, bucketlist in enumerate(batch, start):
             yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, []),

@@ -13,6 +13,8 @@ from html import escape
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, IntegerField, TextField
 
+import recurrence
+
 # --- Limits --------------------------------------------------------------------------------------
 
 # PostgreSQL int4: an id past this can name no row, so it is a 404 and never reaches the database.
@@ -50,6 +52,8 @@ def items_within_text_max(items):
         return len(items)
     return within_text_max([len(item.name) + len(item.notes) for item in items])[0]
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 1024
+LABEL_NAME_MAX_LENGTH = 64
+MAX_LABELS_PER_ITEM = 20  # of one account's
 USER_AGENT_MAX_LENGTH = 255  # a session's, as its owner sees it in their list of sessions
 API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token lasts until revoked
 
@@ -62,11 +66,13 @@ API_TOKEN_SCOPES = ('read', 'write')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
 ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_modified', 'done_at')
 PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
+DUE_WINDOWS = ('today', 'overdue', 'next7days')  # GET /items/?due=
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 TIME_TEXT = re.compile(r'([01][0-9]|2[0-3]):[0-5][0-9]', re.ASCII)  # a due time, HH:MM on a 24-hour clock
 TIME_ZONE_MAX_LENGTH = 64  # the longest IANA name is 32
 EMAIL_TEXT = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+COLOUR_TEXT = re.compile(r'#[0-9a-fA-F]{6}', re.ASCII)
 
 # --- Cleaners: (value, from_form) -> the clean value, or ValueError with a message for the client ---
 
@@ -157,6 +163,32 @@ def clean_time_zone(value, from_form=False):
 def clean_priority(value, from_form=False):
     """A priority from 1 (the highest) to 4."""
     return clean_whole_number(value, from_form, minimum=PRIORITIES[0], maximum=PRIORITIES[-1])
+
+
+def clean_label_name(value, from_form=False):
+    name = clean_name(value)
+    if len(name) > LABEL_NAME_MAX_LENGTH:
+        raise ValueError(f'Must be at most {LABEL_NAME_MAX_LENGTH} characters.')
+    return name
+
+
+def clean_colour(value, from_form=False):
+    """A colour as #rrggbb, stored lower-cased."""
+    if not (isinstance(value, str) and COLOUR_TEXT.fullmatch(value)):
+        raise ValueError('Must be a colour as #rrggbb (hexadecimal), or null.')
+    return value.lower()
+
+
+def clean_label_ids(value, from_form=False):
+    """The ids of labels, in order, each once; a form sends them separated by commas."""
+    if from_form and isinstance(value, str):
+        value = [part.strip() for part in value.split(',') if part.strip()] if len(value) <= 1000 else None
+    if not isinstance(value, list) or len(value) > MAX_LABELS_PER_ITEM:
+        raise ValueError(f'Must be a list of at most {MAX_LABELS_PER_ITEM} label ids.')
+    ids = [clean_id(label_id, from_form) for label_id in value]
+    if len(set(ids)) < len(ids):
+        raise ValueError('Must name each label once.')
+    return sorted(ids)
 
 
 def clean_position(value, from_form=False):
@@ -259,9 +291,12 @@ def iso_date(day):
 # What names are trimmed of (white space and invisible format characters), spelled out instead of
 # trusting each regex engine's own, different, idea of \s.
 SPACE = ''.join(f'\\u{ord(c):04x}' if ord(c) < 0x10000 else c for c in TRIMMED_FROM_NAMES)
-# 1 to NAME_MAX_LENGTH characters, no NUL, once the surrounding space is trimmed.
-NAME_PATTERN = (f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{NAME_MAX_LENGTH - 2}}}[^{SPACE}\\x00])?'
-                f'[{SPACE}]*$')
+def name_pattern(most):
+    """1 to ``most`` characters, no NUL, once the surrounding space is trimmed."""
+    return f'^[{SPACE}]*[^{SPACE}\\x00]([^\\x00]{{0,{most - 2}}}[^{SPACE}\\x00])?[{SPACE}]*$'
+
+
+NAME_PATTERN = name_pattern(NAME_MAX_LENGTH)
 # The app's rule for an address (it also forgives surrounding space, which the document does not
 # offer): no control or format character, the tag characters that names keep included (the Tags
 # block, U+E0000 to U+E007F, holds the only format characters past U+1FFFF).
@@ -281,11 +316,24 @@ TEXT = {'type': 'string', 'pattern': NO_NUL_PATTERN}
 DATE = {'type': 'string', 'format': 'date', 'pattern': '^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$'}
 PRIORITY = {'type': 'integer', 'minimum': PRIORITIES[0], 'maximum': PRIORITIES[-1]}
 TIME = {'type': 'string', 'pattern': '^([01][0-9]|2[0-3]):[0-5][0-9]$'}
+COLOUR = {'type': 'string', 'pattern': '^#[0-9a-fA-F]{6}$'}
+LABEL_NAME = {'type': 'string', 'pattern': name_pattern(LABEL_NAME_MAX_LENGTH)}
+LABEL_IDS = {'type': 'array', 'items': ID, 'maxItems': MAX_LABELS_PER_ITEM, 'uniqueItems': True}
+RRULE = {'type': 'string', 'maxLength': recurrence.MAX_LENGTH, 'pattern': recurrence.PATTERN}
 
 # (data-integer: the browsable page sends its value as a number, or null for none.)
 PRIORITY_SELECT = ('<select name="priority" data-integer><option value="">None</option>'
                    + ''.join(f'<option value="{p}">{p}{" (the highest)" if p == PRIORITIES[0] else ""}</option>'
                              for p in PRIORITIES) + '</select>')
+# The common rules to pick from, and any other to type (a datalist: no script needed).
+COMMON_RECURRENCES = {'FREQ=DAILY': 'Every day', 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR': 'Every weekday',
+                      'FREQ=WEEKLY': 'Every week', 'FREQ=WEEKLY;INTERVAL=2': 'Every two weeks',
+                      'FREQ=MONTHLY': 'Every month', 'FREQ=MONTHLY;BYMONTHDAY=-1': 'On the last day of each month',
+                      'FREQ=YEARLY': 'Every year'}
+RECURRENCE_INPUT = (f'<input name="recurrence" list="recurrences" maxlength="{recurrence.MAX_LENGTH}" '
+                    'placeholder="FREQ=WEEKLY;BYDAY=MO" data-optional><datalist id="recurrences">'
+                    + ''.join(f'<option value="{rule}" label="{said}"></option>'
+                              for rule, said in COMMON_RECURRENCES.items()) + '</datalist>')
 EXAMPLE_TIME = '2026-11-25T15:43:58.721104Z'
 EXAMPLE_INSTANT = '2027-03-01T08:30:00Z'
 
@@ -319,6 +367,8 @@ SHARED_SCHEMAS = {
                                             + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
     'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
     'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
+    'DueWindow': enum_schema(DUE_WINDOWS, 'When items are due, in your time zone: today, before now (and not done), '
+                                          'or today and the six days after.'),
     'TimeZone': enum_schema(TIME_ZONES, 'An IANA time zone name (tzdata, as requirements.txt pins it).',
                             [zone_name_in_code(zone) for zone in TIME_ZONES]),
     **{name: enum_schema(sort_values(sorts), 'The order: a field, a leading - for descending.',
@@ -426,6 +476,37 @@ ITEM = {
                     description='The instant of due_date and due_time in time_zone (UTC, to the second), or '
                                 'null without a due_time. A local time that a change of clocks skips counts '
                                 'with the offset before the change.'),
+    'recurrence': Field({'anyOf': [RRULE, {'type': 'null'}]}, or_null(recurrence.clean),
+                        example='FREQ=WEEKLY;BYDAY=MO', reset=None,
+                        column=CharField(max_length=recurrence.MAX_LENGTH, null=True), label='Repeats (RRULE)',
+                        html=RECURRENCE_INPUT,
+                        description='An RFC 5545 RRULE (the RRULE: prefix optional), or null: it does not repeat. '
+                                    'Needs a due_date. Ticking the item done moves its due to the next '
+                                    'occurrence, local to time_zone, and leaves it open; after the last (COUNT, '
+                                    'UNTIL) it is done. COUNT counts the due, and says how many are left. '
+                                    'FREQ=HOURLY and DAILY take no BY parts, WEEKLY takes BYDAY, MONTHLY BYDAY, '
+                                    'BYMONTHDAY and BYSETPOS, YEARLY those and BYMONTH.'),
+    'last_completed_at': Field(NULLABLE_TIMESTAMP, example=None, show=timestamp, column=DateTimeField(null=True),
+                               description="When a recurring item was last ticked done (UTC), or null: never."),
+    # (No reset: a PUT keeps them unless it sends them, as the tutorial's clients send only the name.)
+    'labels': Field(LABEL_IDS, clean_label_ids, example=[1], label='Label ids',
+                    html='<input name="labels" placeholder="1,2" data-ids>',
+                    description="The ids of your labels on it, in order: each member's labels are theirs alone. "
+                                'A PATCH of labels alone is open to viewers too. Left out: none on create; PUT '
+                                'and PATCH keep them.'),
+}
+
+LABEL = {
+    'id': read_only(ID, 1),
+    'name': Field(LABEL_NAME, clean_label_name, shown_schema={**STORED_NAME, 'maxLength': LABEL_NAME_MAX_LENGTH},
+                  example='Errands', column=CharField(max_length=LABEL_NAME_MAX_LENGTH), label='Name',
+                  description='Unique among your labels, ignoring case.'),
+    'colour': Field({'anyOf': [COLOUR, {'type': 'null'}]}, or_null(clean_colour), example='#ff8800', reset=None,
+                    column=CharField(max_length=7, null=True), label='Colour',
+                    html='<input name="colour" placeholder="#ff8800" pattern="#[0-9a-fA-F]{6}" data-optional>',
+                    description='#rrggbb, stored lower-cased, or null: none.'),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
 }
 
 # POST …/items/<id>/move

@@ -115,6 +115,29 @@ BUCKETLIST_COUNTS = [
         WHERE "bucketlists"."owner_id" = "users"."id")''',
 ]
 
+# Step 17's tables: each account's labels, and the labels on items (the label's account's, kept
+# on the row: an item's reader looks up their own).
+LABEL_TABLES = [
+    '''CREATE TABLE "labels" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "user_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "name_key" VARCHAR(192) NOT NULL,
+        "date_created" {timestamp} NOT NULL,
+        "date_modified" {timestamp} NOT NULL,
+        "version" {bigint} NOT NULL DEFAULT 0,
+        "name" VARCHAR(64) NOT NULL,
+        "colour" VARCHAR(7))''',
+    'CREATE UNIQUE INDEX "labels_user_id_name_key" ON "labels" ("user_id", "name_key")',
+    'CREATE INDEX "labels_user_id_version_id" ON "labels" ("user_id", "version", "id")',
+    '''CREATE TABLE "item_labels" (
+        "item_id" INTEGER NOT NULL REFERENCES "items" ("id") ON DELETE CASCADE,
+        "label_id" INTEGER NOT NULL REFERENCES "labels" ("id") ON DELETE CASCADE,
+        "user_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        PRIMARY KEY ("item_id", "label_id"))''',
+    'CREATE INDEX "item_labels_label_id_item_id" ON "item_labels" ("label_id", "item_id")',
+]
+
+
 def sqlite_never_reused(tables, never_reused=True):
     """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
     (AUTOINCREMENT), counting on from the highest they hold; or, ``never_reused`` False, reused
@@ -580,6 +603,29 @@ STEPS = [
         'ALTER TABLE "items" DROP COLUMN "due_at"',
         'ALTER TABLE "items" DROP COLUMN "time_zone"',
         'ALTER TABLE "items" DROP COLUMN "due_time"',
+    ]),
+    # Existing items do not repeat.
+    Step(16, 'recurring items', up=[
+        'ALTER TABLE "items" ADD COLUMN "recurrence" VARCHAR(255)',
+        'ALTER TABLE "items" ADD COLUMN "last_completed_at" {timestamp}',
+    ], down=[
+        'ALTER TABLE "items" DROP COLUMN "last_completed_at"',
+        'ALTER TABLE "items" DROP COLUMN "recurrence"',
+    ]),
+    Step(17, 'labels', up={
+        'postgresql': [*in_dialect('postgresql', LABEL_TABLES),
+                       '''CREATE TRIGGER "labels_version" BEFORE INSERT OR UPDATE ON "labels"
+                           FOR EACH ROW EXECUTE FUNCTION "stamp_version"()'''],
+        'sqlite': [*in_dialect('sqlite', LABEL_TABLES), sqlite_version_trigger('labels', 'INSERT'),
+                   sqlite_version_trigger('labels', 'UPDATE OF "name", "colour", "date_modified"')],
+    }, down=[
+        'DROP TABLE "item_labels"',
+        'DROP TABLE "labels"',
+    ]),
+    Step(18, 'calendar feeds', up=[
+        'ALTER TABLE "users" ADD COLUMN "calendar_version" INTEGER NOT NULL DEFAULT 0',
+    ], down=[
+        'ALTER TABLE "users" DROP COLUMN "calendar_version"',
     ]),
 ]
 

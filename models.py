@@ -35,7 +35,7 @@ from database import (  # noqa: F401
     utcnow,
     violated_constraint,
 )
-from fields import EMAIL_MAX_LENGTH, MAX_ID, USER_AGENT_MAX_LENGTH
+from fields import EMAIL_MAX_LENGTH, LABEL_NAME_MAX_LENGTH, MAX_ID, USER_AGENT_MAX_LENGTH
 from sql import install_pooled_functions, missing_pooled_functions, pooled_function_name  # noqa: F401
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -54,6 +54,7 @@ class User(BaseModel):
     password_hash = TextField()
     date_created = DateTimeField(default=utcnow)
     bucketlist_count = IntegerField(default=0)  # kept by triggers (migration 9): the quota reads it
+    calendar_version = IntegerField(default=0)  # of its calendar feed's secret URL: one more retires it (feeds.py)
 
     class Meta:
         table_name = 'users'
@@ -64,10 +65,10 @@ def like_pattern(text):
     return f'%{escape_like(text.lower())}%' if text else '%'
 
 
-def item_filters(bucketlist_id, text, done, due_before, due_after, priority):
+def item_filters(bucketlist_id, text, done, due_before, due_after, priority, label):
     """The values of the parameters that pick the items of the item lists' statements (``sql.ITEMS_MATCHING``)."""
     return {'bucketlist_id': bucketlist_id, 'pattern': like_pattern(text), 'done': done, 'due_before': due_before,
-            'due_after': due_after, 'priority': priority}
+            'due_after': due_after, 'priority': priority, 'label': label}
 
 
 def escape_like(text):
@@ -212,14 +213,17 @@ class Item(BaseModel):
 
     @classmethod
     def seen_by(cls, user_id, bucketlist_id, item_id, for_update=False):
-        """The item with this id in this bucketlist if ``user_id`` may see the bucketlist, else None.
-        With ``for_update``, the caller holds the bucketlist's lock already (``Bucketlist.seen_by``)."""
+        """The item with this id in this bucketlist, with the ``labels`` of ``user_id`` on it, if they
+        may see the bucketlist, else None. With ``for_update``, the caller holds the bucketlist's
+        lock already (``Bucketlist.seen_by``)."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
         query = cls.select(cls).where((cls.id == item_id) & (cls.bucketlist == bucketlist_id))
         if for_update:
-            return locked(query).get_or_none()
-        return query.join(Bucketlist).where(seen(user_id)).get_or_none()
+            found = locked(query).get_or_none()
+        else:
+            found = query.join(Bucketlist).where(seen(user_id)).get_or_none()
+        return found and ItemLabel.put_on([found], user_id)[0]
 
     @classmethod
     def add(cls, bucketlist_id, fields, now, most_per_bucketlist, user_id, session_id):
@@ -236,11 +240,11 @@ class Item(BaseModel):
                        session_id=session_id, **written)
 
     @classmethod
-    def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, sort,
+    def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, label, sort,
                 descending, page, limit):
         """(one page of the bucketlist's items, as rows; how many match in all): those whose names
-        hold ``text`` (ignoring case), done or not, due on or before or after a date, of a priority (None: any),
-        in ``sort`` order with nulls last.
+        hold ``text`` (ignoring case), done or not, due on or before or after a date, of a priority,
+        with one of ``user_id``'s labels (each None: any), in ``sort`` order with nulls last.
 
         One prepared statement brings the page and the total, if ``user_id`` may see the
         bucketlist and their session ``session_id`` is open (None: an API token, looked up
@@ -248,26 +252,41 @@ class Item(BaseModel):
         if not 0 < bucketlist_id <= MAX_ID:
             return None, None
         rows = sql.run(sql.list_items(sort, 'desc' if descending else 'asc'),
-                       **item_filters(bucketlist_id, text, done, due_before, due_after, priority),
+                       **item_filters(bucketlist_id, text, done, due_before, due_after, priority, label),
                        limit=limit, offset=(page - 1) * limit, user_id=user_id, session_id=session_id)
         if not rows:
             return None, None
         return rows, rows[0].total
 
     @classmethod
-    def count_of(cls, bucketlist_id, text, done, due_before, due_after, priority):
-        return sql.value(sql.count_items(), **item_filters(bucketlist_id, text, done, due_before, due_after, priority))
+    def page_across(cls, user_id, session_id, filters, window, sort, descending, page, limit):
+        """(one page of the items of every bucketlist ``user_id`` sees, as rows; how many match in
+        all), as ``page_of`` picks them (``filters``: its text, done, due_before, due_after, priority
+        and label) and due in ``window`` (``sql.EVERY_ITEM_MATCHING``'s due_… values). An empty page's
+        total is counted apart; its page is None if the session ``session_id`` has ended."""
+        values = {**item_filters(None, *filters), **window, 'user_id': user_id}
+        rows = sql.run(sql.list_every_item(sort, 'desc' if descending else 'asc'), **values, session_id=session_id,
+                       limit=limit, offset=(page - 1) * limit)
+        if not rows:
+            return None, sql.value(sql.count_every_item(), **values)
+        return rows, rows[0].total
 
     @classmethod
-    def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id):
+    def count_of(cls, user_id, bucketlist_id, text, done, due_before, due_after, priority, label):
+        return sql.value(sql.count_items(), user_id=user_id,
+                         **item_filters(bucketlist_id, text, done, due_before, due_after, priority, label))
+
+    @classmethod
+    def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id, planned=False):
         """Write ``fields`` (name, done, notes, due_date…; those absent stay) to the item and return
         its new row, or None if it is not in this bucketlist (any more), ``user_id`` may not write
         its items or their session ``session_id`` has ended (None: an API token, looked up
-        already). ``done_at`` follows ``done`` in the same statement (``sql.update_item``)."""
+        already), or ``fields`` tick a recurring item done and were not ``planned`` from its stored
+        row. ``done_at`` follows ``done`` in the same statement (``sql.update_item``)."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
         return sql.one(sql.update_item(), item_id=item_id, bucketlist_id=bucketlist_id, now=now, user_id=user_id,
-                       session_id=session_id, **sql.edits('items', fields))
+                       session_id=session_id, planned=planned, **sql.edits('items', fields))
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):
@@ -278,6 +297,60 @@ class Item(BaseModel):
     @classmethod
     def count_in(cls, bucketlist_id):
         return cls.select().where(cls.bucketlist == bucketlist_id).count()
+
+
+class Label(BaseModel):
+    """An account's label, which it puts on the items it sees (its ``name`` and ``colour`` come from
+    ``fields.LABEL``)."""
+    id = AutoField()
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)
+    # The name case-folded (Straße: strasse), unique per account; folding makes a name at most 3x longer.
+    name_key = CharField(max_length=3 * LABEL_NAME_MAX_LENGTH)
+    date_created = DateTimeField(default=utcnow)
+    date_modified = DateTimeField(default=utcnow)
+    version = BigIntegerField(default=0)  # of the write that last changed it (a trigger's: migration 17)
+
+    class Meta:
+        table_name = 'labels'
+        indexes = (
+            (('user', 'name_key'), True),
+            (('user', 'version', 'id'), False),
+        )
+
+
+class ItemLabel(BaseModel):
+    """A label on an item, put there by the label's account, which alone sees it there."""
+    item = ForeignKeyField(Item, column_name='item_id', on_delete='CASCADE', index=False)
+    label = ForeignKeyField(Label, column_name='label_id', on_delete='CASCADE', index=False)
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=False)  # the label's account
+
+    class Meta:
+        table_name = 'item_labels'
+        primary_key = CompositeKey('item', 'label')
+        indexes = (
+            (('label', 'item'), False),
+        )
+
+    @classmethod
+    def put_on(cls, items, user_id):
+        """``items`` (models), each given its ``labels``: the ids of ``user_id``'s labels on it, in order."""
+        on = {}
+        if items:
+            query = (cls.select(cls.item, cls.label).where((cls.user == user_id) & cls.item.in_([i.id for i in items]))
+                     .order_by(cls.item, cls.label).tuples())
+            for item_id, label_id in query:
+                on.setdefault(item_id, []).append(label_id)
+        for item in items:
+            item.labels = on.get(item.id, [])
+        return items
+
+    @classmethod
+    def put(cls, item_id, user_id, label_ids):
+        """Put these labels of ``user_id`` (theirs: checked) on the item, in place of those they had on it."""
+        cls.delete().where((cls.item == item_id) & (cls.user == user_id)).execute()
+        if label_ids:
+            cls.insert_many([(item_id, label_id, user_id) for label_id in label_ids],
+                            fields=[cls.item, cls.label, cls.user]).execute()
 
 
 def add_declared_columns(model, declared):
@@ -291,6 +364,7 @@ def add_declared_columns(model, declared):
 add_declared_columns(User, fields.ACCOUNT)
 add_declared_columns(Bucketlist, fields.BUCKETLIST)
 add_declared_columns(Item, fields.ITEM)
+add_declared_columns(Label, fields.LABEL)
 
 
 class Session(BaseModel):
@@ -514,4 +588,4 @@ add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
-          ThrottleEvent, Invitation]
+          ThrottleEvent, Invitation, Label, ItemLabel]

@@ -19,6 +19,7 @@ from fields import (
     INVITATION,
     ITEM,
     ITEM_SORTS,
+    LABEL,
     LOGIN,
     MAX_ID,
     MEMBER,
@@ -114,6 +115,8 @@ MEMBER_EXAMPLE = example(MEMBER)
 INVITATION_EXAMPLE = example(INVITATION)
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 'has_more_items': False}
 API_TOKEN_EXAMPLE = example(API_TOKEN)
+LABEL_EXAMPLE = example(LABEL)
+CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.kP3v…ics'}
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
 
@@ -172,6 +175,15 @@ SCHEMAS = {
         **answer_schema(ITEM),
         'examples': [ITEM_EXAMPLE],
     },
+    'CalendarUrl': {
+        **body_schema({'url': {'type': 'string', 'format': 'uri'}}, ['url']),
+        'examples': [CALENDAR_URL_EXAMPLE],
+    },
+    'Label': {
+        **answer_schema(LABEL),
+        'description': 'One of your labels: you put it on items you see (their `labels`), where only you see it.',
+        'examples': [LABEL_EXAMPLE],
+    },
     'Member': {
         **answer_schema(MEMBER),
         'examples': [MEMBER_EXAMPLE],
@@ -189,16 +201,21 @@ SCHEMAS = {
             'bucketlists': {'type': 'array', 'items': schema('Bucketlist'),
                             'description': 'Created or changed since the cursor, whole and current.'},
             'items': {'type': 'array', 'items': schema('Item'),
-                      'description': 'Created, changed or moved since the cursor, whole and current.'},
+                      'description': 'Created, changed or moved since the cursor, whole and current (with your '
+                                     'labels).'},
+            'labels': {'type': 'array', 'items': schema('Label'),
+                       'description': 'Your labels created or changed since the cursor.'},
             'deleted': body_schema({'bucketlists': {'type': 'array', 'items': ID},
-                                    'items': {'type': 'array', 'items': ID}}, ['bucketlists', 'items']),
-        }, ['cursor', 'has_more', 'bucketlists', 'items', 'deleted']),
+                                    'items': {'type': 'array', 'items': ID},
+                                    'labels': {'type': 'array', 'items': ID}}, ['bucketlists', 'items', 'labels']),
+        }, ['cursor', 'has_more', 'bucketlists', 'items', 'labels', 'deleted']),
         'description': 'Apply `deleted` first, then the objects, replacing those with the same id. A deleted '
                        'bucketlist takes its items with them: drop those you hold in it. (A deleted list\'s items '
                        'are usually in `deleted.items` too, one may have moved into it since your last sync; a '
                        'list you left or were removed from comes alone.)',
         'examples': [{'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'has_more': False, 'bucketlists': [BUCKETLIST_EXAMPLE],
-                      'items': [ITEM_EXAMPLE], 'deleted': {'bucketlists': [4], 'items': [7, 9]}}],
+                      'items': [ITEM_EXAMPLE], 'labels': [LABEL_EXAMPLE],
+                      'deleted': {'bucketlists': [4], 'items': [7, 9], 'labels': [3]}}],
     },
     'Account': {
         **answer_schema(ACCOUNT),
@@ -208,8 +225,9 @@ SCHEMAS = {
         **body_schema({'account': schema('Account'),
                        'sessions': {'type': 'array', 'items': schema('Session')},
                        'api_tokens': {'type': 'array', 'items': schema('ApiToken')},
+                       'labels': {'type': 'array', 'items': schema('Label')},
                        'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')}},
-                      ['account', 'sessions', 'api_tokens', 'bucketlists']),
+                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists']),
         'description': 'Everything the account holds, in id order; sessions and API tokens without '
                        'their secrets.',
     },
@@ -292,6 +310,13 @@ PARAMETERS = {
                   'description': 'A session of yours (GET /auth/sessions); anything else is 404.'},
     'TokenId': {'name': 'token_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                 'description': 'An API token of yours (GET /users/me/tokens); anything else is 404.'},
+    'Feed': {'name': 'feed', 'in': 'path', 'required': True,
+             'schema': {'type': 'string', 'pattern': '^[0-9]{1,10}[.][A-Za-z0-9_-]{43}[.]ics$'},
+             'description': 'The secret part of the URL GET /users/me/calendar gives.'},
+    'LabelId': {'name': 'label_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                'description': 'A label of yours (GET /labels); anything else is 404.'},
+    'Label': {'name': 'label', 'in': 'query', 'schema': ID, 'example': 1,
+              'description': 'Only items with this label of yours on them.'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
                'description': 'A member of the bucketlist (or, for the owner, one invited); anybody else is 404.'},
     'InvitationId': {'name': 'invitation_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
@@ -315,6 +340,10 @@ PARAMETERS = {
              'description': 'Only items done (true) or not done (false); 1 and 0 are taken too.'},
     'BucketlistSort': sort_parameter('BucketlistSort', BUCKETLIST_SORTS, 'id'),
     'ItemSort': sort_parameter('ItemSort', ITEM_SORTS, 'position'),
+    'EveryItemSort': {**sort_parameter('ItemSort', ITEM_SORTS, 'due_date'), 'example': 'due_date'},
+    'Due': {'name': 'due', 'in': 'query', 'schema': schema('DueWindow'), 'example': 'today',
+            'description': 'Only items due today, overdue (before now, and not done), or from today through '
+                           'the sixth day after, in your time zone.'},
     'DueBefore': {'name': 'due_before', 'in': 'query', 'schema': DATE, 'example': '2027-12-31',
                   'description': 'Only items due on or before this date.'},
     'DueAfter': {'name': 'due_after', 'in': 'query', 'schema': DATE, 'example': '2027-01-01',
@@ -430,11 +459,15 @@ RESPONSES = {
         problems.IDEMPOTENCY_KEY_REUSED),
     'ItemUnprocessable': problem_response(
         'This Idempotency-Key was already used for a different request; or the item would have a due_time '
-        'and no due_date, or one whose instant falls outside years 1 to 9999.',
-        problems.IDEMPOTENCY_KEY_REUSED, problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE),
+        'or a recurrence and no due_date, a due whose instant falls outside years 1 to 9999, or a recurrence '
+        'this service does not keep.',
+        problems.IDEMPOTENCY_KEY_REUSED, problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE,
+        problems.RECURRENCE_WITHOUT_DATE, problems.UNSUPPORTED_RECURRENCE),
     'DueTimeUnplaceable': problem_response(
-        'The item would have a due_time and no due_date (as sent, or as it is stored), or one whose instant '
-        'falls outside years 1 to 9999.', problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE),
+        'The item would have a due_time or a recurrence and no due_date (as sent, or as it is stored), a due '
+        'whose instant falls outside years 1 to 9999, or a recurrence this service does not keep.',
+        problems.DUE_TIME_WITHOUT_DATE, problems.DUE_TIME_OUT_OF_RANGE, problems.RECURRENCE_WITHOUT_DATE,
+        problems.UNSUPPORTED_RECURRENCE),
     'TooManyRequests': problem_response(
         'Too many attempts from this address or for this account.',
         problems.TOO_MANY_ATTEMPTS, headers=['Retry-After']),
@@ -574,6 +607,27 @@ PATHS = {
              **WRITE_ERRORS, **THROTTLED},
             body=request_body('PasswordConfirmation', PASSWORD_CONFIRMATION, ['password'])),
     },
+    '/users/me/calendar': {
+        'get': operation(
+            'getCalendarUrl', 'accounts', 'Your calendar feed\'s URL',
+            'A secret URL that Google Calendar, Apple Calendar or Thunderbird subscribe to: the open items '
+            'you see that are due, as iCalendar; recurring ones with their RRULE. It needs no token, so keep it '
+            'secret: rotate it if it leaks. Sessions only.',
+            {'200': read_response('The URL.', schema('CalendarUrl'), CALENDAR_URL_EXAMPLE), **NOT_MODIFIED}),
+        'post': operation(
+            'rotateCalendarUrl', 'accounts', 'Rotate your calendar feed\'s URL',
+            'A new secret URL; the old one is 404 from now on. Sessions only.',
+            {'200': response('The new URL.', json_content(schema('CalendarUrl'), CALENDAR_URL_EXAMPLE)),
+             **WRITE_ERRORS}),
+    },
+    '/calendar/{feed}': {'get': operation(
+        'getCalendarFeed', 'accounts', 'A calendar feed',
+        'The iCalendar (RFC 5545) feed at a URL GET /users/me/calendar gave: one event for each open item its '
+        'account sees that is due (the soonest 1,000), all-day for a date, at its local time in its time zone '
+        'otherwise, with its RRULE when it repeats; each tells its name and due, nothing else.',
+        {'200': response('The feed.', {'text/calendar': {'schema': {'type': 'string'}}}),
+         '404': problem_response('No feed has this URL: rotated, or mistyped.', problems.FEED_NOT_FOUND)},
+        parameters=['Feed'], public=True)},
     '/users/me/export': {'get': operation(
         'exportAccount', 'accounts', 'Download everything your account holds',
         'The account, its sessions and API tokens (without their secrets) and every bucketlist with its '
@@ -581,7 +635,7 @@ PATHS = {
         'filename="bucketlist-export.json"`). One export of an account at a time: another meanwhile is 429.',
         {**THROTTLED, '200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
-            'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE],
+            'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE], 'labels': [LABEL_EXAMPLE],
             'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}), ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
@@ -675,7 +729,7 @@ PATHS = {
             {'200': list_response('A page of items.', schema('Item'), ITEM_EXAMPLE),
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'Page', 'Limit', 'Q', 'Done', 'ItemSort', 'DueBefore', 'DueAfter', 'Priority',
-                        'IfNoneMatch']),
+                        'Label', 'IfNoneMatch']),
         'post': operation(
             'createItem', 'items', 'Add an item to a bucketlist',
             'It goes last. `done` defaults to false, `notes` to "", `due_date` to null.',
@@ -685,6 +739,13 @@ PATHS = {
             parameters=['BucketlistId', 'IdempotencyKey'],
             body=request_body('ItemCreate', ITEM, ['name'])),
     },
+    '/items/': {'get': operation(
+        'listEveryItem', 'items', 'Your items across every list',
+        'One page of the items of every bucketlist you own or share, each with your labels; `due` picks '
+        'those due today, overdue (and not done) or in the next seven days, in your account\'s time zone: a '
+        'date-only due counts by its date, a timed one by its instant. By due date unless sorted otherwise.',
+        {'200': list_response('A page of items.', schema('Item'), ITEM_EXAMPLE), **NOT_MODIFIED},
+        parameters=['Page', 'Limit', 'Q', 'Done', 'EveryItemSort', 'Due', 'Priority', 'Label', 'IfNoneMatch'])},
     '/bucketlists/{bucketlist_id}/items/{item_id}': {
         'get': operation(
             'getItem', 'items', 'Show an item', 'One item of a bucketlist you own or share.',
@@ -712,6 +773,44 @@ PATHS = {
                 schema('Message'), problems.ITEM_DELETED.example_body()), ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['BucketlistId', 'ItemId', 'IfMatch']),
+    },
+    '/labels': {
+        'get': operation(
+            'listLabels', 'labels', 'Your labels',
+            f'By name, ignoring case; all of them (at most MAX_LABELS_PER_USER, {settings.MAX_LABELS_PER_USER} here).',
+            {'200': read_response('The labels.', {'type': 'array', 'items': schema('Label')}, [LABEL_EXAMPLE]),
+             **NOT_MODIFIED}),
+        'post': operation(
+            'createLabel', 'labels', 'Create a label',
+            'A name unique among your labels, ignoring case (Straße and STRASSE are one), and a colour. Put it '
+            'on any item you see with the item\'s `labels`: nobody else sees it there, on a shared list too.',
+            {'201': response('Created.', json_content(schema('Label'), LABEL_EXAMPLE)),
+             '409': problem_response(
+                 'You have a label of this name already, or MAX_LABELS_PER_USER labels.',
+                 problems.LABEL_NAME_TAKEN, problems.LABEL_QUOTA),
+             **CREATE_ERRORS},
+            parameters=['IdempotencyKey'],
+            body=request_body('LabelCreate', LABEL, ['name'])),
+    },
+    '/labels/{label_id}': {
+        'get': operation(
+            'getLabel', 'labels', 'Show a label', 'One of your labels.',
+            {'200': read_response('The label.', schema('Label'), LABEL_EXAMPLE), **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['LabelId', 'IfNoneMatch']),
+        'patch': operation(
+            'updateLabel', 'labels', 'Rename or recolour a label', 'Only the fields sent change.',
+            {'200': response('Changed.', json_content(schema('Label'), LABEL_EXAMPLE), ['ETag']),
+             **NOT_FOUND, '409': problem_response('You have a label of this name already.',
+                                                  problems.LABEL_NAME_TAKEN),
+             **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['LabelId', 'IfMatch'], body=request_body('LabelPatch', LABEL)),
+        'delete': operation(
+            'deleteLabel', 'labels', 'Delete a label',
+            'For good: it comes off every item it is on (their next sync shows them without it).',
+            {'200': response('Deleted.', json_content(schema('Message'), problems.LABEL_DELETED.example_body()),
+                             ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE},
+            parameters=['LabelId', 'IfMatch']),
     },
     '/bucketlists/{bucketlist_id}/members': {
         'get': operation(
@@ -901,6 +1000,7 @@ DOCUMENT = {
              {'name': 'bucketlists', 'description': 'Your bucketlists.'},
              {'name': 'items', 'description': 'The items of a bucketlist.'},
              {'name': 'members', 'description': 'Sharing a bucketlist with other accounts.'},
+             {'name': 'labels', 'description': 'Your own labels, which you put on the items you see.'},
              {'name': 'operations', 'description': 'Health, readiness and metrics, for operators.'}],
     'security': [{'bearerAuth': []}],
     'paths': PATHS,

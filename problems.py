@@ -47,9 +47,13 @@ KINDS = {
                                      'or export it: log in for that.'),
     'cross-site': ('Cross-site request', 'A browser\'s request from another site whose origin CORS_ORIGINS does '
                                          'not list.'),
-    'quota-exceeded': ('Quota exceeded', 'The account or the bucketlist holds the most it may (bucketlists, items, '
-                                         'members or API tokens): delete one first.'),
+    'quota-exceeded': ('Quota exceeded', 'The account or the bucketlist holds the most it may (bucketlists, labels, '
+                                         'items, members or API tokens): delete one first.'),
     'name-taken': ('Name taken', 'You have a bucketlist with this name already: names are unique per owner.'),
+    'label-name-taken': ('Label name taken', 'You have a label with this name already: label names are unique per '
+                                             'account, ignoring case.'),
+    'unknown-label': ('Unknown label', 'A label id in `labels` is not one of your labels: each account puts its '
+                                       'own labels on items (GET /labels). Nothing changed.'),
     'already-a-member': ('Already a member', 'The email is the owner\'s or a member\'s of this bucketlist already.'),
     'owner-role-fixed': ('Owner\'s role fixed', 'The owner\'s role does not change, and the owner does not leave '
                                                  'their own list: they delete it.'),
@@ -61,6 +65,14 @@ KINDS = {
     'due-time-out-of-range': ('Due time out of range', 'The due_date and due_time in time_zone fall before '
                                                        'year 1 or after year 9999 in UTC: the instant has no '
                                                        'date. Nothing changed.'),
+    'recurrence-without-date': ('Recurrence without a date', 'The item would repeat with no due_date to repeat '
+                                                             'from: send a due_date with the recurrence, or clear '
+                                                             'it. Nothing changed.'),
+    'unsupported-recurrence': ('Unsupported recurrence', 'The RRULE is well-formed but not one this service keeps '
+                                                         '(a part twice, a part its FREQ does not take here, COUNT '
+                                                         'with UNTIL, a date that does not exist) or it never '
+                                                         'occurs after the due: `errors` says why. Nothing '
+                                                         'changed.'),
     'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
                                                          '(method, path or body).'),
     'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
@@ -109,6 +121,8 @@ NO_SUCH_SESSION = Problem(404, 'not-found', 'You have no session {session_id}.',
 NO_SUCH_API_TOKEN = Problem(404, 'not-found', 'You have no API token {token_id}.', token_id=1)
 NOT_A_MEMBER = Problem(404, 'not-found', 'User {user_id} is not a member of bucketlist {bucketlist_id}.',
                        user_id=2, bucketlist_id=1)
+LABEL_NOT_FOUND = Problem(404, 'not-found', 'You have no label {label_id}.', label_id=1)
+FEED_NOT_FOUND = Problem(404, 'not-found', 'No calendar feed has this URL (rotated, or mistyped).')
 NO_SUCH_INVITATION = Problem(404, 'not-found', 'You have no invitation {invitation_id}.', invitation_id=1)
 
 BUCKETLIST_QUOTA = Problem(
@@ -127,6 +141,13 @@ API_TOKEN_QUOTA = Problem(
     409, 'quota-exceeded',
     'You already have {most} API tokens, the most one account may hold (MAX_API_TOKENS_PER_USER): revoke one first.',
     most=settings.MAX_API_TOKENS_PER_USER)
+LABEL_QUOTA = Problem(
+    409, 'quota-exceeded',
+    'You already have {most} labels, the most one account may hold (MAX_LABELS_PER_USER): delete one first.',
+    most=settings.MAX_LABELS_PER_USER)
+LABEL_NAME_TAKEN = Problem(409, 'label-name-taken', 'You already have a label named {name!r} (ignoring case).',
+                           name='Errands')
+UNKNOWN_LABEL = Problem(422, 'unknown-label', 'You have no label {label_id}.', label_id=7)
 NAME_TAKEN = Problem(409, 'name-taken', 'You already have a bucketlist named {name!r}.',
                      name='Go to Borabora for vacation')
 ALREADY_A_MEMBER = Problem(409, 'already-a-member', '{email} is a member of bucketlist {bucketlist_id} already.',
@@ -173,6 +194,10 @@ DUE_TIME_WITHOUT_DATE = Problem(422, 'due-time-without-date',
 DUE_TIME_OUT_OF_RANGE = Problem(422, 'due-time-out-of-range',
                                 'This due_date and due_time in {time_zone} fall outside years 1 to 9999 in UTC.',
                                 time_zone='Etc/GMT+12')
+RECURRENCE_WITHOUT_DATE = Problem(422, 'recurrence-without-date',
+                                  'A recurrence needs a due_date: send one with it, or clear the recurrence.')
+UNSUPPORTED_RECURRENCE = Problem(422, 'unsupported-recurrence', 'This recurrence cannot be kept: {reason}',
+                                 reason='FREQ=DAILY takes no BYDAY here.')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
                                  'This Idempotency-Key was already used for a different request.')
 CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
@@ -215,6 +240,7 @@ ACCOUNT_DELETED = Message('Your account was deleted.')
 PASSWORD_CHANGED = Message('Your password was changed: every session ended; use the new tokens.')
 API_TOKEN_REVOKED = Message('The API token was revoked.')
 BUCKETLIST_DELETED = Message('bucketlist {bucketlist_id} deleted successfully', bucketlist_id=1)
+LABEL_DELETED = Message('label {label_id} deleted successfully', label_id=1)
 ITEM_DELETED = Message('item {item_id} deleted successfully', item_id=1)
 INVITATION_DECLINED = Message('You declined the invitation to bucketlist {bucketlist_id}.', bucketlist_id=1)
 INVITATION_WITHDRAWN = Message('The invitation of user {user_id} to bucketlist {bucketlist_id} was withdrawn.',

@@ -22,6 +22,7 @@ request ends), and tells 401 from 404.
 import functools
 import hashlib
 import itertools
+import json
 import re
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
@@ -234,6 +235,7 @@ def _sqlite_converters() -> dict[str, Callable[[Any], Any]]:
         for field in shown_fields(table):
             if field.field_type in ('BOOL', 'DATE', 'DATETIME'):
                 converters[prefix + field.safe_name] = field.python_value
+    converters['labels'] = lambda text: text if text is None else json.loads(text)  # (an item's: labels_on)
     return converters
 
 
@@ -252,7 +254,7 @@ def prefixed(row: Row, prefix: str) -> Row:
 
 # --- The columns, from the models ----------------------------------------------------------------
 
-DECLARED = {'bucketlists': fields.BUCKETLIST, 'items': fields.ITEM}  # each table's fields.py declaration
+DECLARED = {'bucketlists': fields.BUCKETLIST, 'items': fields.ITEM, 'labels': fields.LABEL}  # their fields.py's
 LIST_PREFIX = 'list_'  # before a bucketlist's columns in a row that also has an item's
 # PostgreSQL's type of each kind of Peewee field, for the casts of parameters and NULLs.
 SQL_TYPES = {'AUTO': 'integer', 'INT': 'integer', 'BIGINT': 'bigint', 'VARCHAR': 'varchar', 'TEXT': 'text',
@@ -263,8 +265,8 @@ SQL_TYPES = {'AUTO': 'integer', 'INT': 'integer', 'BIGINT': 'bigint', 'VARCHAR':
 def shown_fields(table: str) -> tuple[Field, ...]:
     """The model fields every read of ``table`` returns: those an answer shows (its fields.py
     declaration, by attribute: ``created_by`` is the item's ``created_by_id``), in the answer's order."""
-    from models import Bucketlist, Item  # (models.py runs its statements from here: imported only now)
-    model = {'bucketlists': Bucketlist, 'items': Item}[table]
+    from models import Bucketlist, Item, Label  # (models.py runs its statements from here: imported only now)
+    model = {'bucketlists': Bucketlist, 'items': Item, 'labels': Label}[table]
     by_attribute = {field.safe_name: field for field in model._meta.sorted_fields}
     shown = [declared.attr or name for name, declared in DECLARED[table].items() if declared.shown]
     return tuple(by_attribute[attribute] for attribute in shown if attribute in by_attribute)
@@ -278,10 +280,27 @@ def written_fields(table: str) -> dict[str, Field]:
 
 def columns(table: str, alias: str = '', prefix: str = '') -> str:
     """SQL: the columns of ``table`` (of its row ``alias``) that reads return (``shown_fields``), each
-    named as its attribute, after ``prefix``: ``b.id, b.name…``, ``i.created_by AS created_by_id``."""
+    named as its attribute, after ``prefix``: ``b.id, b.name…``, ``i.created_by AS created_by_id``;
+    an item's ``labels`` too (``labels_on``), which are the reader's, :user_id's."""
     of = f'{alias}.' if alias else ''
-    return ', '.join(f'{of}{field.column_name}' if prefix + field.safe_name == field.column_name
-                     else f'{of}{field.column_name} AS {prefix}{field.safe_name}' for field in shown_fields(table))
+    listed = ', '.join(f'{of}{field.column_name}' if prefix + field.safe_name == field.column_name
+                       else f'{of}{field.column_name} AS {prefix}{field.safe_name}' for field in shown_fields(table))
+    return f'{listed}, {labels_on(alias or table)} AS {prefix}labels' if table == 'items' else listed
+
+
+def labels_on(item: str) -> str:
+    """SQL: the ids of :user_id's labels on the item row ``item``, in order (an array; JSON text on
+    SQLite). Whether they have any label at all is read once a statement, so that the items of an
+    account without labels cost nothing more."""
+    if ON_POSTGRESQL:
+        ids = ('ARRAY(SELECT il.label_id FROM item_labels il'
+               f' WHERE il.item_id = {item}.id AND il.user_id = :user_id ORDER BY il.label_id)')
+        none = "'{}'::integer[]"
+    else:  # (in the order of the primary key's index, which the lookup reads)
+        ids = ('(SELECT json_group_array(il.label_id) FROM item_labels il'
+               f' WHERE il.item_id = {item}.id AND il.user_id = :user_id)')
+        none = "'[]'"
+    return f'CASE WHEN EXISTS (SELECT 1 FROM labels l WHERE l.user_id = :user_id) THEN {ids} ELSE {none} END'
 
 
 def sql_type(field: Field) -> str:
@@ -377,7 +396,9 @@ def update_item() -> str:
     """Write the fields :set_… says (``edits``) and :now as date_modified to the item :item_id of the
     bucketlist :bucketlist_id, if :user_id may write its items and their session :session_id is
     open; returns the item. done_at follows done from the row as it is when written: two writers
-    racing cannot leave an item not done with a done_at, or done without one.
+    racing cannot leave an item not done with a done_at, or done without one. Unless :planned (the
+    fields were worked out from the row, locked), it leaves alone a recurring item ticked done,
+    whose due moves (``bucketlist.with_due_at``).
 
     The owner's check takes no lock; an editor's shares the list's lock with other writers, so that
     a removal (which holds it) comes before or after their write, never during it."""
@@ -387,7 +408,9 @@ def update_item() -> str:
             ' done_at = CASE WHEN NOT :set_done::boolean OR :done::boolean = done THEN done_at'
             ' WHEN :done::boolean THEN :now::timestamp END, date_modified = :now::timestamp'
             f' WHERE id = :item_id AND bucketlist_id = :bucketlist_id AND (EXISTS ({owns}) OR EXISTS ({edits_}))'
-            f' AND {SESSION_OPEN} RETURNING {columns("items")}')
+            f' AND {SESSION_OPEN} AND (:planned::boolean OR NOT (:set_done::boolean AND :done::boolean AND NOT done'
+            ' AND CASE WHEN :set_recurrence::boolean THEN :recurrence::varchar ELSE recurrence END IS NOT NULL))'
+            f' RETURNING {columns("items")}')
 
 
 @declare(checks_session=True)
@@ -501,13 +524,49 @@ def first_of_each(branches: list[str], sort: str, direction: str) -> list[str]:
             for name, branch in zip(('owned', 'shared'), branches, strict=True)]
 
 
-# GET /bucketlists/<id>/items/: the items of :bucketlist_id whose names match the LIKE pattern
-# :pattern, done or not (:done), due on or before :due_before, on or after :due_after, of the
-# priority :priority (each NULL: any).
-ITEMS_MATCHING = ("FROM items i WHERE i.bucketlist_id = :bucketlist_id AND lower(i.name) LIKE :pattern ESCAPE '\\'"
-                  ' AND (:done::boolean IS NULL OR i.done = :done) AND (:due_before::date IS NULL'
-                  ' OR i.due_date <= :due_before) AND (:due_after::date IS NULL OR i.due_date >= :due_after)'
-                  ' AND (:priority::integer IS NULL OR i.priority = :priority)')
+# The items whose names match the LIKE pattern :pattern, done or not (:done), due on or before
+# :due_before, on or after :due_after, of the priority :priority, with the label :label of :user_id
+# (each NULL: any).
+ITEM_FILTERS = ("lower(i.name) LIKE :pattern ESCAPE '\\'"
+                ' AND (:done::boolean IS NULL OR i.done = :done) AND (:due_before::date IS NULL'
+                ' OR i.due_date <= :due_before) AND (:due_after::date IS NULL OR i.due_date >= :due_after)'
+                ' AND (:priority::integer IS NULL OR i.priority = :priority) AND (:label::integer IS NULL OR EXISTS'
+                ' (SELECT 1 FROM item_labels il WHERE il.item_id = i.id AND il.label_id = :label'
+                ' AND il.user_id = :user_id))')
+# GET /bucketlists/<id>/items/: those of :bucketlist_id.
+ITEMS_MATCHING = f'FROM items i WHERE i.bucketlist_id = :bucketlist_id AND {ITEM_FILTERS}'
+# GET /items/: those of every bucketlist :user_id sees (each branch through its own index) due in
+# a window: a date-only due from :due_from_date to before :due_to_date, a timed one from the
+# instant :due_from_at to before :due_to_at (NULL froms: open; a NULL :due_to_date: any due).
+EVERY_ITEM_MATCHING = ('FROM items i WHERE i.bucketlist_id IN (SELECT b.id FROM bucketlists b WHERE b.owner_id ='
+                       ' :user_id UNION ALL SELECT m.bucketlist_id FROM memberships m WHERE m.user_id = :user_id)'
+                       f' AND {ITEM_FILTERS} AND (:due_to_date::date IS NULL'
+                       ' OR (i.due_time IS NULL AND i.due_date < :due_to_date'
+                       ' AND (:due_from_date::date IS NULL OR i.due_date >= :due_from_date))'
+                       ' OR (i.due_time IS NOT NULL AND i.due_at < :due_to_at::timestamp'
+                       ' AND (:due_from_at::timestamp IS NULL OR i.due_at >= :due_from_at)))')
+
+
+def item_order(sort: str, direction: str) -> str:
+    """SQL: the ORDER BY of a page of items, in ``sort`` order with nulls last; a day's items by due
+    date: those of no time first, then by their time."""
+    direction = direction.upper()
+    then = f' i.due_time {direction} NULLS FIRST,' if sort == 'due_date' else ''
+    return f'ORDER BY i.{sort} {direction} NULLS LAST,{then} i.id {direction}'
+
+
+@declare()
+def count_every_item() -> str:
+    """How many of the items of GET /items/ match: for an empty page, which cannot tell."""
+    return f'SELECT count(*) AS total {EVERY_ITEM_MATCHING}'
+
+
+@declare(ITEM_SORTS, DIRECTIONS, checks_session=True)
+def list_every_item(sort: str, direction: str) -> str:
+    """A page of the items of every list :user_id sees that match (:limit from :offset, in ``sort``
+    order), each with the ``total``, if their session :session_id is open."""
+    return (f'SELECT {columns("items", "i")}, count(*) OVER () AS total {EVERY_ITEM_MATCHING} AND {SESSION_OPEN}'
+            f' {item_order(sort, direction)} LIMIT :limit OFFSET :offset')
 
 
 @declare()
@@ -520,16 +579,13 @@ def count_items() -> str:
 def list_items(sort: str, direction: str) -> str:
     """A page of the items that match (:limit from :offset, in ``sort`` order, nulls last), each with
     the ``total``, if :user_id sees the bucketlist and their session :session_id is open."""
-    direction = direction.upper()
-    # A day's items by due date: those of no time first, then by their time.
-    then = f' i.due_time {direction} NULLS FIRST,' if sort == 'due_date' else ''
     return (f'SELECT {columns("items", "i")}, count(*) OVER () AS total {ITEMS_MATCHING}'
             f' AND EXISTS (SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND {SEEN}) AND {SESSION_OPEN}'
-            f' ORDER BY i.{sort} {direction} NULLS LAST,{then} i.id {direction} LIMIT :limit OFFSET :offset')
+            f' {item_order(sort, direction)} LIMIT :limit OFFSET :offset')
 
 
 # The parts of what changed since a sync's cursor, in the order ``sync_changes`` returns them.
-SYNC_PARTS = ('deletions', 'bucketlists', 'items')
+SYNC_PARTS = ('deletions', 'labels', 'bucketlists', 'items')
 
 
 @declare(checks_session=True)
@@ -547,6 +603,7 @@ def sync_changes() -> str:
     parts = {  # each part's columns after part, version and id: {name: (SQL, type)}
         'state': {'low_water': (low_water, 'bigint'), 'purged_below': ('s.purged_below', 'bigint')},
         'deletions': {'kind': ('d.kind', 'varchar'), 'object_id': ('d.object_id', 'integer')},
+        'labels': _typed_columns('labels', 'l'),
         'bucketlists': {**_typed_columns('bucketlists', 'b'), 'role': (ROLE_OF_B, 'varchar')},
         'items': _typed_columns('items', 'i'),
     }
@@ -563,19 +620,19 @@ def sync_changes() -> str:
     def after(part, table):
         return (f'(:after_version::bigint IS NULL OR :part::integer <> {part}'
                 f' OR ({table}.version, {table}.id) > (:after_version, :after_id::integer))')
-    branches = [
-        'SELECT -1 AS part, CAST(NULL AS bigint) AS version, CAST(NULL AS integer) AS id,'
-        f" {values('state', named=True)} FROM sync_state s WHERE s.id = 1",
-        f"SELECT 0, d.version, d.id, {values('deletions')} FROM deletions d"
-        f" WHERE :part::integer <= 0 AND d.user_id = :user_id AND d.version >= :since AND {after(0, 'd')}"
-        ' ORDER BY d.version, d.id LIMIT :limit',
-        f"SELECT 1, b.version, b.id, {values('bucketlists')} FROM bucketlists b"
-        f" WHERE :part::integer <= 1 AND b.version >= :since AND {after(1, 'b')} AND {SEEN}"
-        ' ORDER BY b.version, b.id LIMIT :limit',
-        f"SELECT 2, i.version, i.id, {values('items')} FROM items i JOIN bucketlists b ON b.id = i.bucketlist_id"
-        f" WHERE :part::integer <= 2 AND i.version >= :since AND {after(2, 'i')} AND {SEEN}"
-        ' ORDER BY i.version, i.id LIMIT :limit',
-    ]
+    sources = {  # each part's rows: its table, and which of them are the user's
+        'deletions': ('deletions d', 'd', 'd.user_id = :user_id'),
+        'labels': ('labels l', 'l', 'l.user_id = :user_id'),
+        'bucketlists': ('bucketlists b', 'b', SEEN),
+        'items': ('items i JOIN bucketlists b ON b.id = i.bucketlist_id', 'i', SEEN),
+    }
+    branches = ['SELECT -1 AS part, CAST(NULL AS bigint) AS version, CAST(NULL AS integer) AS id,'
+                f" {values('state', named=True)} FROM sync_state s WHERE s.id = 1"]
+    for number, part in enumerate(SYNC_PARTS):
+        table, row, theirs = sources[part]
+        branches.append(f'SELECT {number}, {row}.version, {row}.id, {values(part)} FROM {table}'
+                        f' WHERE :part::integer <= {number} AND {row}.version >= :since AND {after(number, row)}'
+                        f' AND {theirs} ORDER BY {row}.version, {row}.id LIMIT :limit')
     # Each part in a subquery of its own, for its ORDER BY and LIMIT (SQLite wants it so too).
     joined = ' UNION ALL '.join(f'SELECT * FROM ({branch}) AS part_{n}' for n, branch in enumerate(branches))
     return f'SELECT * FROM ({joined}) AS changed WHERE {SESSION_OPEN} ORDER BY part, version, id'
@@ -583,8 +640,11 @@ def sync_changes() -> str:
 
 def _typed_columns(table: str, alias: str) -> dict[str, tuple[str, str]]:
     """{attribute: (SQL, PostgreSQL's type)} of the columns reads return of ``table``'s row ``alias``, but its id."""
-    return {field.safe_name: (f'{alias}.{field.column_name}', sql_type(field))
-            for field in shown_fields(table) if field.safe_name != 'id'}
+    typed = {field.safe_name: (f'{alias}.{field.column_name}', sql_type(field))
+             for field in shown_fields(table) if field.safe_name != 'id'}
+    if table == 'items':
+        typed['labels'] = (labels_on(alias), 'integer[]' if ON_POSTGRESQL else 'text')
+    return typed
 
 
 # --- Reads behind a pooler in transaction mode ---------------------------------------------------

@@ -22,11 +22,11 @@ import settings
 import sql
 from database import ON_POSTGRESQL, db, utcnow
 from fields import MAX_ID, text_size, within_text_max
-from models import Bucketlist, Deletion, Item, SyncState, role_of, visible_to
+from models import Bucketlist, Deletion, Item, ItemLabel, Label, SyncState, role_of, visible_to
 from sql import SYNC_PARTS
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
-FULL_PHASES = ('bucketlists', 'items')
+FULL_PHASES = ('labels', 'bucketlists', 'items')
 # Deletions first: a client applies them before the objects, and SQLite may give a deleted id
 # to a new object.
 INCREMENTAL_PHASES = SYNC_PARTS
@@ -150,16 +150,20 @@ def page(user_id, session_id, cursor, limit):
 
 
 def _everything(phase, user_id, after, limit):
-    """The rows of one kind the user sees, in id order after the id ``after``: bucketlists (with
-    the user's role) or items of those, read through their indexes."""
-    if phase == 'bucketlists':
+    """The rows of one kind the user sees, in id order after the id ``after``: their labels,
+    bucketlists (with the user's role) or items of those (with the user's labels), read through
+    their indexes."""
+    if phase == 'labels':
+        model, query = Label, Label.select().where(Label.user == user_id)
+    elif phase == 'bucketlists':
         model = Bucketlist
         query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible_to(user_id))
     else:
         model, query = Item, Item.select(Item).join(Bucketlist).where(visible_to(user_id))
     if after is not None:
         query = query.where(model.id > after)
-    return query.order_by(model.id).limit(limit)
+    rows = list(query.order_by(model.id).limit(limit))
+    return ItemLabel.put_on(rows, user_id) if model is Item else rows
 
 
 def _key(row, since):
@@ -220,6 +224,18 @@ def _tombstones(statement, audience, params, now):
     if newest is not None:
         Deletion.delete().where(Deletion.deleted_at < cutoff).execute()
         SyncState.update(purged_below=newest + 1).where(SyncState.purged_below < newest + 1).execute()
+
+
+TOMBSTONE_OF_LABEL = "INSERT INTO deletions (user_id, kind, object_id, deleted_at) SELECT {p}, 'label', {p}, {p}"
+
+
+def record_label_deletion(user_id, label_id):
+    """A label about to be deleted: a tombstone for its account, and its items written again (their
+    versions move), whose labels change."""
+    now = utcnow()
+    _tombstones(TOMBSTONE_OF_LABEL, '', [user_id, label_id, now], now)
+    Item.update(position=Item.position).where(
+        Item.id.in_(ItemLabel.select(ItemLabel.item).where(ItemLabel.label == label_id))).execute()
 
 
 def record_sharing(bucketlist_id):

@@ -95,7 +95,7 @@ async function load() {
   if (shown) prefill(shown)
 }
 
-// The URL a value links to: ids of bucketlists and items, an item's bucketlist. Only integers
+// The URL a value links to: ids of bucketlists, items and labels, an item's bucketlist. Only integers
 // make a link, so no text from the API ever becomes an href.
 function linkFor(object, key) {
   const id = object[key]
@@ -104,6 +104,7 @@ function linkFor(object, key) {
   if (key !== 'id') return null
   if (Number.isInteger(object.bucketlist_id)) return `/bucketlists/${object.bucketlist_id}/items/${id}`
   if ('created_by' in object) return `/bucketlists/${id}`
+  if ('colour' in object) return `/labels/${id}`
   return null
 }
 
@@ -183,6 +184,9 @@ async function submit(event) {
       fields[field.name] = field.value || null  // an empty date, time or zone: none
     }
     else if ('integer' in field.dataset) fields[field.name] = field.value === '' ? null : Number(field.value)
+    else if ('ids' in field.dataset) {  // ids separated by commas: a list of numbers (empty: none)
+      fields[field.name] = field.value.split(',').map(id => id.trim()).filter(id => id !== '').map(Number)
+    }
     else fields[field.name] = field.value
   }
   // Move up and down: from the position the page shows, by the button's step, never before the first.

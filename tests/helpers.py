@@ -115,20 +115,20 @@ def routes(public=None):
 
 
 PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}',
-            '<user_id:id>': '{u}', '<invitation_id:id>': '{n}'}
+            '<user_id:id>': '{u}', '<invitation_id:id>': '{n}', '<label_id:id>': '{l}'}
 
 
 def path_template(rule):
     """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id,
-    ``{s}`` for a session's, ``{t}`` for an API token's, ``{u}`` for a member's user id and ``{n}``
-    for an invitation's."""
+    ``{s}`` for a session's, ``{t}`` for an API token's, ``{u}`` for a member's user id, ``{n}``
+    for an invitation's and ``{l}`` for a label's."""
     for wildcard, field in PATH_IDS.items():
         rule = rule.replace(wildcard, field)
     return rule
 
 
-def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1):
-    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n)
+def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1, l=1):  # noqa: E741
+    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n, l=l)
 
 
 def set_back_an_hour(model, row_id, user, url):

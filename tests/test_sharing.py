@@ -278,7 +278,7 @@ def test_sync_shows_being_added_and_being_removed(owner, viewer):
     owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(viewer)}')
     answer = viewer.get('/sync', {'cursor': answer['cursor']}).json
     # The list alone: a client drops its items with it (one tombstone however many items).
-    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': []}
+    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': [], 'labels': []}
     assert answer['bucketlists'] == [] and answer['items'] == []
 
 

@@ -11,11 +11,11 @@ from models import Deletion, utcnow
 
 
 class Replica:
-    """What a client keeps: bucketlists and items by id, brought up to date by /sync."""
+    """What a client keeps: bucketlists, items and labels by id, brought up to date by /sync."""
 
     def __init__(self, client):
         self.client, self.cursor = client, None
-        self.bucketlists, self.items = {}, {}
+        self.bucketlists, self.items, self.labels = {}, {}, {}
 
     def sync(self, limit=None):
         """Sync until has_more is false; returns the pages' answers."""
@@ -35,7 +35,13 @@ class Replica:
             self.items = {i: item for i, item in self.items.items() if item['bucketlist_id'] != bucketlist_id}
         for item_id in answer['deleted']['items']:
             self.items.pop(item_id, None)
+        for label_id in answer['deleted']['labels']:
+            self.labels.pop(label_id, None)
         seen = set()
+        for label in answer['labels']:
+            assert ('l', label['id']) not in seen, 'an object twice in one answer'
+            seen.add(('l', label['id']))
+            self.labels[label['id']] = label
         for bucketlist in answer['bucketlists']:
             assert ('b', bucketlist['id']) not in seen, 'an object twice in one answer'
             seen.add(('b', bucketlist['id']))
@@ -66,8 +72,8 @@ def test_a_first_sync_holds_everything(user, other_user):
     new_list(other_user, 'Not yours')
     replica = Replica(user)
     (answer,) = replica.sync()
-    assert set(answer) == {'cursor', 'has_more', 'bucketlists', 'items', 'deleted'}
-    assert answer['deleted'] == {'bucketlists': [], 'items': []} and answer['has_more'] is False
+    assert set(answer) == {'cursor', 'has_more', 'bucketlists', 'items', 'labels', 'deleted'}
+    assert answer['deleted'] == {'bucketlists': [], 'items': [], 'labels': []} and answer['has_more'] is False
     assert (replica.bucketlists, replica.items) == replica.server_state()
     assert [b['name'] for b in answer['bucketlists']] == ['Trip']
 
@@ -177,7 +183,23 @@ def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
                 continue
             bucketlist_id = rng.choice(mine)
             base = f'/bucketlists/{bucketlist_id}/items/'
-            if action < 0.5:
+            if action >= 0.95:  # labels: make one, rename one, delete one, or put some on an item
+                labels = [label['id'] for label in owner.get('/labels').json]
+                choice = rng.random()
+                if choice < 0.3 or not labels:
+                    res = owner.post_json('/labels', {'name': f'l{n} {rng.random()}'}, expect_errors=True)
+                elif choice < 0.5:
+                    res = owner.patch_json(f'/labels/{rng.choice(labels)}', {'name': f'l{n} {rng.random()}'},
+                                           expect_errors=True)
+                elif choice < 0.65:
+                    res = owner.delete(f'/labels/{rng.choice(labels)}', expect_errors=True)
+                else:
+                    items = owner.get(base, expect_errors=True).json
+                    if not isinstance(items, list) or not items:
+                        continue
+                    res = owner.patch_json(f'{base}{rng.choice(items)["id"]}',
+                                           {'labels': rng.sample(labels, min(len(labels), 2))}, expect_errors=True)
+            elif action < 0.5:
                 res = owner.post_json(base, {'name': f'item {rng.random()}'}, expect_errors=True)
             elif action < 0.85:
                 items = owner.get(base, expect_errors=True).json
@@ -220,5 +242,6 @@ def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
     assert syncs > 3
     server_bucketlists, server_items = replica.server_state()
     assert replica.bucketlists == server_bucketlists
-    assert replica.items == server_items
+    assert replica.items == server_items  # (their labels included)
+    assert replica.labels == {label['id']: label for label in owner.get('/labels').json}
     assert len(server_items) > 0 or not ON_POSTGRESQL
