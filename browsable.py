@@ -4,7 +4,7 @@ from html import escape
 
 from bottle import request, response
 
-from fields import BUCKETLIST, ITEM, LABEL, MEMBER, PASSWORD_MIN_LENGTH, form_input, form_inputs
+from fields import BUCKETLIST, ITEM, LABEL, MEMBER, PASSWORD_MIN_LENGTH, STEP, form_input, form_inputs
 
 # The page sends the token itself (static/browsable.js), so nothing inline is needed or allowed.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -84,6 +84,7 @@ PAGE = '''<!doctype html>
 <body>
 <header>
 <h1><a href="/bucketlists/">Bucketlist API</a></h1>
+<a href="/items/?due=today">Today</a>
 <a href="/invitations">Invitations</a>
 <a href="/labels">Labels</a>
 <a href="/docs">API documentation</a>
@@ -174,6 +175,7 @@ BUCKETLIST_INPUTS = form_inputs(BUCKETLIST, required=('name',))
 ITEM_INPUTS = form_inputs(ITEM, required=('name',))
 MEMBER_INPUTS = form_inputs(MEMBER, required=('email', 'role'))
 LABEL_INPUTS = form_inputs(LABEL, required=('name',))
+STEP_INPUTS = form_inputs(STEP, required=('name',))
 ROLE = form_input('role', MEMBER['role'])
 INVITATION_ID = ('<label>Invitation\'s id <input name="id" required inputmode="numeric" pattern="[0-9]+" '
                  'data-in-path></label>')
@@ -209,7 +211,13 @@ def forms(path, q):
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+', path):
         return (form('PATCH', path, 'Edit', ITEM_INPUTS, 'Save', prefill=True)
                 + move_form(path + '/move')
+                + form('POST', path + '/steps/', 'New step', STEP_INPUTS, 'Add step')
                 + form('DELETE', path, 'Delete this item', '', 'Delete'))
+    if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+/steps/', path):
+        return form('POST', path, 'New step', STEP_INPUTS, 'Add step')
+    if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+/steps/[0-9]+', path):
+        return (form('PATCH', path, 'Edit', STEP_INPUTS, 'Save', prefill=True)
+                + form('DELETE', path, 'Delete this step', '', 'Delete'))
     return ''
 
 

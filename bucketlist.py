@@ -35,6 +35,7 @@ from fields import (
     MOVE,
     PRIORITIES,
     ROLES,
+    STEP,
     items_within_text_max,
     normalized_email,
     resets,
@@ -47,6 +48,7 @@ from models import (
     ItemLabel,
     Label,
     Membership,
+    Step,
     ThrottleEvent,
     User,
     db,
@@ -82,6 +84,9 @@ from problems import (
     OWNER_ROLE_FIXED,
     RECURRENCE_WITHOUT_DATE,
     SESSION_ENDED,
+    STEP_DELETED,
+    STEP_NOT_FOUND,
+    STEP_QUOTA,
     UNSUPPORTED_RECURRENCE,
     VIEWER_CANNOT_WRITE,
     APIError,
@@ -365,7 +370,12 @@ def due_window(due, zone):
 
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>')
 def item_show(bucketlist_id, item_id):
-    return item_json(item_for(bucketlist_id, item_id))
+    return item_shown(item_for(bucketlist_id, item_id))
+
+
+def item_shown(item):
+    """An item as GET one shows it: with its steps, in order."""
+    return {**item_json(item), 'steps': [step_json(step) for step in Step.of(item.id)]}
 
 
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
@@ -393,7 +403,7 @@ def item_written(bucketlist_id, item_id):
     if not one_statement or (item is None and fields.get('done') is True):
         with db.atomic():  # (so too a PATCH of a due field: its instant needs the others, as stored)
             item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
-            check_if_match(lambda: item_json(item))
+            check_if_match(lambda: item_json(item), lambda: item_shown(item))
             fields = item_fields(item) if fields is None else with_due_at(fields, item)  # (read once)
             item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None, planned=True)
     if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
@@ -409,7 +419,7 @@ def item_labelled(bucketlist_id, item_id):
     sees them, so its date_modified stays; its version moves, for the caller's next sync."""
     with db.atomic():
         item = item_for(bucketlist_id, item_id)
-        check_if_match(lambda: item_json(item))
+        check_if_match(lambda: item_json(item), lambda: item_shown(item))
         item.labels = clean_body(ITEM_LABELS, required=('labels',))['labels']
         labels.put_labels(item_id, item.labels)
         Item.update(position=Item.position).where(Item.id == item_id).execute()
@@ -494,6 +504,7 @@ def item_move(bucketlist_id, item_id):
             raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
         if target_id != bucketlist_id:
             sync.record_deletion(bucketlist_id, item_id)
+            sync.record_item_arrival(item_id)
         Item.shift(bucketlist_id, item.position + 1, -1)  # out of its place...
         remaining = Item.count_in(target_id) - (target_id == bucketlist_id)
         if target_id != bucketlist_id and remaining >= settings.MAX_ITEMS_PER_BUCKETLIST:
@@ -509,11 +520,92 @@ def item_move(bucketlist_id, item_id):
 def item_delete(bucketlist_id, item_id):
     with db.atomic():
         item = item_for(bucketlist_id, item_id, 'write')
-        check_if_match(lambda: item_json(item))
+        check_if_match(lambda: item_json(item), lambda: item_shown(item))
         item.delete_instance()
         Item.shift(bucketlist_id, item.position + 1, -1)
         sync.record_deletion(bucketlist_id, item_id)
     return ITEM_DELETED(item_id=item_id)
+
+
+# --- Steps ---------------------------------------------------------------------------------------
+
+step_json = serializer(STEP)
+
+
+def step_for(item_id, step_id):
+    """The item's step, locked for the caller's transaction; else 404."""
+    found = locked(Step.select().where((Step.id == step_id) & (Step.item == item_id))).get_or_none()
+    if found is None:
+        raise STEP_NOT_FOUND(step_id=step_id, item_id=item_id)
+    return found
+
+
+@app.post('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/')
+def step_create(bucketlist_id, item_id):
+    """A step at ``position`` (default: last); those from there on move down one. Owners and editors:
+    404 and 403 come before a body that is not valid (400), as for items."""
+    def create():
+        with db.atomic():
+            item_for(bucketlist_id, item_id, 'write')  # (the list's lock: its writes take turns)
+            fields = clean_body(STEP, required=('name',))
+            count = Step.select().where(Step.item == item_id).count()
+            if count >= settings.MAX_STEPS_PER_ITEM:
+                raise STEP_QUOTA(item_id=item_id, most=settings.MAX_STEPS_PER_ITEM)
+            position = min(fields.pop('position', count), count)
+            Step.shift(item_id, position, +1)
+            now = utcnow()
+            step = Step.create(item=item_id, position=position, date_created=now, date_modified=now, **fields)
+        response.status = 201
+        return step_json(step)
+    return idempotent(create)
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/')
+def step_list(bucketlist_id, item_id):
+    """All the item's steps, in order (at most MAX_STEPS_PER_ITEM: no pages)."""
+    item_for(bucketlist_id, item_id)
+    return [step_json(step) for step in Step.of(item_id)]
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>')
+def step_show(bucketlist_id, item_id, step_id):
+    item_for(bucketlist_id, item_id)
+    step = Step.get_or_none((Step.id == step_id) & (Step.item == item_id))
+    if step is None:
+        raise STEP_NOT_FOUND(step_id=step_id, item_id=item_id)
+    return step_json(step)
+
+
+@app.patch('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>')
+def step_update(bucketlist_id, item_id, step_id):
+    """Rename, tick or move a step (to ``position``; past the end: last)."""
+    with db.atomic():
+        item_for(bucketlist_id, item_id, 'write')
+        step = step_for(item_id, step_id)
+        check_if_match(lambda: step_json(step))
+        fields = clean_body(STEP)
+        if 'position' in fields:
+            last = Step.select().where(Step.item == item_id).count() - 1
+            Step.shift(item_id, step.position + 1, -1)  # out of its place...
+            step.position = min(fields.pop('position'), last)
+            Step.shift(item_id, step.position, +1)  # ...and into its new one
+        for name, value in fields.items():
+            setattr(step, name, value)
+        step.date_modified = utcnow()
+        step.save()
+    return step_json(step)
+
+
+@app.delete('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>')
+def step_delete(bucketlist_id, item_id, step_id):
+    with db.atomic():
+        item_for(bucketlist_id, item_id, 'write')
+        step = step_for(item_id, step_id)
+        check_if_match(lambda: step_json(step))
+        step.delete_instance()
+        Step.shift(item_id, step.position + 1, -1)
+        sync.record_step_deletion(bucketlist_id, step_id)
+    return STEP_DELETED(step_id=step_id)
 
 
 # --- Members -------------------------------------------------------------------------------------
@@ -703,9 +795,11 @@ def sync_changes():
             'bucketlists': [bucketlist_json(bucketlist) for bucketlist in found['bucketlists']],
             'items': [item_json(item) for item in found['items']],
             'labels': [labels.label_json(label) for label in found['labels']],
+            'steps': [step_json(step) for step in found['steps']],
             'deleted': {'bucketlists': [d.object_id for d in deleted if d.kind == 'bucketlist'],
                         'items': [d.object_id for d in deleted if d.kind == 'item'],
-                        'labels': [d.object_id for d in deleted if d.kind == 'label']}}
+                        'labels': [d.object_id for d in deleted if d.kind == 'label'],
+                        'steps': [d.object_id for d in deleted if d.kind == 'step']}}
 
 
 # --- The account's data, to take away ----------------------------------------------------------
@@ -762,6 +856,14 @@ def export_parts(user):
         for position, bucketlist in enumerate(batch, start):
             yield (', ' if position else '') + json.dumps(bucketlist_json(bucketlist, items.get(bucketlist.id, []),
                                                                           whole=True))
+    yield '], "steps": ['
+    first = True
+    for start in range(0, len(bucketlists), EXPORT_BATCH):
+        batch_ids = [bucketlist.id for bucketlist in bucketlists[start:start + EXPORT_BATCH]]
+        for step in (Step.select().join(Item).where(Item.bucketlist.in_(batch_ids))
+                     .order_by(Step.item, Step.position)):
+            yield ('' if first else ', ') + json.dumps(step_json(step))
+            first = False
     yield ']}'
 
 

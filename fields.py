@@ -488,12 +488,28 @@ ITEM = {
                                     'BYMONTHDAY and BYSETPOS, YEARLY those and BYMONTH.'),
     'last_completed_at': Field(NULLABLE_TIMESTAMP, example=None, show=timestamp, column=DateTimeField(null=True),
                                description="When a recurring item was last ticked done (UTC), or null: never."),
+    'steps': Field({'type': 'array'}, shown=False),  # GET one's, read-only: steps change at their own URLs
     # (No reset: a PUT keeps them unless it sends them, as the tutorial's clients send only the name.)
     'labels': Field(LABEL_IDS, clean_label_ids, example=[1], label='Label ids',
                     html='<input name="labels" placeholder="1,2" data-ids>',
                     description="The ids of your labels on it, in order: each member's labels are theirs alone. "
                                 'A PATCH of labels alone is open to viewers too. Left out: none on create; PUT '
                                 'and PATCH keep them.'),
+}
+
+STEP = {
+    'id': read_only(ID, 1),
+    'item_id': read_only(ID, 1),
+    'name': Field(NAME, clean_name, shown_schema=STORED_NAME, example='Renew the passport',
+                  column=CharField(max_length=NAME_MAX_LENGTH), label='Name'),
+    'done': Field({'type': 'boolean'}, clean_boolean, example=False, column=BooleanField(default=False),
+                  label='Done'),
+    'position': Field({'type': 'integer', 'minimum': 0, 'maximum': MAX_ID}, clean_position, example=0,
+                      shown_schema={'type': 'integer', 'minimum': 0},
+                      description="Its 0-based place in its item's order. On create, left out or past the end: "
+                                  'last; a PATCH moves it there.'),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
 }
 
 LABEL = {

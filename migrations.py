@@ -138,6 +138,22 @@ LABEL_TABLES = [
 ]
 
 
+# Step 19's table: the steps of items.
+STEP_TABLE = [
+    '''CREATE TABLE "steps" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "item_id" INTEGER NOT NULL REFERENCES "items" ("id") ON DELETE CASCADE,
+        "position" INTEGER NOT NULL DEFAULT 0,
+        "date_created" {timestamp} NOT NULL,
+        "date_modified" {timestamp} NOT NULL,
+        "version" {bigint} NOT NULL DEFAULT 0,
+        "name" VARCHAR(255) NOT NULL,
+        "done" {boolean} NOT NULL DEFAULT FALSE)''',
+    'CREATE INDEX "steps_item_id_position" ON "steps" ("item_id", "position")',
+    'CREATE INDEX "steps_version_id" ON "steps" ("version", "id")',
+]
+
+
 def sqlite_never_reused(tables, never_reused=True):
     """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
     (AUTOINCREMENT), counting on from the highest they hold; or, ``never_reused`` False, reused
@@ -626,6 +642,15 @@ STEPS = [
         'ALTER TABLE "users" ADD COLUMN "calendar_version" INTEGER NOT NULL DEFAULT 0',
     ], down=[
         'ALTER TABLE "users" DROP COLUMN "calendar_version"',
+    ]),
+    Step(19, 'steps', up={
+        'postgresql': [*in_dialect('postgresql', STEP_TABLE),
+                       '''CREATE TRIGGER "steps_version" BEFORE INSERT OR UPDATE ON "steps"
+                           FOR EACH ROW EXECUTE FUNCTION "stamp_version"()'''],
+        'sqlite': [*in_dialect('sqlite', STEP_TABLE), sqlite_version_trigger('steps', 'INSERT'),
+                   sqlite_version_trigger('steps', 'UPDATE OF "name", "done", "position", "date_modified"')],
+    }, down=[
+        'DROP TABLE "steps"',
     ]),
 ]
 

@@ -299,6 +299,32 @@ class Item(BaseModel):
         return cls.select().where(cls.bucketlist == bucketlist_id).count()
 
 
+class Step(BaseModel):
+    """One of an item's ordered steps, a checklist (its ``name`` and ``done`` come from ``fields.STEP``)."""
+    id = AutoField()
+    item = ForeignKeyField(Item, column_name='item_id', on_delete='CASCADE', index=False)
+    position = IntegerField(default=0)  # 0..n-1 within its item
+    date_created = DateTimeField(default=utcnow)
+    date_modified = DateTimeField(default=utcnow)
+    version = BigIntegerField(default=0)  # of the write that last changed it (a trigger's: migration 19)
+
+    class Meta:
+        table_name = 'steps'
+        indexes = (
+            (('item', 'position'), False),
+            (('version', 'id'), False),
+        )
+
+    @classmethod
+    def of(cls, item_id):
+        return list(cls.select().where(cls.item == item_id).order_by(cls.position, cls.id))
+
+    @classmethod
+    def shift(cls, item_id, start, by):
+        """Move the positions from ``start`` on by ``by``: opening a gap (+1) or closing one (-1)."""
+        cls.update(position=cls.position + by).where((cls.item == item_id) & (cls.position >= start)).execute()
+
+
 class Label(BaseModel):
     """An account's label, which it puts on the items it sees (its ``name`` and ``colour`` come from
     ``fields.LABEL``)."""
@@ -365,6 +391,7 @@ add_declared_columns(User, fields.ACCOUNT)
 add_declared_columns(Bucketlist, fields.BUCKETLIST)
 add_declared_columns(Item, fields.ITEM)
 add_declared_columns(Label, fields.LABEL)
+add_declared_columns(Step, fields.STEP)
 
 
 class Session(BaseModel):
@@ -588,4 +615,4 @@ add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
-          ThrottleEvent, Invitation, Label, ItemLabel]
+          ThrottleEvent, Invitation, Label, ItemLabel, Step]

@@ -39,6 +39,7 @@ from fields import (
     ROLES,
     SESSION,
     SHARED_SCHEMAS,
+    STEP,
     answer_schema,
     body_schema,
     component,
@@ -116,6 +117,7 @@ INVITATION_EXAMPLE = example(INVITATION)
 BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 'has_more_items': False}
 API_TOKEN_EXAMPLE = example(API_TOKEN)
 LABEL_EXAMPLE = example(LABEL)
+STEP_EXAMPLE = example(STEP)
 CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.kP3v…ics'}
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
@@ -179,6 +181,16 @@ SCHEMAS = {
         **body_schema({'url': {'type': 'string', 'format': 'uri'}}, ['url']),
         'examples': [CALENDAR_URL_EXAMPLE],
     },
+    'Step': {
+        **answer_schema(STEP),
+        'description': "One of an item's ordered steps.",
+        'examples': [STEP_EXAMPLE],
+    },
+    'ItemWithSteps': {
+        **answer_schema(ITEM, steps={'type': 'array', 'items': schema('Step'), 'description': 'In order.'}),
+        'description': 'One item, with its steps.',
+        'examples': [{**ITEM_EXAMPLE, 'steps': [STEP_EXAMPLE]}],
+    },
     'Label': {
         **answer_schema(LABEL),
         'description': 'One of your labels: you put it on items you see (their `labels`), where only you see it.',
@@ -205,17 +217,22 @@ SCHEMAS = {
                                      'labels).'},
             'labels': {'type': 'array', 'items': schema('Label'),
                        'description': 'Your labels created or changed since the cursor.'},
+            'steps': {'type': 'array', 'items': schema('Step'),
+                      'description': 'Steps created, changed or moved since the cursor.'},
             'deleted': body_schema({'bucketlists': {'type': 'array', 'items': ID},
                                     'items': {'type': 'array', 'items': ID},
-                                    'labels': {'type': 'array', 'items': ID}}, ['bucketlists', 'items', 'labels']),
-        }, ['cursor', 'has_more', 'bucketlists', 'items', 'labels', 'deleted']),
+                                    'labels': {'type': 'array', 'items': ID},
+                                    'steps': {'type': 'array', 'items': ID}},
+                                   ['bucketlists', 'items', 'labels', 'steps']),
+        }, ['cursor', 'has_more', 'bucketlists', 'items', 'labels', 'steps', 'deleted']),
         'description': 'Apply `deleted` first, then the objects, replacing those with the same id. A deleted '
-                       'bucketlist takes its items with them: drop those you hold in it. (A deleted list\'s items '
+                       'bucketlist takes its items with them, and a deleted item its steps: drop those you hold in '
+                       'it. (A deleted list\'s items '
                        'are usually in `deleted.items` too, one may have moved into it since your last sync; a '
                        'list you left or were removed from comes alone.)',
         'examples': [{'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'has_more': False, 'bucketlists': [BUCKETLIST_EXAMPLE],
-                      'items': [ITEM_EXAMPLE], 'labels': [LABEL_EXAMPLE],
-                      'deleted': {'bucketlists': [4], 'items': [7, 9], 'labels': [3]}}],
+                      'items': [ITEM_EXAMPLE], 'labels': [LABEL_EXAMPLE], 'steps': [STEP_EXAMPLE],
+                      'deleted': {'bucketlists': [4], 'items': [7, 9], 'labels': [3], 'steps': [5]}}],
     },
     'Account': {
         **answer_schema(ACCOUNT),
@@ -226,8 +243,10 @@ SCHEMAS = {
                        'sessions': {'type': 'array', 'items': schema('Session')},
                        'api_tokens': {'type': 'array', 'items': schema('ApiToken')},
                        'labels': {'type': 'array', 'items': schema('Label')},
-                       'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')}},
-                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists']),
+                       'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')},
+                       'steps': {'type': 'array', 'items': schema('Step'),
+                                 'description': "The steps of your bucketlists' items."}},
+                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists', 'steps']),
         'description': 'Everything the account holds, in id order; sessions and API tokens without '
                        'their secrets.',
     },
@@ -313,6 +332,8 @@ PARAMETERS = {
     'Feed': {'name': 'feed', 'in': 'path', 'required': True,
              'schema': {'type': 'string', 'pattern': '^[0-9]{1,10}[.][A-Za-z0-9_-]{43}[.]ics$'},
              'description': 'The secret part of the URL GET /users/me/calendar gives.'},
+    'StepId': {'name': 'step_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+               'description': 'A step of that item; anything else is 404.'},
     'LabelId': {'name': 'label_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                 'description': 'A label of yours (GET /labels); anything else is 404.'},
     'Label': {'name': 'label', 'in': 'query', 'schema': ID, 'example': 1,
@@ -636,7 +657,7 @@ PATHS = {
         {**THROTTLED, '200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE], 'labels': [LABEL_EXAMPLE],
-            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE]}), ['Content-Disposition'])})},
+            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE]}), ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
         'Needs the current password; wrong ones count toward the login throttle. Every session ends, this '
@@ -748,8 +769,8 @@ PATHS = {
         parameters=['Page', 'Limit', 'Q', 'Done', 'EveryItemSort', 'Due', 'Priority', 'Label', 'IfNoneMatch'])},
     '/bucketlists/{bucketlist_id}/items/{item_id}': {
         'get': operation(
-            'getItem', 'items', 'Show an item', 'One item of a bucketlist you own or share.',
-            {'200': read_response('The item.', schema('Item'), ITEM_EXAMPLE),
+            'getItem', 'items', 'Show an item', 'One item of a bucketlist you own or share, with its steps.',
+            {'200': read_response('The item.', schema('ItemWithSteps'), {**ITEM_EXAMPLE, 'steps': [STEP_EXAMPLE]}),
              **NOT_MODIFIED, **NOT_FOUND},
             parameters=['BucketlistId', 'ItemId', 'IfNoneMatch']),
         'put': operation(
@@ -811,6 +832,43 @@ PATHS = {
                              ['ETag']),
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['LabelId', 'IfMatch']),
+    },
+    '/bucketlists/{bucketlist_id}/items/{item_id}/steps/': {
+        'get': operation(
+            'listSteps', 'items', 'The steps of an item',
+            f'All of them, in order (at most MAX_STEPS_PER_ITEM, {settings.MAX_STEPS_PER_ITEM} here).',
+            {'200': read_response('The steps.', {'type': 'array', 'items': schema('Step')}, [STEP_EXAMPLE]),
+             **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'ItemId', 'IfNoneMatch']),
+        'post': operation(
+            'createStep', 'items', 'Add a step to an item',
+            'At `position` (left out, or past the end: last); owners and editors.',
+            {'201': response('Created.', json_content(schema('Step'), STEP_EXAMPLE)),
+             **NOT_FOUND,
+             '409': problem_response('The item has MAX_STEPS_PER_ITEM steps.', problems.STEP_QUOTA),
+             **CREATE_ERRORS},
+            parameters=['BucketlistId', 'ItemId', 'IdempotencyKey'],
+            body=request_body('StepCreate', STEP, ['name'])),
+    },
+    '/bucketlists/{bucketlist_id}/items/{item_id}/steps/{step_id}': {
+        'get': operation(
+            'getStep', 'items', 'Show a step', 'One step of an item you see.',
+            {'200': read_response('The step.', schema('Step'), STEP_EXAMPLE), **NOT_MODIFIED, **NOT_FOUND},
+            parameters=['BucketlistId', 'ItemId', 'StepId', 'IfNoneMatch']),
+        'patch': operation(
+            'updateStep', 'items', 'Rename, tick or move a step',
+            'Only the fields sent change; a `position` moves it there (past the end: last), the others '
+            'closing up and opening up around it. Owners and editors.',
+            {'200': response('Changed.', json_content(schema('Step'), STEP_EXAMPLE), ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE, **WRITE_ERRORS},
+            parameters=['BucketlistId', 'ItemId', 'StepId', 'IfMatch'], body=request_body('StepPatch', STEP)),
+        'delete': operation(
+            'deleteStep', 'items', 'Delete a step',
+            'For good; the steps after it move up one place. Owners and editors.',
+            {'200': response('Deleted.', json_content(schema('Message'), problems.STEP_DELETED.example_body()),
+                             ['ETag']),
+             **NOT_FOUND, **CONDITIONAL_WRITE},
+            parameters=['BucketlistId', 'ItemId', 'StepId', 'IfMatch']),
     },
     '/bucketlists/{bucketlist_id}/members': {
         'get': operation(

@@ -47,8 +47,9 @@ KINDS = {
                                      'or export it: log in for that.'),
     'cross-site': ('Cross-site request', 'A browser\'s request from another site whose origin CORS_ORIGINS does '
                                          'not list.'),
-    'quota-exceeded': ('Quota exceeded', 'The account or the bucketlist holds the most it may (bucketlists, labels, '
-                                         'items, members or API tokens): delete one first.'),
+    'quota-exceeded': ('Quota exceeded', 'The account, the bucketlist or the item holds the most it may '
+                                         '(bucketlists, labels, items, steps, members or API tokens): delete one '
+                                         'first.'),
     'name-taken': ('Name taken', 'You have a bucketlist with this name already: names are unique per owner.'),
     'label-name-taken': ('Label name taken', 'You have a label with this name already: label names are unique per '
                                              'account, ignoring case.'),
@@ -121,6 +122,7 @@ NO_SUCH_SESSION = Problem(404, 'not-found', 'You have no session {session_id}.',
 NO_SUCH_API_TOKEN = Problem(404, 'not-found', 'You have no API token {token_id}.', token_id=1)
 NOT_A_MEMBER = Problem(404, 'not-found', 'User {user_id} is not a member of bucketlist {bucketlist_id}.',
                        user_id=2, bucketlist_id=1)
+STEP_NOT_FOUND = Problem(404, 'not-found', 'Step {step_id} does not exist in item {item_id}.', step_id=1, item_id=1)
 LABEL_NOT_FOUND = Problem(404, 'not-found', 'You have no label {label_id}.', label_id=1)
 FEED_NOT_FOUND = Problem(404, 'not-found', 'No calendar feed has this URL (rotated, or mistyped).')
 NO_SUCH_INVITATION = Problem(404, 'not-found', 'You have no invitation {invitation_id}.', invitation_id=1)
@@ -141,6 +143,10 @@ API_TOKEN_QUOTA = Problem(
     409, 'quota-exceeded',
     'You already have {most} API tokens, the most one account may hold (MAX_API_TOKENS_PER_USER): revoke one first.',
     most=settings.MAX_API_TOKENS_PER_USER)
+STEP_QUOTA = Problem(
+    409, 'quota-exceeded',
+    'Item {item_id} already has {most} steps, the most one may have (MAX_STEPS_PER_ITEM).',
+    item_id=1, most=settings.MAX_STEPS_PER_ITEM)
 LABEL_QUOTA = Problem(
     409, 'quota-exceeded',
     'You already have {most} labels, the most one account may hold (MAX_LABELS_PER_USER): delete one first.',
@@ -240,6 +246,7 @@ ACCOUNT_DELETED = Message('Your account was deleted.')
 PASSWORD_CHANGED = Message('Your password was changed: every session ended; use the new tokens.')
 API_TOKEN_REVOKED = Message('The API token was revoked.')
 BUCKETLIST_DELETED = Message('bucketlist {bucketlist_id} deleted successfully', bucketlist_id=1)
+STEP_DELETED = Message('step {step_id} deleted successfully', step_id=1)
 LABEL_DELETED = Message('label {label_id} deleted successfully', label_id=1)
 ITEM_DELETED = Message('item {item_id} deleted successfully', item_id=1)
 INVITATION_DECLINED = Message('You declined the invitation to bucketlist {bucketlist_id}.', bucketlist_id=1)

@@ -112,6 +112,7 @@ MAX_SESSIONS_PER_USER = integer('MAX_SESSIONS_PER_USER', 100, minimum=1)
 MAX_API_TOKENS_PER_USER = integer('MAX_API_TOKENS_PER_USER', 100, minimum=1)
 MAX_MEMBERS_PER_BUCKETLIST = integer('MAX_MEMBERS_PER_BUCKETLIST', 50, minimum=1)
 MAX_LABELS_PER_USER = integer('MAX_LABELS_PER_USER', 500, minimum=1)
+MAX_STEPS_PER_ITEM = integer('MAX_STEPS_PER_ITEM', 100, minimum=1)
 # Adding members by email tells whether an address has an account: this many misses an hour per
 # account, then 429.
 UNKNOWN_EMAILS_PER_HOUR = integer('UNKNOWN_EMAILS_PER_HOUR', 20, minimum=1)

@@ -254,7 +254,8 @@ def prefixed(row: Row, prefix: str) -> Row:
 
 # --- The columns, from the models ----------------------------------------------------------------
 
-DECLARED = {'bucketlists': fields.BUCKETLIST, 'items': fields.ITEM, 'labels': fields.LABEL}  # their fields.py's
+# Each table's fields.py declaration.
+DECLARED = {'bucketlists': fields.BUCKETLIST, 'items': fields.ITEM, 'labels': fields.LABEL, 'steps': fields.STEP}
 LIST_PREFIX = 'list_'  # before a bucketlist's columns in a row that also has an item's
 # PostgreSQL's type of each kind of Peewee field, for the casts of parameters and NULLs.
 SQL_TYPES = {'AUTO': 'integer', 'INT': 'integer', 'BIGINT': 'bigint', 'VARCHAR': 'varchar', 'TEXT': 'text',
@@ -265,8 +266,8 @@ SQL_TYPES = {'AUTO': 'integer', 'INT': 'integer', 'BIGINT': 'bigint', 'VARCHAR':
 def shown_fields(table: str) -> tuple[Field, ...]:
     """The model fields every read of ``table`` returns: those an answer shows (its fields.py
     declaration, by attribute: ``created_by`` is the item's ``created_by_id``), in the answer's order."""
-    from models import Bucketlist, Item, Label  # (models.py runs its statements from here: imported only now)
-    model = {'bucketlists': Bucketlist, 'items': Item, 'labels': Label}[table]
+    from models import Bucketlist, Item, Label, Step  # (models.py runs its statements from here: imported only now)
+    model = {'bucketlists': Bucketlist, 'items': Item, 'labels': Label, 'steps': Step}[table]
     by_attribute = {field.safe_name: field for field in model._meta.sorted_fields}
     shown = [declared.attr or name for name, declared in DECLARED[table].items() if declared.shown]
     return tuple(by_attribute[attribute] for attribute in shown if attribute in by_attribute)
@@ -585,14 +586,15 @@ def list_items(sort: str, direction: str) -> str:
 
 
 # The parts of what changed since a sync's cursor, in the order ``sync_changes`` returns them.
-SYNC_PARTS = ('deletions', 'labels', 'bucketlists', 'items')
+SYNC_PARTS = ('deletions', 'labels', 'bucketlists', 'items', 'steps')
 
 
 @declare(checks_session=True)
 def sync_changes() -> str:
     """What changed for :user_id since the version :since, if their session :session_id is open: the
     sync state's row first (``part`` -1: the ``low_water`` and ``purged_below``), then the
-    tombstones, bucketlists and items (``part``: the index in SYNC_PARTS), at most :limit of each,
+    tombstones, labels, bucketlists, items and steps (``part``: the index in SYNC_PARTS), at most
+    :limit of each,
     from the part :part on and, in that part, after the key (:after_version, :after_id) (NULLs:
     from its start); in order of part, version and id.
 
@@ -606,6 +608,7 @@ def sync_changes() -> str:
         'labels': _typed_columns('labels', 'l'),
         'bucketlists': {**_typed_columns('bucketlists', 'b'), 'role': (ROLE_OF_B, 'varchar')},
         'items': _typed_columns('items', 'i'),
+        'steps': _typed_columns('steps', 'st'),
     }
     types = {}
     for part in parts.values():
@@ -625,6 +628,8 @@ def sync_changes() -> str:
         'labels': ('labels l', 'l', 'l.user_id = :user_id'),
         'bucketlists': ('bucketlists b', 'b', SEEN),
         'items': ('items i JOIN bucketlists b ON b.id = i.bucketlist_id', 'i', SEEN),
+        'steps': ('steps st JOIN items i ON i.id = st.item_id JOIN bucketlists b ON b.id = i.bucketlist_id', 'st',
+                  SEEN),
     }
     branches = ['SELECT -1 AS part, CAST(NULL AS bigint) AS version, CAST(NULL AS integer) AS id,'
                 f" {values('state', named=True)} FROM sync_state s WHERE s.id = 1"]

@@ -22,11 +22,11 @@ import settings
 import sql
 from database import ON_POSTGRESQL, db, utcnow
 from fields import MAX_ID, text_size, within_text_max
-from models import Bucketlist, Deletion, Item, ItemLabel, Label, SyncState, role_of, visible_to
+from models import Bucketlist, Deletion, Item, ItemLabel, Label, Step, SyncState, role_of, visible_to
 from sql import SYNC_PARTS
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000  # objects per answer
-FULL_PHASES = ('labels', 'bucketlists', 'items')
+FULL_PHASES = ('labels', 'bucketlists', 'items', 'steps')
 # Deletions first: a client applies them before the objects, and SQLite may give a deleted id
 # to a new object.
 INCREMENTAL_PHASES = SYNC_PARTS
@@ -151,10 +151,12 @@ def page(user_id, session_id, cursor, limit):
 
 def _everything(phase, user_id, after, limit):
     """The rows of one kind the user sees, in id order after the id ``after``: their labels,
-    bucketlists (with the user's role) or items of those (with the user's labels), read through
-    their indexes."""
+    bucketlists (with the user's role), items of those (with the user's labels) or their steps,
+    read through their indexes."""
     if phase == 'labels':
         model, query = Label, Label.select().where(Label.user == user_id)
+    elif phase == 'steps':
+        model, query = Step, Step.select().join(Item).join(Bucketlist).where(visible_to(user_id))
     elif phase == 'bucketlists':
         model = Bucketlist
         query = Bucketlist.select(Bucketlist, role_of(user_id).alias('role')).where(visible_to(user_id))
@@ -188,6 +190,7 @@ TOMBSTONE_OF_LIST = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kin
                      " SELECT a.user_id, 'bucketlist', a.bucketlist_id, {p} FROM a")
 TOMBSTONES_OF_ITEM = ('WITH a AS ({audience}) INSERT INTO deletions (user_id, kind, object_id, deleted_at)'
                       " SELECT a.user_id, 'item', {p}, {p} FROM a")
+TOMBSTONES_OF_STEP = TOMBSTONES_OF_ITEM.replace("'item'", "'step'")
 
 
 def record_deletion(bucketlist_id, item_id=None):
@@ -199,6 +202,19 @@ def record_deletion(bucketlist_id, item_id=None):
         _tombstones(TOMBSTONES_OF_LISTS, AUDIENCE, [bucketlist_id, bucketlist_id, now, now], now)
     else:
         _tombstones(TOMBSTONES_OF_ITEM, AUDIENCE, [bucketlist_id, bucketlist_id, item_id, now], now)
+
+
+def record_step_deletion(bucketlist_id, step_id):
+    """Tombstones of a step about to be deleted, for everyone who sees its item's bucketlist. (A
+    deleted item takes its steps with it: a client drops them with it.)"""
+    now = utcnow()
+    _tombstones(TOMBSTONES_OF_STEP, AUDIENCE, [bucketlist_id, bucketlist_id, step_id, now], now)
+
+
+def record_item_arrival(item_id):
+    """An item moved in from another bucketlist: its steps are written again (new versions), so
+    that a client which dropped them with the item's tombstone gets them back with it."""
+    Step.update(position=Step.position).where(Step.item == item_id).execute()
 
 
 def record_departure(bucketlist_id, user_id):
@@ -239,7 +255,9 @@ def record_label_deletion(user_id, label_id):
 
 
 def record_sharing(bucketlist_id):
-    """A member was added, or a role changed: the list and its items are written again (the
-    triggers give them new versions), so members' next syncs bring them whole, role included."""
+    """A member was added, or a role changed: the list, its items and their steps are written again
+    (the triggers give them new versions), so members' next syncs bring them whole, role included."""
     Bucketlist.update(name=Bucketlist.name).where(Bucketlist.id == bucketlist_id).execute()
     Item.update(position=Item.position).where(Item.bucketlist == bucketlist_id).execute()
+    Step.update(position=Step.position).where(
+        Step.item.in_(Item.select(Item.id).where(Item.bucketlist == bucketlist_id))).execute()

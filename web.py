@@ -300,10 +300,11 @@ def etags_in(header):
     return [tag.strip() for tag in (request.get_header(header) or '').split(',') if tag.strip()]
 
 
-def check_if_match(representation):
-    """412 when the request's If-Match names none of ``representation()``'s current ETag."""
+def check_if_match(*representations):
+    """412 when the request's If-Match names none of the current ETags of the resource, each of one
+    of its ``representations()`` (an item as a write answers it, and as GET one shows it)."""
     wanted = etags_in('If-Match')
-    if wanted and '*' not in wanted and etag_of(dumps(representation())) not in wanted:
+    if wanted and '*' not in wanted and not any(etag_of(dumps(shown())) in wanted for shown in representations):
         raise CHANGED_SINCE_READ()
 
 

@@ -103,6 +103,9 @@ function linkFor(object, key) {
   if (key === 'bucketlist_id') return `/bucketlists/${id}`
   if (key !== 'id') return null
   if (Number.isInteger(object.bucketlist_id)) return `/bucketlists/${object.bucketlist_id}/items/${id}`
+  // A step names its item, not the item's list: linked on its item's pages, which name both.
+  const itemPath = location.pathname.match(/^\/bucketlists\/[0-9]+\/items\/[0-9]+/)
+  if (Number.isInteger(object.item_id) && itemPath) return `${itemPath[0]}/steps/${id}`
   if ('created_by' in object) return `/bucketlists/${id}`
   if ('colour' in object) return `/labels/${id}`
   return null

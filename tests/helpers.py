@@ -115,20 +115,21 @@ def routes(public=None):
 
 
 PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}',
-            '<user_id:id>': '{u}', '<invitation_id:id>': '{n}', '<label_id:id>': '{l}'}
+            '<user_id:id>': '{u}', '<invitation_id:id>': '{n}', '<label_id:id>': '{l}',
+            '<step_id:id>': '{p}'}
 
 
 def path_template(rule):
     """A route rule as a format string: ``{b}`` for the bucketlist id, ``{i}`` for the item id,
     ``{s}`` for a session's, ``{t}`` for an API token's, ``{u}`` for a member's user id, ``{n}``
-    for an invitation's and ``{l}`` for a label's."""
+    for an invitation's, ``{l}`` for a label's and ``{p}`` for a step's."""
     for wildcard, field in PATH_IDS.items():
         rule = rule.replace(wildcard, field)
     return rule
 
 
-def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1, l=1):  # noqa: E741
-    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n, l=l)
+def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1, l=1, p=1):  # noqa: E741
+    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n, l=l, p=p)
 
 
 def set_back_an_hour(model, row_id, user, url):

@@ -79,7 +79,12 @@ def test_the_page_offers_the_forms_of_its_resource(client):
     assert forms('/bucketlists/7/items/') == [('POST', '/bucketlists/7/items/')]
     assert forms('/bucketlists/7/items/3') == [('PATCH', '/bucketlists/7/items/3'),
                                                ('POST', '/bucketlists/7/items/3/move'),
+                                               ('POST', '/bucketlists/7/items/3/steps/'),
                                                ('DELETE', '/bucketlists/7/items/3')]
+    assert forms('/bucketlists/7/items/3/steps/4') == [('PATCH', '/bucketlists/7/items/3/steps/4'),
+                                                       ('DELETE', '/bucketlists/7/items/3/steps/4')]
+    assert forms('/labels') == [('POST', '/labels')]
+    assert forms('/labels/2') == [('PATCH', '/labels/2'), ('DELETE', '/labels/2')]
     crumbs = client.get('/bucketlists/7/items/3', headers={'Accept': BROWSER}).html.select('.breadcrumbs a')
     assert [a['href'] for a in crumbs] == ['/bucketlists/', '/bucketlists/7', '/bucketlists/7/items/',
                                            '/bucketlists/7/items/3']

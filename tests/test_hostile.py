@@ -48,6 +48,11 @@ def target(client):
     return bucketlist_id, new_item(client, bucketlist_id)['id']
 
 
+def at(path, b, i):
+    """The route's path with the bucketlist id ``b`` and ``i`` for every other id."""
+    return path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i, p=i)
+
+
 def assert_answer_is_sane(res):
     assert res.status_int < 500, res.text
     if res.status_int == 304 or res.content_type == 'text/html':  # 304, or a browser's page
@@ -62,7 +67,7 @@ def assert_answer_is_sane(res):
 @given(route=st.sampled_from(ROUTES), b=ids, i=ids, body=bodies)
 def test_json_bodies_of_any_shape(seeded, route, b, i, body):
     method, path = route
-    res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i), method=method, body=json.dumps(body).encode(),
+    res = seeded.request(at(path, b, i), method=method, body=json.dumps(body).encode(),
                          content_type='application/json', expect_errors=True)
     assert_answer_is_sane(res)
 
@@ -72,7 +77,7 @@ def test_json_bodies_of_any_shape(seeded, route, b, i, body):
 def test_raw_bytes_with_any_content_type(seeded, route, raw, content_type):
     method, path = route
     b, i = target(seeded)
-    res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i), method=method, body=raw,
+    res = seeded.request(at(path, b, i), method=method, body=raw,
                          content_type=content_type or None,
                          expect_errors=True)
     assert_answer_is_sane(res)
@@ -85,7 +90,7 @@ def test_forms_of_any_text(seeded, route, form):
     method, path = route
     body = '&'.join(f'{quote(k)}={quote(v)}' for k, v in form.items()).encode()
     b, i = target(seeded)
-    res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i), method=method, body=body,
+    res = seeded.request(at(path, b, i), method=method, body=body,
                          content_type='application/x-www-form-urlencoded', expect_errors=True)
     assert_answer_is_sane(res)
 
@@ -113,7 +118,7 @@ def test_any_header_value(seeded, header, value, route):
         headers['Authorization'] = f'Bearer {seeded.authorization[1]}'
     b, i = target(seeded)
     try:
-        res = seeded.request(path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i), method=method, headers=headers,
+        res = seeded.request(at(path, b, i), method=method, headers=headers,
                              expect_errors=True)
     except ValueError:  # WebTest itself refuses some Content-Length values before sending
         return

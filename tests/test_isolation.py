@@ -4,7 +4,7 @@ import json
 import pytest
 from helpers import new_list, path_template, routes
 
-from models import Bucketlist, Item
+from models import Bucketlist, Item, Step
 
 # Every route that names a bucketlist, with a body that would change something.
 ROUTES = [(method, path_template(rule),
@@ -15,6 +15,7 @@ ROUTES = [(method, path_template(rule),
 @pytest.fixture
 def alices_data(user):
     bucketlist, (item,) = new_list(user, 'Private', ['Secret'])
+    user.post_json(f'/bucketlists/{bucketlist["id"]}/items/{item["id"]}/steps/', {'name': 'Hidden'})
     return bucketlist['id'], item['id']
 
 
@@ -26,8 +27,8 @@ def send(client, method, url, body):
 @pytest.mark.parametrize('method, path, body', ROUTES)
 def test_other_users_cannot_touch_alices_data(other_user, alices_data, method, path, body):
     bucketlist_id, item_id = alices_data
-    res = send(other_user, method, path.format(b=bucketlist_id, i=item_id, u=1, n=1), body)
-    missing = send(other_user, method, path.format(b=9999, i=9999, u=1, n=9999), body)
+    res = send(other_user, method, path.format(b=bucketlist_id, i=item_id, u=1, n=1, p=1), body)
+    missing = send(other_user, method, path.format(b=9999, i=9999, u=1, n=9999, p=9999), body)
     # Somebody else's row gets the answer no row at all gets.
     assert res.status_int == missing.status_int == 404
     assert res.json['title'] == missing.json['title']
@@ -35,6 +36,7 @@ def test_other_users_cannot_touch_alices_data(other_user, alices_data, method, p
     item = Item.get_by_id(item_id)
     assert (item.name, item.done) == ('Secret', False)
     assert Item.select().count() == 1
+    assert [(step.id, step.name) for step in Step.select()] == [(1, 'Hidden')]
 
 
 def test_lists_show_only_your_own(user, other_user, alices_data):

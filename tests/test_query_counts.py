@@ -93,7 +93,9 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     third.post_json(f'/bucketlists/{thirds}/members', {'email': 'alice@example.com', 'role': 'viewer'})
     invitation_id = user.get('/invitations').json[0]['id']
     label_id = user.post_json('/labels', {'name': 'Label'}).json['id']
-    url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id, u=member_id, n=invitation_id, l=label_id)
+    step_id = user.post_json(f'/bucketlists/{bucketlist_id}/items/{item_id}/steps/', {'name': 'Step'}).json['id']
+    url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id, u=member_id, n=invitation_id, l=label_id,
+                      p=step_id)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
                                          body=b"" if body is None else json.dumps(body).encode()))
     # The most: a move (the token's session, the item's list, the lists' locks, the item's, closing
@@ -106,9 +108,10 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     # An invitation also checks the account is no member already, counts members and invitations
     # together and counts itself against two throttles; accepting one locks the list and the
     # invitation, and writes the membership and the list's new version.
-    # A move and an export also read the caller's labels on the items they show (an export, its labels too).
+    # A move and an export also read the caller's labels on the items they show (an export, its labels
+    # too, and the steps, two lists at a time).
     most = {('POST', '/bucketlists/{b}/members'): 15, ('POST', '/users/me/password'): 12,
-            ('GET', '/users/me/export'): 12, ('POST', '/invitations/{n}/accept'): 10,
+            ('GET', '/users/me/export'): 13, ('POST', '/invitations/{n}/accept'): 10,
             ('POST', '/bucketlists/{b}/items/{i}/move'): 9}.get((method, path), 8)
     assert count <= most, f'{method} {path}: {count} queries'
 

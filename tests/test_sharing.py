@@ -278,7 +278,7 @@ def test_sync_shows_being_added_and_being_removed(owner, viewer):
     owner.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(viewer)}')
     answer = viewer.get('/sync', {'cursor': answer['cursor']}).json
     # The list alone: a client drops its items with it (one tombstone however many items).
-    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': [], 'labels': []}
+    assert answer['deleted'] == {'bucketlists': [trip['id']], 'items': [], 'labels': [], 'steps': []}
     assert answer['bucketlists'] == [] and answer['items'] == []
 
 
@@ -337,6 +337,11 @@ MATRIX = {
     ('PATCH', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): WRITERS,
     ('DELETE', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>'): WRITERS,
     ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/move'): WRITERS,
+    ('POST', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/'): WRITERS,
+    ('GET', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/'): EVERYONE,
+    ('GET', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>'): EVERYONE,
+    ('PATCH', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>'): WRITERS,
+    ('DELETE', '/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>'): WRITERS,
     ('GET', '/bucketlists/<bucketlist_id:id>/members'): EVERYONE,
     ('POST', '/bucketlists/<bucketlist_id:id>/members'): OWNER_ONLY,
     ('PATCH', '/bucketlists/<bucketlist_id:id>/members/<user_id:id>'): OWNER_ONLY,
@@ -358,7 +363,8 @@ def test_every_route_answers_each_role_as_the_matrix_says(owner, editor, viewer,
     register_and_login('carol@example.com')
     trip, (pack, _) = shared
     client = {'owner': owner, 'editor': editor, 'viewer': viewer, 'stranger': stranger}[role]
-    path = example_path(rule, b=trip['id'], i=pack['id'], u=user_id_of(viewer))
+    step = owner.post_json(f'/bucketlists/{trip["id"]}/items/{pack["id"]}/steps/', {'name': 'Socks'}).json
+    path = example_path(rule, b=trip['id'], i=pack['id'], u=user_id_of(viewer), p=step['id'])
     body = BODIES['members'] if rule.endswith('/members') else {'position': 1} if rule.endswith('/move') else (
         {'role': 'editor'} if '<user_id' in rule else {'name': f'by {role}'} if method in ('POST', 'PUT', 'PATCH')
         else None)

@@ -11,11 +11,11 @@ from models import Deletion, utcnow
 
 
 class Replica:
-    """What a client keeps: bucketlists, items and labels by id, brought up to date by /sync."""
+    """What a client keeps: bucketlists, items, labels and steps by id, brought up to date by /sync."""
 
     def __init__(self, client):
         self.client, self.cursor = client, None
-        self.bucketlists, self.items, self.labels = {}, {}, {}
+        self.bucketlists, self.items, self.labels, self.steps = {}, {}, {}, {}
 
     def sync(self, limit=None):
         """Sync until has_more is false; returns the pages' answers."""
@@ -35,6 +35,10 @@ class Replica:
             self.items = {i: item for i, item in self.items.items() if item['bucketlist_id'] != bucketlist_id}
         for item_id in answer['deleted']['items']:
             self.items.pop(item_id, None)
+        # A deleted item takes its steps with it (a deleted list's items are gone by now).
+        self.steps = {s: step for s, step in self.steps.items() if step['item_id'] in self.items}
+        for step_id in answer['deleted']['steps']:
+            self.steps.pop(step_id, None)
         for label_id in answer['deleted']['labels']:
             self.labels.pop(label_id, None)
         seen = set()
@@ -50,6 +54,10 @@ class Replica:
             assert ('i', item['id']) not in seen, 'an object twice in one answer'
             seen.add(('i', item['id']))
             self.items[item['id']] = item
+        for step in answer['steps']:
+            assert ('s', step['id']) not in seen, 'an object twice in one answer'
+            seen.add(('s', step['id']))
+            self.steps[step['id']] = step
         self.cursor = answer['cursor']
 
     def server_state(self):
@@ -72,8 +80,9 @@ def test_a_first_sync_holds_everything(user, other_user):
     new_list(other_user, 'Not yours')
     replica = Replica(user)
     (answer,) = replica.sync()
-    assert set(answer) == {'cursor', 'has_more', 'bucketlists', 'items', 'labels', 'deleted'}
-    assert answer['deleted'] == {'bucketlists': [], 'items': [], 'labels': []} and answer['has_more'] is False
+    assert set(answer) == {'cursor', 'has_more', 'bucketlists', 'items', 'labels', 'steps', 'deleted'}
+    assert answer['deleted'] == {'bucketlists': [], 'items': [], 'labels': [], 'steps': []}
+    assert answer['has_more'] is False
     assert (replica.bucketlists, replica.items) == replica.server_state()
     assert [b['name'] for b in answer['bucketlists']] == ['Trip']
 
@@ -121,7 +130,8 @@ def test_large_answers_are_paged(user):
         new_list(user, f'List {n}', [f'Item {m}' for m in range(3)])
     replica = Replica(user)
     pages = replica.sync(limit=4)
-    assert [page['has_more'] for page in pages] == [True, True, False]
+    # The third page is full of items; the fourth finds no steps after them.
+    assert [page['has_more'] for page in pages] == [True, True, True, False]
     assert all(len(page['bucketlists']) + len(page['items']) <= 4 for page in pages)
     assert (replica.bucketlists, replica.items) == replica.server_state()
     for bucketlist in list(replica.bucketlists.values())[:2]:
@@ -183,7 +193,22 @@ def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
                 continue
             bucketlist_id = rng.choice(mine)
             base = f'/bucketlists/{bucketlist_id}/items/'
-            if action >= 0.95:  # labels: make one, rename one, delete one, or put some on an item
+            if 0.9 <= action < 0.95:  # steps: add one, tick or move one, or delete one
+                items = owner.get(base, expect_errors=True).json
+                if not isinstance(items, list) or not items:
+                    continue
+                steps = f'{base}{rng.choice(items)["id"]}/steps/'
+                found = owner.get(steps, expect_errors=True).json
+                choice = rng.random()
+                if choice < 0.5 or not isinstance(found, list) or not found:
+                    res = owner.post_json(steps, {'name': f's{n} {rng.random()}'}, expect_errors=True)
+                elif choice < 0.8:
+                    res = owner.patch_json(f'{steps}{rng.choice(found)["id"]}',
+                                           {'done': rng.random() < 0.5, 'position': rng.randrange(len(found))},
+                                           expect_errors=True)
+                else:
+                    res = owner.delete(f'{steps}{rng.choice(found)["id"]}', expect_errors=True)
+            elif action >= 0.95:  # labels: make one, rename one, delete one, or put some on an item
                 labels = [label['id'] for label in owner.get('/labels').json]
                 choice = rng.random()
                 if choice < 0.3 or not labels:
@@ -244,4 +269,6 @@ def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
     assert replica.bucketlists == server_bucketlists
     assert replica.items == server_items  # (their labels included)
     assert replica.labels == {label['id']: label for label in owner.get('/labels').json}
+    steps_urls = [f'/bucketlists/{item["bucketlist_id"]}/items/{item["id"]}/steps/' for item in server_items.values()]
+    assert replica.steps == {step['id']: step for url in steps_urls for step in owner.get(url).json}
     assert len(server_items) > 0 or not ON_POSTGRESQL
