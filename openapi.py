@@ -118,7 +118,7 @@ BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 
 API_TOKEN_EXAMPLE = example(API_TOKEN)
 LABEL_EXAMPLE = example(LABEL)
 STEP_EXAMPLE = example(STEP)
-CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.kP3v…ics'}
+CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.' + 'kP3vQ8' * 7 + 'x.ics'}
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
 

@@ -40,7 +40,8 @@ def main(base_url: str, client_dir: str) -> None:
         ('bucketlists', 'create_bucketlist'), ('bucketlists', 'get_bucketlist'), ('bucketlists', 'list_bucketlists'),
         ('bucketlists', 'sync_changes'),
         ('items', 'create_item'), ('items', 'get_item'), ('items', 'update_item'), ('items', 'move_item'),
-        ('items', 'list_items'),
+        ('items', 'list_items'), ('items', 'list_every_item'), ('items', 'create_step'),
+        ('labels', 'create_label'),
         ('members', 'add_member'), ('members', 'list_members'), ('members', 'list_invitations'),
         ('members', 'accept_invitation'),
     ]}
@@ -96,7 +97,7 @@ def main(base_url: str, client_dir: str) -> None:
     check(bucketlist.description == 'Places to see before 40', f'create_bucketlist: {bucketlist!r}')
     check(bucketlist.role is m.Role.OWNER, f'create_bucketlist: role {bucketlist.role!r}')
     bid = bucketlist.id
-    call('create_bucketlist', 201, owner, m.BucketlistWithItems, body=m.BucketlistCreate(
+    books = call('create_bucketlist', 201, owner, m.BucketlistWithItems, body=m.BucketlistCreate(
         name=f'Books {run}', description='To read'))
     step(f'created bucketlist {bid} with a description (and a second one)')
 
@@ -131,6 +132,28 @@ def main(base_url: str, client_dir: str) -> None:
           f'list_items after the move: {[(item.id, item.position) for item in order]}')
     step(f'moved item {moved.id} to the top: order {[item.id for item in order]}')
 
+    errands = call('create_label', 201, owner, m.Label, body=m.LabelCreate(name=f'Errands {run}', colour='#FF8800'))
+    check(errands.colour == '#ff8800', f'create_label: {errands!r}')
+    swim = call('create_item', 201, owner, m.Item, bucketlist_id=books.id, body=m.ItemCreate(
+        name='Swim', due_date=datetime.date(2027, 3, 22), due_time='09:00', time_zone=m.TimeZone.EUROPE_BERLIN,
+        recurrence='FREQ=WEEKLY;COUNT=3', labels=[errands.id], priority=2))
+    check(swim.due_at == datetime.datetime(2027, 3, 22, 8, tzinfo=datetime.UTC) and swim.labels == [errands.id],
+          f'create_item recurring: {swim!r}')
+    swum = call('update_item', 200, owner, m.Item, bucketlist_id=books.id, item_id=swim.id,
+                body=m.ItemPatch(done=True))
+    check(swum.done is False and swum.due_date == datetime.date(2027, 3, 29)
+          and swum.recurrence == 'FREQ=WEEKLY;COUNT=2'
+          and swum.due_at == datetime.datetime(2027, 3, 29, 7, tzinfo=datetime.UTC)
+          and swum.last_completed_at is not None, f'update_item tick of a recurring item: {swum!r}')
+    towel = call('create_step', 201, owner, m.Step, bucketlist_id=books.id, item_id=swim.id,
+                 body=m.StepCreate(name='Pack a towel'))
+    with_steps = call('get_item', 200, owner, m.ItemWithSteps, bucketlist_id=books.id, item_id=swim.id)
+    check([s.id for s in with_steps.steps] == [towel.id], f'get_item steps: {with_steps!r}')
+    labelled = call('list_every_item', 200, owner, list, label=errands.id)
+    check([i.id for i in labelled] == [swim.id], f'list_every_item label: {labelled!r}')
+    step('a label, a weekly item at 09:00 in Berlin ticked across the change of clocks (07:00Z), a step, '
+         'and the item found across lists by its label')
+
     page = call('list_bucketlists', 200, owner, list, sort=m.BucketlistSort.NAME_DESC, limit=1, page=1)
     check([b.name for b in page] == [f'Trips {run}'], f'list_bucketlists -name page 1: {[b.name for b in page]}')
     page = call('list_bucketlists', 200, owner, list, sort=m.BucketlistSort.NAME_DESC, limit=1, page=2)
@@ -162,8 +185,8 @@ def main(base_url: str, client_dir: str) -> None:
 
     shared = call('get_bucketlist', 200, viewer, m.BucketlistWithItems, bucketlist_id=bid)
     check(shared.role is m.Role.VIEWER and len(shared.items) == 3, f'viewer get_bucketlist: {shared!r}')
-    seen = call('get_item', 200, viewer, m.Item, bucketlist_id=bid, item_id=items[0].id)
-    check(seen.name == renamed.name, f'viewer get_item: {seen!r}')
+    seen = call('get_item', 200, viewer, m.ItemWithSteps, bucketlist_id=bid, item_id=items[0].id)
+    check(seen.name == renamed.name and seen.steps == [], f'viewer get_item: {seen!r}')
     viewer_lists = call('list_bucketlists', 200, viewer, list, role=m.Role.VIEWER)
     check([b.id for b in viewer_lists] == [bid], f'viewer list_bucketlists role=viewer: {viewer_lists!r}')
     step('the viewer reads the list, an item and its shared lists')
