@@ -341,7 +341,9 @@ def every_item():
     (and not done) or in the next seven days, in the caller's time zone: the today view."""
     sort, descending = query_sort_key(ITEM_SORTS, 'due_date')
     due = query_choice('due', DUE_WINDOWS)
-    done = False if due == 'overdue' else query_boolean('done')
+    done = query_boolean('done')
+    if due == 'overdue' and done is None:  # (overdue: not done, unless done= says otherwise)
+        done = False
     filters = (query_param('q'), done, None, None, positive_query_int('priority', None, PRIORITIES[-1]),
                positive_query_int('label', None, MAX_ID))
     page, limit = page_and_limit()
@@ -380,7 +382,10 @@ def item_shown(item):
 
 @app.route('/bucketlists/<bucketlist_id:id>/items/<item_id:id>', method=['PUT', 'PATCH'])
 def item_update(bucketlist_id, item_id):
-    sent = request_fields()[0]
+    try:
+        sent = request_fields()[0]
+    except APIError:  # (refused below, after 404 and 403)
+        sent = {}
     if request.method == 'PATCH' and sent.keys() == {'labels'}:
         return item_labelled(bucketlist_id, item_id)
     with db.atomic() if 'labels' in sent else nullcontext():
@@ -544,6 +549,9 @@ def step_for(item_id, step_id):
 def step_create(bucketlist_id, item_id):
     """A step at ``position`` (default: last); those from there on move down one. Owners and editors:
     404 and 403 come before a body that is not valid (400), as for items."""
+    if request.get_header('Idempotency-Key') is not None:  # (refused before a stored answer is replayed)
+        item_for(bucketlist_id, item_id, 'write', moves_items=False)
+
     def create():
         with db.atomic():
             item_for(bucketlist_id, item_id, 'write')  # (the list's lock: its writes take turns)

@@ -6,14 +6,16 @@ and rotating the URL (POST /users/me/calendar) moves the version, which retires 
 feed shows each item's name and due (recurring ones with their RRULE), nothing else.
 """
 import base64
+import functools
 import hashlib
 import hmac
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import icalendar
 from bottle import request, response
 
+import recurrence
 import settings
 from fields import MAX_ID
 from models import Bucketlist, Item, User, db, locked, visible_to
@@ -21,6 +23,9 @@ from problems import FEED_NOT_FOUND
 from web import app
 
 FEED_ITEMS_MAX = 1000  # the soonest due; a calendar app shows no more anyway
+# The most zones a feed places events by (with a VTIMEZONE each, tens of milliseconds to build the
+# first time); the recurring timed items of further zones repeat in UTC.
+FEED_ZONES_MAX = 20
 
 
 def feed_token(user):
@@ -70,23 +75,42 @@ def calendar_of(user):
     items = (Item.select().join(Bucketlist).where(visible_to(user.id) & Item.due_date.is_null(False)
                                                   & (Item.done == False))  # noqa: E712 (SQL)
              .order_by(Item.due_date, Item.due_time, Item.id).limit(FEED_ITEMS_MAX))
+    zones = []  # of the events placed by their zone (recurring, timed): a VTIMEZONE for each
     for item in items:
-        calendar.add_component(event(item))
-    calendar.add_missing_timezones()  # (a VTIMEZONE for each zone the timed items name)
+        local = (item.recurrence is not None and item.due_time is not None
+                 and (item.time_zone in zones or len(zones) < FEED_ZONES_MAX))
+        if local and item.time_zone not in zones:
+            zones.append(item.time_zone)
+        calendar.add_component(event(item, local))
+    for zone in zones:
+        calendar.add_component(vtimezone(zone))
     return calendar.to_ical()
 
 
-def event(item):
+def event(item, local):
+    """An item's VEVENT: all-day on a date-only due; at its instant (UTC) on a timed one, or at its
+    local time in its zone when ``local``, which a recurring one needs to keep its local time
+    across the changes of clocks."""
     event = icalendar.Event()
     event.add('uid', f'item-{item.id}@bucketlist')
     event.add('summary', item.name)
     if item.due_time is None:
         event.add('dtstart', item.due_date)
-    else:
+    elif local:
         event.add('dtstart', datetime.combine(item.due_date, time.fromisoformat(item.due_time),
                                               ZoneInfo(item.time_zone)))
+    else:
+        event.add('dtstart', item.due_at.replace(tzinfo=UTC))
     event.add('dtstamp', item.date_modified.replace(tzinfo=UTC))
     event.add('last-modified', item.date_modified.replace(tzinfo=UTC))
     if item.recurrence is not None:
-        event.add('rrule', icalendar.vRecur.from_ical(item.recurrence))
+        zone = item.time_zone if local else 'UTC'
+        event.add('rrule', icalendar.vRecur.from_ical(recurrence.in_calendar(item.recurrence, item.due_time, zone)))
     return event
+
+
+@functools.cache  # (one each for a process's life: building one costs tens of milliseconds)
+def vtimezone(zone):
+    """The VTIMEZONE of an IANA zone, this century's changes of clocks."""
+    return icalendar.Timezone.from_tzinfo(ZoneInfo(zone), tzid=zone, first_date=date(2000, 1, 1),
+                                          last_date=date(2100, 1, 1))

@@ -484,8 +484,10 @@ ITEM = {
                                     'Needs a due_date. Ticking the item done moves its due to the next '
                                     'occurrence, local to time_zone, and leaves it open; after the last (COUNT, '
                                     'UNTIL) it is done. COUNT counts the due, and says how many are left. '
-                                    'FREQ=HOURLY and DAILY take no BY parts, WEEKLY takes BYDAY, MONTHLY BYDAY, '
-                                    'BYMONTHDAY and BYSETPOS, YEARLY those and BYMONTH.'),
+                                    'FREQ=HOURLY (which needs a due_time) and DAILY take no BY parts, WEEKLY takes '
+                                    'BYDAY, MONTHLY BYDAY, BYMONTHDAY and BYSETPOS (up to 4 positions, of at most '
+                                    '31), YEARLY those and BYMONTH. A tick sent twice moves the due twice: send '
+                                    'If-Match to tick once.'),
     'last_completed_at': Field(NULLABLE_TIMESTAMP, example=None, show=timestamp, column=DateTimeField(null=True),
                                description="When a recurring item was last ticked done (UTC), or null: never."),
     'steps': Field({'type': 'array'}, shown=False),  # GET one's, read-only: steps change at their own URLs

@@ -1,5 +1,7 @@
 """Labels: each account's own, which it puts on the items it sees (``labels`` of an item, written by
 its PATCH and PUT in bucketlist.py). On a shared list a member's labels are theirs alone."""
+import unicodedata
+
 from bottle import request, response
 from peewee import IntegrityError
 
@@ -23,8 +25,9 @@ def own_label(label_id, for_update=False):
 
 
 def name_key(name):
-    """What makes two names of labels one: case, in every script (Straße is STRASSE)."""
-    return name.casefold()
+    """What makes two names of labels one: case, in every script (Straße is STRASSE), and Unicode's
+    ways of writing one character (é, or e and a combining acute)."""
+    return unicodedata.normalize('NFKC', unicodedata.normalize('NFKC', name).casefold())
 
 
 def saved(label, name_changed):

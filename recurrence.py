@@ -13,6 +13,7 @@ year 9999. Day filters go only on the frequencies that step by weeks, months or 
 search starts in the last 400-year cycles of the calendar (which repeats every 400 years,
 weekdays included), so that even a rule that never occurs is known not to within 800 years.
 """
+import functools
 import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -45,6 +46,8 @@ _TEXT = re.compile(PATTERN)
 FILTERS = {'HOURLY': (), 'DAILY': (), 'WEEKLY': ('BYDAY',), 'MONTHLY': ('BYDAY', 'BYMONTHDAY', 'BYSETPOS'),
            'YEARLY': ('BYMONTH', 'BYDAY', 'BYMONTHDAY', 'BYSETPOS')}
 _ORDINAL_DAY = re.compile(r'[+-]?([0-9]+)')
+# The most values of a list: dateutil's work per period grows with them (BYSETPOS most of all).
+MOST_VALUES = {'BYDAY': 14, 'BYMONTHDAY': 31, 'BYSETPOS': 4}
 LAST_YEAR, CYCLE = 9999, 400
 
 
@@ -77,6 +80,13 @@ def parse(text):
                           + (f' (it takes {", ".join(FILTERS[frequency])}).' if FILTERS[frequency] else '.'))
     if 'COUNT' in parts and 'UNTIL' in parts:
         raise Unsupported('COUNT and UNTIL do not go together (RFC 5545): give one.')
+    for name in ('BYDAY', 'BYMONTHDAY', 'BYSETPOS'):
+        values = parts.get(name, '').split(',')
+        if len(values) > MOST_VALUES[name]:
+            raise Unsupported(f'{name} takes at most {MOST_VALUES[name]} values here.')
+    most_position = 31 if frequency == 'MONTHLY' or 'BYMONTH' in parts else 366
+    if 'BYSETPOS' in parts and max(abs(int(value)) for value in parts['BYSETPOS'].split(',')) > most_position:
+        raise Unsupported(f'BYSETPOS: FREQ={frequency} takes positions up to {most_position} here.')
     most_ordinal = {'MONTHLY': 5, 'YEARLY': 5 if 'BYMONTH' in parts else 53}.get(frequency, 0)
     for day in parts.get('BYDAY', '').split(','):
         ordinal = _ORDINAL_DAY.match(day)
@@ -108,11 +118,11 @@ def next_due(text, due_date, due_time, zone):
     The rule's first occurrence is the due itself: COUNT counts it, and the rule kept says how many
     are left. A date-only due's next occurrence is on a later date."""
     parts = parse(text)
+    if due_time is None and parts['FREQ'] == 'HOURLY':
+        raise Unsupported('FREQ=HOURLY needs a due_time.')
     found = occurrence_after(parts, due_date, due_time)
-    if found is None:
-        raise Unsupported('It never occurs after the due.')
     ends = until(parts)
-    if parts.get('COUNT') == '1':
+    if found is None or parts.get('COUNT') == '1':  # (None: the next would be past year 9999)
         return None
     if isinstance(ends, datetime) and due_time is not None:
         if found.replace(tzinfo=ZoneInfo(zone)) > ends:
@@ -126,18 +136,43 @@ def next_due(text, due_date, due_time, zone):
 
 def occurrence_after(parts, due_date, due_time):
     """The first occurrence (naive, local) of the rule from a due, after it, ignoring COUNT and
-    UNTIL; None if there is none within 400 years (then there is none ever)."""
+    UNTIL; None if it would be past year 9999. Unsupported if there is none within 400 years (then
+    there is none ever)."""
     start = datetime.combine(due_date, time.fromisoformat(due_time) if due_time else time())
     after = start if due_time else datetime.combine(due_date, time.max)
     # The same search, whole cycles later: dateutil stops at year 9999 at the latest.
     shift = (LAST_YEAR - 2 * CYCLE - start.year) // CYCLE * CYCLE + CYCLE
     rule = ';'.join(f'{name}={value}' for name, value in parts.items() if name not in ('COUNT', 'UNTIL'))
+    found = first_after(rule, start.replace(year=start.year + shift), after.replace(year=after.year + shift))
+    if found is None:
+        raise Unsupported('It never occurs after the due.')
     try:
-        found = rrulestr(rule, dtstart=start.replace(year=start.year + shift)).after(
-            after.replace(year=after.year + shift))
+        return found.replace(year=found.year - shift)
+    except ValueError:  # (shifted back, past year 9999)
+        return None
+
+
+@functools.lru_cache(maxsize=256)  # (a write checks a rule, and a refused one is checked again on the long path)
+def first_after(rule, start, after):
+    """dateutil's first occurrence of ``rule`` from ``start`` after ``after``, or None."""
+    try:
+        return rrulestr(rule, dtstart=start).after(after)
     except ValueError as error:  # (dateutil's own refusals, should the grammar let one through)
         raise Unsupported(str(error)) from None
-    try:
-        return found and found.replace(year=found.year - shift)
-    except ValueError:  # (a due in the last cycle, shifted back, whose next occurrence would pass year 9999)
-        return None
+
+
+def in_calendar(text, due_time, zone):
+    """The rule as an iCalendar RRULE from a DTSTART of its due (RFC 5545): its UNTIL a date for a
+    date-only due, a UTC time for a timed one (an UNTIL date: the end of that day in ``zone``), so
+    that a calendar expands it to the dates ``next_due`` gives."""
+    parts = parse(text)
+    ends = until(parts)
+    if ends is None:
+        return text
+    if due_time is None:
+        parts['UNTIL'] = (ends.date() if isinstance(ends, datetime) else ends).strftime('%Y%m%d')
+    elif not isinstance(ends, datetime):
+        last = datetime.combine(ends, time(23, 59, 59), ZoneInfo(zone)).astimezone(UTC)
+        parts['UNTIL'] = last.strftime('%Y%m%dT%H%M%SZ')
+    return ';'.join(f'{name}={value}' for name, value in parts.items())
+

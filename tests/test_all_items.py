@@ -74,6 +74,7 @@ def test_overdue_leaves_out_what_is_done(user):
     new_item(user, trip['id'], 'late', due_date=yesterday)
     new_item(user, trip['id'], 'late but done', due_date=yesterday, done=True)
     assert names(user, '?due=overdue') == ['late']
+    assert names(user, '?due=overdue&done=true') == ['late but done']  # (unless done= says otherwise)
 
 
 @pytest.mark.parametrize('query', ['?due=tomorrow', '?due=', '?priority=5', '?label=0', '?sort=colour', '?page=0',

@@ -43,8 +43,8 @@ def test_dated_and_timed_items_are_events_and_the_rest_stay_out(user, trip):
     found = events(user)
     assert set(found) == {'Pay rent', 'Fly, 09:30 in Paris'}
     assert found['Pay rent'].decoded('DTSTART') == date(2027, 3, 1)
-    start = found['Fly, 09:30 in Paris'].decoded('DTSTART')
-    assert start == datetime(2027, 3, 1, 9, 30, tzinfo=ZoneInfo('Europe/Paris'))
+    start = found['Fly, 09:30 in Paris'].decoded('DTSTART')  # (one that does not repeat: at its instant)
+    assert start == datetime(2027, 3, 1, 9, 30, tzinfo=ZoneInfo('Europe/Paris')) and start.utcoffset().seconds == 0
     assert 'DESCRIPTION' not in found['Fly, 09:30 in Paris']  # the feed tells names and dues, nothing else
     assert all(str(event['UID']).endswith('@bucketlist') for event in found.values())
 
@@ -97,3 +97,42 @@ def test_another_account_s_secret_does_not_open_yours(user, other_user):
     user_id, mac = mine.removeprefix('/calendar/').removesuffix('.ics').split('.')
     their_id, their_mac = theirs.removeprefix('/calendar/').removesuffix('.ics').split('.')
     user.get(f'/calendar/{user_id}.{their_mac}.ics', status=404)
+
+
+@pytest.mark.parametrize('due_time, until, expected', [
+    ('09:00', '20270103', '20270103T225959Z'),  # a timed due's UNTIL date: the end of that day in its zone
+    (None, '20270103T000000Z', '20270103'),  # a date-only due's UNTIL: a date
+])
+def test_until_takes_the_form_the_feed_s_dtstart_needs(user, trip, due_time, until, expected):
+    item = new_item(user, trip['id'], 'Daily', due_date='2027-01-01', due_time=due_time, time_zone='Europe/Berlin',
+                    recurrence=f'FREQ=DAILY;UNTIL={until}')
+    event = events(user)['Daily']
+    rule = event['RRULE'].to_ical().decode()
+    assert f'UNTIL={expected}' in rule
+    expanded = [moment.date() if due_time is None else moment for moment in
+                rrulestr(rule, dtstart=event.decoded('DTSTART') if due_time else
+                         datetime.combine(event.decoded('DTSTART'), datetime.min.time()))]
+    ticked = [item['due_date']]
+    while not item['done']:
+        item = user.patch_json(f'/bucketlists/{trip["id"]}/items/{item["id"]}', {'done': True}).json
+        ticked.append(item['due_date'])
+    assert [str(moment.date() if isinstance(moment, datetime) else moment) for moment in expanded] == ticked[:-1]
+
+
+def test_a_feed_places_events_by_at_most_twenty_zones(user, trip):
+    zones = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', 'America/Sao_Paulo',
+             'Europe/London', 'Africa/Cairo', 'Asia/Kolkata', 'Pacific/Auckland', 'America/Chicago',
+             'America/Denver', 'America/Los_Angeles', 'Europe/Paris', 'Europe/Madrid', 'Asia/Shanghai',
+             'Asia/Dubai', 'Europe/Moscow', 'America/Mexico_City', 'Africa/Lagos', 'Asia/Singapore',
+             'Australia/Lord_Howe', 'America/Halifax']
+    for n, zone in enumerate(zones):
+        new_item(user, trip['id'], f'Weekly {n}', due_date='2027-01-04', due_time='09:00', time_zone=zone,
+                 recurrence='FREQ=WEEKLY')
+    res = user.get(feed_path(user))
+    calendar = icalendar.Calendar.from_ical(res.body)
+    assert len(calendar.walk('VTIMEZONE')) == 20
+    placed = {str(event['SUMMARY']): event.decoded('DTSTART') for event in calendar.walk('VEVENT')}
+    assert placed['Weekly 0'] == datetime(2027, 1, 4, 9, tzinfo=ZoneInfo('Europe/Berlin'))
+    # Past twenty zones, a recurring event repeats from its instant, in UTC.
+    assert placed['Weekly 21'] == datetime(2027, 1, 4, 13, tzinfo=ZoneInfo('UTC'))
+

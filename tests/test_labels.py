@@ -33,6 +33,8 @@ def test_a_label_name_is_unique_per_account_ignoring_case(user):
     new_label(user, 'Straße')
     res = user.post_json('/labels', {'name': 'STRASSE'}, status=409)
     assert res.json['type'] == '/problems/label-name-taken'
+    new_label(user, 'Caf\u00e9')
+    user.post_json('/labels', {'name': 'cafe\u0301'}, status=409)  # (é written as e and a combining accent)
     other = new_label(user, 'Errands')
     user.patch_json(f'/labels/{other["id"]}', {'name': 'straße'}, status=409)
     grace = register_and_login('grace@example.com')
@@ -159,3 +161,15 @@ def test_a_form_sends_labels_as_ids_separated_by_commas(user, trip):
     assert item['labels'] == [a['id'], b['id']]
     cleared = user.patch(f'/bucketlists/{trip["id"]}/items/{item["id"]}', {'labels': ''}).json
     assert cleared['labels'] == []
+
+
+@pytest.mark.parametrize('body', [b'not json', b'[1]', b'"labels"'])
+def test_a_body_that_is_no_object_is_refused_after_404_and_403(user, trip, body):
+    item = new_item(user, trip['id'], 'x')
+    vera = register_and_login('vera@example.com')
+    url = f'/bucketlists/{trip["id"]}/items/{item["id"]}'
+    vera.request(url, method='PATCH', body=body, content_type='application/json', status=404)
+    user.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'vera@example.com', 'role': 'viewer'})
+    accept_invitations(vera)
+    vera.request(url, method='PATCH', body=body, content_type='application/json', status=403)
+

@@ -155,7 +155,9 @@ def test_a_rule_that_is_not_one_we_read_is_400(user, habits, rule):
 @pytest.mark.parametrize('rule', ['FREQ=DAILY;FREQ=WEEKLY', 'INTERVAL=2', 'FREQ=DAILY;BYMONTHDAY=1',
                                   'FREQ=WEEKLY;BYDAY=1MO', 'FREQ=MONTHLY;BYDAY=6MO', 'FREQ=HOURLY;BYDAY=MO',
                                   'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30', 'FREQ=DAILY;UNTIL=20270231',
-                                  'FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30', 'FREQ=DAILY;COUNT=2;UNTIL=20270301'])
+                                  'FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30', 'FREQ=DAILY;COUNT=2;UNTIL=20270301',
+                                  'FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=2,3,4,5,6', 'FREQ=MONTHLY;BYDAY=MO;BYSETPOS=32',
+                                  'FREQ=HOURLY'])
 def test_a_rule_we_read_but_cannot_keep_is_422_saying_why(user, habits, rule):
     res = user.post_json(f'/bucketlists/{habits["id"]}/items/',
                          {'name': 'x', 'due_date': '2027-02-01', 'recurrence': rule}, status=422)
@@ -176,3 +178,22 @@ def test_sync_shows_the_moved_due(user, habits):
     tick(user, item)
     (synced,) = user.get(f'/sync?cursor={cursor}').json['items']
     assert (synced['due_date'], synced['done'], synced['recurrence']) == ('2027-01-11', False, 'FREQ=DAILY')
+
+
+def test_at_the_calendar_s_end_a_recurring_item_closes(user, habits):
+    item = new_item(user, habits['id'], 'Last days', due_date='9999-12-30', recurrence='FREQ=DAILY')
+    assert tick(user, item)['due_date'] == '9999-12-31'
+    closed = tick(user, item)
+    assert (closed['done'], closed['due_date']) == (True, '9999-12-31')
+    last = new_item(user, habits['id'], 'Once', due_date='9999-12-31', recurrence='FREQ=DAILY;COUNT=1')
+    assert tick(user, last)['done'] is True
+
+
+def test_an_hourly_rule_needs_a_due_time(user, habits):
+    res = user.post_json(f'/bucketlists/{habits["id"]}/items/',
+                         {'name': 'x', 'due_date': '2027-01-01', 'recurrence': 'FREQ=HOURLY'}, status=422)
+    assert res.json['type'] == '/problems/unsupported-recurrence'
+    item = new_item(user, habits['id'], 'Stretch', due_date='2027-01-01', due_time='09:00', time_zone='UTC',
+                    recurrence='FREQ=HOURLY;INTERVAL=4')
+    assert due(tick(user, item)) == ('2027-01-01', '13:00', '2027-01-01T13:00:00Z')
+

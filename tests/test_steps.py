@@ -1,7 +1,7 @@
 """Steps: an item's ordered checklist (name, done, position), created, renamed, ticked, moved and
 deleted under the items' role rules, embedded in GET one item, carried by sync and the export."""
 import pytest
-from helpers import accept_invitations, new_item, new_list, register_and_login
+from helpers import accept_invitations, new_item, new_list, register_and_login, user_id_of
 
 from models import Step
 
@@ -136,3 +136,14 @@ def test_the_export_holds_the_steps(user, item):
     add(user, item, 'a')
     export = user.get('/users/me/export').json
     assert [(step['item_id'], step['name']) for step in export['steps']] == [(item['id'], 'a')]
+
+
+def test_a_removed_editor_cannot_replay_a_step_s_idempotency_key(user, item):
+    grace = register_and_login('grace@example.com')
+    user.post_json(f'/bucketlists/{item["bucketlist_id"]}/members', {'email': 'grace@example.com', 'role': 'editor'})
+    accept_invitations(grace)
+    key = {'Idempotency-Key': 'step-1'}
+    grace.post_json(steps_url(item), {'name': 'Socks'}, headers=key, status=201)
+    user.delete(f'/bucketlists/{item["bucketlist_id"]}/members/{user_id_of(grace)}')
+    grace.post_json(steps_url(item), {'name': 'Socks'}, headers=key, status=404)
+
