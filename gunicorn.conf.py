@@ -23,6 +23,9 @@ worker_class = 'gevent'
 worker_connections = 1000
 timeout = 30
 graceful_timeout = 20
+# No control socket (gunicorn 27's, one path per user): nothing here uses it, and instances that
+# share a host (two behind one proxy, CI's test runs side by side) would fight over that path.
+control_socket_disable = True
 keepalive = 5
 
 # LOG_FORMAT=json: gunicorn's own lines are JSON objects too, so every line on the stream is one.

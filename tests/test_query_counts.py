@@ -6,7 +6,7 @@ import pytest
 from helpers import ON_POSTGRESQL, PASSWORD, accept_invitations, path_template, register_and_login, routes, user_id_of
 
 import settings
-from models import db
+from models import Item, db
 
 
 @pytest.fixture
@@ -29,6 +29,15 @@ def fill(user, bucketlists, items):
     for n in range(items):
         user.post_json(f'/bucketlists/{ids[0]}/items/', {'name': f'Item {n}', 'done': n % 2 == 0})
     return ids[0]
+
+
+def fill_quickly(user, items):
+    """``fill(user, 1, items)``, its items written straight to the database: faster, for the tests
+    that count only the queries after."""
+    bucketlist_id = user.post_json('/bucketlists/', {'name': 'List 0'}).json['id']
+    Item.insert_many([{'bucketlist': bucketlist_id, 'name': f'Item {n}', 'done': n % 2 == 0, 'position': n,
+                       'created_by': user_id_of(user)} for n in range(items)]).execute()
+    return bucketlist_id
 
 
 @pytest.fixture(params=['none', 'transaction'])
@@ -79,7 +88,7 @@ PRIVATE_ROUTES = [(method, path_template(rule),
 
 @pytest.mark.parametrize('method, path, body', PRIVATE_ROUTES)
 def test_every_authenticated_request_is_a_handful_of_queries(user, queries, method, path, body):
-    bucketlist_id = fill(user, 1, 100)
+    bucketlist_id = fill_quickly(user, 100)
     item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
     user.post_json('/auth/login', {'email': 'alice@example.com', 'password': PASSWORD})  # another session
     session_id = user.get('/auth/sessions').json[-1]['id']
