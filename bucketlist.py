@@ -537,9 +537,10 @@ def item_delete(bucketlist_id, item_id):
 step_json = serializer(STEP)
 
 
-def step_for(item_id, step_id):
-    """The item's step, locked for the caller's transaction; else 404."""
-    found = locked(Step.select().where((Step.id == step_id) & (Step.item == item_id))).get_or_none()
+def step_for(item_id, step_id, for_update=True):
+    """The item's step (``for_update``: locked for the caller's transaction); else 404."""
+    query = Step.select().where((Step.id == step_id) & (Step.item == item_id))
+    found = (locked(query) if for_update else query).get_or_none()
     if found is None:
         raise STEP_NOT_FOUND(step_id=step_id, item_id=item_id)
     return found
@@ -578,10 +579,7 @@ def step_list(bucketlist_id, item_id):
 @app.get('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>')
 def step_show(bucketlist_id, item_id, step_id):
     item_for(bucketlist_id, item_id)
-    step = Step.get_or_none((Step.id == step_id) & (Step.item == item_id))
-    if step is None:
-        raise STEP_NOT_FOUND(step_id=step_id, item_id=item_id)
-    return step_json(step)
+    return step_json(step_for(item_id, step_id, for_update=False))
 
 
 @app.patch('/bucketlists/<bucketlist_id:id>/items/<item_id:id>/steps/<step_id:id>')

@@ -537,7 +537,15 @@ def _refuse_constant(name):
 
 
 def request_fields():
-    """The request body as (fields, from_form): a JSON object or a URL-encoded form."""
+    """The request body as (fields, from_form): a JSON object or a URL-encoded form; parsed once a
+    request, however many ask (a PATCH of an item looks at its fields before cleaning them)."""
+    parsed = request.environ.get('bucketlist.request_fields')
+    if parsed is None:
+        parsed = request.environ['bucketlist.request_fields'] = _parsed_request_fields()
+    return parsed
+
+
+def _parsed_request_fields():
     body = read_body()
     media_type = request.content_type.split(';')[0].strip().lower()
     if not body and not media_type:
