@@ -22,6 +22,7 @@ import operations  # noqa: F401 (imported for its routes, which mount on app)
 import recurrence
 import settings
 import sync
+import trash
 from fields import (
     BUCKETLIST,
     BUCKETLIST_SORTS,
@@ -36,6 +37,7 @@ from fields import (
     PRIORITIES,
     ROLES,
     STEP,
+    TRASH_ENTRY,
     items_within_text_max,
     normalized_email,
     resets,
@@ -50,6 +52,7 @@ from models import (
     Membership,
     Step,
     ThrottleEvent,
+    Trash,
     User,
     db,
     locked,
@@ -62,6 +65,7 @@ from problems import (
     ALREADY_INVITED,
     BUCKETLIST_DELETED,
     BUCKETLIST_NOT_FOUND,
+    BUCKETLIST_PURGED,
     BUCKETLIST_QUOTA,
     CURSOR_TOO_OLD,
     DUE_TIME_OUT_OF_RANGE,
@@ -70,12 +74,15 @@ from problems import (
     INVITATION_WITHDRAWN,
     ITEM_DELETED,
     ITEM_NOT_FOUND,
+    ITEM_PURGED,
     ITEM_QUOTA,
     MEMBER_QUOTA,
+    LIST_IN_TRASH,
     MEMBER_REMOVED,
     NAME_TAKEN,
     NO_ACCOUNT_WITH_EMAIL,
     NO_SUCH_INVITATION,
+    NOT_IN_TRASH,
     NOT_A_MEMBER,
     ONLY_THE_OWNER_REMOVES,
     OWNER_ALREADY,
@@ -272,7 +279,7 @@ def bucketlist_delete(bucketlist_id):
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         sync.record_deletion(bucketlist_id)
-        Bucketlist.delete_by_id(bucketlist_id)
+        trash.put_bucketlist(bucketlist_id, request.user_id)
     return BUCKETLIST_DELETED(bucketlist_id=bucketlist_id)
 
 
@@ -526,10 +533,77 @@ def item_delete(bucketlist_id, item_id):
     with db.atomic():
         item = item_for(bucketlist_id, item_id, 'write')
         check_if_match(lambda: item_json(item), lambda: item_shown(item))
-        item.delete_instance()
-        Item.shift(bucketlist_id, item.position + 1, -1)
         sync.record_deletion(bucketlist_id, item_id)
+        trash.put_item(item, request.user_id)
     return ITEM_DELETED(item_id=item_id)
+
+
+# --- The trash -----------------------------------------------------------------------------------
+
+trash_entry_json = serializer(TRASH_ENTRY)
+
+
+@app.get('/trash', query=('page', 'limit'))
+def trash_list():
+    """The bucketlists the caller deleted and the items deleted from lists they own or edit, the
+    newest first, until TRASH_DAYS have passed."""
+    page, limit = page_and_limit()
+    entries, total = trash.page(request.user_id, page, limit)
+    set_page_headers(total, page, limit)
+    return [trash_entry_json(entry) for entry in entries]
+
+
+def trash_entry(kind, object_id):
+    entry = trash.entry(request.user_id, kind, object_id) if 0 < object_id <= MAX_ID else None
+    if entry is None:
+        raise NOT_IN_TRASH(what=kind, object_id=object_id)
+    return entry
+
+
+@app.post('/trash/bucketlists/<bucketlist_id:id>/restore')
+def bucketlist_restore(bucketlist_id):
+    """The bucketlist back as it was deleted: its items in their places, their steps and labels,
+    its members (those whose accounts still exist). It counts toward the quota again, and its
+    name must be free."""
+    with db.atomic():
+        entry = trash_entry('bucketlist', bucketlist_id)
+        owner = locked(User.select().where(User.id == request.user_id)).get()  # (creates and restores take turns)
+        if owner.bucketlist_count >= settings.MAX_BUCKETLISTS_PER_USER:
+            raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
+        with name_not_taken(entry.name):
+            trash.restore_bucketlist(entry)
+    return bucketlist_json(*bucketlist_with_items(bucketlist_id))
+
+
+@app.post('/trash/items/<item_id:id>/restore')
+def item_restore(item_id):
+    """The item back in its bucketlist, in its place (or last, if the list is shorter now), with its
+    steps and labels; 409 while its list is in the trash, or full."""
+    with db.atomic():
+        entry = trash_entry('item', item_id)
+        if not Bucketlist.select().where(Bucketlist.id == entry.bucketlist_id).exists():
+            raise LIST_IN_TRASH(bucketlist_id=entry.bucketlist_id)
+        bucketlist_for(entry.bucketlist_id, 'write', for_update=True)
+        count = Item.count_in(entry.bucketlist_id)
+        if count >= settings.MAX_ITEMS_PER_BUCKETLIST:
+            raise ITEM_QUOTA(bucketlist_id=entry.bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
+        trash.restore_item(entry, min(json.loads(entry.contents)['items'][0]['position'], count))
+        return item_shown(item_for(entry.bucketlist_id, item_id))
+
+
+@app.delete('/trash/bucketlists/<bucketlist_id:id>')
+def bucketlist_purge(bucketlist_id):
+    """The bucketlist gone for good, and the items deleted from it with it."""
+    with db.atomic():
+        trash.forget(trash_entry('bucketlist', bucketlist_id))
+    return BUCKETLIST_PURGED(bucketlist_id=bucketlist_id)
+
+
+@app.delete('/trash/items/<item_id:id>')
+def item_purge(item_id):
+    with db.atomic():
+        trash.forget(trash_entry('item', item_id))
+    return ITEM_PURGED(item_id=item_id)
 
 
 # --- Steps ---------------------------------------------------------------------------------------
@@ -870,6 +944,10 @@ def export_parts(user):
                      .order_by(Step.item, Step.position)):
             yield ('' if first else ', ') + json.dumps(step_json(step))
             first = False
+    yield '], "trash": ['
+    # (one entry at a time: a list's contents are as long as the list)
+    for position, entry in enumerate(Trash.select().where(Trash.owner == user.id).order_by(Trash.id).iterator()):
+        yield (', ' if position else '') + json.dumps({**trash_entry_json(entry), 'contents': json.loads(entry.contents)})
     yield ']}'
 
 

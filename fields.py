@@ -67,6 +67,7 @@ BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, ea
 ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_modified', 'done_at')
 PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
 DUE_WINDOWS = ('today', 'overdue', 'next7days')  # GET /items/?due=
+TRASH_KINDS = ('bucketlist', 'item')  # what the trash holds
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 TIME_TEXT = re.compile(r'([01][0-9]|2[0-3]):[0-5][0-9]', re.ASCII)  # a due time, HH:MM on a 24-hour clock
@@ -367,6 +368,7 @@ SHARED_SCHEMAS = {
                                             + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
     'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
     'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
+    'TrashKind': enum_schema(TRASH_KINDS, 'What was deleted: a bucketlist (with its items) or an item.'),
     'DueWindow': enum_schema(DUE_WINDOWS, 'When items are due, in your time zone: today, before now (and not done), '
                                           'or today and the six days after.'),
     'TimeZone': enum_schema(TIME_ZONES, 'An IANA time zone name (tzdata, as requirements.txt pins it).',
@@ -577,6 +579,20 @@ SESSION = {
                             description='Its absolute end (SESSION_MAX_AGE_SECONDS after login).'),
     'user_agent': read_only({'type': 'string', 'maxLength': USER_AGENT_MAX_LENGTH}, 'curl/8.5.0',
                             description='The User-Agent of its login, printable characters only.'),
+}
+
+# GET /trash: a deleted bucketlist or item, until it is restored or purged.
+TRASH_ENTRY = {
+    'kind': read_only(component('TrashKind'), 'item'),
+    'id': read_only(ID, 7, attr='object_id', description="The bucketlist's or the item's id, which a restore keeps."),
+    'name': read_only(STORED_NAME, 'Visit Kyoto'),
+    'bucketlist_id': read_only({**ID, 'type': ['integer', 'null']}, 1,
+                               description="An item's bucketlist, where a restore puts it back; null for a list."),
+    'deleted_at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'deleted_by': read_only({**ID, 'type': ['integer', 'null']}, 2, attr='deleted_by_id',
+                            description='The user who deleted it (null: an account deleted since).'),
+    'purge_at': read_only(TIMESTAMP, '2026-12-25T15:43:58.721104Z', show=timestamp,
+                          description='When it goes for good (TRASH_DAYS after deleted_at).'),
 }
 
 NEW_PASSWORD = component('NewPassword')  # (openapi.py's)

@@ -153,6 +153,24 @@ STEP_TABLE = [
     'CREATE INDEX "steps_version_id" ON "steps" ("version", "id")',
 ]
 
+TRASH_TABLE = [
+    '''CREATE TABLE "trash" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "owner_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "kind" VARCHAR(16) NOT NULL,
+        "object_id" INTEGER NOT NULL,
+        "bucketlist_id" INTEGER,
+        "name" TEXT NOT NULL,
+        "deleted_by" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+        "deleted_at" {timestamp} NOT NULL,
+        "purge_at" {timestamp} NOT NULL,
+        "contents" TEXT NOT NULL)''',
+    'CREATE UNIQUE INDEX "trash_kind_object_id" ON "trash" ("kind", "object_id")',
+    'CREATE INDEX "trash_owner_id_deleted_at" ON "trash" ("owner_id", "deleted_at")',
+    'CREATE INDEX "trash_bucketlist_id" ON "trash" ("bucketlist_id")',
+    'CREATE INDEX "trash_purge_at" ON "trash" ("purge_at")',
+]
+
 
 def sqlite_never_reused(tables, never_reused=True):
     """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
@@ -651,6 +669,10 @@ STEPS = [
                    sqlite_version_trigger('steps', 'UPDATE OF "name", "done", "position", "date_modified"')],
     }, down=[
         'DROP TABLE "steps"',
+    ]),
+    # Deletes of lists and items go to the trash from now on; nothing deleted before comes back.
+    Step(20, 'trash', up=TRASH_TABLE, down=[
+        'DROP TABLE "trash"',
     ]),
 ]
 

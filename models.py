@@ -474,6 +474,32 @@ class Deletion(BaseModel):
         )
 
 
+class Trash(BaseModel):
+    """A deleted bucketlist or item, kept in its list owner's trash until ``purge_at`` (TRASH_DAYS):
+    ``contents`` holds its rows as they were (JSON: trash.py), which a restore inserts again under
+    their ids. Gone from its tables meanwhile, it is invisible to every other read and counts
+    toward no quota."""
+    id = AutoField()
+    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
+    kind = CharField(max_length=16)  # 'bucketlist' or 'item'
+    object_id = IntegerField()
+    bucketlist_id = IntegerField(null=True)  # an item's list; None for a list
+    name = TextField()
+    deleted_by = ForeignKeyField(User, column_name='deleted_by', null=True, on_delete='SET NULL', index=False,
+                                 backref='+')
+    deleted_at = DateTimeField(default=utcnow)
+    purge_at = DateTimeField(index=True)
+    contents = TextField()
+
+    class Meta:
+        table_name = 'trash'
+        indexes = (
+            (('kind', 'object_id'), True),
+            (('owner', 'deleted_at'), False),
+            (('bucketlist_id',), False),
+        )
+
+
 class Membership(BaseModel):
     """A user sharing a bucketlist they do not own, in one of ``fields.MEMBER_ROLES`` (its ``role``
     comes from ``fields.MEMBER``)."""
@@ -615,4 +641,4 @@ add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
-          ThrottleEvent, Invitation, Label, ItemLabel, Step]
+          ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash]

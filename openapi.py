@@ -40,6 +40,7 @@ from fields import (
     SESSION,
     SHARED_SCHEMAS,
     STEP,
+    TRASH_ENTRY,
     answer_schema,
     body_schema,
     component,
@@ -118,6 +119,7 @@ BUCKETLIST_WITH_ITEMS_EXAMPLE = {**BUCKETLIST_EXAMPLE, 'items': [ITEM_EXAMPLE], 
 API_TOKEN_EXAMPLE = example(API_TOKEN)
 LABEL_EXAMPLE = example(LABEL)
 STEP_EXAMPLE = example(STEP)
+TRASH_ENTRY_EXAMPLE = example(TRASH_ENTRY)
 CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.' + 'kP3vQ8' * 7 + 'x.ics'}
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
@@ -196,6 +198,11 @@ SCHEMAS = {
         'description': 'One of your labels: you put it on items you see (their `labels`), where only you see it.',
         'examples': [LABEL_EXAMPLE],
     },
+    'TrashEntry': {
+        **answer_schema(TRASH_ENTRY),
+        'description': 'A deleted bucketlist (with its items) or item, until it is restored or purged.',
+        'examples': [TRASH_ENTRY_EXAMPLE],
+    },
     'Member': {
         **answer_schema(MEMBER),
         'examples': [MEMBER_EXAMPLE],
@@ -245,8 +252,14 @@ SCHEMAS = {
                        'labels': {'type': 'array', 'items': schema('Label')},
                        'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')},
                        'steps': {'type': 'array', 'items': schema('Step'),
-                                 'description': "The steps of your bucketlists' items."}},
-                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists', 'steps']),
+                                 'description': "The steps of your bucketlists' items."},
+                       'trash': {'type': 'array', 'items': {
+                           **answer_schema(TRASH_ENTRY, contents={
+                               'type': 'object', 'description': 'What a restore brings back: the rows as '
+                                                                'they were stored, by table.'}),
+                       }, 'description': 'Your trash: the bucketlists you deleted and the items deleted from '
+                                         'them, with what each held.'}},
+                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists', 'steps', 'trash']),
         'description': 'Everything the account holds, in id order; sessions and API tokens without '
                        'their secrets.',
     },
@@ -338,6 +351,10 @@ PARAMETERS = {
                 'description': 'A label of yours (GET /labels); anything else is 404.'},
     'Label': {'name': 'label', 'in': 'query', 'schema': ID, 'example': 1,
               'description': 'Only items with this label of yours on them.'},
+    'TrashedBucketlistId': {'name': 'bucketlist_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                            'description': 'A bucketlist in your trash (GET /trash); anything else is 404.'},
+    'TrashedItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 7,
+                      'description': 'An item in the trash that you see there (GET /trash); anything else is 404.'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
                'description': 'A member of the bucketlist (or, for the owner, one invited); anybody else is 404.'},
     'InvitationId': {'name': 'invitation_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
@@ -657,7 +674,9 @@ PATHS = {
         {**THROTTLED, '200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE], 'labels': [LABEL_EXAMPLE],
-            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE]}), ['Content-Disposition'])})},
+            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE],
+            'trash': [{**TRASH_ENTRY_EXAMPLE, 'contents': {'items': [{'id': 7, 'name': 'Visit Kyoto'}]}}]}),
+            ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
         'Needs the current password; wrong ones count toward the login throttle. Every session ends, this '
@@ -833,6 +852,46 @@ PATHS = {
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['LabelId', 'IfMatch']),
     },
+    '/trash': {'get': operation(
+        'listTrash', 'trash', 'Your trash',
+        f'The bucketlists you deleted and the items deleted from lists you own or edit, the newest first, one '
+        f'page at a time; each goes for good TRASH_DAYS ({settings.TRASH_DAYS} here) after its deletion.',
+        {'200': list_response('A page of the trash.', schema('TrashEntry'), TRASH_ENTRY_EXAMPLE), **NOT_MODIFIED},
+        parameters=['Page', 'Limit', 'IfNoneMatch'])},
+    '/trash/bucketlists/{bucketlist_id}/restore': {'post': operation(
+        'restoreBucketlist', 'trash', 'Restore a bucketlist',
+        'Back as it was deleted: its items in their places with their steps and labels, its members and '
+        'invitations (those whose accounts still exist). Everyone who sees it gets it whole on their next sync. '
+        'It counts toward your quota again, and its name must be free.',
+        {'200': response('Restored: the bucketlist, as GET one shows it.',
+                         json_content(schema('BucketlistWithItems'), BUCKETLIST_WITH_ITEMS_EXAMPLE)),
+         '404': problem_response('Not in your trash.', problems.NOT_IN_TRASH, what='bucketlist', object_id=1),
+         '409': problem_response('You have a bucketlist of this name now, or MAX_BUCKETLISTS_PER_USER.',
+                                 problems.NAME_TAKEN, problems.BUCKETLIST_QUOTA)},
+        parameters=['TrashedBucketlistId'])},
+    '/trash/items/{item_id}/restore': {'post': operation(
+        'restoreItem', 'trash', 'Restore an item',
+        'Back in its bucketlist with its steps and labels, in its place (last, if the list is shorter now). '
+        'Owners and editors of the list.',
+        {'200': response('Restored: the item, as GET one shows it.',
+                         json_content(schema('ItemWithSteps'), {**ITEM_EXAMPLE, 'steps': [STEP_EXAMPLE]})),
+         '403': ref('responses', 'Forbidden'),
+         '404': problem_response('Not in the trash you see.', problems.NOT_IN_TRASH),
+         '409': problem_response('Its bucketlist is in the trash (restore that first), or holds '
+                                 'MAX_ITEMS_PER_BUCKETLIST items.', problems.LIST_IN_TRASH, problems.ITEM_QUOTA)},
+        parameters=['TrashedItemId'])},
+    '/trash/bucketlists/{bucketlist_id}': {'delete': operation(
+        'purgeBucketlist', 'trash', 'Delete a bucketlist for good',
+        'From your trash, with the items deleted from it before; nothing brings it back.',
+        {'200': response('Gone for good.', json_content(schema('Message'), problems.BUCKETLIST_PURGED.example_body())),
+         '404': problem_response('Not in your trash.', problems.NOT_IN_TRASH, what='bucketlist', object_id=1)},
+        parameters=['TrashedBucketlistId'])},
+    '/trash/items/{item_id}': {'delete': operation(
+        'purgeItem', 'trash', 'Delete an item for good',
+        'From the trash; nothing brings it back.',
+        {'200': response('Gone for good.', json_content(schema('Message'), problems.ITEM_PURGED.example_body())),
+         '404': problem_response('Not in the trash you see.', problems.NOT_IN_TRASH)},
+        parameters=['TrashedItemId'])},
     '/bucketlists/{bucketlist_id}/items/{item_id}/steps/': {
         'get': operation(
             'listSteps', 'items', 'The steps of an item',
@@ -1059,6 +1118,7 @@ DOCUMENT = {
              {'name': 'items', 'description': 'The items of a bucketlist.'},
              {'name': 'members', 'description': 'Sharing a bucketlist with other accounts.'},
              {'name': 'labels', 'description': 'Your own labels, which you put on the items you see.'},
+             {'name': 'trash', 'description': 'Deleted bucketlists and items, until restored or purged (TRASH_DAYS).'},
              {'name': 'operations', 'description': 'Health, readiness and metrics, for operators.'}],
     'security': [{'bearerAuth': []}],
     'paths': PATHS,

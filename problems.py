@@ -74,6 +74,8 @@ KINDS = {
                                                          'with UNTIL, a date that does not exist) or it never '
                                                          'occurs after the due: `errors` says why. Nothing '
                                                          'changed.'),
+    'list-in-trash': ('Bucketlist in the trash', 'The item was deleted from a bucketlist that is in the trash now: '
+                                                 'restore the bucketlist first, then the item.'),
     'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
                                                          '(method, path or body).'),
     'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
@@ -125,6 +127,7 @@ NOT_A_MEMBER = Problem(404, 'not-found', 'User {user_id} is not a member of buck
 STEP_NOT_FOUND = Problem(404, 'not-found', 'Step {step_id} does not exist in item {item_id}.', step_id=1, item_id=1)
 LABEL_NOT_FOUND = Problem(404, 'not-found', 'You have no label {label_id}.', label_id=1)
 FEED_NOT_FOUND = Problem(404, 'not-found', 'No calendar feed has this URL (rotated, or mistyped).')
+NOT_IN_TRASH = Problem(404, 'not-found', 'Your trash holds no {what} {object_id}.', what='item', object_id=7)
 NO_SUCH_INVITATION = Problem(404, 'not-found', 'You have no invitation {invitation_id}.', invitation_id=1)
 
 BUCKETLIST_QUOTA = Problem(
@@ -156,6 +159,8 @@ LABEL_NAME_TAKEN = Problem(409, 'label-name-taken', 'You already have a label na
 UNKNOWN_LABEL = Problem(422, 'unknown-label', 'You have no label {label_id}.', label_id=7)
 NAME_TAKEN = Problem(409, 'name-taken', 'You already have a bucketlist named {name!r}.',
                      name='Go to Borabora for vacation')
+LIST_IN_TRASH = Problem(409, 'list-in-trash', 'Bucketlist {bucketlist_id} of this item is in the trash: restore '
+                                             'it first.', bucketlist_id=1)
 ALREADY_A_MEMBER = Problem(409, 'already-a-member', '{email} is a member of bucketlist {bucketlist_id} already.',
                            email='grace@example.com', bucketlist_id=1)
 OWNER_ALREADY = Problem(409, 'already-a-member', 'You own bucketlist {bucketlist_id} already.', bucketlist_id=1)
@@ -249,6 +254,8 @@ BUCKETLIST_DELETED = Message('bucketlist {bucketlist_id} deleted successfully', 
 STEP_DELETED = Message('step {step_id} deleted successfully', step_id=1)
 LABEL_DELETED = Message('label {label_id} deleted successfully', label_id=1)
 ITEM_DELETED = Message('item {item_id} deleted successfully', item_id=1)
+BUCKETLIST_PURGED = Message('bucketlist {bucketlist_id} deleted for good', bucketlist_id=1)
+ITEM_PURGED = Message('item {item_id} deleted for good', item_id=7)
 INVITATION_DECLINED = Message('You declined the invitation to bucketlist {bucketlist_id}.', bucketlist_id=1)
 INVITATION_WITHDRAWN = Message('The invitation of user {user_id} to bucketlist {bucketlist_id} was withdrawn.',
                                user_id=2, bucketlist_id=1)

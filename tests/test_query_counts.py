@@ -103,6 +103,10 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     invitation_id = user.get('/invitations').json[0]['id']
     label_id = user.post_json('/labels', {'name': 'Label'}).json['id']
     step_id = user.post_json(f'/bucketlists/{bucketlist_id}/items/{item_id}/steps/', {'name': 'Step'}).json['id']
+    if path.startswith('/trash/items/'):
+        user.delete(f'/bucketlists/{bucketlist_id}/items/{item_id}')
+    elif path.startswith('/trash/bucketlists/'):
+        user.delete(f'/bucketlists/{bucketlist_id}')
     url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id, u=member_id, n=invitation_id, l=label_id,
                       p=step_id)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
@@ -119,9 +123,13 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     # invitation, and writes the membership and the list's new version.
     # A move and an export also read the caller's labels on the items they show (an export, its labels
     # too, and the steps, two lists at a time).
+    # A delete copies the list or the item, its steps and labels (a list's members and invitations
+    # too) to the trash, purging what is past TRASH_DAYS; a restore puts them back.
     most = {('POST', '/bucketlists/{b}/members'): 15, ('POST', '/users/me/password'): 12,
-            ('GET', '/users/me/export'): 13, ('POST', '/invitations/{n}/accept'): 10,
-            ('POST', '/bucketlists/{b}/items/{i}/move'): 9}.get((method, path), 8)
+            ('GET', '/users/me/export'): 14, ('POST', '/invitations/{n}/accept'): 10,
+            ('POST', '/bucketlists/{b}/items/{i}/move'): 9, ('DELETE', '/bucketlists/{b}'): 12,
+            ('DELETE', '/bucketlists/{b}/items/{i}'): 11, ('POST', '/trash/bucketlists/{b}/restore'): 14,
+            ('POST', '/trash/items/{i}/restore'): 14}.get((method, path), 8)
     assert count <= most, f'{method} {path}: {count} queries'
 
 

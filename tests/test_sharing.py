@@ -353,7 +353,9 @@ BODIES = {'members': {'email': 'carol@example.com', 'role': 'viewer'}}
 
 
 def test_the_matrix_covers_every_route_that_names_a_bucketlist():
-    assert set(MATRIX) == {(method, rule) for method, rule, _ in routes(public=False) if '<bucketlist_id' in rule}
+    # (The trash's routes name a list that is in the trash: test_trash.py has who may reach them.)
+    assert set(MATRIX) == {(method, rule) for method, rule, _ in routes(public=False)
+                           if '<bucketlist_id' in rule and not rule.startswith('/trash/')}
 
 
 @pytest.mark.parametrize('method, rule', sorted(MATRIX))

@@ -1,0 +1,198 @@
+"""The trash: a deleted bucketlist or item waits TRASH_DAYS in its owner's trash, invisible
+everywhere else, until it is restored whole or deleted for good."""
+from datetime import timedelta
+
+import pytest
+from helpers import accept_invitations, item_names, new_item, new_list, positions_of, register_and_login
+from test_sync import Replica
+
+import settings
+from models import Bucketlist, Trash, db
+
+
+def invite(owner, bucketlist_id, email, role='editor'):
+    owner.post_json(f'/bucketlists/{bucketlist_id}/members', {'email': email, 'role': role}, status=201)
+
+
+@pytest.fixture
+def trip(user):
+    """Alice's list of three items, the second with a step and a label of hers, shared with grace as
+    an editor; (list, items, grace)."""
+    trip, items = new_list(user, 'Japan trip', ['Book flights', 'Visit Kyoto', 'Climb Fuji'])
+    label = user.post_json('/labels', {'name': 'Culture'}, status=201).json
+    user.patch_json(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}', {'labels': [label['id']]})
+    user.post_json(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}/steps/', {'name': 'Fushimi Inari'}, status=201)
+    grace = register_and_login('grace@example.com')
+    invite(user, trip['id'], 'grace@example.com')
+    accept_invitations(grace)
+    return trip, items, grace
+
+
+def test_a_deleted_bucketlist_waits_in_the_trash_and_comes_back_whole(user, trip):
+    trip, items, grace = trip
+    before = user.get(f'/bucketlists/{trip["id"]}').json
+    steps_before = user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}').json['steps']
+    res = user.delete(f'/bucketlists/{trip["id"]}')
+    assert res.json == {'message': f'bucketlist {trip["id"]} deleted successfully'}  # (the tutorial's)
+    user.get(f'/bucketlists/{trip["id"]}', status=404)
+    grace.get(f'/bucketlists/{trip["id"]}', status=404)
+    assert user.get('/bucketlists/').json == [] and user.get('/items/').json == []
+
+    entry, = user.get('/trash').json
+    assert set(entry) == {'kind', 'id', 'name', 'bucketlist_id', 'deleted_at', 'deleted_by', 'purge_at'}
+    assert (entry['kind'], entry['id'], entry['name'], entry['bucketlist_id']) == ('bucketlist', trip['id'],
+                                                                                  'Japan trip', None)
+    assert entry['purge_at'] > entry['deleted_at']
+    assert grace.get('/trash').json == []  # the owner's trash
+
+    restored = user.post(f'/trash/bucketlists/{trip["id"]}/restore').json
+    assert restored == user.get(f'/bucketlists/{trip["id"]}').json
+    assert ({**restored, 'version': None} == {**before, 'version': None})  # items, positions, labels, dates
+    assert user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}').json['steps'] == steps_before
+    assert grace.get(f'/bucketlists/{trip["id"]}').json['role'] == 'editor'  # members come back too
+    members = user.get(f'/bucketlists/{trip["id"]}/members').json
+    assert [member['email'] for member in members] == ['alice@example.com', 'grace@example.com']
+    assert positions_of(trip['id']) == [0, 1, 2]
+    assert user.get('/trash').json == []
+    user.post(f'/trash/bucketlists/{trip["id"]}/restore', status=404)
+
+
+def test_a_deleted_item_comes_back_to_its_place(user, trip):
+    trip, items, grace = trip
+    grace.delete(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}')  # an editor deletes it
+    assert item_names(user, trip['id']) == ['Book flights', 'Climb Fuji']
+    user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}', status=404)
+    entry, = user.get('/trash').json
+    assert (entry['kind'], entry['id'], entry['name'], entry['bucketlist_id'], entry['deleted_by']) == (
+        'item', items[1]['id'], 'Visit Kyoto', trip['id'], user_id(grace))
+    assert grace.get('/trash').json == [entry]  # those who may write its list see it too
+
+    item = grace.post(f'/trash/items/{items[1]["id"]}/restore').json
+    shown = user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}').json
+    assert {**item, 'labels': []} == {**shown, 'labels': []}  # as GET one shows it (grace has no labels)
+    assert item_names(user, trip['id']) == ['Book flights', 'Visit Kyoto', 'Climb Fuji']
+    assert user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}').json['labels'] != []  # alice's label
+    assert [step['name'] for step in
+            user.get(f'/bucketlists/{trip["id"]}/items/{items[1]["id"]}').json['steps']] == ['Fushimi Inari']
+    assert positions_of(trip['id']) == [0, 1, 2]
+
+
+def user_id(client):
+    return client.get('/users/me').json['id']
+
+
+def test_a_viewer_and_strangers_neither_see_nor_restore_it(user, trip, other_user):
+    trip, items, grace = trip
+    user.patch_json(f'/bucketlists/{trip["id"]}/members/{user_id(grace)}', {'role': 'viewer'})
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    assert grace.get('/trash').json == [] and other_user.get('/trash').json == []
+    grace.post(f'/trash/items/{items[0]["id"]}/restore', status=404)
+    other_user.post(f'/trash/items/{items[0]["id"]}/restore', status=404)
+    other_user.delete(f'/trash/items/{items[0]["id"]}', status=404)
+    user.delete(f'/bucketlists/{trip["id"]}')
+    grace.post(f'/trash/bucketlists/{trip["id"]}/restore', status=404)
+    other_user.delete(f'/trash/bucketlists/{trip["id"]}', status=404)
+    assert len(user.get('/trash').json) == 2
+
+
+def test_an_item_whose_list_is_gone_is_409_until_the_list_comes_back(user, trip):
+    trip, items, _ = trip
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    user.delete(f'/bucketlists/{trip["id"]}')
+    res = user.post(f'/trash/items/{items[0]["id"]}/restore', status=409)
+    assert res.json['type'] == '/problems/list-in-trash'
+    user.post(f'/trash/bucketlists/{trip["id"]}/restore')
+    user.post(f'/trash/items/{items[0]["id"]}/restore')
+    assert item_names(user, trip['id']) == ['Book flights', 'Visit Kyoto', 'Climb Fuji']
+
+
+def test_an_item_whose_list_was_deleted_for_good_goes_with_it(user, trip):
+    trip, items, _ = trip
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    user.delete(f'/bucketlists/{trip["id"]}')
+    assert user.delete(f'/trash/bucketlists/{trip["id"]}').json == {
+        'message': f'bucketlist {trip["id"]} deleted for good'}
+    assert user.get('/trash').json == []
+    user.post(f'/trash/items/{items[0]["id"]}/restore', status=404)
+
+
+def test_restoring_into_a_full_list_or_past_a_quota_or_onto_a_taken_name_is_409(user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_ITEMS_PER_BUCKETLIST', 2)
+    monkeypatch.setattr(settings, 'MAX_BUCKETLISTS_PER_USER', 2)
+    full, (first, _) = new_list(user, 'Full', ['One', 'Two'])
+    user.delete(f'/bucketlists/{full["id"]}/items/{first["id"]}')
+    new_item(user, full['id'], 'Three')  # the trashed item does not count
+    res = user.post(f'/trash/items/{first["id"]}/restore', status=409)
+    assert res.json['type'] == '/problems/quota-exceeded'
+
+    user.delete(f'/bucketlists/{full["id"]}')
+    other, _ = new_list(user, 'Full')  # the trashed list neither counts nor holds its name
+    res = user.post(f'/trash/bucketlists/{full["id"]}/restore', status=409)
+    assert res.json['type'] == '/problems/name-taken'
+    user.put_json(f'/bucketlists/{other["id"]}', {'name': 'Other'})
+    new_list(user, 'Third')
+    res = user.post(f'/trash/bucketlists/{full["id"]}/restore', status=409)
+    assert res.json['type'] == '/problems/quota-exceeded'
+    assert len(user.get('/trash').json) == 2  # still there
+
+
+def test_the_trash_is_purged_after_trash_days(user, trip):
+    trip, items, _ = trip
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    user.delete(f'/bucketlists/{trip["id"]}')
+    with db.connection_context():
+        for entry in Trash.select():
+            Trash.update(deleted_at=entry.deleted_at - timedelta(days=settings.TRASH_DAYS, seconds=1),
+                         purge_at=entry.purge_at - timedelta(days=settings.TRASH_DAYS, seconds=1)).where(
+                Trash.id == entry.id).execute()
+    assert user.get('/trash').json == []
+    user.post(f'/trash/bucketlists/{trip["id"]}/restore', status=404)
+    other, _ = new_list(user)
+    user.delete(f'/bucketlists/{other["id"]}')  # a deletion purges what is past its days
+    with db.connection_context():
+        assert [entry.object_id for entry in Trash.select()] == [other['id']]
+
+
+def test_the_trash_is_paged_newest_first(user):
+    made = [new_list(user)[0] for _ in range(3)]
+    for bucketlist in made:
+        user.delete(f'/bucketlists/{bucketlist["id"]}')
+    res = user.get('/trash', {'limit': 2})
+    assert [entry['id'] for entry in res.json] == [made[2]['id'], made[1]['id']]
+    assert res.headers['X-Total-Count'] == '3'
+    assert [entry['id'] for entry in user.get('/trash', {'limit': 2, 'page': 2}).json] == [made[0]['id']]
+
+
+def test_sync_sends_the_deletion_then_the_whole_object_again(user, trip):
+    trip, items, grace = trip
+    replica, graces = Replica(user), Replica(grace)
+    replica.sync(), graces.sync()
+    whole = (dict(replica.bucketlists), dict(replica.items), dict(replica.steps))
+    user.delete(f'/bucketlists/{trip["id"]}')
+    replica.sync(), graces.sync()
+    assert replica.bucketlists == {} and replica.items == {} and graces.bucketlists == {}
+    user.post(f'/trash/bucketlists/{trip["id"]}/restore')
+    replica.sync(), graces.sync()
+    strip = lambda objects: {key: {**value, 'version': None} for key, value in objects.items()}  # noqa: E731
+    assert (strip(replica.bucketlists), strip(replica.items), strip(replica.steps)) == tuple(map(strip, whole))
+    assert set(graces.items) == {item['id'] for item in items}
+    fresh = Replica(user)  # from before both: the deletion, then the object
+    fresh.sync()
+    assert set(fresh.items) == {item['id'] for item in items}
+
+
+def test_deleting_the_account_empties_its_trash(user, trip):
+    trip, _, _ = trip
+    user.delete(f'/bucketlists/{trip["id"]}')
+    user.delete_json('/users/me', {'password': 'correct horse battery'})
+    with db.connection_context():
+        assert Trash.select().count() == 0 and Bucketlist.select().count() == 0
+
+
+def test_the_export_holds_the_trash(user, trip):
+    trip, items, _ = trip
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    exported = user.get('/users/me/export').json
+    entry, = exported['trash']
+    assert (entry['kind'], entry['id'], entry['contents']['items'][0]['name']) == ('item', items[0]['id'],
+                                                                                   'Book flights')
