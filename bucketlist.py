@@ -15,6 +15,7 @@ from bottle import request, response
 from peewee import IntegrityError
 
 import accounts  # (its routes mount on app too)
+import activity
 import auth
 import feeds  # noqa: F401 (imported for its routes, which mount on app)
 import labels  # (its routes mount on app too)
@@ -36,6 +37,9 @@ from fields import (
     MOVE,
     PRIORITIES,
     ROLES,
+    ACTIVITY_ENTRY,
+    ACTIVITY_KINDS,
+    COMPLETION,
     STEP,
     TRASH_ENTRY,
     items_within_text_max,
@@ -44,7 +48,9 @@ from fields import (
     serializer,
 )
 from models import (
+    Activity,
     Bucketlist,
+    Completion,
     Invitation,
     Item,
     ItemLabel,
@@ -59,6 +65,7 @@ from models import (
     role_of,
     utcnow,
     violated_constraint,
+    visible_ids,
 )
 from problems import (
     ALREADY_A_MEMBER,
@@ -110,6 +117,7 @@ from web import (
     query_boolean,
     query_choice,
     query_date,
+    query_instant,
     query_param,
     query_sort_key,
     request_fields,
@@ -184,7 +192,7 @@ def edit_bucketlist(bucketlist_id, fields, session_id):
     already uses is 409. One statement needs no savepoint: outside a transaction it is its own,
     inside one the 409 rolls the whole transaction back anyway."""
     with name_not_taken(fields.get('name')):
-        return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow())
+        return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow(), activity.request_id())
 
 
 @app.post('/bucketlists/')
@@ -196,7 +204,7 @@ def bucketlist_create():
         bucketlist = Bucketlist(owner=request.user_id, date_created=now, date_modified=now, **fields)
         bucketlist.role = 'owner'
         with name_not_taken(bucketlist.name):
-            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, request.session_id):
+            if not bucketlist.save_new(settings.MAX_BUCKETLISTS_PER_USER, activity.request_id(), request.session_id):
                 raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)  # (an ended session's: 401)
         response.status = 201
         return bucketlist_json(bucketlist, items=[])
@@ -245,13 +253,6 @@ def name_not_taken(name):
         raise NAME_TAKEN(name=name) from None
 
 
-def held_for_if_match():
-    """A transaction when the request has If-Match, so the row read for the check is the row
-    written (reads in it lock with FOR UPDATE). Without If-Match none is needed: the write is
-    one UPDATE, and one that finds no row (deleted meanwhile) is a 404."""
-    return db.atomic() if etags_in('If-Match') else nullcontext()
-
-
 @app.route('/bucketlists/<bucketlist_id:id>', method=['PUT', 'PATCH'])
 def bucketlist_update(bucketlist_id):
     partial = request.method == 'PATCH'
@@ -261,11 +262,12 @@ def bucketlist_update(bucketlist_id):
     fields = plain_edit(clean)
     if fields is not None:  # one statement
         found = edit_bucketlist(bucketlist_id, fields, request.session_id)
-        if found is None:
-            raise refused(bucketlist_id, 'manage', BUCKETLIST_NOT_FOUND(bucketlist_id=bucketlist_id))
-        return bucketlist_json(*found)
-    with held_for_if_match():
-        bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=db.in_transaction())
+        if found is not None:
+            return bucketlist_json(*found)
+    # The long way: If-Match, a body to refuse after 404 and 403, or a write that found another
+    # between its read of the list and its write (PostgreSQL), which holding the lock prevents.
+    with db.atomic():
+        bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         found = edit_bucketlist(bucketlist_id, clean(), None)  # the session: checked above
         if found is None:  # deleted since it was read
@@ -279,6 +281,7 @@ def bucketlist_delete(bucketlist_id):
         bucketlist, items = bucketlist_with_items(bucketlist_id, 'manage', for_update=True)
         check_if_match(lambda: bucketlist_json(bucketlist, items))
         sync.record_deletion(bucketlist_id)
+        activity.record('bucketlist.trashed', bucketlist_id, changes={'name': [bucketlist.name, None]})
         trash.put_bucketlist(bucketlist_id, request.user_id)
     return BUCKETLIST_DELETED(bucketlist_id=bucketlist_id)
 
@@ -314,7 +317,7 @@ def item_create(bucketlist_id):
             fields = item_fields()
         with db.atomic() if fields.get('labels') else nullcontext():
             item = Item.add(bucketlist_id, fields, utcnow(), settings.MAX_ITEMS_PER_BUCKETLIST, request.user_id,
-                            request.session_id)
+                            request.session_id, activity.request_id())
             if item is None:
                 raise refused(bucketlist_id, 'write',
                               ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST))
@@ -411,13 +414,17 @@ def item_written(bucketlist_id, item_id):
     one_statement = fields is not None and not (request.method == 'PATCH' and DUE_FIELDS.intersection(fields))
     item = None
     if one_statement:  # (which leaves alone a recurring item ticked done: its due moves, from the stored one)
-        item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id)
-    if not one_statement or (item is None and fields.get('done') is True):
+        item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, request.session_id,
+                          activity.request_id())
+    # The long way when that wrote nothing: a recurring item ticked, another write in between
+    # (PostgreSQL), or an item not there or not theirs, which item_for tells apart.
+    if item is None:
         with db.atomic():  # (so too a PATCH of a due field: its instant needs the others, as stored)
             item = item_for(bucketlist_id, item_id, 'write', moves_items=False)
             check_if_match(lambda: item_json(item), lambda: item_shown(item))
             fields = item_fields(item) if fields is None else with_due_at(fields, item)  # (read once)
-            item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None, planned=True)
+            item = Item.write(bucketlist_id, item_id, fields, utcnow(), request.user_id, None, activity.request_id(),
+                              planned=True)
     if item is None:  # not there (or moved, or deleted since it was found), or not theirs to write
         raise refused(bucketlist_id, 'write', ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id))
     return item, fields
@@ -523,6 +530,9 @@ def item_move(bucketlist_id, item_id):
             raise ITEM_QUOTA(bucketlist_id=target_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         position = min(fields.get('position', remaining), remaining)
         Item.shift(target_id, position, +1)  # ...and into its new one
+        moved = {'bucketlist_id': [bucketlist_id, target_id]} if target_id != bucketlist_id else {}
+        activity.record('item.moved', target_id, item_id, {**moved, 'position': [item.position, position]},
+                        moved_from=bucketlist_id if moved else None)
         item.bucketlist, item.position, item.date_modified = target_id, position, utcnow()
         item.save(only=[Item.bucketlist, Item.position, Item.date_modified])
     return item_json(item)
@@ -534,6 +544,7 @@ def item_delete(bucketlist_id, item_id):
         item = item_for(bucketlist_id, item_id, 'write')
         check_if_match(lambda: item_json(item), lambda: item_shown(item))
         sync.record_deletion(bucketlist_id, item_id)
+        activity.record('item.trashed', bucketlist_id, item_id, {'name': [item.name, None]})
         trash.put_item(item, request.user_id)
     return ITEM_DELETED(item_id=item_id)
 
@@ -572,6 +583,7 @@ def bucketlist_restore(bucketlist_id):
             raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
         with name_not_taken(entry.name):
             trash.restore_bucketlist(entry)
+        activity.record('bucketlist.restored', bucketlist_id, changes={'name': [None, entry.name]})
     return bucketlist_json(*bucketlist_with_items(bucketlist_id))
 
 
@@ -588,6 +600,7 @@ def item_restore(item_id):
         if count >= settings.MAX_ITEMS_PER_BUCKETLIST:
             raise ITEM_QUOTA(bucketlist_id=entry.bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         trash.restore_item(entry, min(json.loads(entry.contents)['items'][0]['position'], count))
+        activity.record('item.restored', entry.bucketlist_id, item_id, {'name': [None, entry.name]})
         return item_shown(item_for(entry.bucketlist_id, item_id))
 
 
@@ -602,8 +615,49 @@ def bucketlist_purge(bucketlist_id):
 @app.delete('/trash/items/<item_id:id>')
 def item_purge(item_id):
     with db.atomic():
-        trash.forget(trash_entry('item', item_id))
+        entry = trash_entry('item', item_id)
+        trash.forget(entry)
+        activity.record('item.purged', entry.bucketlist_id, item_id, owner_id=entry.owner_id)
     return ITEM_PURGED(item_id=item_id)
+
+
+# --- Activity and completions --------------------------------------------------------------------
+
+activity_entry_json = serializer(ACTIVITY_ENTRY)
+completion_json = serializer(COMPLETION)
+
+
+def activity_page(of_lists):
+    kind = query_choice('kind', ACTIVITY_KINDS)
+    since, until = query_instant('since'), query_instant('until')
+    page, limit = page_and_limit()
+    entries, total = activity.page(of_lists, kind, since, until, page, limit)
+    set_page_headers(total, page, limit)
+    return [activity_entry_json(entry) for entry in entries]
+
+
+@app.get('/bucketlists/<bucketlist_id:id>/activity', query=('page', 'limit', 'kind', 'since', 'until'))
+def bucketlist_activity(bucketlist_id):
+    """Who changed what in the bucketlist, the newest first: anyone who sees it sees it all."""
+    bucketlist_for(bucketlist_id)
+    return activity_page([bucketlist_id])
+
+
+@app.get('/activity', query=('page', 'limit', 'kind', 'since', 'until'))
+def every_activity():
+    """The activity of every bucketlist the caller sees, the newest first."""
+    return activity_page(visible_ids(request.user_id))
+
+
+@app.get('/items/completed', query=('page', 'limit', 'since', 'until'))
+def completed_items():
+    """Every completion in the bucketlists the caller sees, the newest first: an item ticked and
+    unticked again, or deleted since, keeps its past completions."""
+    since, until = query_instant('since'), query_instant('until')
+    page, limit = page_and_limit()
+    found, total = activity.completions(request.user_id, since, until, page, limit)
+    set_page_headers(total, page, limit)
+    return [completion_json(completion) for completion in found]
 
 
 # --- Steps ---------------------------------------------------------------------------------------
@@ -638,6 +692,7 @@ def step_create(bucketlist_id, item_id):
             Step.shift(item_id, position, +1)
             now = utcnow()
             step = Step.create(item=item_id, position=position, date_created=now, date_modified=now, **fields)
+            activity.record('step.created', bucketlist_id, item_id, {'name': [None, step.name]}, step_id=step.id)
         response.status = 201
         return step_json(step)
     return idempotent(create)
@@ -664,6 +719,7 @@ def step_update(bucketlist_id, item_id, step_id):
         step = step_for(item_id, step_id)
         check_if_match(lambda: step_json(step))
         fields = clean_body(STEP)
+        before = {name: getattr(step, name) for name in ('position', *fields)}
         if 'position' in fields:
             last = Step.select().where(Step.item == item_id).count() - 1
             Step.shift(item_id, step.position + 1, -1)  # out of its place...
@@ -673,6 +729,8 @@ def step_update(bucketlist_id, item_id, step_id):
             setattr(step, name, value)
         step.date_modified = utcnow()
         step.save()
+        activity.record('step.updated', bucketlist_id, item_id, step_id=step_id, changes={
+            name: [old, getattr(step, name)] for name, old in before.items() if old != getattr(step, name)})
     return step_json(step)
 
 
@@ -682,6 +740,7 @@ def step_delete(bucketlist_id, item_id, step_id):
         item_for(bucketlist_id, item_id, 'write')
         step = step_for(item_id, step_id)
         check_if_match(lambda: step_json(step))
+        activity.record('step.deleted', bucketlist_id, item_id, {'name': [step.name, None]}, step_id=step_id)
         step.delete_instance()
         Step.shift(item_id, step.position + 1, -1)
         sync.record_step_deletion(bucketlist_id, step_id)
@@ -757,6 +816,7 @@ def member_add(bucketlist_id):
                                             invited_by=request.user_id, date_added=utcnow())
         except IntegrityError:  # (the unique index: invited already)
             raise ALREADY_INVITED(email=user.email, bucketlist_id=bucketlist_id) from None
+        activity.record('member.invited', bucketlist_id, member_id=user.id, changes={'role': [None, fields['role']]})
     invited.email = user.email
     response.status = 201
     return member_json(invited)
@@ -771,6 +831,8 @@ def member_change(bucketlist_id, user_id):
         if user_id == bucketlist.owner_id:
             raise OWNER_ROLE_FIXED(bucketlist_id=bucketlist_id)
         member = membership(bucketlist_id, user_id)
+        activity.record('member.changed', bucketlist_id, member_id=user_id, changes={'role': [member.role,
+                                                                                          fields['role']]})
         member.role = fields['role']
         member.save(only=[Membership.role])
         sync.record_sharing(bucketlist_id)  # members' syncs show the role with the list
@@ -790,8 +852,13 @@ def member_remove(bucketlist_id, user_id):
         invited = invitation(bucketlist_id, user_id) if bucketlist.role == 'owner' else None
         if invited is not None:
             invited.delete_instance()
+            activity.record('member.uninvited', bucketlist_id, member_id=user_id,
+                            changes={'role': [invited.role, None]})
             return INVITATION_WITHDRAWN(user_id=user_id, bucketlist_id=bucketlist_id)
-        membership(bucketlist_id, user_id).delete_instance()
+        member = membership(bucketlist_id, user_id)
+        member.delete_instance()
+        activity.record('member.left' if user_id == request.user_id else 'member.removed', bucketlist_id,
+                        member_id=user_id, changes={'role': [member.role, None]})
         sync.record_departure(bucketlist_id, user_id)
     return MEMBER_REMOVED(user_id=user_id, bucketlist_id=bucketlist_id)
 
@@ -838,6 +905,8 @@ def invitation_accept(invitation_id):
         Membership.create(bucketlist=bucketlist_id, user=request.user_id, role=invited.role, date_added=utcnow())
         invited.delete_instance()
         sync.record_sharing(bucketlist_id)
+        activity.record('member.joined', bucketlist_id, member_id=request.user_id,
+                        changes={'role': [None, invited.role]})
         return bucketlist_json(bucketlist_for(bucketlist_id))
 
 
@@ -846,6 +915,8 @@ def invitation_decline(invitation_id):
     with db.atomic():
         invited = own_invitation(invitation_id)
         invited.delete_instance()
+        activity.record('member.declined', invited.bucketlist_id, member_id=request.user_id,
+                        changes={'role': [invited.role, None]})
     return INVITATION_DECLINED(bucketlist_id=invited.bucketlist_id)
 
 
@@ -944,6 +1015,11 @@ def export_parts(user):
                      .order_by(Step.item, Step.position)):
             yield ('' if first else ', ') + json.dumps(step_json(step))
             first = False
+    for part, model in (('activity', Activity), ('completions', Completion)):
+        show = activity_entry_json if model is Activity else completion_json
+        yield f'], "{part}": ['
+        for position, row in enumerate(model.select().where(model.owner == user.id).order_by(model.id).iterator()):
+            yield (', ' if position else '') + json.dumps(show(row))
     yield '], "trash": ['
     # (one entry at a time: a list's contents are as long as the list)
     for position, entry in enumerate(Trash.select().where(Trash.owner == user.id).order_by(Trash.id).iterator()):

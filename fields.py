@@ -68,6 +68,12 @@ ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_
 PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
 DUE_WINDOWS = ('today', 'overdue', 'next7days')  # GET /items/?due=
 TRASH_KINDS = ('bucketlist', 'item')  # what the trash holds
+# What a list's activity records: each change to it, by kind (GET /bucketlists/<id>/activity).
+ACTIVITY_KINDS = ('bucketlist.created', 'bucketlist.renamed', 'bucketlist.updated', 'bucketlist.trashed',
+                  'bucketlist.restored', 'item.created', 'item.updated', 'item.completed', 'item.moved',
+                  'item.trashed', 'item.restored', 'item.purged', 'step.created', 'step.updated', 'step.deleted',
+                  'member.invited', 'member.uninvited', 'member.joined', 'member.declined', 'member.changed',
+                  'member.left', 'member.removed')
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 TIME_TEXT = re.compile(r'([01][0-9]|2[0-3]):[0-5][0-9]', re.ASCII)  # a due time, HH:MM on a 24-hour clock
@@ -369,6 +375,8 @@ SHARED_SCHEMAS = {
     'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
     'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
     'TrashKind': enum_schema(TRASH_KINDS, 'What was deleted: a bucketlist (with its items) or an item.'),
+    'ActivityKind': enum_schema(ACTIVITY_KINDS, 'What changed in a list: an object and what happened to it.',
+                                [kind.replace('.', '_').upper() for kind in ACTIVITY_KINDS]),
     'DueWindow': enum_schema(DUE_WINDOWS, 'When items are due, in your time zone: today, before now (and not done), '
                                           'or today and the six days after.'),
     'TimeZone': enum_schema(TIME_ZONES, 'An IANA time zone name (tzdata, as requirements.txt pins it).',
@@ -593,6 +601,47 @@ TRASH_ENTRY = {
                             description='The user who deleted it (null: an account deleted since).'),
     'purge_at': read_only(TIMESTAMP, '2026-12-25T15:43:58.721104Z', show=timestamp,
                           description='When it goes for good (TRASH_DAYS after deleted_at).'),
+}
+
+NULLABLE_ID = {**ID, 'type': ['integer', 'null']}
+# Fields whose changes SQLite records as 0 and 1 (activity's changes show them as JSON booleans).
+BOOLEAN_CHANGES = frozenset(('done',))
+
+
+def show_changes(text):
+    """An activity entry's stored changes as JSON: {field: [old, new]}."""
+    changes = json.loads(text)
+    for name in BOOLEAN_CHANGES.intersection(changes):
+        changes[name] = [value if value is None else bool(value) for value in changes[name]]
+    return changes
+
+
+# GET /bucketlists/<id>/activity: one change to a list.
+ACTIVITY_ENTRY = {
+    'id': read_only(ID, 12),
+    'kind': read_only(component('ActivityKind'), 'item.updated'),
+    'bucketlist_id': read_only(ID, 1, description='The list it happened in (an item moved: the list it went to).'),
+    'item_id': read_only(NULLABLE_ID, 7, description='The item (or the step\'s item) it happened to, if any.'),
+    'step_id': read_only(NULLABLE_ID, None, description='The step it happened to, if any.'),
+    'member_id': read_only(NULLABLE_ID, None, description='The member (or invitee) it happened to, if any.'),
+    'user_id': read_only(NULLABLE_ID, 2, attr='user_id', description='Who did it (null: an account deleted since).'),
+    'at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'request_id': read_only({'type': 'string'}, '5d81b0919472aa25dc91a5e91e3e7706',
+                            description='The X-Request-ID of the request that did it, as the logs have it.'),
+    'changes': read_only({'type': 'object', 'additionalProperties': {'type': 'array', 'minItems': 2, 'maxItems': 2}},
+                         {'name': ['Visit Kyoto', 'Visit Kyoto and Nara']}, show=show_changes,
+                         description='The fields it changed, each as [old, new]; a creation\'s name as [null, '
+                                     'name], a deletion\'s as [name, null].'),
+}
+
+# GET /items/completed: an item ticked done, kept through unticks and deletes.
+COMPLETION = {
+    'item_id': read_only(ID, 7),
+    'bucketlist_id': read_only(ID, 1),
+    'name': read_only(STORED_NAME, 'Visit Kyoto', description='Its name when it was completed.'),
+    'completed_at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'completed_by': read_only(NULLABLE_ID, 2, attr='completed_by_id',
+                              description='Who ticked it (null: an account deleted since).'),
 }
 
 NEW_PASSWORD = component('NewPassword')  # (openapi.py's)

@@ -171,6 +171,36 @@ TRASH_TABLE = [
     'CREATE INDEX "trash_purge_at" ON "trash" ("purge_at")',
 ]
 
+ACTIVITY_TABLES = [
+    '''CREATE TABLE "activity" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "bucketlist_id" INTEGER NOT NULL,
+        "moved_from" INTEGER,
+        "item_id" INTEGER,
+        "step_id" INTEGER,
+        "member_id" INTEGER,
+        "user_id" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+        "owner_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "kind" VARCHAR(32) NOT NULL,
+        "at" {timestamp} NOT NULL,
+        "request_id" VARCHAR(128) NOT NULL,
+        "changes" TEXT NOT NULL DEFAULT '{{}}')''',
+    'CREATE INDEX "activity_bucketlist_id_id" ON "activity" ("bucketlist_id", "id")',
+    'CREATE INDEX "activity_moved_from" ON "activity" ("moved_from")',
+    'CREATE INDEX "activity_owner_id_id" ON "activity" ("owner_id", "id")',
+    'CREATE INDEX "activity_at" ON "activity" ("at")',
+    '''CREATE TABLE "completions" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "bucketlist_id" INTEGER NOT NULL,
+        "item_id" INTEGER NOT NULL,
+        "owner_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "name" VARCHAR(255) NOT NULL,
+        "completed_at" {timestamp} NOT NULL,
+        "completed_by" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL)''',
+    'CREATE INDEX "completions_bucketlist_id_completed_at" ON "completions" ("bucketlist_id", "completed_at")',
+    'CREATE INDEX "completions_owner_id_id" ON "completions" ("owner_id", "id")',
+]
+
 
 def sqlite_never_reused(tables, never_reused=True):
     """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
@@ -673,6 +703,11 @@ STEPS = [
     # Deletes of lists and items go to the trash from now on; nothing deleted before comes back.
     Step(20, 'trash', up=TRASH_TABLE, down=[
         'DROP TABLE "trash"',
+    ]),
+    # Lists' activity and items' completions are recorded from now on; nothing before is.
+    Step(21, 'activity and completions', up=ACTIVITY_TABLES, down=[
+        'DROP TABLE "completions"',
+        'DROP TABLE "activity"',
     ]),
 ]
 

@@ -3,6 +3,8 @@
 The database handle is database.py's; the statements written by hand for the busiest paths are
 sql.py's, which these models' methods run."""
 import copy
+import json
+from contextlib import nullcontext
 from datetime import timedelta
 
 from peewee import (
@@ -142,33 +144,46 @@ class Bucketlist(BaseModel):
             return None, sql.value(sql.count_bucketlists(kind, searched), **values)
         return rows, rows[0].total
 
-    def save_new(self, most_per_owner, session_id=None):
+    def save_new(self, most_per_owner, request_id, session_id=None):
         """Insert this new bucketlist and take its id, unless its owner already has ``most_per_owner``
         or their session ``session_id`` has ended (None: an API token, looked up already); returns
-        whether it did (SQL written once, like the other hot paths)."""
+        whether it did (SQL written once, like the other hot paths). Its activity entry is of the
+        request ``request_id``."""
         written = {name: getattr(self, name) for name in sql.written_fields('bucketlists')}
-        row = sql.one(sql.insert_bucketlist(), user_id=self.owner_id, date_created=self.date_created,
-                      date_modified=self.date_modified, most=most_per_owner, session_id=session_id, **written)
+        values = {'user_id': self.owner_id, 'date_created': self.date_created, 'date_modified': self.date_modified,
+                  'most': most_per_owner, 'session_id': session_id, 'now': self.date_created,
+                  'request_id': request_id, **written}
+        with nullcontext() if ON_POSTGRESQL else db.atomic():  # (PostgreSQL records it in the same statement)
+            row = sql.one(sql.insert_bucketlist(), **values)
+            if row is not None and not ON_POSTGRESQL:
+                record(values, 'bucketlist.created', row.id, changes={'name': [None, self.name]})
         self.id = row and row.id
         return row is not None
 
     @classmethod
-    def edit_owned(cls, user_id, session_id, bucketlist_id, fields, now):
+    def edit_owned(cls, user_id, session_id, bucketlist_id, fields, now, request_id):
         """(bucketlist, items) after writing ``fields`` (name, description…; those absent stay) and
         ``now`` as date_modified to the bucketlist, if ``user_id`` owns it and their session
-        ``session_id`` is open (None: an API token, looked up already); else None.
+        ``session_id`` is open (None: an API token, looked up already); else None, which on
+        PostgreSQL may also be another write's having come between (the caller writes again,
+        holding the list's lock).
 
-        One statement on PostgreSQL, the UPDATE in a WITH that the items are read with; SQLite
-        has no UPDATE in a WITH, and reads them after."""
+        One statement on PostgreSQL, the UPDATE and its activity entry in a WITH that the items
+        are read with; SQLite has no UPDATE in a WITH, and reads the changes before and the items
+        after."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None
-        rows = sql.run(sql.edit_owned_bucketlist(), bucketlist_id=bucketlist_id, user_id=user_id,
-                       session_id=session_id, now=now, **sql.edits('bucketlists', fields))
-        if not rows:
-            return None
-        if not ON_POSTGRESQL:
-            return cls.with_items(user_id, bucketlist_id, None)
-        return cls._with_items(rows)
+        values = {'bucketlist_id': bucketlist_id, 'user_id': user_id, 'session_id': session_id, 'now': now,
+                  'request_id': request_id, **sql.edits('bucketlists', fields)}
+        if ON_POSTGRESQL:
+            rows = sql.run(sql.edit_owned_bucketlist(), **values)
+            return cls._with_items(rows) if rows else None
+        with db.atomic():
+            change = sql.one(sql.bucketlist_change(), **values)
+            if change is None or not sql.run(sql.edit_owned_bucketlist(), **values):
+                return None
+            record(values, change.kind, bucketlist_id, changes=change.changes)
+        return cls.with_items(user_id, bucketlist_id, None)
 
     @classmethod
     def with_items(cls, user_id, bucketlist_id, session_id, for_update=False):
@@ -226,18 +241,27 @@ class Item(BaseModel):
         return found and ItemLabel.put_on([found], user_id)[0]
 
     @classmethod
-    def add(cls, bucketlist_id, fields, now, most_per_bucketlist, user_id, session_id):
+    def add(cls, bucketlist_id, fields, now, most_per_bucketlist, user_id, session_id, request_id):
         """A new item (as a row) at the end of the bucketlist if ``user_id`` may write its items,
         their session ``session_id`` is open (None: an API token, looked up already) and it holds
         fewer than ``most_per_bucketlist`` items; else None, and the caller finds out which. One
-        statement: it locks the list's row and takes the position from the count kept on it
-        (migration 10)."""
+        statement on PostgreSQL, its activity entry (and, done, its completion) included: it locks
+        the list's row and takes the position from the count kept on it (migration 10)."""
         if not 0 < bucketlist_id <= MAX_ID:
             return None
         written = sql.inserted('items', fields)  # (the fields' defaults for those absent)
-        return sql.one(sql.insert_item(), bucketlist_id=bucketlist_id, now=now,
-                       done_at=now if written['done'] else None, most=most_per_bucketlist, user_id=user_id,
-                       session_id=session_id, **written)
+        values = {'bucketlist_id': bucketlist_id, 'now': now, 'done_at': now if written['done'] else None,
+                  'most': most_per_bucketlist, 'user_id': user_id, 'session_id': session_id,
+                  'request_id': request_id, **written}
+        if ON_POSTGRESQL:
+            return sql.one(sql.insert_item(), **values)
+        with db.atomic():
+            item = sql.one(sql.insert_item(), **values)
+            if item is not None:
+                record(values, 'item.created', bucketlist_id, item.id, changes={'name': [None, item.name]})
+                if item.done:
+                    sql.run(sql.record_completion(), **{**values, 'item_id': item.id, 'name': item.name})
+        return item
 
     @classmethod
     def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, label, sort,
@@ -277,16 +301,29 @@ class Item(BaseModel):
                          **item_filters(bucketlist_id, text, done, due_before, due_after, priority, label))
 
     @classmethod
-    def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id, planned=False):
+    def write(cls, bucketlist_id, item_id, fields, now, user_id, session_id, request_id, planned=False):
         """Write ``fields`` (name, done, notes, due_date…; those absent stay) to the item and return
         its new row, or None if it is not in this bucketlist (any more), ``user_id`` may not write
         its items or their session ``session_id`` has ended (None: an API token, looked up
-        already), or ``fields`` tick a recurring item done and were not ``planned`` from its stored
-        row. ``done_at`` follows ``done`` in the same statement (``sql.update_item``)."""
+        already), ``fields`` tick a recurring item done and were not ``planned`` from its stored
+        row, or (PostgreSQL) another write came between (the caller writes again, holding the
+        item's lock). ``done_at`` follows ``done``, and the activity entry and a completion are
+        written, in the same statement (``sql.update_item``); SQLite reads the changes before."""
         if not (0 < bucketlist_id <= MAX_ID and 0 < item_id <= MAX_ID):
             return None
-        return sql.one(sql.update_item(), item_id=item_id, bucketlist_id=bucketlist_id, now=now, user_id=user_id,
-                       session_id=session_id, planned=planned, **sql.edits('items', fields))
+        values = {'item_id': item_id, 'bucketlist_id': bucketlist_id, 'now': now, 'user_id': user_id,
+                  'session_id': session_id, 'planned': planned, 'request_id': request_id,
+                  **sql.edits('items', fields)}
+        if ON_POSTGRESQL:
+            return sql.one(sql.update_item(), **values)
+        with db.atomic():
+            change = sql.one(sql.item_change(), **values)
+            item = change and sql.one(sql.update_item(), **values)
+            if item is not None:
+                record(values, change.kind, bucketlist_id, item_id, changes=change.changes)
+                if change.kind == 'item.completed':
+                    sql.run(sql.record_completion(), **{**values, 'name': item.name})
+        return item
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):
@@ -377,6 +414,15 @@ class ItemLabel(BaseModel):
         if label_ids:
             cls.insert_many([(item_id, label_id, user_id) for label_id in label_ids],
                             fields=[cls.item, cls.label, cls.user]).execute()
+
+
+def record(values, kind, bucketlist_id, item_id=None, changes=None):
+    """Record a write's activity entry (activity.py) by ``values``' user_id at its now, of its
+    request_id: where SQLite cannot write it in the write's own statement."""
+    sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=None, item_id=item_id, step_id=None,
+            member_id=None, user_id=values['user_id'], owner_id=None, kind=kind, now=values['now'],
+            request_id=values['request_id'],
+            changes=changes if isinstance(changes, str) else json.dumps(changes or {}))
 
 
 def add_declared_columns(model, declared):
@@ -497,6 +543,51 @@ class Trash(BaseModel):
             (('kind', 'object_id'), True),
             (('owner', 'deleted_at'), False),
             (('bucketlist_id',), False),
+        )
+
+
+class Activity(BaseModel):
+    """An entry of a bucketlist's activity: who changed what in it, when, by which request; kept
+    ACTIVITY_DAYS, and with its list's owner's account (activity.py)."""
+    id = AutoField()
+    bucketlist_id = IntegerField()  # (no foreign key: a list in the trash keeps its activity)
+    moved_from = IntegerField(null=True)  # the list an item.moved left, whose activity shows it too
+    item_id = IntegerField(null=True)
+    step_id = IntegerField(null=True)
+    member_id = IntegerField(null=True)  # the member a member.… entry is of
+    user = ForeignKeyField(User, column_name='user_id', null=True, on_delete='SET NULL', index=False, backref='+')
+    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False, backref='+')
+    kind = CharField(max_length=32)
+    at = DateTimeField(default=utcnow, index=True)
+    request_id = CharField(max_length=128)
+    changes = TextField(default='{}')  # JSON: {field: [old, new]}
+
+    class Meta:
+        table_name = 'activity'
+        indexes = (
+            (('bucketlist_id', 'id'), False),
+            (('moved_from',), False),
+            (('owner', 'id'), False),
+        )
+
+
+class Completion(BaseModel):
+    """An item ticked done (or a recurring item's occurrence), kept through unticks and deletes
+    while its bucketlist lasts."""
+    id = AutoField()
+    bucketlist_id = IntegerField()
+    item_id = IntegerField()
+    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False, backref='+')
+    name = CharField(max_length=255)
+    completed_at = DateTimeField()
+    completed_by = ForeignKeyField(User, column_name='completed_by', null=True, on_delete='SET NULL', index=False,
+                                   backref='+')
+
+    class Meta:
+        table_name = 'completions'
+        indexes = (
+            (('bucketlist_id', 'completed_at'), False),
+            (('owner', 'id'), False),
         )
 
 
@@ -641,4 +732,5 @@ add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
-          ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash]
+          ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash, Activity,
+          Completion]

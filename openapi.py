@@ -39,6 +39,8 @@ from fields import (
     ROLES,
     SESSION,
     SHARED_SCHEMAS,
+    ACTIVITY_ENTRY,
+    COMPLETION,
     STEP,
     TRASH_ENTRY,
     answer_schema,
@@ -120,6 +122,8 @@ API_TOKEN_EXAMPLE = example(API_TOKEN)
 LABEL_EXAMPLE = example(LABEL)
 STEP_EXAMPLE = example(STEP)
 TRASH_ENTRY_EXAMPLE = example(TRASH_ENTRY)
+ACTIVITY_EXAMPLE = example(ACTIVITY_ENTRY)
+COMPLETION_EXAMPLE = example(COMPLETION)
 CALENDAR_URL_EXAMPLE = {'url': 'https://bucketlist.example/calendar/1.' + 'kP3vQ8' * 7 + 'x.ics'}
 ACCOUNT_EXAMPLE = example(ACCOUNT)
 SESSION_EXAMPLE = {**example(SESSION), 'current': True}
@@ -198,6 +202,16 @@ SCHEMAS = {
         'description': 'One of your labels: you put it on items you see (their `labels`), where only you see it.',
         'examples': [LABEL_EXAMPLE],
     },
+    'ActivityEntry': {
+        **answer_schema(ACTIVITY_ENTRY),
+        'description': 'One change to a bucketlist: who made it, when, by which request, and what it changed.',
+        'examples': [ACTIVITY_EXAMPLE],
+    },
+    'Completion': {
+        **answer_schema(COMPLETION),
+        'description': 'An item ticked done, or an occurrence of a recurring one: kept through unticks and deletes.',
+        'examples': [COMPLETION_EXAMPLE],
+    },
     'TrashEntry': {
         **answer_schema(TRASH_ENTRY),
         'description': 'A deleted bucketlist (with its items) or item, until it is restored or purged.',
@@ -253,13 +267,18 @@ SCHEMAS = {
                        'bucketlists': {'type': 'array', 'items': schema('BucketlistWithItems')},
                        'steps': {'type': 'array', 'items': schema('Step'),
                                  'description': "The steps of your bucketlists' items."},
+                       'activity': {'type': 'array', 'items': schema('ActivityEntry'),
+                                    'description': 'The activity of your bucketlists, oldest first.'},
+                       'completions': {'type': 'array', 'items': schema('Completion'),
+                                       'description': 'The completions in your bucketlists, oldest first.'},
                        'trash': {'type': 'array', 'items': {
                            **answer_schema(TRASH_ENTRY, contents={
                                'type': 'object', 'description': 'What a restore brings back: the rows as '
                                                                 'they were stored, by table.'}),
                        }, 'description': 'Your trash: the bucketlists you deleted and the items deleted from '
                                          'them, with what each held.'}},
-                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists', 'steps', 'trash']),
+                      ['account', 'sessions', 'api_tokens', 'labels', 'bucketlists', 'steps', 'activity',
+                       'completions', 'trash']),
         'description': 'Everything the account holds, in id order; sessions and API tokens without '
                        'their secrets.',
     },
@@ -355,6 +374,14 @@ PARAMETERS = {
                             'description': 'A bucketlist in your trash (GET /trash); anything else is 404.'},
     'TrashedItemId': {'name': 'item_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 7,
                       'description': 'An item in the trash that you see there (GET /trash); anything else is 404.'},
+    'ActivityKind': {'name': 'kind', 'in': 'query', 'schema': schema('ActivityKind'), 'example': 'item.completed',
+                     'description': 'Only entries of this kind.'},
+    'Since': {'name': 'since', 'in': 'query', 'schema': {'type': 'string', 'format': 'date-time', 'maxLength': 40},
+              'example': '2026-11-25T00:00:00Z', 'description': 'Only from this moment on (an ISO 8601 date and time '
+                                                                'with its offset).'},
+    'Until': {'name': 'until', 'in': 'query', 'schema': {'type': 'string', 'format': 'date-time', 'maxLength': 40},
+              'example': '2026-12-25T00:00:00Z', 'description': 'Only up to this moment (an ISO 8601 date and time '
+                                                                'with its offset).'},
     'UserId': {'name': 'user_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 2,
                'description': 'A member of the bucketlist (or, for the owner, one invited); anybody else is 404.'},
     'InvitationId': {'name': 'invitation_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
@@ -674,8 +701,8 @@ PATHS = {
         {**THROTTLED, '200': response('The export.', json_content(schema('Export'), {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE], 'labels': [LABEL_EXAMPLE],
-            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE],
-            'trash': [{**TRASH_ENTRY_EXAMPLE, 'contents': {'items': [{'id': 7, 'name': 'Visit Kyoto'}]}}]}),
+            'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE], 'activity': [ACTIVITY_EXAMPLE],
+            'completions': [COMPLETION_EXAMPLE], 'trash': [{**TRASH_ENTRY_EXAMPLE, 'contents': {'items': [{'id': 7, 'name': 'Visit Kyoto'}]}}]}),
             ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',
@@ -852,6 +879,26 @@ PATHS = {
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['LabelId', 'IfMatch']),
     },
+    '/bucketlists/{bucketlist_id}/activity': {'get': operation(
+        'listBucketlistActivity', 'activity', 'The activity of a bucketlist',
+        'Who changed what in it, the newest first, one page at a time: items created, edited (each field as [old, '
+        'new]), ticked, moved (in or out), trashed and restored, steps, members, the list renamed. Anyone who sees '
+        f'the list sees it all; kept ACTIVITY_DAYS ({settings.ACTIVITY_DAYS} here). Your labels on items are yours '
+        'alone and are not recorded.',
+        {'200': list_response('A page of activity.', schema('ActivityEntry'), ACTIVITY_EXAMPLE),
+         **NOT_MODIFIED, **NOT_FOUND},
+        parameters=['BucketlistId', 'Page', 'Limit', 'ActivityKind', 'Since', 'Until', 'IfNoneMatch'])},
+    '/activity': {'get': operation(
+        'listActivity', 'activity', 'The activity of every list you see',
+        'As a bucketlist\'s activity, across every bucketlist you own or share, the newest first.',
+        {'200': list_response('A page of activity.', schema('ActivityEntry'), ACTIVITY_EXAMPLE), **NOT_MODIFIED},
+        parameters=['Page', 'Limit', 'ActivityKind', 'Since', 'Until', 'IfNoneMatch'])},
+    '/items/completed': {'get': operation(
+        'listCompletions', 'activity', 'Every completion',
+        'Every time an item was ticked done (each occurrence of a recurring one too) in the bucketlists you see, '
+        'the newest first: unticking an item, or deleting it, keeps its past completions.',
+        {'200': list_response('A page of completions.', schema('Completion'), COMPLETION_EXAMPLE), **NOT_MODIFIED},
+        parameters=['Page', 'Limit', 'Since', 'Until', 'IfNoneMatch'])},
     '/trash': {'get': operation(
         'listTrash', 'trash', 'Your trash',
         f'The bucketlists you deleted and the items deleted from lists you own or edit, the newest first, one '
@@ -1118,6 +1165,7 @@ DOCUMENT = {
              {'name': 'items', 'description': 'The items of a bucketlist.'},
              {'name': 'members', 'description': 'Sharing a bucketlist with other accounts.'},
              {'name': 'labels', 'description': 'Your own labels, which you put on the items you see.'},
+             {'name': 'activity', 'description': 'Who changed what in your lists, and every completion.'},
              {'name': 'trash', 'description': 'Deleted bucketlists and items, until restored or purged (TRASH_DAYS).'},
              {'name': 'operations', 'description': 'Health, readiness and metrics, for operators.'}],
     'security': [{'bearerAuth': []}],

@@ -122,6 +122,7 @@ INVITATIONS_PER_HOUR = integer('INVITATIONS_PER_HOUR', 20, minimum=1)
 # Deletions are remembered this long for /sync; a cursor older than the ones kept is 410.
 SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 TRASH_DAYS = integer('TRASH_DAYS', 30, minimum=1)  # how long a deleted list or item can be restored
+ACTIVITY_DAYS = integer('ACTIVITY_DAYS', 365, minimum=1)  # how long a list's activity is kept
 
 PORT = integer('PORT', 8000)
 # /health answers within this, database or not: load balancers give up on it after a few seconds.

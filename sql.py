@@ -334,6 +334,123 @@ def inserted(table: str, given: Mapping[str, Any]) -> dict[str, Any]:
             for name, field in written_fields(table).items()}
 
 
+# --- Activity, written by the one-statement writes in the same statement -------------------------
+# A write's activity entry (activity.py) says which fields it changed, each as [old, new]. The old
+# values come from the row as the write found it (``old_row``: its columns named old_…), the new
+# ones from the write's own parameters, so that the same SQL works in both dialects: on PostgreSQL
+# inside the write's statement, in a WITH; on SQLite, which has none, in a read before it.
+
+ACTIVITY_COLUMNS = 'bucketlist_id, item_id, user_id, owner_id, kind, at, request_id, changes'
+# SQL: the owner of the bucketlist whose id the SQL ``of`` gives, whose account the entry goes with.
+OWNER_OF = '(SELECT ob.owner_id FROM bucketlists ob WHERE ob.id = {of})'
+DISTINCT = 'IS DISTINCT FROM' if ON_POSTGRESQL else 'IS NOT'
+
+
+@functools.cache
+def tracked_fields(table: str) -> dict[str, Field]:
+    """{field: its model field} of the fields of ``table`` a body writes and activity tracks: those
+    a client sends (not those worked out from them, like due_at)."""
+    return {name: field for name, field in written_fields(table).items() if not DECLARED[table][name].read_only}
+
+
+def old_row(table: str) -> str:
+    """SQL: the row :id_of_<table> as a write finds it, ``o``, its columns named old_…"""
+    kept = ', '.join(f'{field.column_name} AS old_{field.column_name}' for field in tracked_fields(table).values())
+    return f'(SELECT id AS old_id, version AS old_version, {kept} FROM {table} WHERE id = :{table[:-1]}_id) o'
+
+
+def json_object(pairs: Iterable[tuple[str, str]]) -> str:
+    """SQL: the JSON text of an object of ``pairs`` (name, the SQL of a JSON value), NULLs left out."""
+    if ON_POSTGRESQL:
+        return f'json_strip_nulls(json_build_object({", ".join(f"{chr(39)}{n}{chr(39)}, {v}" for n, v in pairs)}))::text'
+    return f"json_patch('{{}}', json_object({', '.join(f'{chr(39)}{n}{chr(39)}, json({v})' for n, v in pairs)}))"
+
+
+def json_pair(old: str, new: str) -> str:
+    return f'{"json_build_array" if ON_POSTGRESQL else "json_array"}({old}, {new})'
+
+
+def changes_of(table: str) -> str:
+    """SQL: the JSON text of the fields of ``table`` that the write's parameters (``edits``) change
+    from the old row ``o``: {field: [old, new]}."""
+    pairs = []
+    for name, field in tracked_fields(table).items():
+        new = f':{name}::{sql_type(field)}'
+        pairs.append((name, f'CASE WHEN :set_{name}::boolean AND o.old_{field.column_name} {DISTINCT} {new}'
+                            f' THEN {json_pair(f"o.old_{field.column_name}", new)} END'))
+    return json_object(pairs)
+
+
+# SQL: the kind of an item's write from its old row ``o``: a completion when it ticks the item done,
+# or a recurring item's occurrence (which stays open: last_completed_at moves).
+ITEM_WRITE_KIND = ("CASE WHEN (:set_done::boolean AND :done::boolean AND NOT o.old_done) OR (:set_last_completed_at::boolean"
+                   " AND :last_completed_at::timestamp IS NOT NULL) THEN 'item.completed' ELSE 'item.updated' END")
+BUCKETLIST_WRITE_KIND = (f"CASE WHEN :set_name::boolean AND o.old_name {DISTINCT} :name::varchar"
+                         " THEN 'bucketlist.renamed' ELSE 'bucketlist.updated' END")
+
+
+@declare(checks_session=True)
+def item_change() -> str:
+    """The kind and changes (``changes_of``) of the write of :item_id that the parameters say, if it is
+    in :bucketlist_id and the session :session_id of :user_id is open: read before the write where
+    it cannot be one statement with it (SQLite)."""
+    return (f'SELECT {ITEM_WRITE_KIND} AS kind, {changes_of("items")} AS changes FROM {old_row("items")}'
+            ' WHERE EXISTS (SELECT 1 FROM items i WHERE i.id = o.old_id AND i.bucketlist_id = :bucketlist_id)'
+            f' AND {SESSION_OPEN}')
+
+
+@declare(checks_session=True)
+def bucketlist_change() -> str:
+    """``item_change``'s of a bucketlist: the kind and changes of the write of :bucketlist_id."""
+    return (f'SELECT {BUCKETLIST_WRITE_KIND} AS kind, {changes_of("bucketlists")} AS changes'
+            f' FROM {old_row("bucketlists")} WHERE {SESSION_OPEN}')
+
+
+@declare()
+def record_activity() -> str:
+    """An activity entry (activity.py) of :user_id at :now in the bucketlist :bucketlist_id (whose owner
+    is :owner_id, else the list's), of the request :request_id."""
+    return ('INSERT INTO activity (bucketlist_id, moved_from, item_id, step_id, member_id, user_id, owner_id, kind,'
+            ' at, request_id, changes) SELECT :bucketlist_id, :moved_from::integer, :item_id::integer,'
+            ' :step_id::integer, :member_id::integer, :user_id, COALESCE(:owner_id::integer,'
+            f' {OWNER_OF.format(of=":bucketlist_id")}), :kind, :now::timestamp, :request_id, :changes RETURNING id')
+
+
+@declare()
+def record_completion() -> str:
+    """A completion of the item :item_id named :name, in :bucketlist_id, by :user_id at :now."""
+    return ('INSERT INTO completions (bucketlist_id, item_id, owner_id, name, completed_at, completed_by)'
+            f' SELECT :bucketlist_id, :item_id, {OWNER_OF.format(of=":bucketlist_id")}, :name, :now::timestamp,'
+            ' :user_id RETURNING id')
+
+
+def logged(source: str, kind: str, changes: str, completed: str | None = None, owner: str | None = None) -> str:
+    """SQL: the WITH parts that record the write of the rows ``source`` (a WITH part's name, of items,
+    or of bucketlists where ``completed`` is None): an activity entry of the ``kind`` and ``changes``
+    (SQL over the rows), and a completion of each item that ``completed`` (SQL) is true of. The
+    list's owner is ``owner`` (SQL), else read: a list inserted by the same statement is not there
+    to read yet."""
+    item = completed is not None
+    of = f'{source}.bucketlist_id' if item else f'{source}.id'
+    parts = [f'{source}_logged AS (INSERT INTO activity ({ACTIVITY_COLUMNS}) SELECT {of},'
+             f' {source + ".id" if item else "NULL"}, :user_id, {owner or OWNER_OF.format(of=of)}, {kind},'
+             f' :now::timestamp, :request_id, {changes} FROM {source})']
+    if item:
+        parts.append(f'{source}_completed AS (INSERT INTO completions (bucketlist_id, item_id, owner_id, name,'
+                     f' completed_at, completed_by) SELECT {of}, {source}.id, {OWNER_OF.format(of=of)},'
+                     f' {source}.name, :now::timestamp, :user_id FROM {source} WHERE {completed})')
+    return ', '.join(parts)
+
+
+CREATED_LIST, CREATED_ITEM = "'bucketlist.created'", "'item.created'"
+COMPLETED_W = "w.activity_kind = 'item.completed'"
+
+
+def created_changes(source: str) -> str:
+    """SQL: the changes of the creation of the row ``source``: its name, from nothing."""
+    return json_object([('name', json_pair('NULL', f'{source}.name'))])
+
+
 # --- The statements ------------------------------------------------------------------------------
 
 # SQL: the bucketlist row ``b`` is the user's, or shared with them.
@@ -383,11 +500,16 @@ def edit_owned_bucketlist() -> str:
     """Write the fields :set_… says (``edits``) and :now as date_modified to the bucketlist
     :bucketlist_id, if :user_id owns it and their session :session_id is open; then the rows of
     ``bucketlist_with_items``. SQLite has no UPDATE in a WITH: there it returns the id alone."""
-    update = (f'UPDATE bucketlists SET {kept_unless_set("bucketlists")}, date_modified = :now::timestamp'
-              f' WHERE id = :bucketlist_id AND owner_id = :user_id AND {SESSION_OPEN}')
-    if not ON_POSTGRESQL:
-        return f'{update} RETURNING id'
-    return (f'WITH b AS ({update} RETURNING *) SELECT {columns("bucketlists", "b", LIST_PREFIX)},'
+    update = f'UPDATE bucketlists SET {kept_unless_set("bucketlists")}, date_modified = :now::timestamp'
+    where = f'id = :bucketlist_id AND owner_id = :user_id AND {SESSION_OPEN}'
+    if not ON_POSTGRESQL:  # (its activity: bucketlist_change before it, record_activity after)
+        return f'{update} WHERE {where} RETURNING id'
+    # (The old row as read must be the row written, as in update_item.)
+    return (f'WITH b AS ({update} FROM {old_row("bucketlists")} WHERE bucketlists.id = o.old_id'
+            f' AND bucketlists.version = o.old_version AND {where} RETURNING bucketlists.*,'
+            f' {BUCKETLIST_WRITE_KIND} AS activity_kind, {changes_of("bucketlists")} AS activity_changes),'
+            f' {logged("b", "b.activity_kind", "b.activity_changes")}'
+            f' SELECT {columns("bucketlists", "b", LIST_PREFIX)},'
             f' {ROLE_OF_B} AS {LIST_PREFIX}role, {columns("items", "i")}'
             ' FROM b LEFT JOIN items i ON i.bucketlist_id = b.id ORDER BY i.position, i.id')
 
@@ -405,13 +527,20 @@ def update_item() -> str:
     a removal (which holds it) comes before or after their write, never during it."""
     owns = 'SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND b.owner_id = :user_id'
     edits_ = f'SELECT 1 FROM bucketlists b WHERE b.id = :bucketlist_id AND {WRITES_B}{lock_of_b("shared")}'
-    return (f'UPDATE items SET {kept_unless_set("items")},'
-            ' done_at = CASE WHEN NOT :set_done::boolean OR :done::boolean = done THEN done_at'
-            ' WHEN :done::boolean THEN :now::timestamp END, date_modified = :now::timestamp'
-            f' WHERE id = :item_id AND bucketlist_id = :bucketlist_id AND (EXISTS ({owns}) OR EXISTS ({edits_}))'
-            f' AND {SESSION_OPEN} AND (:planned::boolean OR NOT (:set_done::boolean AND :done::boolean AND NOT done'
-            ' AND CASE WHEN :set_recurrence::boolean THEN :recurrence::varchar ELSE recurrence END IS NOT NULL))'
-            f' RETURNING {columns("items")}')
+    update = (f'UPDATE items SET {kept_unless_set("items")},'
+              ' done_at = CASE WHEN NOT :set_done::boolean OR :done::boolean = done THEN done_at'
+              ' WHEN :done::boolean THEN :now::timestamp END, date_modified = :now::timestamp')
+    where = (f'id = :item_id AND bucketlist_id = :bucketlist_id AND (EXISTS ({owns}) OR EXISTS ({edits_}))'
+             f' AND {SESSION_OPEN} AND (:planned::boolean OR NOT (:set_done::boolean AND :done::boolean AND NOT done'
+             ' AND CASE WHEN :set_recurrence::boolean THEN :recurrence::varchar ELSE recurrence END IS NOT NULL))')
+    if not ON_POSTGRESQL:  # (its activity: item_change before it, record_activity after)
+        return f'{update} WHERE {where} RETURNING {columns("items")}'
+    # The old row as read must be the row written: another write in between (its version moved)
+    # leaves this one nothing to write, and the caller writes again holding the item's lock.
+    return (f'WITH w AS ({update} FROM {old_row("items")} WHERE items.id = o.old_id AND items.version = o.old_version'
+            f' AND {where} RETURNING items.*, {ITEM_WRITE_KIND} AS activity_kind, {changes_of("items")}'
+            f' AS activity_changes), {logged("w", "w.activity_kind", "w.activity_changes", COMPLETED_W)}'
+            f' SELECT {columns("items", "w")} FROM w')
 
 
 @declare(checks_session=True)
@@ -438,11 +567,14 @@ def insert_bucketlist() -> str:
     """A new bucketlist of :user_id with the fields bodies write, unless they have :most already or
     their session :session_id has ended; returns its id."""
     written = written_fields('bucketlists')
-    return (f'INSERT INTO bucketlists (owner_id, date_created, date_modified,'
-            f' {", ".join(field.column_name for field in written.values())})'
-            f' SELECT :user_id, :date_created, :date_modified, {", ".join(f":{name}" for name in written)}'
-            f' WHERE (SELECT bucketlist_count FROM users WHERE id = :user_id'
-            f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN} RETURNING id')
+    insert = (f'INSERT INTO bucketlists (owner_id, date_created, date_modified,'
+              f' {", ".join(field.column_name for field in written.values())})'
+              f' SELECT :user_id, :date_created, :date_modified, {", ".join(f":{name}" for name in written)}'
+              f' WHERE (SELECT bucketlist_count FROM users WHERE id = :user_id'
+              f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN}')
+    if not ON_POSTGRESQL:  # (its activity: record_activity after it)
+        return f'{insert} RETURNING id'
+    return f"WITH b AS ({insert} RETURNING id, name), {logged('b', CREATED_LIST, created_changes('b'), owner=':user_id')} SELECT id FROM b"
 
 
 def _insert_item(source: str) -> str:
@@ -450,10 +582,15 @@ def _insert_item(source: str) -> str:
     bodies write, :now and :done_at, last (the count kept on the list's row, migration 10), unless
     the list holds :most already; returns the item."""
     written = written_fields('items')
-    return (f'{source} INSERT INTO items (bucketlist_id, date_created, date_modified, done_at, position, created_by,'
-            f' {", ".join(field.column_name for field in written.values())})'
-            f' SELECT b.id, :now, :now, :done_at, b.item_count, :user_id, {", ".join(f":{name}" for name in written)}'
-            f' FROM b WHERE b.item_count < :most RETURNING {columns("items")}')
+    insert = (f'INSERT INTO items (bucketlist_id, date_created, date_modified, done_at, position, created_by,'
+              f' {", ".join(field.column_name for field in written.values())})'
+              f' SELECT b.id, :now, :now, :done_at, b.item_count, :user_id, {", ".join(f":{name}" for name in written)}'
+              ' FROM b WHERE b.item_count < :most')
+    if not ON_POSTGRESQL:  # (its activity and completion: record_activity and record_completion after it)
+        return f'{source} {insert} RETURNING {columns("items")}'
+    # (An item created done is a completion too.)
+    return (f'{source}, i AS ({insert} RETURNING *), {logged("i", CREATED_ITEM, created_changes("i"), "i.done")}'
+            f' SELECT {columns("items", "i")} FROM i')
 
 
 @declare(checks_session=True)

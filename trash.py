@@ -12,7 +12,7 @@ from datetime import timedelta
 from peewee import chunked
 
 import settings
-from models import Bucketlist, Invitation, Item, ItemLabel, Label, Membership, Step, Trash, User, locked, utcnow
+from models import Activity, Bucketlist, Completion, Invitation, Item, ItemLabel, Label, Membership, Step, Trash, User, locked, utcnow
 
 # Columns left out of what is kept: the triggers keep them (versions, counts, a list's editors).
 KEPT_BY_TRIGGERS = frozenset(('version', 'item_count', 'editor_ids'))
@@ -56,6 +56,9 @@ def put_item(item, user_id):
 def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
     """A new entry in ``owner``'s trash (an id, or a query of one), purging those past their days first."""
     now = utcnow()
+    expired = Trash.select(Trash.object_id).where((Trash.purge_at <= now) & (Trash.kind == 'bucketlist'))
+    Activity.delete().where(Activity.bucketlist_id.in_(expired)).execute()  # (see forget)
+    Completion.delete().where(Completion.bucketlist_id.in_(expired)).execute()
     Trash.delete().where(Trash.purge_at <= now).execute()  # (anybody's)
     Trash.insert(owner=owner, kind=kind, object_id=object_id, bucketlist_id=bucketlist_id, name=name,
                  deleted_by=user_id, deleted_at=now, purge_at=now + timedelta(days=settings.TRASH_DAYS),
@@ -134,5 +137,7 @@ def _insert(model, many):
 def forget(entry):
     """Empty an entry for good; a list's takes the entries of the items deleted from it along."""
     Trash.delete().where(Trash.id == entry.id).execute()
-    if entry.kind == 'bucketlist':
+    if entry.kind == 'bucketlist':  # (its activity and completions too: activity.forget_list)
         Trash.delete().where((Trash.kind == 'item') & (Trash.bucketlist_id == entry.object_id)).execute()
+        Activity.delete().where(Activity.bucketlist_id == entry.object_id).execute()
+        Completion.delete().where(Completion.bucketlist_id == entry.object_id).execute()

@@ -7,7 +7,7 @@ import os
 import re
 import time
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from urllib.parse import parse_qsl, urlencode
 
@@ -638,6 +638,23 @@ def query_date(name):
     except ValueError:
         raise APIError(400, f'The query parameter {name!r} must be a date as YYYY-MM-DD.',
                        errors={name: 'Must be a date as YYYY-MM-DD.'}, kind='invalid-query') from None
+
+
+def query_instant(name):
+    """An ISO 8601 date and time query parameter with its offset (2026-11-25T15:43:58Z), as a naive
+    UTC datetime as stored (None when absent), or 400."""
+    text = query_param(name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None or len(text) > 40:
+            raise ValueError(text)
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise APIError(400, f'The query parameter {name!r} must be a date and time with its offset, as '
+                            '2026-11-25T15:43:58Z.', errors={name: 'Must be a date and time with its offset.'},
+                       kind='invalid-query') from None
 
 
 def query_choice(name, choices):

@@ -327,6 +327,7 @@ WRITERS = {'owner': OK, 'editor': OK, 'viewer': FORBIDDEN, 'stranger': MISSING}
 OWNER_ONLY = {'owner': OK, 'editor': FORBIDDEN, 'viewer': FORBIDDEN, 'stranger': MISSING}
 MATRIX = {
     ('GET', '/bucketlists/<bucketlist_id:id>'): EVERYONE,
+    ('GET', '/bucketlists/<bucketlist_id:id>/activity'): EVERYONE,
     ('PUT', '/bucketlists/<bucketlist_id:id>'): OWNER_ONLY,
     ('PATCH', '/bucketlists/<bucketlist_id:id>'): OWNER_ONLY,
     ('DELETE', '/bucketlists/<bucketlist_id:id>'): OWNER_ONLY,

@@ -1,0 +1,68 @@
+"""A list's activity, and its items' completions.
+
+Every change to a bucketlist leaves one entry: who, when, by which request, and the fields it
+changed as [old, new] (``fields.ACTIVITY_ENTRY``), written in the same transaction as the change.
+The busiest writes (creating a list or an item, editing or ticking one) record theirs in their
+own statement (sql.py's ``logged``); the others call ``record``. Entries are kept ACTIVITY_DAYS;
+completions (``fields.COMPLETION``) while their list lasts. Both go with the list's owner's account,
+and with the list when it is deleted for good."""
+import json
+from datetime import timedelta
+
+from bottle import request
+
+import settings
+import sql
+from models import Activity, Completion, utcnow, visible_ids
+
+
+def request_id():
+    return request.environ.get('bucketlist.request_id', '-')
+
+
+def record(kind, bucketlist_id, item_id=None, changes=None, step_id=None, member_id=None, moved_from=None,
+           owner_id=None):
+    """An entry of the caller's change to the bucketlist (whose owner is ``owner_id``, else the list's
+    as stored), in the caller's transaction."""
+    sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=moved_from, item_id=item_id,
+            step_id=step_id, member_id=member_id, user_id=request.user_id, owner_id=owner_id, kind=kind,
+            now=utcnow(), request_id=request_id(), changes=json.dumps(changes or {}))
+
+
+def kept_since():
+    return utcnow() - timedelta(days=settings.ACTIVITY_DAYS)
+
+
+def purge():
+    """Forget the entries past ACTIVITY_DAYS, anybody's."""
+    Activity.delete().where(Activity.at < kept_since()).execute()
+
+
+def page(of_lists, kind, since, until, page_number, limit):
+    """(one page of the entries of the lists ``of_lists`` (a query of their ids) and of the items
+    moved out of them, newest first; how many there are), of ``kind``, from ``since`` to ``until``
+    (each None: any)."""
+    purge()
+    where = (Activity.bucketlist_id.in_(of_lists) | Activity.moved_from.in_(of_lists)) & (Activity.at >= kept_since())
+    for condition, wanted in ((Activity.kind == kind, kind), (Activity.at >= since, since),
+                              (Activity.at <= until, until)):
+        if wanted is not None:
+            where &= condition
+    query = Activity.select().where(where)
+    entries = list(query.order_by(Activity.id.desc()).paginate(page_number, limit))
+    return entries, query.count() if entries or page_number > 1 else 0
+
+
+
+def completions(user_id, since, until, page_number, limit):
+    """(one page of the completions in the lists ``user_id`` sees, the newest first; how many there are)."""
+    where = Completion.bucketlist_id.in_(visible_ids(user_id))
+    if since is not None:
+        where &= Completion.completed_at >= since
+    if until is not None:
+        where &= Completion.completed_at <= until
+    query = Completion.select().where(where)
+    found = list(query.order_by(Completion.completed_at.desc(), Completion.id.desc()).paginate(page_number, limit))
+    return found, query.count() if found or page_number > 1 else 0
+
+
