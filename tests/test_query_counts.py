@@ -167,9 +167,12 @@ def test_an_owner_and_an_editor_change_an_item_in_the_same_one_query(user, queri
     bucketlist_id = fill(user, 1, 3)
     item_id = user.get(f'/bucketlists/{bucketlist_id}/items/').json[0]['id']
     path = f'/bucketlists/{bucketlist_id}/items/{item_id}'
-    for writer in (user, editor_of(user, bucketlist_id)):
-        # the write, the role, the session and the activity entry (and a completion, ticking one not done)
-        assert queries(lambda: writer.patch_json(path, {'done': True})) == ONE_WRITE  # noqa: B023
+    # The item is done already for the owner's tick; the owner's PUT then unticks it, and the
+    # editor's tick is a completion: on SQLite one more insert.
+    for writer, completes in ((user, False), (editor_of(user, bucketlist_id), True)):
+        # the write, the role, the session, the activity entry and any completion
+        assert queries(lambda: writer.patch_json(path, {'done': True})) == (  # noqa: B023
+            ONE_WRITE + (completes and not ON_POSTGRESQL))
         assert queries(lambda: writer.put_json(path, {'name': 'Renamed'})) == ONE_WRITE  # noqa: B023
 
 
