@@ -87,6 +87,9 @@ PAGE = '''<!doctype html>
 <a href="/items/?due=today">Today</a>
 <a href="/invitations">Invitations</a>
 <a href="/labels">Labels</a>
+<a href="/activity">Activity</a>
+<a href="/items/completed">Completed</a>
+<a href="/trash">Trash</a>
 <a href="/docs">API documentation</a>
 <div id="signed-in" hidden>
 Logged in as <strong id="email"></strong>
@@ -179,6 +182,8 @@ STEP_INPUTS = form_inputs(STEP, required=('name',))
 ROLE = form_input('role', MEMBER['role'])
 INVITATION_ID = ('<label>Invitation\'s id <input name="id" required inputmode="numeric" pattern="[0-9]+" '
                  'data-in-path></label>')
+TRASHED_ID = ('<label>Its id (in the list above) <input name="id" required inputmode="numeric" pattern="[0-9]+" '
+              'data-in-path></label>')
 # The script puts this field's value at the end of the form's URL instead of in the body.
 MEMBER_ID = ('<label>Member\'s user_id <input name="user_id" required inputmode="numeric" pattern="[0-9]+" '
              'data-in-path></label>')
@@ -192,12 +197,18 @@ def forms(path, q):
         return (form('PUT', path, 'Edit', BUCKETLIST_INPUTS, 'Save', prefill=True)
                 + form('POST', path + '/items/', 'New item', ITEM_INPUTS, 'Add item')
                 + members_panel(path + '/members')
-                + form('DELETE', path, 'Delete this bucketlist and its items', '', 'Delete'))
+                + activity_panel(path + '/activity')
+                + form('DELETE', path, 'Delete this bucketlist and its items (to the trash)', '', 'Delete'))
     if re.fullmatch(r'/bucketlists/[0-9]+/members', path):
         return (form('POST', path, 'Share', MEMBER_INPUTS, 'Share')
                 + form('PATCH', path + '/', 'Change a member\'s role', MEMBER_ID + ROLE, 'Change')
             + form('DELETE', path + '/', 'Remove a member, withdraw an invitation (or leave: your own user_id)',
                    MEMBER_ID, 'Remove'))
+    if path == '/trash':
+        return (form('POST', '/trash/bucketlists/{id}/restore', 'Restore a bucketlist', TRASHED_ID, 'Restore')
+                + form('POST', '/trash/items/{id}/restore', 'Restore an item', TRASHED_ID, 'Restore')
+                + form('DELETE', '/trash/bucketlists/{id}', 'Delete a bucketlist for good', TRASHED_ID, 'Delete')
+                + form('DELETE', '/trash/items/{id}', 'Delete an item for good', TRASHED_ID, 'Delete'))
     if path == '/labels':
         return form('POST', path, 'New label', LABEL_INPUTS, 'Create')
     if re.fullmatch(r'/labels/[0-9]+', path):
@@ -212,13 +223,18 @@ def forms(path, q):
         return (form('PATCH', path, 'Edit', ITEM_INPUTS, 'Save', prefill=True)
                 + move_form(path + '/move')
                 + form('POST', path + '/steps/', 'New step', STEP_INPUTS, 'Add step')
-                + form('DELETE', path, 'Delete this item', '', 'Delete'))
+                + form('DELETE', path, 'Delete this item (to the trash)', '', 'Delete'))
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+/steps/', path):
         return form('POST', path, 'New step', STEP_INPUTS, 'Add step')
     if re.fullmatch(r'/bucketlists/[0-9]+/items/[0-9]+/steps/[0-9]+', path):
         return (form('PATCH', path, 'Edit', STEP_INPUTS, 'Save', prefill=True)
                 + form('DELETE', path, 'Delete this step', '', 'Delete'))
     return ''
+
+
+def activity_panel(activity_path):
+    return (f'<section class="activity"><h2>Activity</h2><p><a href="{escape(activity_path)}">Who changed what '
+            'in this bucketlist</a>, the newest first.</p></section>')
 
 
 def members_panel(members_path):

@@ -101,7 +101,10 @@ function linkFor(object, key) {
   const id = object[key]
   if (!Number.isInteger(id)) return null
   if (key === 'bucketlist_id') return `/bucketlists/${id}`
+  // An activity entry's or a completion's item (which may be gone since).
+  if (key === 'item_id' && Number.isInteger(object.bucketlist_id)) return `/bucketlists/${object.bucketlist_id}/items/${id}`
   if (key !== 'id') return null
+  if ('kind' in object) return null // an activity entry's or a trash entry's own id: no page of its own
   if (Number.isInteger(object.bucketlist_id)) return `/bucketlists/${object.bucketlist_id}/items/${id}`
   // A step names its item, not the item's list: linked on its item's pages, which name both.
   const itemPath = location.pathname.match(/^\/bucketlists\/[0-9]+\/items\/[0-9]+/)
@@ -197,7 +200,10 @@ async function submit(event) {
     delete fields.step
     if (shown) fields.position = Math.max(0, shown.position + Number(event.submitter.value))
   }
-  if (method === 'DELETE' && !confirm(`Delete ${url}? This cannot be undone.`)) return
+  // A list or an item goes to the trash, where it can be restored; the rest goes for good.
+  const toTrash = /^\/bucketlists\/[0-9]+(\/items\/[0-9]+)?$/.test(url)
+  if (method === 'DELETE' && !confirm(`Delete ${url}? ${toTrash ? 'It goes to the trash, where you can restore it.'
+    : 'This cannot be undone.'}`)) return
   const {response, data} = await send(method, url, Object.keys(fields).length ? fields : undefined)
   if ((form.id === 'login' || form.id === 'register') && response.ok) {
     // Registering logs you in too: nobody registers to be asked for the same password again.

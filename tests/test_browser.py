@@ -205,14 +205,27 @@ def test_a_person_keeps_a_bucketlist_in_the_browser(page, problems):
     expect(body).not_to_contain_text('Borabora')
     screenshot(page, 'browser-07-renamed')
 
-    form(page, 'Delete this bucketlist and its items').get_by_role('button', name='Delete').click()
+    form(page, 'Delete this bucketlist and its items (to the trash)').get_by_role('button', name='Delete').click()
     # It asked first (the dialog), then went back to the list, saying what happened.
     expect(page).to_have_url(re.compile(r'/bucketlists/$'))
     expect(result).to_contain_text(re.compile(r'DELETE /bucketlists/[0-9]+: 200 OK\. bucketlist [0-9]+ '
                                               r'deleted successfully'))
     expect(body).to_have_text('[]')
-    assert page.confirmed == [f'Delete {bucketlist_path}? This cannot be undone.']
+    assert page.confirmed == [f'Delete {bucketlist_path}? It goes to the trash, where you can restore it.']
     screenshot(page, 'browser-08-deleted')
+
+    # Not for good: the trash has it, and brings it back whole.
+    page.get_by_role('link', name='Trash').click()
+    expect(body).to_contain_text('"name": "Go to Tahiti"')
+    restore = form(page, 'Restore a bucketlist')
+    restore.get_by_label('Its id (in the list above)').fill(bucketlist_path.rsplit('/', 1)[1])
+    restore.get_by_role('button', name='Restore').click()
+    expect(restore.locator('.result')).to_contain_text('200 OK')
+    page.goto(bucketlist_path)
+    expect(body).to_contain_text(re.compile(r'"name": "Book the flights",\s*"done": true'))
+    page.locator('.activity a').click()
+    expect(body).to_contain_text('"kind": "bucketlist.restored"')
+    screenshot(page, 'browser-08b-restored')
 
     page.get_by_role('button', name='Log out').click()
     expect(result).to_contain_text('POST /auth/logout: 200 OK. You logged out successfully.')

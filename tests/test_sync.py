@@ -174,8 +174,9 @@ def test_a_cursor_of_another_account_shows_nothing_of_it(user, other_user):
 
 
 def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
-    """Eight writers create, rename, move, tick and delete for a few seconds while a client syncs in
-    a loop; then one final sync: the client's copy equals the server's state exactly."""
+    """Eight writers create, rename, move, tick, delete and restore from the trash for a few seconds
+    while a client syncs in a loop; then one final sync: the client's copy equals the server's
+    state exactly."""
     owner = register_and_login('busy@example.com')
     replica = Replica(owner)
     stop = threading.Event()
@@ -241,14 +242,27 @@ def test_nothing_is_missed_or_doubled_while_eight_writers_race_the_reader():
                 elif choice < 0.8:
                     res = owner.patch_json(f'{base}{item["id"]}', {'name': f'renamed {rng.random()}'},
                                            expect_errors=True)
-                else:
+                elif choice < 0.9:
                     res = owner.delete(f'{base}{item["id"]}', expect_errors=True)
-            elif action < 0.93:
+                else:  # an item back from the trash (another writer may have taken it: 404, 409)
+                    trashed = [e['id'] for e in owner.get('/trash', {'limit': 100}).json if e['kind'] == 'item']
+                    if not trashed:
+                        continue
+                    res = owner.post(f'/trash/items/{rng.choice(trashed)}/restore', expect_errors=True)
+            elif action < 0.88:
                 res = owner.patch_json(f'/bucketlists/{bucketlist_id}', {'name': f'w{n} {rng.random()}'},
                                        expect_errors=True)
-            else:
+            elif action < 0.89:
                 res = owner.delete(f'/bucketlists/{bucketlist_id}', expect_errors=True)
                 mine.remove(bucketlist_id)
+            else:  # a list back from the trash, with its items
+                trashed = [e['id'] for e in owner.get('/trash', {'limit': 100}).json if e['kind'] == 'bucketlist']
+                if not trashed:
+                    continue
+                restored = rng.choice(trashed)
+                res = owner.post(f'/trash/bucketlists/{restored}/restore', expect_errors=True)
+                if res.status_int == 200:
+                    mine.append(restored)
             if res.status_int >= 500:
                 errors.append((res.request.method, res.request.path, res.status))
 
