@@ -33,17 +33,24 @@ def kept_since():
     return utcnow() - timedelta(days=settings.ACTIVITY_DAYS)
 
 
+PURGE_BATCH = 1000  # entries past ACTIVITY_DAYS that one read forgets (anybody's): a bounded cost each
+# Invitations are the owner's to see (GET …/members shows members the pending ones to nobody else).
+OWNER_ONLY_KINDS = ('member.invited', 'member.uninvited', 'member.declined')
+
+
 def purge():
-    """Forget the entries past ACTIVITY_DAYS, anybody's."""
-    Activity.delete().where(Activity.at < kept_since()).execute()
+    """Forget some of the entries past ACTIVITY_DAYS, anybody's."""
+    Activity.delete().where(Activity.id.in_(
+        Activity.select(Activity.id).where(Activity.at < kept_since()).limit(PURGE_BATCH))).execute()
 
 
-def page(of_lists, kind, since, until, page_number, limit):
+def page(user_id, of_lists, kind, since, until, page_number, limit):
     """(one page of the entries of the lists ``of_lists`` (a query of their ids) and of the items
     moved out of them, newest first; how many there are), of ``kind``, from ``since`` to ``until``
-    (each None: any)."""
+    (each None: any), as ``user_id`` sees them: the invitations of lists they own only."""
     purge()
-    where = (Activity.bucketlist_id.in_(of_lists) | Activity.moved_from.in_(of_lists)) & (Activity.at >= kept_since())
+    where = ((Activity.bucketlist_id.in_(of_lists) | Activity.moved_from.in_(of_lists))
+             & (Activity.at >= kept_since()) & (Activity.kind.not_in(OWNER_ONLY_KINDS) | (Activity.owner == user_id)))
     for condition, wanted in ((Activity.kind == kind, kind), (Activity.at >= since, since),
                               (Activity.at <= until, until)):
         if wanted is not None:

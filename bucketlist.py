@@ -25,8 +25,11 @@ import settings
 import sync
 import trash
 from fields import (
+    ACTIVITY_ENTRY,
+    ACTIVITY_KINDS,
     BUCKETLIST,
     BUCKETLIST_SORTS,
+    COMPLETION,
     DUE_WINDOWS,
     INVITATION,
     ITEM,
@@ -37,9 +40,6 @@ from fields import (
     MOVE,
     PRIORITIES,
     ROLES,
-    ACTIVITY_ENTRY,
-    ACTIVITY_KINDS,
-    COMPLETION,
     STEP,
     TRASH_ENTRY,
     items_within_text_max,
@@ -83,14 +83,14 @@ from problems import (
     ITEM_NOT_FOUND,
     ITEM_PURGED,
     ITEM_QUOTA,
-    MEMBER_QUOTA,
     LIST_IN_TRASH,
+    MEMBER_QUOTA,
     MEMBER_REMOVED,
     NAME_TAKEN,
     NO_ACCOUNT_WITH_EMAIL,
     NO_SUCH_INVITATION,
-    NOT_IN_TRASH,
     NOT_A_MEMBER,
+    NOT_IN_TRASH,
     ONLY_THE_OWNER_REMOVES,
     OWNER_ALREADY,
     OWNER_CANNOT_LEAVE,
@@ -192,7 +192,8 @@ def edit_bucketlist(bucketlist_id, fields, session_id):
     already uses is 409. One statement needs no savepoint: outside a transaction it is its own,
     inside one the 409 rolls the whole transaction back anyway."""
     with name_not_taken(fields.get('name')):
-        return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow(), activity.request_id())
+        return Bucketlist.edit_owned(request.user_id, session_id, bucketlist_id, fields, utcnow(),
+                                     activity.request_id())
 
 
 @app.post('/bucketlists/')
@@ -593,9 +594,11 @@ def item_restore(item_id):
     steps and labels; 409 while its list is in the trash, or full."""
     with db.atomic():
         entry = trash_entry('item', item_id)
-        if not Bucketlist.select().where(Bucketlist.id == entry.bucketlist_id).exists():
+        # (Locked first: a list deleted meanwhile is in the trash by the time this reads it.)
+        found = Bucketlist.seen_by(request.user_id, entry.bucketlist_id, for_update=True)
+        if found is None and trash.holds_list(entry.bucketlist_id):  # (the caller sees this item's entry)
             raise LIST_IN_TRASH(bucketlist_id=entry.bucketlist_id)
-        bucketlist_for(entry.bucketlist_id, 'write', for_update=True)
+        allowed(found, entry.bucketlist_id, 'write')
         count = Item.count_in(entry.bucketlist_id)
         if count >= settings.MAX_ITEMS_PER_BUCKETLIST:
             raise ITEM_QUOTA(bucketlist_id=entry.bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
@@ -631,7 +634,7 @@ def activity_page(of_lists):
     kind = query_choice('kind', ACTIVITY_KINDS)
     since, until = query_instant('since'), query_instant('until')
     page, limit = page_and_limit()
-    entries, total = activity.page(of_lists, kind, since, until, page, limit)
+    entries, total = activity.page(request.user_id, of_lists, kind, since, until, page, limit)
     set_page_headers(total, page, limit)
     return [activity_entry_json(entry) for entry in entries]
 
@@ -1018,12 +1021,17 @@ def export_parts(user):
     for part, model in (('activity', Activity), ('completions', Completion)):
         show = activity_entry_json if model is Activity else completion_json
         yield f'], "{part}": ['
-        for position, row in enumerate(model.select().where(model.owner == user.id).order_by(model.id).iterator()):
+        kept = (model.at >= activity.kept_since()) if model is Activity else True
+        for position, row in enumerate(model.select().where((model.owner == user.id) & kept).order_by(model.id)
+                                       .iterator()):
             yield (', ' if position else '') + json.dumps(show(row))
     yield '], "trash": ['
     # (one entry at a time: a list's contents are as long as the list)
-    for position, entry in enumerate(Trash.select().where(Trash.owner == user.id).order_by(Trash.id).iterator()):
-        yield (', ' if position else '') + json.dumps({**trash_entry_json(entry), 'contents': json.loads(entry.contents)})
+    for position, entry in enumerate(Trash.select().where((Trash.owner == user.id) & (Trash.purge_at > utcnow()))
+                                     .order_by(Trash.id).iterator()):
+        contents = json.loads(entry.contents)
+        contents['item_labels'] = [row for row in contents['item_labels'] if row['user'] == user.id]  # (theirs alone)
+        yield (', ' if position else '') + json.dumps({**trash_entry_json(entry), 'contents': contents})
     yield ']}'
 
 

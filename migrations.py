@@ -169,6 +169,7 @@ TRASH_TABLE = [
     'CREATE INDEX "trash_owner_id_deleted_at" ON "trash" ("owner_id", "deleted_at")',
     'CREATE INDEX "trash_bucketlist_id" ON "trash" ("bucketlist_id")',
     'CREATE INDEX "trash_purge_at" ON "trash" ("purge_at")',
+    'CREATE INDEX "trash_deleted_by" ON "trash" ("deleted_by")',  # (an account's deletion sets it NULL)
 ]
 
 ACTIVITY_TABLES = [
@@ -189,6 +190,8 @@ ACTIVITY_TABLES = [
     'CREATE INDEX "activity_moved_from" ON "activity" ("moved_from")',
     'CREATE INDEX "activity_owner_id_id" ON "activity" ("owner_id", "id")',
     'CREATE INDEX "activity_at" ON "activity" ("at")',
+    'CREATE INDEX "activity_item_id" ON "activity" ("item_id")',
+    'CREATE INDEX "activity_user_id" ON "activity" ("user_id")',  # (an account's deletion sets it NULL)
     '''CREATE TABLE "completions" (
         "id" {serial} NOT NULL PRIMARY KEY{never_reused},
         "bucketlist_id" INTEGER NOT NULL,
@@ -199,6 +202,8 @@ ACTIVITY_TABLES = [
         "completed_by" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL)''',
     'CREATE INDEX "completions_bucketlist_id_completed_at" ON "completions" ("bucketlist_id", "completed_at")',
     'CREATE INDEX "completions_owner_id_id" ON "completions" ("owner_id", "id")',
+    'CREATE INDEX "completions_item_id" ON "completions" ("item_id")',
+    'CREATE INDEX "completions_completed_by" ON "completions" ("completed_by")',
 ]
 
 

@@ -531,7 +531,7 @@ class Trash(BaseModel):
     object_id = IntegerField()
     bucketlist_id = IntegerField(null=True)  # an item's list; None for a list
     name = TextField()
-    deleted_by = ForeignKeyField(User, column_name='deleted_by', null=True, on_delete='SET NULL', index=False,
+    deleted_by = ForeignKeyField(User, column_name='deleted_by', null=True, on_delete='SET NULL', index=True,
                                  backref='+')
     deleted_at = DateTimeField(default=utcnow)
     purge_at = DateTimeField(index=True)
@@ -552,10 +552,10 @@ class Activity(BaseModel):
     id = AutoField()
     bucketlist_id = IntegerField()  # (no foreign key: a list in the trash keeps its activity)
     moved_from = IntegerField(null=True)  # the list an item.moved left, whose activity shows it too
-    item_id = IntegerField(null=True)
+    item_id = IntegerField(null=True, index=True)
     step_id = IntegerField(null=True)
     member_id = IntegerField(null=True)  # the member a member.… entry is of
-    user = ForeignKeyField(User, column_name='user_id', null=True, on_delete='SET NULL', index=False, backref='+')
+    user = ForeignKeyField(User, column_name='user_id', null=True, on_delete='SET NULL', index=True, backref='+')
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False, backref='+')
     kind = CharField(max_length=32)
     at = DateTimeField(default=utcnow, index=True)
@@ -576,11 +576,11 @@ class Completion(BaseModel):
     while its bucketlist lasts."""
     id = AutoField()
     bucketlist_id = IntegerField()
-    item_id = IntegerField()
+    item_id = IntegerField(index=True)
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False, backref='+')
     name = CharField(max_length=255)
     completed_at = DateTimeField()
-    completed_by = ForeignKeyField(User, column_name='completed_by', null=True, on_delete='SET NULL', index=False,
+    completed_by = ForeignKeyField(User, column_name='completed_by', null=True, on_delete='SET NULL', index=True,
                                    backref='+')
 
     class Meta:

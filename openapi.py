@@ -8,10 +8,12 @@ import sync
 import web
 from fields import (
     ACCOUNT,
+    ACTIVITY_ENTRY,
     ANSWER_TEXT_MAX,
     API_TOKEN,
     BUCKETLIST,
     BUCKETLIST_SORTS,
+    COMPLETION,
     DATE,
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
@@ -39,8 +41,6 @@ from fields import (
     ROLES,
     SESSION,
     SHARED_SCHEMAS,
-    ACTIVITY_ENTRY,
-    COMPLETION,
     STEP,
     TRASH_ENTRY,
     answer_schema,
@@ -702,7 +702,8 @@ PATHS = {
             'account': ACCOUNT_EXAMPLE,
             'sessions': SCHEMAS['Session']['examples'], 'api_tokens': [API_TOKEN_EXAMPLE], 'labels': [LABEL_EXAMPLE],
             'bucketlists': [BUCKETLIST_WITH_ITEMS_EXAMPLE], 'steps': [STEP_EXAMPLE], 'activity': [ACTIVITY_EXAMPLE],
-            'completions': [COMPLETION_EXAMPLE], 'trash': [{**TRASH_ENTRY_EXAMPLE, 'contents': {'items': [{'id': 7, 'name': 'Visit Kyoto'}]}}]}),
+            'completions': [COMPLETION_EXAMPLE],
+            'trash': [{**TRASH_ENTRY_EXAMPLE, 'contents': {'items': [{'id': 7, 'name': 'Visit Kyoto'}]}}]}),
             ['Content-Disposition'])})},
     '/users/me/password': {'post': operation(
         'changePassword', 'accounts', 'Change your password',

@@ -362,29 +362,42 @@ def old_row(table: str) -> str:
 def json_object(pairs: Iterable[tuple[str, str]]) -> str:
     """SQL: the JSON text of an object of ``pairs`` (name, the SQL of a JSON value), NULLs left out."""
     if ON_POSTGRESQL:
-        return f'json_strip_nulls(json_build_object({", ".join(f"{chr(39)}{n}{chr(39)}, {v}" for n, v in pairs)}))::text'
-    return f"json_patch('{{}}', json_object({', '.join(f'{chr(39)}{n}{chr(39)}, json({v})' for n, v in pairs)}))"
+        members = ', '.join(f"'{name}', {value}" for name, value in pairs)
+        return f'json_strip_nulls(json_build_object({members}))::text'
+    members = ', '.join(f"'{name}', json({value})" for name, value in pairs)  # (json(): a value, not a string)
+    return f"json_patch('{{}}', json_object({members}))"
 
 
 def json_pair(old: str, new: str) -> str:
     return f'{"json_build_array" if ON_POSTGRESQL else "json_array"}({old}, {new})'
 
 
+ACTIVITY_TEXT_MAX = 1024  # characters of a long text (notes, a description) that an entry keeps of each value
+
+
+def kept_text(value: str) -> str:
+    """SQL: a long text ``value`` as an activity entry keeps it: cut at ACTIVITY_TEXT_MAX, with an ellipsis."""
+    return (f"CASE WHEN length({value}) > {ACTIVITY_TEXT_MAX} THEN substr({value}, 1, {ACTIVITY_TEXT_MAX})"
+            f" || '…' ELSE {value} END")
+
+
 def changes_of(table: str) -> str:
     """SQL: the JSON text of the fields of ``table`` that the write's parameters (``edits``) change
-    from the old row ``o``: {field: [old, new]}."""
+    from the old row ``o``: {field: [old, new]}, long texts cut (``kept_text``)."""
     pairs = []
     for name, field in tracked_fields(table).items():
-        new = f':{name}::{sql_type(field)}'
-        pairs.append((name, f'CASE WHEN :set_{name}::boolean AND o.old_{field.column_name} {DISTINCT} {new}'
-                            f' THEN {json_pair(f"o.old_{field.column_name}", new)} END'))
+        old, new = f'o.old_{field.column_name}', f':{name}::{sql_type(field)}'
+        kept = (kept_text(old), kept_text(new)) if sql_type(field) == 'text' else (old, new)
+        pairs.append((name, f'CASE WHEN :set_{name}::boolean AND {old} {DISTINCT} {new}'
+                            f' THEN {json_pair(*kept)} END'))
     return json_object(pairs)
 
 
 # SQL: the kind of an item's write from its old row ``o``: a completion when it ticks the item done,
 # or a recurring item's occurrence (which stays open: last_completed_at moves).
-ITEM_WRITE_KIND = ("CASE WHEN (:set_done::boolean AND :done::boolean AND NOT o.old_done) OR (:set_last_completed_at::boolean"
-                   " AND :last_completed_at::timestamp IS NOT NULL) THEN 'item.completed' ELSE 'item.updated' END")
+ITEM_WRITE_KIND = ("CASE WHEN (:set_done::boolean AND :done::boolean AND NOT o.old_done)"
+                   " OR (:set_last_completed_at::boolean AND :last_completed_at::timestamp IS NOT NULL)"
+                   " THEN 'item.completed' ELSE 'item.updated' END")
 BUCKETLIST_WRITE_KIND = (f"CASE WHEN :set_name::boolean AND o.old_name {DISTINCT} :name::varchar"
                          " THEN 'bucketlist.renamed' ELSE 'bucketlist.updated' END")
 
@@ -574,7 +587,8 @@ def insert_bucketlist() -> str:
               f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN}')
     if not ON_POSTGRESQL:  # (its activity: record_activity after it)
         return f'{insert} RETURNING id'
-    return f"WITH b AS ({insert} RETURNING id, name), {logged('b', CREATED_LIST, created_changes('b'), owner=':user_id')} SELECT id FROM b"
+    logs = logged('b', CREATED_LIST, created_changes('b'), owner=':user_id')
+    return f'WITH b AS ({insert} RETURNING id, name), {logs} SELECT id FROM b'
 
 
 def _insert_item(source: str) -> str:

@@ -12,8 +12,23 @@ from datetime import timedelta
 from peewee import chunked
 
 import settings
-from models import Activity, Bucketlist, Completion, Invitation, Item, ItemLabel, Label, Membership, Step, Trash, User, locked, utcnow
+from models import (
+    Activity,
+    Bucketlist,
+    Completion,
+    Invitation,
+    Item,
+    ItemLabel,
+    Label,
+    Membership,
+    Step,
+    Trash,
+    User,
+    locked,
+    utcnow,
+)
 
+PURGE_BATCH = 20  # entries past their days that one deletion purges (anybody's): a bounded cost each
 # Columns left out of what is kept: the triggers keep them (versions, counts, a list's editors).
 KEPT_BY_TRIGGERS = frozenset(('version', 'item_count', 'editor_ids'))
 INSERT_BATCH = 100  # rows an INSERT takes at once (SQLite binds at most 32,766 values)
@@ -54,15 +69,26 @@ def put_item(item, user_id):
 
 
 def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
-    """A new entry in ``owner``'s trash (an id, or a query of one), purging those past their days first."""
+    """A new entry in ``owner``'s trash (an id, or a query of one), after purging a few of those
+    past their days (anybody's). The trash holds at most as many lists as an account may, and as many
+    items of one list as it may hold: past that the oldest go for good, so that deleting cannot
+    store more than the quotas allow."""
     now = utcnow()
-    expired = Trash.select(Trash.object_id).where((Trash.purge_at <= now) & (Trash.kind == 'bucketlist'))
-    Activity.delete().where(Activity.bucketlist_id.in_(expired)).execute()  # (see forget)
-    Completion.delete().where(Completion.bucketlist_id.in_(expired)).execute()
-    Trash.delete().where(Trash.purge_at <= now).execute()  # (anybody's)
+    for entry in Trash.select(Trash.id, Trash.kind, Trash.object_id).where(Trash.purge_at <= now).limit(PURGE_BATCH):
+        forget(entry)
     Trash.insert(owner=owner, kind=kind, object_id=object_id, bucketlist_id=bucketlist_id, name=name,
                  deleted_by=user_id, deleted_at=now, purge_at=now + timedelta(days=settings.TRASH_DAYS),
                  contents=json.dumps(contents, default=str)).execute()
+    if kind == 'bucketlist':
+        over = Trash.select(Trash.id, Trash.kind, Trash.object_id).where(
+            (Trash.owner == owner) & (Trash.kind == 'bucketlist'))
+        most = settings.MAX_BUCKETLISTS_PER_USER
+    else:
+        over = Trash.select(Trash.id, Trash.kind, Trash.object_id).where(
+            (Trash.kind == 'item') & (Trash.bucketlist_id == bucketlist_id))
+        most = settings.MAX_ITEMS_PER_BUCKETLIST
+    for entry in over.order_by(Trash.id.desc()).offset(most):  # (the newest ``most`` stay)
+        forget(entry)
 
 
 def seen_by(user_id):
@@ -76,15 +102,20 @@ def seen_by(user_id):
 
 def page(user_id, page_number, limit):
     """(one page of the entries ``user_id`` sees, the newest deletion first; how many there are)."""
-    query = Trash.select().where(seen_by(user_id))
+    shown = [field for field in Trash._meta.sorted_fields if field is not Trash.contents]  # (contents: long)
+    query = Trash.select(*shown).where(seen_by(user_id))
     entries = list(query.order_by(Trash.deleted_at.desc(), Trash.id.desc()).paginate(page_number, limit))
     return entries, query.count() if entries or page_number > 1 else 0
 
 
 def entry(user_id, kind, object_id):
-    """The entry of this bucketlist or item if ``user_id`` sees it (a list's: its owner only), else None."""
+    """The entry of this bucketlist or item if ``user_id`` sees it (a list's: its owner only), locked, else None."""
     return locked(Trash.select().where((Trash.kind == kind) & (Trash.object_id == object_id) & seen_by(user_id)
                                        & ((Trash.kind == 'item') | (Trash.owner == user_id)))).get_or_none()
+
+
+def holds_list(bucketlist_id):
+    return Trash.select().where((Trash.kind == 'bucketlist') & (Trash.object_id == bucketlist_id)).exists()
 
 
 def contents_of(entry):
@@ -97,9 +128,9 @@ def restore_bucketlist(entry):
     checked its owner's quota and name."""
     contents = contents_of(entry)
     Bucketlist.insert(contents['bucketlist']).execute()
-    _insert_items(contents)
+    _insert_items(contents, entry.deleted_at)
     for model, part in ((Membership, 'memberships'), (Invitation, 'invitations')):
-        accounts = existing(User, {row['user'] for row in contents[part]})
+        accounts = existing(User, {row['user'] for row in contents[part]}, entry.deleted_at)
         _insert(model, [row for row in contents[part] if row['user'] in accounts])
     entry.delete_instance()
 
@@ -110,12 +141,12 @@ def restore_item(entry, position):
     contents = contents_of(entry)
     Item.shift(entry.bucketlist_id, position, +1)
     contents['items'][0]['position'] = position
-    _insert_items(contents)
+    _insert_items(contents, entry.deleted_at)
     entry.delete_instance()
 
 
-def _insert_items(contents):
-    makers = existing(User, {row['created_by'] for row in contents['items']} - {None})
+def _insert_items(contents, deleted_at):
+    makers = existing(User, {row['created_by'] for row in contents['items']} - {None}, deleted_at)
     for row in contents['items']:  # (whoever made it may have deleted their account since)
         row['created_by'] = row['created_by'] if row['created_by'] in makers else None
     _insert(Item, contents['items'])
@@ -124,9 +155,15 @@ def _insert_items(contents):
     _insert(ItemLabel, [row for row in contents['item_labels'] if row['label'] in labels])
 
 
-def existing(model, ids):
-    """Those of ``ids`` that ``model`` still has."""
-    return {row.id for row in model.select(model.id).where(model.id.in_(list(ids)))} if ids else set()
+def existing(model, ids, made_before=None):
+    """Those of ``ids`` that ``model`` still has; of users, only accounts ``made_before`` the deletion:
+    SQLite gives a new account the highest id again, which a deleted account may have had."""
+    if not ids:
+        return set()
+    query = model.select(model.id).where(model.id.in_(list(ids)))
+    if made_before is not None:
+        query = query.where(model.date_created < made_before)
+    return {row.id for row in query}
 
 
 def _insert(model, many):
@@ -135,9 +172,13 @@ def _insert(model, many):
 
 
 def forget(entry):
-    """Empty an entry for good; a list's takes the entries of the items deleted from it along."""
+    """Empty an entry for good, and what remembers what it held: a list's activity and completions,
+    and the entries of the items deleted from it; an item's activity entries and completions."""
     Trash.delete().where(Trash.id == entry.id).execute()
-    if entry.kind == 'bucketlist':  # (its activity and completions too: activity.forget_list)
+    if entry.kind == 'bucketlist':
         Trash.delete().where((Trash.kind == 'item') & (Trash.bucketlist_id == entry.object_id)).execute()
         Activity.delete().where(Activity.bucketlist_id == entry.object_id).execute()
         Completion.delete().where(Completion.bucketlist_id == entry.object_id).execute()
+    else:
+        Activity.delete().where(Activity.item_id == entry.object_id).execute()
+        Completion.delete().where(Completion.item_id == entry.object_id).execute()

@@ -647,7 +647,7 @@ def query_instant(name):
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.upper())  # (RFC 3339 allows a lower-case t and z)
         if moment.tzinfo is None or len(text) > 40:
             raise ValueError(text)
         return moment.astimezone(UTC).replace(tzinfo=None)

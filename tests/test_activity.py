@@ -13,6 +13,7 @@ from helpers import (
     routes,
     user_id_of,
 )
+from peewee import fn
 
 import settings
 from models import Activity, db
@@ -43,9 +44,9 @@ def test_a_shared_list_s_changes_are_recorded_with_who_when_and_what(user, grace
     user.put_json(f'/bucketlists/{trip["id"]}', {'name': 'Japan, spring'})
 
     entries = grace.get(f'/bucketlists/{trip["id"]}/activity').json  # newest first
-    assert [entry['kind'] for entry in entries] == [
-        'bucketlist.renamed', 'item.completed', 'item.updated', 'item.created', 'member.joined', 'member.invited',
-        'bucketlist.created']
+    assert [entry['kind'] for entry in entries] == [  # (the invitation is the owner's to see)
+        'bucketlist.renamed', 'item.completed', 'item.updated', 'item.created', 'member.joined', 'bucketlist.created']
+    assert kinds(user, f'/bucketlists/{trip["id"]}/activity')[-2:] == ['member.invited', 'bucketlist.created']
     renamed, completed, updated, created, joined = entries[:5]
     assert set(created) == {'id', 'kind', 'bucketlist_id', 'item_id', 'step_id', 'member_id', 'user_id', 'at',
                             'request_id', 'changes'}
@@ -108,8 +109,8 @@ def test_trash_restore_steps_and_members_are_recorded(user, grace):
 def test_only_those_who_see_the_list_see_its_activity(user, grace, other_user):
     trip, _ = new_list(user, 'Trip', ['Pack'])
     share(user, trip['id'], grace, 'grace@example.com', role='viewer')
-    assert grace.get(f'/bucketlists/{trip["id"]}/activity').json == user.get(
-        f'/bucketlists/{trip["id"]}/activity').json
+    assert grace.get(f'/bucketlists/{trip["id"]}/activity').json == [
+        entry for entry in user.get(f'/bucketlists/{trip["id"]}/activity').json if entry['kind'] != 'member.invited']
     other_user.get(f'/bucketlists/{trip["id"]}/activity', status=404)
     assert other_user.get('/activity').json == []
     grace.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(grace)}')
@@ -249,12 +250,25 @@ def test_every_write_to_a_list_leaves_exactly_one_entry(user, grace, method, rul
     elif rule.startswith('/trash/bucketlists'):
         user.delete(f'/bucketlists/{trip["id"]}')
     with db.connection_context():
-        before = Activity.select().count()
+        before = Activity.select(fn.MAX(Activity.id)).scalar()
     path = example_path(rule, b=trip['id'], i=item['id'], u=user_id_of(grace), p=step['id'], n=invitation)
     body = next((body for end, body in BODIES.items() if rule.endswith(end)),
                 None if method == 'DELETE' else {'name': 'New name'})
     user.request(path, method=method, content_type='application/json',
                  body=b'' if body is None else json.dumps(body).encode())
     with db.connection_context():
-        assert Activity.select().count() == before + 1
-        assert Activity.select().order_by(Activity.id.desc()).first().kind == RECORDS[(method, rule)]
+        added = [entry.kind for entry in Activity.select().where(Activity.id > before)]
+    assert added == [RECORDS[(method, rule)]]
+
+
+def test_long_notes_are_cut_in_the_activity_and_invitations_are_the_owner_s(user, grace):
+    trip, (item,) = new_list(user, 'Trip', ['Pack'])
+    user.patch_json(f'/bucketlists/{trip["id"]}/items/{item["id"]}', {'notes': 'n' * 5000})
+    entry = user.get(f'/bucketlists/{trip["id"]}/activity').json[0]
+    assert entry['changes']['notes'] == ['', 'n' * 1024 + '…']
+    share(user, trip['id'], grace, 'grace@example.com', role='viewer')
+    register_and_login('carol@example.com')
+    user.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'carol@example.com', 'role': 'editor'})
+    assert 'member.invited' in kinds(user, f'/bucketlists/{trip["id"]}/activity')
+    seen = kinds(grace, f'/bucketlists/{trip["id"]}/activity') + kinds(grace, '/activity')
+    assert 'member.joined' in seen and 'member.invited' not in seen  # (GET …/members shows her no invitations)

@@ -196,3 +196,34 @@ def test_the_export_holds_the_trash(user, trip):
     entry, = exported['trash']
     assert (entry['kind'], entry['id'], entry['contents']['items'][0]['name']) == ('item', items[0]['id'],
                                                                                    'Book flights')
+
+
+def test_a_restore_never_makes_a_member_of_an_account_made_since(user, trip):
+    trip, _, grace = trip
+    user.delete(f'/bucketlists/{trip["id"]}')
+    grace.delete_json('/users/me', {'password': 'correct horse battery'})
+    mallory = register_and_login('mallory@example.com')  # (on SQLite, maybe grace's id again)
+    user.post(f'/trash/bucketlists/{trip["id"]}/restore')
+    mallory.get(f'/bucketlists/{trip["id"]}', status=404)
+    assert [m['email'] for m in user.get(f'/bucketlists/{trip["id"]}/members').json] == ['alice@example.com']
+
+
+def test_the_trash_holds_at_most_a_list_s_worth_of_its_items(user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_ITEMS_PER_BUCKETLIST', 2)
+    trip, _ = new_list(user, 'Trip')
+    made = [new_item(user, trip['id']) for _ in range(2)] + [None]
+    user.delete(f'/bucketlists/{trip["id"]}/items/{made[0]["id"]}')
+    made[2] = new_item(user, trip['id'])
+    for item in made[1:]:
+        user.delete(f'/bucketlists/{trip["id"]}/items/{item["id"]}')
+    assert [entry['id'] for entry in user.get('/trash').json] == [made[2]['id'], made[1]['id']]  # the oldest went
+
+
+def test_an_item_deleted_for_good_leaves_nothing_of_it(user, trip):
+    trip, items, _ = trip
+    user.patch_json(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}', {'notes': 'secret', 'done': True})
+    user.delete(f'/bucketlists/{trip["id"]}/items/{items[0]["id"]}')
+    user.delete(f'/trash/items/{items[0]["id"]}')
+    assert [entry['kind'] for entry in user.get(f'/bucketlists/{trip["id"]}/activity').json
+            if entry['item_id'] == items[0]['id']] == ['item.purged']
+    assert user.get('/items/completed').json == []

@@ -38,7 +38,9 @@ def main(base_url: str, client_dir: str) -> None:
         ('accounts', 'register'), ('accounts', 'login'), ('accounts', 'refresh'), ('accounts', 'get_account'),
         ('accounts', 'export_account'), ('accounts', 'delete_account'),
         ('bucketlists', 'create_bucketlist'), ('bucketlists', 'get_bucketlist'), ('bucketlists', 'list_bucketlists'),
-        ('bucketlists', 'sync_changes'),
+        ('bucketlists', 'sync_changes'), ('bucketlists', 'delete_bucketlist'),
+        ('trash', 'list_trash'), ('trash', 'restore_bucketlist'),
+        ('activity', 'list_bucketlist_activity'), ('activity', 'list_completions'),
         ('items', 'create_item'), ('items', 'get_item'), ('items', 'update_item'), ('items', 'move_item'),
         ('items', 'list_items'), ('items', 'list_every_item'), ('items', 'create_step'),
         ('labels', 'create_label'),
@@ -215,6 +217,19 @@ def main(base_url: str, client_dir: str) -> None:
     exported = {b.id: b for b in export.bucketlists}
     check(bid in exported and len(exported[bid].items) == 3, f'export: {sorted(exported)}')
     step(f'exported the account: {len(export.bucketlists)} bucketlists, {len(export.sessions)} sessions')
+
+    call('delete_bucketlist', 200, owner, m.Message, bucketlist_id=books.id)
+    trashed = call('list_trash', 200, owner, list)
+    check([(e.kind, e.id, e.bucketlist_id) for e in trashed] == [(m.TrashKind.BUCKETLIST, books.id, None)],
+          f'list_trash: {trashed!r}')
+    back = call('restore_bucketlist', 200, owner, m.BucketlistWithItems, bucketlist_id=books.id)
+    check(back.name == books.name and [i.id for i in back.items] == [swim.id], f'restore_bucketlist: {back!r}')
+    entries = call('list_bucketlist_activity', 200, owner, list, bucketlist_id=bid, kind=m.ActivityKind.ITEM_COMPLETED)
+    check([(e.item_id, e.changes.additional_properties) for e in entries] == [(items[0].id, {'done': [False, True]})],
+          f'list_bucketlist_activity: {entries!r}')
+    done = call('list_completions', 200, owner, list)
+    check(items[0].id in [c.item_id for c in done], f'list_completions: {done!r}')
+    step(f'deleted bucketlist {books.id} to the trash and restored it whole; its activity and completions read')
 
     problem('delete_account', 403, owner, m.ProblemType.WRONG_PASSWORD,
             body=m.PasswordConfirmation(password='not-the-password'))

@@ -91,7 +91,11 @@ async function main(baseUrl: string): Promise<void> {
   );
   check(created.description === "Places to see before 40" && created.role === "owner", JSON.stringify(created));
   const bucketlist_id = created.id;
-  ok("createBucketlist", 201, await owner.POST("/bucketlists/", { body: { name: `Books ${run}`, description: "To read" } }));
+  const books = ok(
+    "createBucketlist",
+    201,
+    await owner.POST("/bucketlists/", { body: { name: `Books ${run}`, description: "To read" } }),
+  );
   say(`created bucketlist ${bucketlist_id} with a description (and a second one)`);
 
   const inList = { params: { path: { bucketlist_id } } };
@@ -251,6 +255,31 @@ async function main(baseUrl: string): Promise<void> {
   const exportedList = exported.bucketlists.find((b) => b.id === bucketlist_id);
   check(exportedList !== undefined && exportedList.items.length === 3, "exportAccount: the bucketlist and its items");
   say(`exported the account: ${exported.bucketlists.length} bucketlists, ${exported.sessions.length} sessions`);
+
+  ok("deleteBucketlist", 200, await owner.DELETE("/bucketlists/{bucketlist_id}", { params: { path: { bucketlist_id: books.id } } }));
+  const trashed: Schemas["TrashEntry"][] = ok("listTrash", 200, await owner.GET("/trash"));
+  check(
+    trashed.length === 1 && trashed[0]?.kind === "bucketlist" && trashed[0].id === books.id && trashed[0].bucketlist_id === null,
+    `listTrash: ${JSON.stringify(trashed)}`,
+  );
+  const restored = ok(
+    "restoreBucketlist",
+    200,
+    await owner.POST("/trash/bucketlists/{bucketlist_id}/restore", { params: { path: { bucketlist_id: books.id } } }),
+  );
+  check(restored.name === books.name, `restoreBucketlist: ${JSON.stringify(restored)}`);
+  const entries: Schemas["ActivityEntry"][] = ok(
+    "listBucketlistActivity",
+    200,
+    await owner.GET("/bucketlists/{bucketlist_id}/activity", { params: { path: { bucketlist_id }, query: { kind: "item.completed" } } }),
+  );
+  check(
+    entries.length === 1 && entries[0]?.item_id === first.id && JSON.stringify(entries[0].changes) === '{"done":[false,true]}',
+    `listBucketlistActivity: ${JSON.stringify(entries)}`,
+  );
+  const completions: Schemas["Completion"][] = ok("listCompletions", 200, await owner.GET("/items/completed"));
+  check(completions.some((c) => c.item_id === first.id), `listCompletions: ${JSON.stringify(completions)}`);
+  say(`deleted bucketlist ${books.id} to the trash and restored it whole; its activity and completions read`);
 
   refused(
     "deleteAccount",
