@@ -9,6 +9,7 @@ from datetime import timedelta
 from bottle import request, response
 from peewee import IntegrityError
 
+import activity
 import auth
 import settings
 import sync
@@ -252,6 +253,7 @@ def delete_account(user):
         # Its lists locked first: a member added meanwhile gets their tombstone too.
         list(locked(Bucketlist.select(Bucketlist.id).where(Bucketlist.owner == user.id).order_by(Bucketlist.id)))
         sync.record_owner_leaving(user.id)
+        activity.forget_owner(user.id)
         user.delete_instance()
 
 

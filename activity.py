@@ -13,19 +13,17 @@ from bottle import request
 
 import settings
 import sql
-from models import Activity, Completion, utcnow, visible_ids
+from models import Activity, Bucketlist, Completion, Trash, utcnow, visible_ids
 
 
 def request_id():
     return request.environ.get('bucketlist.request_id', '-')
 
 
-def record(kind, bucketlist_id, item_id=None, changes=None, step_id=None, member_id=None, moved_from=None,
-           owner_id=None):
-    """An entry of the caller's change to the bucketlist (whose owner is ``owner_id``, else the list's
-    as stored), in the caller's transaction."""
+def record(kind, bucketlist_id, item_id=None, changes=None, step_id=None, member_id=None, moved_from=None):
+    """An entry of the caller's change to the bucketlist, in the caller's transaction."""
     sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=moved_from, item_id=item_id,
-            step_id=step_id, member_id=member_id, user_id=request.user_id, owner_id=owner_id, kind=kind,
+            step_id=step_id, member_id=member_id, user_id=request.user_id, kind=kind,
             now=utcnow(), request_id=request_id(), changes=json.dumps(changes or {}))
 
 
@@ -39,9 +37,18 @@ OWNER_ONLY_KINDS = ('member.invited', 'member.uninvited', 'member.declined')
 
 
 def purge():
-    """Forget some of the entries past ACTIVITY_DAYS, anybody's."""
-    Activity.delete().where(Activity.id.in_(
-        Activity.select(Activity.id).where(Activity.at < kept_since()).limit(PURGE_BATCH))).execute()
+    """Forget some of the entries past ACTIVITY_DAYS, anybody's: from the oldest (ids grow with time,
+    so no index on ``at`` is needed, which every write would pay for)."""
+    oldest = Activity.select(Activity.at).order_by(Activity.id).limit(1).scalar()
+    if oldest is not None and oldest < kept_since():
+        Activity.delete().where(Activity.id.in_(Activity.select(Activity.id).order_by(Activity.id).limit(PURGE_BATCH))
+                                & (Activity.at < kept_since())).execute()
+
+
+def of_owner(user_id):
+    """The ids of the lists ``user_id`` owns, those in their trash too."""
+    return (Bucketlist.select(Bucketlist.id).where(Bucketlist.owner == user_id)
+            + Trash.select(Trash.object_id).where((Trash.owner == user_id) & (Trash.kind == 'bucketlist')))
 
 
 def page(user_id, of_lists, kind, since, until, page_number, limit):
@@ -50,7 +57,8 @@ def page(user_id, of_lists, kind, since, until, page_number, limit):
     (each None: any), as ``user_id`` sees them: the invitations of lists they own only."""
     purge()
     where = ((Activity.bucketlist_id.in_(of_lists) | Activity.moved_from.in_(of_lists))
-             & (Activity.at >= kept_since()) & (Activity.kind.not_in(OWNER_ONLY_KINDS) | (Activity.owner == user_id)))
+             & (Activity.at >= kept_since()) & (Activity.kind.not_in(OWNER_ONLY_KINDS)
+                                                 | Activity.bucketlist_id.in_(of_owner(user_id))))
     for condition, wanted in ((Activity.kind == kind, kind), (Activity.at >= since, since),
                               (Activity.at <= until, until)):
         if wanted is not None:
@@ -73,3 +81,8 @@ def completions(user_id, since, until, page_number, limit):
     return found, query.count() if found or page_number > 1 else 0
 
 
+
+
+def forget_owner(user_id):
+    """An account about to be deleted: the activity of the lists it owns goes with them."""
+    Activity.delete().where(Activity.bucketlist_id.in_(of_owner(user_id))).execute()

@@ -620,7 +620,7 @@ def item_purge(item_id):
     with db.atomic():
         entry = trash_entry('item', item_id)
         trash.forget(entry)
-        activity.record('item.purged', entry.bucketlist_id, item_id, owner_id=entry.owner_id)
+        activity.record('item.purged', entry.bucketlist_id, item_id)
     return ITEM_PURGED(item_id=item_id)
 
 
@@ -1021,9 +1021,9 @@ def export_parts(user):
     for part, model in (('activity', Activity), ('completions', Completion)):
         show = activity_entry_json if model is Activity else completion_json
         yield f'], "{part}": ['
-        kept = (model.at >= activity.kept_since()) if model is Activity else True
-        for position, row in enumerate(model.select().where((model.owner == user.id) & kept).order_by(model.id)
-                                       .iterator()):
+        theirs = ((Activity.bucketlist_id.in_(activity.of_owner(user.id)) & (Activity.at >= activity.kept_since()))
+                  if model is Activity else Completion.owner == user.id)
+        for position, row in enumerate(model.select().where(theirs).order_by(model.id).iterator()):
             yield (', ' if position else '') + json.dumps(show(row))
     yield '], "trash": ['
     # (one entry at a time: a list's contents are as long as the list)

@@ -624,7 +624,8 @@ ACTIVITY_ENTRY = {
     'item_id': read_only(NULLABLE_ID, 7, description='The item (or the step\'s item) it happened to, if any.'),
     'step_id': read_only(NULLABLE_ID, None, description='The step it happened to, if any.'),
     'member_id': read_only(NULLABLE_ID, None, description='The member (or invitee) it happened to, if any.'),
-    'user_id': read_only(NULLABLE_ID, 2, attr='user_id', description='Who did it (null: an account deleted since).'),
+    'user_id': read_only(NULLABLE_ID, 2, description='Who did it (an account deleted since leaves its id, which no '
+                                                     'other account is ever given).'),
     'at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'request_id': read_only({'type': 'string'}, '5d81b0919472aa25dc91a5e91e3e7706',
                             description='The X-Request-ID of the request that did it, as the logs have it.'),

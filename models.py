@@ -420,7 +420,7 @@ def record(values, kind, bucketlist_id, item_id=None, changes=None):
     """Record a write's activity entry (activity.py) by ``values``' user_id at its now, of its
     request_id: where SQLite cannot write it in the write's own statement."""
     sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=None, item_id=item_id, step_id=None,
-            member_id=None, user_id=values['user_id'], owner_id=None, kind=kind, now=values['now'],
+            member_id=None, user_id=values['user_id'], kind=kind, now=values['now'],
             request_id=values['request_id'],
             changes=changes if isinstance(changes, str) else json.dumps(changes or {}))
 
@@ -552,13 +552,14 @@ class Activity(BaseModel):
     id = AutoField()
     bucketlist_id = IntegerField()  # (no foreign key: a list in the trash keeps its activity)
     moved_from = IntegerField(null=True)  # the list an item.moved left, whose activity shows it too
-    item_id = IntegerField(null=True, index=True)
+    item_id = IntegerField(null=True)
     step_id = IntegerField(null=True)
     member_id = IntegerField(null=True)  # the member a member.… entry is of
-    user = ForeignKeyField(User, column_name='user_id', null=True, on_delete='SET NULL', index=True, backref='+')
-    owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False, backref='+')
+    # Who: no foreign key, which would cost every write a lookup and a lock of the account's row;
+    # an account's id is never given to another (migration 22), so a deleted one's names nobody.
+    user_id = IntegerField(null=True)
     kind = CharField(max_length=32)
-    at = DateTimeField(default=utcnow, index=True)
+    at = DateTimeField(default=utcnow)
     request_id = CharField(max_length=128)
     changes = TextField(default='{}')  # JSON: {field: [old, new]}
 
@@ -566,9 +567,10 @@ class Activity(BaseModel):
         table_name = 'activity'
         indexes = (
             (('bucketlist_id', 'id'), False),
-            (('moved_from',), False),
-            (('owner', 'id'), False),
         )
+
+
+Activity.add_index(Activity.index(Activity.moved_from, where=Activity.moved_from.is_null(False)))
 
 
 class Completion(BaseModel):

@@ -340,8 +340,8 @@ def inserted(table: str, given: Mapping[str, Any]) -> dict[str, Any]:
 # ones from the write's own parameters, so that the same SQL works in both dialects: on PostgreSQL
 # inside the write's statement, in a WITH; on SQLite, which has none, in a read before it.
 
-ACTIVITY_COLUMNS = 'bucketlist_id, item_id, user_id, owner_id, kind, at, request_id, changes'
-# SQL: the owner of the bucketlist whose id the SQL ``of`` gives, whose account the entry goes with.
+ACTIVITY_COLUMNS = 'bucketlist_id, item_id, user_id, kind, at, request_id, changes'
+# SQL: the owner of the bucketlist whose id the SQL ``of`` gives, whose account a completion goes with.
 OWNER_OF = '(SELECT ob.owner_id FROM bucketlists ob WHERE ob.id = {of})'
 DISTINCT = 'IS DISTINCT FROM' if ON_POSTGRESQL else 'IS NOT'
 
@@ -421,12 +421,11 @@ def bucketlist_change() -> str:
 
 @declare()
 def record_activity() -> str:
-    """An activity entry (activity.py) of :user_id at :now in the bucketlist :bucketlist_id (whose owner
-    is :owner_id, else the list's), of the request :request_id."""
-    return ('INSERT INTO activity (bucketlist_id, moved_from, item_id, step_id, member_id, user_id, owner_id, kind,'
-            ' at, request_id, changes) SELECT :bucketlist_id, :moved_from::integer, :item_id::integer,'
-            ' :step_id::integer, :member_id::integer, :user_id, COALESCE(:owner_id::integer,'
-            f' {OWNER_OF.format(of=":bucketlist_id")}), :kind, :now::timestamp, :request_id, :changes RETURNING id')
+    """An activity entry (activity.py) of :user_id at :now in the bucketlist :bucketlist_id, of the
+    request :request_id."""
+    return ('INSERT INTO activity (bucketlist_id, moved_from, item_id, step_id, member_id, user_id, kind, at,'
+            ' request_id, changes) VALUES (:bucketlist_id, :moved_from::integer, :item_id::integer, :step_id::integer,'
+            ' :member_id::integer, :user_id, :kind, :now::timestamp, :request_id, :changes) RETURNING id')
 
 
 @declare()
@@ -437,17 +436,15 @@ def record_completion() -> str:
             ' :user_id RETURNING id')
 
 
-def logged(source: str, kind: str, changes: str, completed: str | None = None, owner: str | None = None) -> str:
+def logged(source: str, kind: str, changes: str, completed: str | None = None) -> str:
     """SQL: the WITH parts that record the write of the rows ``source`` (a WITH part's name, of items,
     or of bucketlists where ``completed`` is None): an activity entry of the ``kind`` and ``changes``
-    (SQL over the rows), and a completion of each item that ``completed`` (SQL) is true of. The
-    list's owner is ``owner`` (SQL), else read: a list inserted by the same statement is not there
-    to read yet."""
+    (SQL over the rows), and a completion of each item that ``completed`` (SQL) is true of."""
     item = completed is not None
     of = f'{source}.bucketlist_id' if item else f'{source}.id'
     parts = [f'{source}_logged AS (INSERT INTO activity ({ACTIVITY_COLUMNS}) SELECT {of},'
-             f' {source + ".id" if item else "NULL"}, :user_id, {owner or OWNER_OF.format(of=of)}, {kind},'
-             f' :now::timestamp, :request_id, {changes} FROM {source})']
+             f' {source + ".id" if item else "NULL"}, :user_id, {kind}, :now::timestamp, :request_id, {changes}'
+             f' FROM {source})']
     if item:
         parts.append(f'{source}_completed AS (INSERT INTO completions (bucketlist_id, item_id, owner_id, name,'
                      f' completed_at, completed_by) SELECT {of}, {source}.id, {OWNER_OF.format(of=of)},'
@@ -587,7 +584,7 @@ def insert_bucketlist() -> str:
               f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN}')
     if not ON_POSTGRESQL:  # (its activity: record_activity after it)
         return f'{insert} RETURNING id'
-    logs = logged('b', CREATED_LIST, created_changes('b'), owner=':user_id')
+    logs = logged('b', CREATED_LIST, created_changes('b'))
     return f'WITH b AS ({insert} RETURNING id, name), {logs} SELECT id FROM b'
 
 

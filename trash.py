@@ -32,6 +32,7 @@ PURGE_BATCH = 20  # entries past their days that one deletion purges (anybody's)
 # Columns left out of what is kept: the triggers keep them (versions, counts, a list's editors).
 KEPT_BY_TRIGGERS = frozenset(('version', 'item_count', 'editor_ids'))
 INSERT_BATCH = 100  # rows an INSERT takes at once (SQLite binds at most 32,766 values)
+KEYS = (Trash.id, Trash.kind, Trash.object_id, Trash.bucketlist_id)  # what forget needs of an entry
 
 
 def rows(query):
@@ -74,17 +75,17 @@ def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
     items of one list as it may hold: past that the oldest go for good, so that deleting cannot
     store more than the quotas allow."""
     now = utcnow()
-    for entry in Trash.select(Trash.id, Trash.kind, Trash.object_id).where(Trash.purge_at <= now).limit(PURGE_BATCH):
+    for entry in Trash.select(*KEYS).where(Trash.purge_at <= now).limit(PURGE_BATCH):
         forget(entry)
     Trash.insert(owner=owner, kind=kind, object_id=object_id, bucketlist_id=bucketlist_id, name=name,
                  deleted_by=user_id, deleted_at=now, purge_at=now + timedelta(days=settings.TRASH_DAYS),
                  contents=json.dumps(contents, default=str)).execute()
     if kind == 'bucketlist':
-        over = Trash.select(Trash.id, Trash.kind, Trash.object_id).where(
+        over = Trash.select(*KEYS).where(
             (Trash.owner == owner) & (Trash.kind == 'bucketlist'))
         most = settings.MAX_BUCKETLISTS_PER_USER
     else:
-        over = Trash.select(Trash.id, Trash.kind, Trash.object_id).where(
+        over = Trash.select(*KEYS).where(
             (Trash.kind == 'item') & (Trash.bucketlist_id == bucketlist_id))
         most = settings.MAX_ITEMS_PER_BUCKETLIST
     for entry in over.order_by(Trash.id.desc()).offset(most):  # (the newest ``most`` stay)
@@ -179,6 +180,7 @@ def forget(entry):
         Trash.delete().where((Trash.kind == 'item') & (Trash.bucketlist_id == entry.object_id)).execute()
         Activity.delete().where(Activity.bucketlist_id == entry.object_id).execute()
         Completion.delete().where(Completion.bucketlist_id == entry.object_id).execute()
-    else:
-        Activity.delete().where(Activity.item_id == entry.object_id).execute()
+    else:  # (its list's: where an item moved from keeps its entries there)
+        Activity.delete().where((Activity.bucketlist_id == entry.bucketlist_id)
+                                & (Activity.item_id == entry.object_id)).execute()
         Completion.delete().where(Completion.item_id == entry.object_id).execute()

@@ -7,7 +7,7 @@ from helpers import accept_invitations, item_names, new_item, new_list, position
 from test_sync import Replica
 
 import settings
-from models import Bucketlist, Trash, db
+from models import Activity, Bucketlist, Trash, db
 
 
 def invite(owner, bucketlist_id, email, role='editor'):
@@ -187,6 +187,7 @@ def test_deleting_the_account_empties_its_trash(user, trip):
     user.delete_json('/users/me', {'password': 'correct horse battery'})
     with db.connection_context():
         assert Trash.select().count() == 0 and Bucketlist.select().count() == 0
+        assert Activity.select().count() == 0  # (grace's entries in alice's list too)
 
 
 def test_the_export_holds_the_trash(user, trip):
