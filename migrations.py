@@ -153,6 +153,9 @@ STEP_TABLE = [
     'CREATE INDEX "steps_version_id" ON "steps" ("version", "id")',
 ]
 
+# The trash keeps deleted rows as JSON (trash.py): a later step that changes the columns of
+# bucketlists, items, steps, item_labels, memberships or invitations rewrites the trash's contents
+# to match, or a restore of what was deleted before it fails.
 TRASH_TABLE = [
     '''CREATE TABLE "trash" (
         "id" {serial} NOT NULL PRIMARY KEY{never_reused},
