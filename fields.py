@@ -629,7 +629,9 @@ ACTIVITY_ENTRY = {
     'at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'request_id': read_only({'type': 'string'}, '5d81b0919472aa25dc91a5e91e3e7706',
                             description='The X-Request-ID of the request that did it, as the logs have it.'),
-    'changes': read_only({'type': 'object', 'additionalProperties': {'type': 'array', 'minItems': 2, 'maxItems': 2}},
+    'changes': read_only({'type': 'object', 'additionalProperties': {
+                             'type': 'array', 'minItems': 2, 'maxItems': 2,
+                             'items': {'type': ['string', 'integer', 'boolean', 'null']}}},
                          {'name': ['Visit Kyoto', 'Visit Kyoto and Nara']}, show=show_changes,
                          description='The fields it changed, each as [old, new]; a creation\'s name as [null, '
                                      'name], a deletion\'s as [name, null].'),
