@@ -10,10 +10,11 @@ import json
 from datetime import timedelta
 
 from bottle import request
+from peewee import SQL, chunked
 
 import settings
 import sql
-from models import Activity, Bucketlist, Completion, Trash, utcnow, visible_ids
+from models import Activity, Bucketlist, Completion, ForgottenList, Trash, db, utcnow, visible_ids
 
 
 def request_id():
@@ -38,11 +39,20 @@ OWNER_ONLY_KINDS = ('member.invited', 'member.uninvited', 'member.declined')
 
 def purge():
     """Forget some of the entries past ACTIVITY_DAYS, anybody's: from the oldest (ids grow with time,
-    so no index on ``at`` is needed, which every write would pay for)."""
+    so no index on ``at`` is needed, which every write would pay for); and some of the activity and
+    completions of a list gone for good (``forget_lists``)."""
     oldest = Activity.select(Activity.at).order_by(Activity.id).limit(1).scalar()
     if oldest is not None and oldest < kept_since():
         Activity.delete().where(Activity.id.in_(Activity.select(Activity.id).order_by(Activity.id).limit(PURGE_BATCH))
                                 & (Activity.at < kept_since())).execute()
+    gone = ForgottenList.select().limit(1)
+    gone = (gone.for_update('FOR UPDATE SKIP LOCKED') if db.for_update else gone).scalar()
+    if gone is not None:
+        deleted = sum(model.delete().where(model.id.in_(
+            model.select(model.id).where(model.bucketlist_id == gone).limit(PURGE_BATCH))).execute()
+            for model in (Activity, Completion))
+        if not deleted:
+            ForgottenList.delete().where(ForgottenList.bucketlist_id == gone).execute()
 
 
 def of_owner(user_id):
@@ -56,15 +66,16 @@ def page(user_id, of_lists, kind, since, until, page_number, limit):
     moved out of them, newest first; how many there are), of ``kind``, from ``since`` to ``until``
     (each None: any), as ``user_id`` sees them: the invitations of lists they own only."""
     purge()
-    where = ((Activity.bucketlist_id.in_(of_lists) | Activity.moved_from.in_(of_lists))
-             & (Activity.at >= kept_since()) & (Activity.kind.not_in(OWNER_ONLY_KINDS)
-                                                 | Activity.bucketlist_id.in_(of_owner(user_id))))
+    where = (Activity.at >= kept_since()) & (Activity.kind.not_in(OWNER_ONLY_KINDS)
+                                             | Activity.bucketlist_id.in_(of_owner(user_id)))
     for condition, wanted in ((Activity.kind == kind, kind), (Activity.at >= since, since),
                               (Activity.at <= until, until)):
         if wanted is not None:
             where &= condition
-    query = Activity.select().where(where)
-    entries = list(query.order_by(Activity.id.desc()).paginate(page_number, limit))
+    # Two reads, each through its own index (an OR of the two made PostgreSQL scan the table).
+    query = (Activity.select().where(Activity.bucketlist_id.in_(of_lists) & where)
+             | Activity.select().where(Activity.moved_from.in_(of_lists) & where))
+    entries = list(query.order_by(SQL('id').desc()).paginate(page_number, limit))
     return entries, query.count() if entries or page_number > 1 else 0
 
 
@@ -83,6 +94,14 @@ def completions(user_id, since, until, page_number, limit):
 
 
 
+def forget_lists(bucketlist_ids):
+    """Lists gone for good: their activity and completions go too, a batch at a time as activity is
+    read and lists are deleted (``purge``), so that no request pays for a long history at once."""
+    for batch in chunked(list(bucketlist_ids), 100):
+        ForgottenList.insert_many([(bucketlist_id,) for bucketlist_id in batch],
+                                  fields=[ForgottenList.bucketlist_id]).on_conflict_ignore().execute()
+
+
 def forget_owner(user_id):
-    """An account about to be deleted: the activity of the lists it owns goes with them."""
-    Activity.delete().where(Activity.bucketlist_id.in_(of_owner(user_id))).execute()
+    """An account about to be deleted: the lists it owns go, in its trash too."""
+    forget_lists([row.id for row in of_owner(user_id)])

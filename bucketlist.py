@@ -579,9 +579,12 @@ def bucketlist_restore(bucketlist_id):
     name must be free."""
     with db.atomic():
         entry = trash_entry('bucketlist', bucketlist_id)
-        owner = locked(User.select().where(User.id == request.user_id)).get()  # (creates and restores take turns)
+        owner = User.select().where(User.id == request.user_id)  # (creates and restores take turns)
+        owner = (owner.for_update('FOR NO KEY UPDATE') if db.for_update else owner).get()
         if owner.bucketlist_count >= settings.MAX_BUCKETLISTS_PER_USER:
             raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
+        if len(trash.contents_of(entry)['items']) > settings.MAX_ITEMS_PER_BUCKETLIST:  # (lowered since)
+            raise ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         with name_not_taken(entry.name):
             trash.restore_bucketlist(entry)
         activity.record('bucketlist.restored', bucketlist_id, changes={'name': [None, entry.name]})

@@ -203,6 +203,7 @@ ACTIVITY_TABLES = [
     'CREATE INDEX "completions_owner_id_id" ON "completions" ("owner_id", "id")',
     'CREATE INDEX "completions_item_id" ON "completions" ("item_id")',
     'CREATE INDEX "completions_completed_by" ON "completions" ("completed_by")',
+    'CREATE TABLE "forgotten_lists" ("bucketlist_id" INTEGER NOT NULL PRIMARY KEY)',
 ]
 
 
@@ -710,6 +711,7 @@ STEPS = [
     ]),
     # Lists' activity and items' completions are recorded from now on; nothing before is.
     Step(21, 'activity and completions', up=ACTIVITY_TABLES, down=[
+        'DROP TABLE "forgotten_lists"',
         'DROP TABLE "completions"',
         'DROP TABLE "activity"',
     ]),

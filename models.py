@@ -573,6 +573,14 @@ class Activity(BaseModel):
 Activity.add_index(Activity.index(Activity.moved_from, where=Activity.moved_from.is_null(False)))
 
 
+class ForgottenList(BaseModel):
+    """A list gone for good whose activity and completions are still being deleted (activity.purge)."""
+    bucketlist_id = IntegerField(primary_key=True)
+
+    class Meta:
+        table_name = 'forgotten_lists'
+
+
 class Completion(BaseModel):
     """An item ticked done (or a recurring item's occurrence), kept through unticks and deletes
     while its bucketlist lasts."""
@@ -735,4 +743,4 @@ add_declared_columns(Invitation, fields.MEMBER)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
           ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash, Activity,
-          Completion]
+          Completion, ForgottenList]

@@ -11,11 +11,10 @@ from datetime import timedelta
 
 from peewee import chunked
 
+import activity
 import settings
 from models import (
-    Activity,
     Bucketlist,
-    Completion,
     Invitation,
     Item,
     ItemLabel,
@@ -24,6 +23,7 @@ from models import (
     Step,
     Trash,
     User,
+    db,
     locked,
     utcnow,
 )
@@ -75,7 +75,8 @@ def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
     items of one list as it may hold: past that the oldest go for good, so that deleting cannot
     store more than the quotas allow."""
     now = utcnow()
-    for entry in Trash.select(*KEYS).where(Trash.purge_at <= now).limit(PURGE_BATCH):
+    activity.purge()
+    for entry in skipping_locked(Trash.select(*KEYS).where(Trash.purge_at <= now).limit(PURGE_BATCH)):
         forget(entry)
     Trash.insert(owner=owner, kind=kind, object_id=object_id, bucketlist_id=bucketlist_id, name=name,
                  deleted_by=user_id, deleted_at=now, purge_at=now + timedelta(days=settings.TRASH_DAYS),
@@ -88,8 +89,14 @@ def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
         over = Trash.select(*KEYS).where(
             (Trash.kind == 'item') & (Trash.bucketlist_id == bucketlist_id))
         most = settings.MAX_ITEMS_PER_BUCKETLIST
-    for entry in over.order_by(Trash.id.desc()).offset(most):  # (the newest ``most`` stay)
+    for entry in skipping_locked(over.order_by(Trash.id.desc()).offset(most)):  # (the newest ``most`` stay)
         forget(entry)
+
+
+def skipping_locked(query):
+    """``query``'s entries but those a restore holds (PostgreSQL): a deletion purging them would wait
+    for the restore while holding the list's lock, which the restore waits for."""
+    return list(query.for_update('FOR UPDATE SKIP LOCKED') if db.for_update else query)
 
 
 def seen_by(user_id):
@@ -173,14 +180,10 @@ def _insert(model, many):
 
 
 def forget(entry):
-    """Empty an entry for good, and what remembers what it held: a list's activity and completions,
-    and the entries of the items deleted from it; an item's activity entries and completions."""
+    """Empty an entry for good. A list takes along the entries of the items deleted from it, and
+    its activity and completions (a few at a time: activity.forget_lists). An item's history stays
+    its list's: the list's activity and completions keep it while the list lasts."""
     Trash.delete().where(Trash.id == entry.id).execute()
     if entry.kind == 'bucketlist':
         Trash.delete().where((Trash.kind == 'item') & (Trash.bucketlist_id == entry.object_id)).execute()
-        Activity.delete().where(Activity.bucketlist_id == entry.object_id).execute()
-        Completion.delete().where(Completion.bucketlist_id == entry.object_id).execute()
-    else:  # (its list's: where an item moved from keeps its entries there)
-        Activity.delete().where((Activity.bucketlist_id == entry.bucketlist_id)
-                                & (Activity.item_id == entry.object_id)).execute()
-        Completion.delete().where(Completion.item_id == entry.object_id).execute()
+        activity.forget_lists([entry.object_id])

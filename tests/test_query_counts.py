@@ -124,14 +124,14 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
     # A move and an export also read the caller's labels on the items they show (an export, its labels
     # too, and the steps, two lists at a time).
     # A delete copies the list or the item, its steps and labels (a list's members and invitations
-    # too) to the trash, purging what is past TRASH_DAYS (and the activity and completions of the
-    # lists purged); a restore puts them back. Each write to a list records its activity entry, and
-    # an export reads them, and the completions, too.
+    # too) to the trash, purging a few entries past TRASH_DAYS and some activity of lists gone for
+    # good; a restore puts them back. Each write to a list records its activity entry; an export
+    # reads them, and the completions, too; an account's deletion forgets its lists' activity.
     most = {('POST', '/bucketlists/{b}/members'): 16, ('POST', '/users/me/password'): 12,
             ('GET', '/users/me/export'): 16, ('POST', '/invitations/{n}/accept'): 11,
             ('POST', '/bucketlists/{b}/items/{i}/move'): 10, ('DELETE', '/bucketlists/{b}'): 16,
-            ('DELETE', '/bucketlists/{b}/items/{i}'): 14, ('POST', '/trash/bucketlists/{b}/restore'): 15,
-            ('POST', '/trash/items/{i}/restore'): 15,
+            ('DELETE', '/bucketlists/{b}/items/{i}'): 15, ('DELETE', '/users/me'): 9,
+            ('POST', '/trash/bucketlists/{b}/restore'): 15, ('POST', '/trash/items/{i}/restore'): 15,
             ('DELETE', '/bucketlists/{b}/items/{i}/steps/{p}'): 9}.get((method, path), 8)
     assert count <= most, f'{method} {path}: {count} queries'
 
