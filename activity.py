@@ -6,26 +6,23 @@ The busiest writes (creating a list or an item, editing or ticking one) record t
 own statement (sql.py's ``logged``); the others call ``record``. Entries are kept ACTIVITY_DAYS;
 completions (``fields.COMPLETION``) while their list lasts. Both go with the list's owner's account,
 and with the list when it is deleted for good."""
-import json
 from datetime import timedelta
 
 from bottle import request
 from peewee import SQL, chunked
 
 import settings
-import sql
-from models import Activity, Bucketlist, Completion, ForgottenList, Trash, db, utcnow, visible_ids
+from models import Activity, Bucketlist, Completion, ForgottenList, Trash, locked, utcnow, visible_ids
 
 
 def request_id():
     return request.environ.get('bucketlist.request_id', '-')
 
 
-def record(kind, bucketlist_id, item_id=None, changes=None, step_id=None, member_id=None, moved_from=None):
-    """An entry of the caller's change to the bucketlist, in the caller's transaction."""
-    sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=moved_from, item_id=item_id,
-            step_id=step_id, member_id=member_id, user_id=request.user_id, kind=kind,
-            now=utcnow(), request_id=request_id(), changes=json.dumps(changes or {}))
+def record(kind, bucketlist_id, item_id=None, changes=None, **about):
+    """An entry of the caller's change to the bucketlist, in the caller's transaction (``about``: its
+    step_id, member_id or moved_from)."""
+    Activity.record(request.user_id, utcnow(), request_id(), kind, bucketlist_id, item_id, changes, **about)
 
 
 def kept_since():
@@ -45,8 +42,7 @@ def purge():
     if oldest is not None and oldest < kept_since():
         Activity.delete().where(Activity.id.in_(Activity.select(Activity.id).order_by(Activity.id).limit(PURGE_BATCH))
                                 & (Activity.at < kept_since())).execute()
-    gone = ForgottenList.select().limit(1)
-    gone = (gone.for_update('FOR UPDATE SKIP LOCKED') if db.for_update else gone).scalar()
+    gone = locked(ForgottenList.select().limit(1), 'FOR UPDATE SKIP LOCKED').scalar()
     if gone is not None:
         deleted = sum(model.delete().where(model.id.in_(
             model.select(model.id).where(model.bucketlist_id == gone).limit(PURGE_BATCH))).execute()
@@ -79,7 +75,6 @@ def page(user_id, of_lists, kind, since, until, page_number, limit):
     return entries, query.count() if entries or page_number > 1 else 0
 
 
-
 def completions(user_id, since, until, page_number, limit):
     """(one page of the completions in the lists ``user_id`` sees, the newest first; how many there are)."""
     where = Completion.bucketlist_id.in_(visible_ids(user_id))
@@ -90,8 +85,6 @@ def completions(user_id, since, until, page_number, limit):
     query = Completion.select().where(where)
     found = list(query.order_by(Completion.completed_at.desc(), Completion.id.desc()).paginate(page_number, limit))
     return found, query.count() if found or page_number > 1 else 0
-
-
 
 
 def forget_lists(bucketlist_ids):

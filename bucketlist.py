@@ -579,14 +579,15 @@ def bucketlist_restore(bucketlist_id):
     name must be free."""
     with db.atomic():
         entry = trash_entry('bucketlist', bucketlist_id)
-        owner = User.select().where(User.id == request.user_id)  # (creates and restores take turns)
-        owner = (owner.for_update('FOR NO KEY UPDATE') if db.for_update else owner).get()
+        # (Creates and restores take turns at the quota, as insert_bucketlist's lock does.)
+        owner = locked(User.select().where(User.id == request.user_id), 'FOR NO KEY UPDATE').get()
         if owner.bucketlist_count >= settings.MAX_BUCKETLISTS_PER_USER:
             raise BUCKETLIST_QUOTA(most=settings.MAX_BUCKETLISTS_PER_USER)
-        if len(trash.contents_of(entry)['items']) > settings.MAX_ITEMS_PER_BUCKETLIST:  # (lowered since)
+        contents = trash.contents_of(entry)
+        if len(contents['items']) > settings.MAX_ITEMS_PER_BUCKETLIST:  # (lowered since)
             raise ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
         with name_not_taken(entry.name):
-            trash.restore_bucketlist(entry)
+            trash.restore_bucketlist(entry, contents)
         activity.record('bucketlist.restored', bucketlist_id, changes={'name': [None, entry.name]})
     return bucketlist_json(*bucketlist_with_items(bucketlist_id))
 
@@ -605,7 +606,8 @@ def item_restore(item_id):
         count = Item.count_in(entry.bucketlist_id)
         if count >= settings.MAX_ITEMS_PER_BUCKETLIST:
             raise ITEM_QUOTA(bucketlist_id=entry.bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST)
-        trash.restore_item(entry, min(json.loads(entry.contents)['items'][0]['position'], count))
+        contents = trash.contents_of(entry)
+        trash.restore_item(entry, contents, min(contents['items'][0]['position'], count))
         activity.record('item.restored', entry.bucketlist_id, item_id, {'name': [None, entry.name]})
         return item_shown(item_for(entry.bucketlist_id, item_id))
 
@@ -1032,7 +1034,7 @@ def export_parts(user):
     # (one entry at a time: a list's contents are as long as the list)
     for position, entry in enumerate(Trash.select().where((Trash.owner == user.id) & (Trash.purge_at > utcnow()))
                                      .order_by(Trash.id).iterator()):
-        contents = json.loads(entry.contents)
+        contents = trash.contents_of(entry)
         contents['item_labels'] = [row for row in contents['item_labels'] if row['user'] == user.id]  # (theirs alone)
         yield (', ' if position else '') + json.dumps({**trash_entry_json(entry), 'contents': contents})
     yield ']}'

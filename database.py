@@ -305,12 +305,13 @@ def utcnow():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def locked(query, shared=False):
-    """``query`` locking its rows until the transaction ends: for update, or ``shared`` (FOR SHARE:
-    other shared lockers go on, updaters wait). SQLite's IMMEDIATE transactions already keep other
-    writers out, and it has neither."""
+def locked(query, lock='FOR UPDATE'):
+    """``query`` locking its rows until the transaction ends, as ``lock`` says: FOR UPDATE, FOR NO KEY
+    UPDATE (foreign keys to the row may still be checked), FOR SHARE (other shared lockers go on,
+    updaters wait), or FOR UPDATE SKIP LOCKED (rows another holds are left out). SQLite's IMMEDIATE
+    transactions already keep other writers out, and it has none of them."""
     if not db.for_update:
         return query
-    return query.for_update('FOR SHARE' if shared else True)
+    return query.for_update(lock)
 
 

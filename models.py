@@ -4,7 +4,6 @@ The database handle is database.py's; the statements written by hand for the bus
 sql.py's, which these models' methods run."""
 import copy
 import json
-from contextlib import nullcontext
 from datetime import timedelta
 
 from peewee import (
@@ -153,10 +152,13 @@ class Bucketlist(BaseModel):
         values = {'user_id': self.owner_id, 'date_created': self.date_created, 'date_modified': self.date_modified,
                   'most': most_per_owner, 'session_id': session_id, 'now': self.date_created,
                   'request_id': request_id, **written}
-        with nullcontext() if ON_POSTGRESQL else db.atomic():  # (PostgreSQL records it in the same statement)
+        if ON_POSTGRESQL:  # (its activity entry in the same statement)
             row = sql.one(sql.insert_bucketlist(), **values)
-            if row is not None and not ON_POSTGRESQL:
-                record(values, 'bucketlist.created', row.id, changes={'name': [None, self.name]})
+        else:
+            with db.atomic():
+                row = sql.one(sql.insert_bucketlist(), **values)
+                if row is not None:
+                    Activity.recorded(values, 'bucketlist.created', row.id, changes={'name': [None, self.name]})
         self.id = row and row.id
         return row is not None
 
@@ -182,7 +184,7 @@ class Bucketlist(BaseModel):
             change = sql.one(sql.bucketlist_change(), **values)
             if change is None or not sql.run(sql.edit_owned_bucketlist(), **values):
                 return None
-            record(values, change.kind, bucketlist_id, changes=change.changes)
+            Activity.recorded(values, change.kind, bucketlist_id, changes=change.changes)
         return cls.with_items(user_id, bucketlist_id, None)
 
     @classmethod
@@ -258,9 +260,8 @@ class Item(BaseModel):
         with db.atomic():
             item = sql.one(sql.insert_item(), **values)
             if item is not None:
-                record(values, 'item.created', bucketlist_id, item.id, changes={'name': [None, item.name]})
-                if item.done:
-                    sql.run(sql.record_completion(), **{**values, 'item_id': item.id, 'name': item.name})
+                Activity.recorded(values, 'item.created', bucketlist_id, item.id, changes={'name': [None, item.name]},
+                                  completed=item.done and item.name)
         return item
 
     @classmethod
@@ -320,9 +321,8 @@ class Item(BaseModel):
             change = sql.one(sql.item_change(), **values)
             item = change and sql.one(sql.update_item(), **values)
             if item is not None:
-                record(values, change.kind, bucketlist_id, item_id, changes=change.changes)
-                if change.kind == 'item.completed':
-                    sql.run(sql.record_completion(), **{**values, 'name': item.name})
+                Activity.recorded(values, change.kind, bucketlist_id, item_id, changes=change.changes,
+                                  completed=change.kind == 'item.completed' and item.name)
         return item
 
     @classmethod
@@ -414,15 +414,6 @@ class ItemLabel(BaseModel):
         if label_ids:
             cls.insert_many([(item_id, label_id, user_id) for label_id in label_ids],
                             fields=[cls.item, cls.label, cls.user]).execute()
-
-
-def record(values, kind, bucketlist_id, item_id=None, changes=None):
-    """Record a write's activity entry (activity.py) by ``values``' user_id at its now, of its
-    request_id: where SQLite cannot write it in the write's own statement."""
-    sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=None, item_id=item_id, step_id=None,
-            member_id=None, user_id=values['user_id'], kind=kind, now=values['now'],
-            request_id=values['request_id'],
-            changes=changes if isinstance(changes, str) else json.dumps(changes or {}))
 
 
 def add_declared_columns(model, declared):
@@ -568,6 +559,24 @@ class Activity(BaseModel):
         indexes = (
             (('bucketlist_id', 'id'), False),
         )
+
+    @classmethod
+    def record(cls, user_id, now, request_id, kind, bucketlist_id, item_id=None, changes=None, step_id=None,
+               member_id=None, moved_from=None):
+        """An entry (activity.py) of ``user_id``'s change to the bucketlist at ``now``, in the caller's
+        transaction; ``changes`` as a dict, or as JSON text already."""
+        sql.run(sql.record_activity(), bucketlist_id=bucketlist_id, moved_from=moved_from, item_id=item_id,
+                step_id=step_id, member_id=member_id, user_id=user_id, kind=kind, now=now, request_id=request_id,
+                changes=changes if isinstance(changes, str) else json.dumps(changes or {}))
+
+    @classmethod
+    def recorded(cls, values, kind, bucketlist_id, item_id=None, changes=None, completed=None):
+        """``record`` of a one-statement write's ``values`` (its user_id, now and request_id), and the
+        completion of the item named ``completed`` if given: where SQLite cannot write them in the
+        write's own statement."""
+        cls.record(values['user_id'], values['now'], values['request_id'], kind, bucketlist_id, item_id, changes)
+        if completed:
+            sql.run(sql.record_completion(), **{**values, 'item_id': item_id, 'name': completed})
 
 
 Activity.add_index(Activity.index(Activity.moved_from, where=Activity.moved_from.is_null(False)))

@@ -23,7 +23,6 @@ from models import (
     Step,
     Trash,
     User,
-    db,
     locked,
     utcnow,
 )
@@ -96,7 +95,7 @@ def _put(kind, object_id, bucketlist_id, name, owner, user_id, contents):
 def skipping_locked(query):
     """``query``'s entries but those a restore holds (PostgreSQL): a deletion purging them would wait
     for the restore while holding the list's lock, which the restore waits for."""
-    return list(query.for_update('FOR UPDATE SKIP LOCKED') if db.for_update else query)
+    return list(locked(query, 'FOR UPDATE SKIP LOCKED'))
 
 
 def seen_by(user_id):
@@ -130,11 +129,10 @@ def contents_of(entry):
     return json.loads(entry.contents)
 
 
-def restore_bucketlist(entry):
-    """Insert the bucketlist again, with its items, their steps and labels, its members and
-    invitations (those whose accounts and labels still exist), and empty the entry. The caller
-    checked its owner's quota and name."""
-    contents = contents_of(entry)
+def restore_bucketlist(entry, contents):
+    """Insert the bucketlist again from its entry's ``contents`` (``contents_of``), with its items,
+    their steps and labels, its members and invitations (those whose accounts and labels still
+    exist), and empty the entry. The caller checked its owner's quota and name."""
     Bucketlist.insert(contents['bucketlist']).execute()
     _insert_items(contents, entry.deleted_at)
     for model, part in ((Membership, 'memberships'), (Invitation, 'invitations')):
@@ -143,10 +141,10 @@ def restore_bucketlist(entry):
     entry.delete_instance()
 
 
-def restore_item(entry, position):
-    """Insert the item again at ``position`` in its list (those from there on move down one), with
-    its steps and labels, and empty the entry. The caller holds the list's lock and checked its quota."""
-    contents = contents_of(entry)
+def restore_item(entry, contents, position):
+    """Insert the item again from its entry's ``contents`` at ``position`` in its list (those from
+    there on move down one), with its steps and labels, and empty the entry. The caller holds the
+    list's lock and checked its quota."""
     Item.shift(entry.bucketlist_id, position, +1)
     contents['items'][0]['position'] = position
     _insert_items(contents, entry.deleted_at)
