@@ -280,3 +280,13 @@ def test_a_restore_racing_a_deletion_that_trims_the_trash_never_deadlocks(user, 
             user.delete(f'/bucketlists/{trip["id"]}/items/{item["id"]}')
     assert all(status < 500 for status in statuses), statuses
     assert positions_of(trip['id']) == []
+
+
+def test_a_list_holding_more_items_than_a_lowered_quota_allows_is_not_restored(user, monkeypatch):
+    trip, _ = new_list(user, 'Trip', ['One', 'Two', 'Three'])
+    user.delete(f'/bucketlists/{trip["id"]}')
+    monkeypatch.setattr(settings, 'MAX_ITEMS_PER_BUCKETLIST', 2)
+    res = user.post(f'/trash/bucketlists/{trip["id"]}/restore', status=409)
+    assert res.json['type'] == '/problems/quota-exceeded'
+    user.get(f'/bucketlists/{trip["id"]}', status=404)
+    assert [entry['id'] for entry in user.get('/trash').json] == [trip['id']]  # still there
