@@ -17,6 +17,7 @@ from peewee import IntegrityError
 import accounts  # (its routes mount on app too)
 import activity
 import auth
+import commands
 import feeds  # noqa: F401 (imported for its routes, which mount on app)
 import labels  # (its routes mount on app too)
 import operations  # noqa: F401 (imported for its routes, which mount on app)
@@ -63,6 +64,7 @@ from models import (
     db,
     locked,
     role_of,
+    stamped_version,
     utcnow,
     violated_constraint,
     visible_ids,
@@ -109,8 +111,8 @@ from web import (
     app,
     check_if_match,
     clean_body,
-    etags_in,
     idempotent,
+    is_conditional,
     log,
     page_and_limit,
     positive_query_int,
@@ -235,7 +237,7 @@ def plain_edit(fields):
     """``fields()`` of a write without If-Match whose body is valid, which one statement makes;
     else None: the write goes the long way, which refuses a caller who may not make it (404, 403)
     before a body that is not valid (400)."""
-    if etags_in('If-Match'):
+    if is_conditional():
         return None
     try:
         return fields()
@@ -324,7 +326,7 @@ def item_create(bucketlist_id):
                               ITEM_QUOTA(bucketlist_id=bucketlist_id, most=settings.MAX_ITEMS_PER_BUCKETLIST))
             if fields.get('labels'):
                 labels.put_labels(item.id, fields['labels'])
-                item = item._replace(labels=fields['labels'])
+                item = item._replace(labels=fields['labels'], version=stamped_version(Item, item.id))
         response.status = 201
         return item_json(item)
     return idempotent(create)
@@ -403,7 +405,7 @@ def item_update(bucketlist_id, item_id):
         item, fields = item_written(bucketlist_id, item_id)
         if 'labels' in fields:  # (the caller's, after the write: a writer's labels go with it)
             labels.put_labels(item_id, fields['labels'])
-            item = item._replace(labels=fields['labels'])
+            item = item._replace(labels=fields['labels'], version=stamped_version(Item, item_id))
     return item_json(item)
 
 
@@ -443,6 +445,7 @@ def item_labelled(bucketlist_id, item_id):
         item.labels = clean_body(ITEM_LABELS, required=('labels',))['labels']
         labels.put_labels(item_id, item.labels)
         Item.update(position=Item.position).where(Item.id == item_id).execute()
+        item.version = stamped_version(Item, item_id)
     return item_json(item)
 
 
@@ -522,6 +525,7 @@ def item_move(bucketlist_id, item_id):
         item = Item.seen_by(request.user_id, bucketlist_id, item_id, for_update=True)
         if item is None:
             raise ITEM_NOT_FOUND(item_id=item_id, bucketlist_id=bucketlist_id)
+        check_if_match(lambda: item_json(item), lambda: item_shown(item))
         if target_id != bucketlist_id:
             sync.record_deletion(bucketlist_id, item_id)
             sync.record_item_arrival(item_id)
@@ -936,17 +940,35 @@ def sync_changes():
     created, changed or deleted since (each object whole and current). A client applies the
     deletions first (a deleted bucketlist takes its items with it), then the objects, and follows
     has_more with the cursor until it is false."""
-    limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)
     text = query_param('cursor')
     try:
-        found, cursor = sync.page(request.user_id, request.session_id,
-                                                   None if text is None else sync.decode(text), limit)
-    except sync.SessionEnded:
-        raise auth.InvalidToken(SESSION_ENDED) from None
+        cursor = None if text is None else sync.decode(text)
     except sync.BadCursor:
         raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
                             'the last answer, or none to sync from scratch.',
                        errors={'cursor': 'Not a cursor.'}, kind='invalid-query') from None
+    return synced(cursor)
+
+
+@app.post('/sync', query=('limit',))
+def sync_push():
+    """Run the commands (commands.py), each as its route would, then answer as GET /sync does from
+    ``cursor`` (none: a full sync), with each command's result and the ids its temp ids stand for.
+    The answer's changes hold the commands' own writes, and its cursor follows them."""
+    body = clean_body(commands.BODY, required=('commands',))
+    limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)  # (refused before any runs)
+    results, temp_ids = commands.run(body['commands'], request.user_id)
+    return {**synced(body.get('cursor'), limit), 'results': results, 'temp_ids': temp_ids}
+
+
+def synced(cursor, limit=None):
+    """GET /sync's answer: the page of changes that follows ``cursor`` (None: a full sync's first)."""
+    if limit is None:
+        limit = positive_query_int('limit', sync.DEFAULT_PAGE_SIZE, sync.MAX_PAGE_SIZE)
+    try:
+        found, cursor = sync.page(request.user_id, request.session_id, cursor, limit)
+    except sync.SessionEnded:
+        raise auth.InvalidToken(SESSION_ENDED) from None
     except sync.CursorTooOld:
         raise CURSOR_TOO_OLD(days=settings.SYNC_TOMBSTONE_DAYS) from None
     deleted = found['deletions']

@@ -313,6 +313,9 @@ EMAIL_PATTERN = f'^{EMAIL_PART}@{EMAIL_PART}\\.{EMAIL_PART}$'
 NO_NUL_PATTERN = '^[^\\x00]*$'
 
 ID = {'type': 'integer', 'minimum': 1, 'maximum': MAX_ID}
+VERSION = {'type': 'integer', 'minimum': 0, 'description': 'Of the write that last changed it: a new write, a new '
+                                                          'version (compare it for equality, not order). '
+                                                          "POST /sync's if_version names it."}
 TIMESTAMP = {'type': 'string', 'format': 'date-time', 'description': 'UTC, ISO 8601 with microseconds and a Z.'}
 NULLABLE_TIMESTAMP = {'type': ['string', 'null'], 'format': 'date-time'}
 NAME = {'$ref': '#/components/schemas/Name'}  # (openapi.py's)
@@ -441,6 +444,7 @@ BUCKETLIST = {
     'role': read_only(ROLE, 'owner', description="Yours: the owner, or a member's role."),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'version': read_only(VERSION, 1),
     'items': Field({'type': 'array'}, shown=False),  # GET one's, read-only: items change at their own URLs
     'has_more_items': Field({'type': 'boolean'}, shown=False),  # (with the items: more than the answer holds)
 }
@@ -500,6 +504,7 @@ ITEM = {
                                     'If-Match to tick once.'),
     'last_completed_at': Field(NULLABLE_TIMESTAMP, example=None, show=timestamp, column=DateTimeField(null=True),
                                description="When a recurring item was last ticked done (UTC), or null: never."),
+    'version': read_only(VERSION, 1),
     'steps': Field({'type': 'array'}, shown=False),  # GET one's, read-only: steps change at their own URLs
     # (No reset: a PUT keeps them unless it sends them, as the tutorial's clients send only the name.)
     'labels': Field(LABEL_IDS, clean_label_ids, example=[1], label='Label ids',
@@ -522,6 +527,7 @@ STEP = {
                                   'last; a PATCH moves it there.'),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'version': read_only(VERSION, 1),
 }
 
 LABEL = {
@@ -535,6 +541,7 @@ LABEL = {
                     description='#rrggbb, stored lower-cased, or null: none.'),
     'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
     'date_modified': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'version': read_only(VERSION, 1),
 }
 
 # POST …/items/<id>/move

@@ -49,6 +49,22 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def stamped_version(model, object_id):
+    """The version the triggers stamped on the row ``object_id`` of ``model`` by its last write,
+    which the writer shows: a model it saved holds what it was given, and on SQLite a write's
+    RETURNING shows the row as it was before the triggers ran."""
+    return model.select(model.version).where(model.id == object_id).scalar()
+
+
+class Versioned(BaseModel):
+    """A model whose rows sync and ``if_version`` follow: saved, it reads back its new version."""
+
+    def save(self, *args, **kwargs):
+        written = super().save(*args, **kwargs)
+        self.version = stamped_version(type(self), self.id)
+        return written
+
+
 class User(BaseModel):
     id = AutoField()
     email = CharField(max_length=EMAIL_MAX_LENGTH, unique=True)  # stored lower-cased
@@ -77,7 +93,7 @@ def escape_like(text):
     return text.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
 
 
-class Bucketlist(BaseModel):
+class Bucketlist(Versioned):
     """The fields a body writes (name, description…) come from ``fields.BUCKETLIST``."""
     id = AutoField()
     owner = ForeignKeyField(User, column_name='owner_id', on_delete='CASCADE', index=False)
@@ -160,6 +176,8 @@ class Bucketlist(BaseModel):
                 if row is not None:
                     Activity.recorded(values, 'bucketlist.created', row.id, changes={'name': [None, self.name]})
         self.id = row and row.id
+        if row is not None:
+            self.version = row.version if ON_POSTGRESQL else stamped_version(Bucketlist, row.id)
         return row is not None
 
     @classmethod
@@ -208,7 +226,7 @@ class Bucketlist(BaseModel):
         return sql.prefixed(rows[0], sql.LIST_PREFIX), [row for row in rows if row.id is not None]
 
 
-class Item(BaseModel):
+class Item(Versioned):
     """The fields a body writes (name, done, notes, due_date…) come from ``fields.ITEM``."""
     id = AutoField()
     bucketlist = ForeignKeyField(Bucketlist, column_name='bucketlist_id', backref='items',
@@ -262,7 +280,7 @@ class Item(BaseModel):
             if item is not None:
                 Activity.recorded(values, 'item.created', bucketlist_id, item.id, changes={'name': [None, item.name]},
                                   completed=item.done and item.name)
-        return item
+        return item and item._replace(version=stamped_version(Item, item.id))
 
     @classmethod
     def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, label, sort,
@@ -323,7 +341,7 @@ class Item(BaseModel):
             if item is not None:
                 Activity.recorded(values, change.kind, bucketlist_id, item_id, changes=change.changes,
                                   completed=change.kind == 'item.completed' and item.name)
-        return item
+        return item and item._replace(version=stamped_version(Item, item_id))
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):
@@ -336,7 +354,7 @@ class Item(BaseModel):
         return cls.select().where(cls.bucketlist == bucketlist_id).count()
 
 
-class Step(BaseModel):
+class Step(Versioned):
     """One of an item's ordered steps, a checklist (its ``name`` and ``done`` come from ``fields.STEP``)."""
     id = AutoField()
     item = ForeignKeyField(Item, column_name='item_id', on_delete='CASCADE', index=False)
@@ -362,7 +380,7 @@ class Step(BaseModel):
         cls.update(position=cls.position + by).where((cls.item == item_id) & (cls.position >= start)).execute()
 
 
-class Label(BaseModel):
+class Label(Versioned):
     """An account's label, which it puts on the items it sees (its ``name`` and ``colour`` come from
     ``fields.LABEL``)."""
     id = AutoField()

@@ -2,6 +2,7 @@
 import importlib.util
 import os
 
+import commands
 import problems
 import settings
 import sync
@@ -594,6 +595,29 @@ WRITE_ERRORS = {'408': ref('responses', 'BodyTooSlow'), '413': ref('responses', 
 CONDITIONAL_WRITE = {'412': ref('responses', 'PreconditionFailed')}
 CREATE_ERRORS = {**WRITE_ERRORS, '422': ref('responses', 'IdempotencyKeyReused')}
 NOT_MODIFIED = {'304': ref('responses', 'NotModified')}
+
+PUSH_EXAMPLE = {'cursor': 'WzE3LG51bGwsbnVsbCxudWxsXQ', 'commands': [
+    {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e01', 'type': 'bucketlist.create', 'temp_id': 'trip',
+     'args': {'name': 'Japan trip'}},
+    {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e02', 'type': 'item.create', 'temp_id': 'flights',
+     'args': {'bucketlist_id': 'trip', 'name': 'Book flights'}},
+    {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e03', 'type': 'item.update', 'if_version': 17,
+     'args': {'bucketlist_id': 1, 'item_id': 1, 'done': True}}]}
+PUSH_ANSWER_EXAMPLE = {
+    'cursor': 'WzQyLG51bGwsbnVsbCxudWxsXQ', 'has_more': False,
+    'bucketlists': [{**BUCKETLIST_EXAMPLE, 'id': 2, 'name': 'Japan trip'}],
+    'items': [{**ITEM_EXAMPLE, 'id': 5, 'bucketlist_id': 2}], 'labels': [], 'steps': [],
+    'deleted': {'bucketlists': [], 'items': [], 'labels': [], 'steps': []},
+    'results': [
+        {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e01', 'type': 'bucketlist.create', 'status': 201, 'ok': True,
+         'body': {**BUCKETLIST_EXAMPLE, 'id': 2, 'name': 'Japan trip', 'items': [], 'has_more_items': False},
+         'replayed': False},
+        {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e02', 'type': 'item.create', 'status': 201, 'ok': True,
+         'body': {**ITEM_EXAMPLE, 'id': 5, 'bucketlist_id': 2}, 'replayed': False},
+        {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e03', 'type': 'item.update', 'status': 412, 'ok': False,
+         'body': problem(412, problems.CHANGED_SINCE_READ.example_detail(), kind='changed-since-read'),
+         'current': ITEM_EXAMPLE, 'replayed': False}],
+    'temp_ids': {'trip': 2, 'flights': 5}}
 THROTTLED = {'429': ref('responses', 'TooManyRequests')}
 
 PATHS = {
@@ -1051,8 +1075,8 @@ PATHS = {
         'another you may write to. The other items close up behind it and open up before it: positions '
         'stay 0..n-1 in every list, however many moves race.',
         {'200': response('Moved.', json_content(schema('Item'), ITEM_EXAMPLE), ['ETag']),
-         **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS},
-        parameters=['BucketlistId', 'ItemId'],
+         **NOT_FOUND, '409': ref('responses', 'ItemQuota'), **WRITE_ERRORS, **CONDITIONAL_WRITE},
+        parameters=['BucketlistId', 'ItemId', 'IfMatch'],
         body=request_body('ItemMove', MOVE))},
     '/sync': {'get': operation(
         'syncChanges', 'bucketlists', 'What changed since your last sync',
@@ -1067,7 +1091,26 @@ PATHS = {
          **NOT_MODIFIED,
          '410': problem_response('The cursor is older than the deletions kept: sync again without one.',
                                  problems.CURSOR_TOO_OLD)},
-        parameters=['Cursor', 'SyncLimit', 'IfNoneMatch'])},
+        parameters=['Cursor', 'SyncLimit', 'IfNoneMatch']),
+        'post': operation(
+            'pushChanges', 'bucketlists', 'Send the changes you made offline, and get what changed',
+            'Runs `commands` in order, each as its route would (the same roles, quotas, throttles and activity), '
+            'each atomic on its own: one refused leaves the others. Each gets a result: its route\'s status '
+            'and answer. A command\'s `temp_id` stands, in the later commands, for the id of what it created '
+            '(`temp_ids` maps them); its `uuid` runs it once: send a batch again after a lost answer and the '
+            'commands that ran answer their stored results (for IDEMPOTENCY_KEY hours). `if_version` (the '
+            "object's `version`, or an ETag) refuses a change to an object changed since (412, with the "
+            f'current object). At most SYNC_MAX_COMMANDS ({settings.SYNC_MAX_COMMANDS}) a request. Then the '
+            'answer is GET /sync\'s from `cursor`: its changes hold the batch\'s own writes, and its cursor '
+            'follows them. A malformed batch (a command without a uuid, an unknown type, a uuid or temp_id '
+            'twice) is 400 and runs nothing.',
+            {'200': response('The results, and what changed.', json_content(schema('PushAnswer'), PUSH_ANSWER_EXAMPLE),
+                             ['ETag']),
+             '410': problem_response('The cursor is older than the deletions kept: sync again without one (the '
+                                     'commands ran; sent again, they answer their results).', problems.CURSOR_TOO_OLD),
+             **WRITE_ERRORS},
+            parameters=['SyncLimit'],
+            body=request_body('Push', commands.BODY, ['commands'], PUSH_EXAMPLE))},
 
     '/': {'get': operation(
         'getFrontPage', 'operations', 'What this is, and links to the rest',
@@ -1154,6 +1197,73 @@ this document; /problems describes the problem types.
 
 **Tracing.** Every answer carries `X-Request-ID` (yours, if well-formed), also written to the logs. \
 The database unavailable is 503 with `Retry-After`, on any route.'''
+
+# --- POST /sync's commands: each a route's write, its args the route's path ids and body ---------
+
+TEMP_ID = {'type': 'string', 'minLength': 1, 'maxLength': commands.TEMP_ID_MAX_LENGTH}
+ID_OR_TEMP_ID = {'anyOf': [ID, {**TEMP_ID, 'description': 'The temp_id of an earlier command of the batch, for '
+                                                           'the id of what it created.'}]}
+
+
+def command_name(kind):
+    return ''.join(part.title() for part in kind.split('.')) + 'Command'
+
+
+def command_schema(kind, command):
+    """The JSON Schema of a command of ``kind``: its args are its route's path ids and body (an id
+    of either may be a temp id)."""
+    body = {'properties': {}, 'required': []}
+    if command.takes_body:
+        body = BODY_SCHEMAS[PATHS[command.path][command.method.lower()]['requestBody']['content'][
+            'application/json']['schema']['$ref'].rsplit('/', 1)[1]]
+    renamed = {body_name: name for name, body_name in commands.RENAMED.get(kind, {}).items()}
+    args = {name: ID_OR_TEMP_ID for name in commands.PATH_IDS[kind]}
+    for name, field in body['properties'].items():
+        name = renamed.get(name, name)
+        if name in commands.BODY_IDS:
+            field = {**field, 'items': ID_OR_TEMP_ID} if field.get('type') == 'array' else ID_OR_TEMP_ID
+        args[name] = field
+    envelope = {
+        'uuid': {'type': 'string', 'format': 'uuid', 'description': 'New for each command: it runs once.'},
+        'type': {'type': 'string', 'enum': [kind]},
+        'args': body_schema(args, [*commands.PATH_IDS[kind], *(renamed.get(n, n) for n in body['required'])]),
+    }
+    if kind in commands.CREATES:
+        envelope['temp_id'] = {**TEMP_ID, 'description': 'Names what this creates, for the later commands (new in '
+                                                         'the batch).'}
+    if command.shown_at:
+        envelope['if_version'] = {'anyOf': [{'type': 'integer', 'minimum': 0},
+                                            {'type': 'string', 'minLength': 1, 'maxLength': commands.ETAG_MAX_LENGTH}],
+                                  'description': "Run only if the object's version (or ETag) is still this: "
+                                                 'else 412, with the current object.'}
+    return {**body_schema(envelope, ['uuid', 'type', 'args']), 'description': f'{command.method} {command.path}'}
+
+
+SCHEMAS.update({command_name(kind): command_schema(kind, command) for kind, command in commands.COMMANDS.items()})
+SCHEMAS['Command'] = {
+    'oneOf': [schema(command_name(kind)) for kind in commands.COMMANDS],
+    'discriminator': {'propertyName': 'type',
+                      'mapping': {kind: f'#/components/schemas/{command_name(kind)}' for kind in commands.COMMANDS}},
+    'description': 'A write, as its route takes it: `type` names the route, `args` its path ids and body fields.'}
+SCHEMAS['CommandResult'] = {
+    **body_schema({'uuid': {'type': 'string', 'format': 'uuid'}, 'type': {'type': 'string'},
+                   'status': {'type': 'integer', 'description': "The route's status."},
+                   'ok': {'type': 'boolean', 'description': 'Whether it ran: status below 400.'},
+                   'body': {'type': 'object', 'description': "The route's answer: the object, a message, or (not ok) "
+                                                             'a problem document.'},
+                   'current': {'type': 'object', 'description': 'With a 412: the object as it is now.'},
+                   'replayed': {'type': 'boolean', 'description': 'True: it ran in an earlier request with this uuid; '
+                                                                  'this is the stored result.'}},
+                  ['uuid', 'type', 'status', 'ok', 'body', 'replayed']),
+    'description': "A command's result: the route's answer."}
+SCHEMAS['PushAnswer'] = {
+    **body_schema({**SCHEMAS['Sync']['properties'],
+                   'results': {'type': 'array', 'items': schema('CommandResult'),
+                               'description': 'One a command, in their order.'},
+                   'temp_ids': {'type': 'object', 'additionalProperties': ID,
+                                'description': 'Each temp_id of the batch whose command ran: the id it stands for.'}},
+                  [*SCHEMAS['Sync']['required'], 'results', 'temp_ids']),
+    'description': "GET /sync's answer from the cursor sent, after the commands ran, and their results."}
 
 DOCUMENT = {
     'openapi': '3.1.0',

@@ -76,6 +76,10 @@ KINDS = {
                                                          'changed.'),
     'list-in-trash': ('Bucketlist in the trash', 'The item was deleted from a bucketlist that is in the trash now: '
                                                  'restore the bucketlist first, then the item.'),
+    'unknown-temp-id': ('Unknown temp id', 'A sync command names a temp_id that no earlier command of its batch '
+                                           'gave: nothing ran.'),
+    'failed-dependency': ('Failed dependency', "A sync command names the temp_id of an earlier command that failed: "
+                                               'nothing ran. Fix that one and send both again.'),
     'idempotency-key-reused': ('Idempotency key reused', 'This Idempotency-Key was used for a different request '
                                                          '(method, path or body).'),
     'cursor-too-old': ('Cursor too old', 'The cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS): sync '
@@ -211,6 +215,13 @@ UNSUPPORTED_RECURRENCE = Problem(422, 'unsupported-recurrence', 'This recurrence
                                  reason='FREQ=DAILY takes no BYDAY here.')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
                                  'This Idempotency-Key was already used for a different request.')
+UNKNOWN_TEMP_ID = Problem(422, 'unknown-temp-id', '{name} names the temp_id {temp_id!r}, which no earlier command '
+                                                  'of this batch created.', name='bucketlist_id', temp_id='trip')
+FAILED_DEPENDENCY = Problem(424, 'failed-dependency', '{name} names the temp_id {temp_id!r} of a command that failed.',
+                            name='bucketlist_id', temp_id='trip')
+COMMAND_REUSED = Problem(422, 'idempotency-key-reused', 'This uuid was already used for a different command.')
+NOT_CONDITIONAL = Problem(422, 'invalid-fields', 'if_version: a {type} command changes no object of a version.',
+                          type='bucketlist.create')
 CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
                                                 '{days} days): sync from scratch, without a cursor.',
                          days=settings.SYNC_TOMBSTONE_DAYS)

@@ -121,6 +121,8 @@ UNKNOWN_EMAILS_PER_HOUR = integer('UNKNOWN_EMAILS_PER_HOUR', 20, minimum=1)
 INVITATIONS_PER_HOUR = integer('INVITATIONS_PER_HOUR', 20, minimum=1)
 # Deletions are remembered this long for /sync; a cursor older than the ones kept is 410.
 SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
+# POST /sync runs at most this many commands a request (and its body is bounded by MAX_BODY_BYTES).
+SYNC_MAX_COMMANDS = integer('SYNC_MAX_COMMANDS', 100, minimum=1)
 TRASH_DAYS = integer('TRASH_DAYS', 30, minimum=1)  # how long a deleted list or item can be restored
 ACTIVITY_DAYS = integer('ACTIVITY_DAYS', 365, minimum=1)  # how long a list's activity is kept
 

@@ -575,7 +575,8 @@ def api_token() -> str:
 @declare(checks_session=True)
 def insert_bucketlist() -> str:
     """A new bucketlist of :user_id with the fields bodies write, unless they have :most already or
-    their session :session_id has ended; returns its id."""
+    their session :session_id has ended; returns its id and version (on SQLite, the version before
+    its trigger stamps it)."""
     written = written_fields('bucketlists')
     insert = (f'INSERT INTO bucketlists (owner_id, date_created, date_modified,'
               f' {", ".join(field.column_name for field in written.values())})'
@@ -583,9 +584,9 @@ def insert_bucketlist() -> str:
               f' WHERE (SELECT bucketlist_count FROM users WHERE id = :user_id'
               f'{" FOR NO KEY UPDATE" if db.for_update else ""}) < :most AND {SESSION_OPEN}')
     if not ON_POSTGRESQL:  # (its activity: record_activity after it)
-        return f'{insert} RETURNING id'
+        return f'{insert} RETURNING id, version'
     logs = logged('b', CREATED_LIST, created_changes('b'))
-    return f'WITH b AS ({insert} RETURNING id, name), {logs} SELECT id FROM b'
+    return f'WITH b AS ({insert} RETURNING id, name, version), {logs} SELECT id, version FROM b'
 
 
 def _insert_item(source: str) -> str:
@@ -792,9 +793,10 @@ def sync_changes() -> str:
 
 
 def _typed_columns(table: str, alias: str) -> dict[str, tuple[str, str]]:
-    """{attribute: (SQL, PostgreSQL's type)} of the columns reads return of ``table``'s row ``alias``, but its id."""
+    """{attribute: (SQL, PostgreSQL's type)} of the columns reads return of ``table``'s row ``alias``, but its id
+    and version (every part's first columns)."""
     typed = {field.safe_name: (f'{alias}.{field.column_name}', sql_type(field))
-             for field in shown_fields(table) if field.safe_name != 'id'}
+             for field in shown_fields(table) if field.safe_name not in ('id', 'version')}
     if table == 'items':
         typed['labels'] = (labels_on(alias), 'integer[]' if ON_POSTGRESQL else 'text')
     return typed

@@ -300,11 +300,24 @@ def etags_in(header):
     return [tag.strip() for tag in (request.get_header(header) or '').split(',') if tag.strip()]
 
 
+def is_conditional():
+    """Whether the write must first check the object is as the client saw it: If-Match, or a sync
+    command's ``if_version`` (commands.py)."""
+    return bool(etags_in('If-Match')) or IF_VERSION in request.environ
+
+
+IF_VERSION = 'bucketlist.if_version'  # (the environ's key of a sync command's)
+
+
 def check_if_match(*representations):
     """412 when the request's If-Match names none of the current ETags of the resource, each of one
-    of its ``representations()`` (an item as a write answers it, and as GET one shows it)."""
+    of its ``representations()`` (an item as a write answers it, and as GET one shows it), or
+    when the object's version is not a sync command's ``if_version``."""
     wanted = etags_in('If-Match')
     if wanted and '*' not in wanted and not any(etag_of(dumps(shown())) in wanted for shown in representations):
+        raise CHANGED_SINCE_READ()
+    version = request.environ.get(IF_VERSION)
+    if version is not None and representations[0]()['version'] != version:
         raise CHANGED_SINCE_READ()
 
 

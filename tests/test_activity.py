@@ -222,6 +222,7 @@ RECORDS = {
     ('POST', '/users/me/calendar'): NOT_A_LIST_CHANGE,
     ('POST', '/labels'): NOT_A_LIST_CHANGE, ('PATCH', '/labels/<label_id:id>'): NOT_A_LIST_CHANGE,
     ('DELETE', '/labels/<label_id:id>'): 'labels are their account\'s alone: nobody else sees them on items',
+    ('POST', '/sync'): 'what the route of each command records',
 }
 WRITES = {(method, rule) for method, rule, _ in routes() if method in ('POST', 'PUT', 'PATCH', 'DELETE')}
 

@@ -14,7 +14,7 @@ def test_bucketlist_creation(user):
     res = user.post('/bucketlists/', BUCKETLIST, status=201)
     assert 'Go to Borabora' in res.text
     assert set(res.json) == {'id', 'name', 'description', 'created_by', 'role', 'date_created', 'date_modified',
-                             'items', 'has_more_items'}
+                             'version', 'items', 'has_more_items'}
     assert res.json['date_created'] == res.json['date_modified']
 
 

@@ -18,7 +18,7 @@ def test_item_creation(user, trip):
     res = user.post_json(f'/bucketlists/{trip["id"]}/items/', {'name': 'See Mount Fuji'}, status=201)
     assert set(res.json) == {'id', 'name', 'done', 'bucketlist_id', 'date_created', 'date_modified', 'notes',
                              'due_date', 'done_at', 'position', 'created_by', 'priority', 'due_time', 'time_zone',
-                             'due_at', 'recurrence', 'last_completed_at', 'labels'}
+                             'due_at', 'recurrence', 'last_completed_at', 'version', 'labels'}
     assert res.json['done'] is False and res.json['bucketlist_id'] == trip['id']
 
 

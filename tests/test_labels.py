@@ -17,7 +17,7 @@ def new_label(client, name, **fields):
 
 def test_labels_are_created_listed_renamed_and_deleted(user):
     work = new_label(user, 'Work', colour='#FF8800')
-    assert set(work) == {'id', 'name', 'colour', 'date_created', 'date_modified'}
+    assert set(work) == {'id', 'name', 'colour', 'date_created', 'date_modified', 'version'}
     assert (work['name'], work['colour']) == ('Work', '#ff8800')
     home = new_label(user, 'Home')
     assert home['colour'] is None

@@ -27,7 +27,7 @@ def names(client, item):
 
 def test_steps_are_added_in_order_and_shown_with_their_item(user, item):
     socks = add(user, item, 'Socks')
-    assert set(socks) == {'id', 'item_id', 'name', 'done', 'position', 'date_created', 'date_modified'}
+    assert set(socks) == {'id', 'item_id', 'name', 'done', 'position', 'date_created', 'date_modified', 'version'}
     assert (socks['item_id'], socks['done'], socks['position']) == (item['id'], False, 0)
     add(user, item, 'Passport', done=True)
     assert names(user, item) == ['Socks', 'Passport']

@@ -1,0 +1,212 @@
+"""Push sync: POST /sync runs a batch of commands (the route's writes, in order, each atomic on its
+own), with temp ids, idempotent uuids and conditions on the version a client saw; every
+versioned object shows the ``version`` those conditions name."""
+import re
+import uuid
+
+import pytest
+from helpers import new_list, register_and_login
+from test_activity import WRITES, share
+
+import commands
+import settings
+
+
+@pytest.fixture
+def grace():
+    return register_and_login('grace@example.com')
+
+
+def current(user, url):
+    return user.get(url).json
+
+
+def test_every_write_answers_the_version_that_reads_show_and_each_write_moves_it(user):
+    trip, (item,) = new_list(user, 'Trip', ['Pack'])
+    other, _ = new_list(user, 'Other')
+    list_url, item_url = f'/bucketlists/{trip["id"]}', f'/bucketlists/{trip["id"]}/items/{item["id"]}'
+    label = user.post_json('/labels', {'name': 'Home'}, status=201).json
+    assert label['version'] == current(user, f'/labels/{label["id"]}')['version']
+    seen = set()
+    for write, url in [
+        (lambda: user.patch_json(list_url, {'name': 'Japan'}), list_url),
+        (lambda: user.put_json(list_url, {'name': 'Japan trip'}), list_url),
+        (lambda: user.patch_json(item_url, {'done': True}), item_url),
+        (lambda: user.put_json(item_url, {'name': 'Pack light'}), item_url),
+        (lambda: user.patch_json(item_url, {'labels': [label['id']]}), item_url),
+        (lambda: user.patch_json(item_url, {'name': 'Pack', 'labels': []}), item_url),
+        (lambda: user.post_json(f'{item_url}/move', {'position': 0}), item_url),
+    ]:
+        answer = write().json
+        assert answer['version'] == current(user, url)['version'], url
+        seen.add((url, answer['version']))
+    assert len(seen) == 7  # (each write a new version)
+    moved = user.post_json(f'{item_url}/move', {'bucketlist_id': other['id']}).json
+    assert moved['version'] == current(user, f'/bucketlists/{other["id"]}/items/{item["id"]}')['version']
+    item_url = f'/bucketlists/{other["id"]}/items/{item["id"]}'
+    step = user.post_json(f'{item_url}/steps/', {'name': 'Socks'}, status=201).json
+    assert step['version'] == current(user, f'{item_url}/steps/{step["id"]}')['version']
+    step2 = user.patch_json(f'{item_url}/steps/{step["id"]}', {'done': True}).json
+    assert step2['version'] == current(user, f'{item_url}/steps/{step["id"]}')['version'] != step['version']
+    label2 = user.patch_json(f'/labels/{label["id"]}', {'colour': '#112233'}).json
+    assert label2['version'] == current(user, f'/labels/{label["id"]}')['version'] != label['version']
+    made = user.post_json(f'/bucketlists/{other["id"]}/items/', {'name': 'Tickets'}, status=201).json
+    assert made['version'] == current(user, f'/bucketlists/{other["id"]}/items/{made["id"]}')['version']
+    user.delete(f'/bucketlists/{other["id"]}/items/{made["id"]}')
+    restored = user.post(f'/trash/items/{made["id"]}/restore').json
+    assert restored['version'] == current(user, f'/bucketlists/{other["id"]}/items/{made["id"]}')['version']
+    user.delete(list_url)
+    restored = user.post(f'/trash/bucketlists/{trip["id"]}/restore').json
+    assert restored['version'] == current(user, list_url)['version']
+    synced = user.get('/sync').json
+    assert {b['id']: b['version'] for b in synced['bucketlists']} == {
+        b: current(user, f'/bucketlists/{b}')['version'] for b in (trip['id'], other['id'])}
+
+
+def cmd(kind, temp_id=None, if_version=None, **args):
+    command = {'uuid': str(uuid.uuid4()), 'type': kind, 'args': args}
+    if temp_id is not None:
+        command['temp_id'] = temp_id
+    if if_version is not None:
+        command['if_version'] = if_version
+    return command
+
+
+def push(client, commands, cursor=None, status=200):
+    body = {'commands': commands, **({'cursor': cursor} if cursor else {})}
+    return client.post_json('/sync', body, status=status).json
+
+
+def statuses(answer):
+    return [result['status'] for result in answer['results']]
+
+
+def test_a_list_its_items_and_their_steps_are_made_in_one_batch_of_temp_ids(user):
+    answer = push(user, [
+        cmd('bucketlist.create', 'trip', name='Japan'),
+        cmd('item.create', 'flights', bucketlist_id='trip', name='Book flights'),
+        cmd('item.create', 'kyoto', bucketlist_id='trip', name='Visit Kyoto'),
+        cmd('step.create', 'seat', bucketlist_id='trip', item_id='flights', name='Pick a seat'),
+        cmd('label.create', 'culture', name='Culture'),
+        cmd('item.update', bucketlist_id='trip', item_id='kyoto', labels=['culture'], done=True),
+        cmd('item.move', bucketlist_id='trip', item_id='kyoto', position=0),
+    ])
+    assert statuses(answer) == [201, 201, 201, 201, 201, 200, 200]
+    ids = answer['temp_ids']
+    assert set(ids) == {'trip', 'flights', 'kyoto', 'seat', 'culture'}
+    kyoto = user.get(f'/bucketlists/{ids["trip"]}/items/{ids["kyoto"]}').json
+    assert (kyoto['labels'], kyoto['done'], kyoto['position']) == ([ids['culture']], True, 0)
+    assert answer['results'][-1]['body'] == {name: value for name, value in kyoto.items() if name != 'steps'}
+    flights = user.get(f'/bucketlists/{ids["trip"]}/items/{ids["flights"]}').json
+    assert [step['id'] for step in flights['steps']] == [ids['seat']]
+    # The answer is a full sync (no cursor was sent) holding the batch's own writes...
+    assert {b['id'] for b in answer['bucketlists']} == {ids['trip']}
+    assert {i['id']: i['version'] for i in answer['items']} == {
+        i['id']: i['version'] for i in user.get(f'/bucketlists/{ids["trip"]}/items/').json}
+    # ...and its cursor follows them: the next sync brings nothing back.
+    again = user.get('/sync', {'cursor': answer['cursor']}).json
+    assert again['bucketlists'] == again['items'] == again['steps'] == again['labels'] == []
+
+
+def test_each_command_is_atomic_on_its_own_and_a_batch_past_the_quota_stops_exactly_at_it(user, monkeypatch):
+    monkeypatch.setattr(settings, 'MAX_ITEMS_PER_BUCKETLIST', 3)
+    trip, _ = new_list(user, 'Trip', ['One'])
+    answer = push(user, [cmd('item.create', bucketlist_id=trip['id'], name=f'Item {n}') for n in range(4)]
+                  + [cmd('bucketlist.update', bucketlist_id=trip['id'], name='Trip, full')])
+    assert statuses(answer) == [201, 201, 409, 409, 200]
+    refused = answer['results'][2]
+    assert (refused['ok'], refused['body']['type']) == (False, '/problems/quota-exceeded')
+    assert [i['name'] for i in user.get(f'/bucketlists/{trip["id"]}/items/').json] == ['One', 'Item 0', 'Item 1']
+    assert user.get(f'/bucketlists/{trip["id"]}').json['name'] == 'Trip, full'
+
+
+def test_a_batch_sent_again_after_a_lost_answer_runs_only_what_did_not_run(user):
+    trip, (item,) = new_list(user, 'Trip', ['Pack'])
+    first = [cmd('item.create', 'socks', bucketlist_id=trip['id'], name='Socks'),
+             cmd('item.update', bucketlist_id=trip['id'], item_id=item['id'], done=True),
+             cmd('item.update', bucketlist_id=trip['id'], item_id='socks', name='Warm socks')]
+    answered = push(user, first)
+    # The answer was lost; the client, offline again, queued one more and sends the lot.
+    retried = push(user, first + [cmd('item.create', bucketlist_id=trip['id'], name='Hat')])
+    assert [r['replayed'] for r in retried['results']] == [True, True, True, False]
+    assert retried['results'][:3] == [{**r, 'replayed': True} for r in answered['results']]
+    assert retried['temp_ids'] == answered['temp_ids']
+    names = [i['name'] for i in user.get(f'/bucketlists/{trip["id"]}/items/').json]
+    assert names == ['Pack', 'Warm socks', 'Hat']  # nothing twice
+    activity = user.get(f'/bucketlists/{trip["id"]}/activity').json
+    assert sum(entry['kind'] == 'item.created' for entry in activity) == 3  # Pack, Socks, Hat
+    # A uuid names one command: another under it is refused, not run.
+    reused = push(user, [{**first[0], 'args': {'bucketlist_id': trip['id'], 'name': 'Other'}}])
+    assert (statuses(reused), reused['results'][0]['body']['type']) == ([422], '/problems/idempotency-key-reused')
+
+
+def test_a_viewer_s_batch_is_refused_command_by_command(user, grace):
+    trip, (item,) = new_list(user, 'Trip', ['Pack'])
+    share(user, trip['id'], grace, 'grace@example.com', role='viewer')
+    answer = push(grace, [
+        cmd('item.update', bucketlist_id=trip['id'], item_id=item['id'], done=True),
+        cmd('item.create', bucketlist_id=trip['id'], name='Mine'),
+        cmd('bucketlist.delete', bucketlist_id=trip['id']),
+        cmd('label.create', 'hers', name='Hers'),
+        cmd('item.update', bucketlist_id=trip['id'], item_id=item['id'], labels=['hers']),  # (viewers label too)
+        cmd('item.update', bucketlist_id=999999, item_id=item['id'], done=True),
+    ])
+    assert statuses(answer) == [403, 403, 403, 201, 200, 404]
+    assert answer['results'][0]['body']['type'] == '/problems/viewer'
+    assert user.get(f'/bucketlists/{trip["id"]}/items/{item["id"]}').json['done'] is False
+
+
+def test_if_version_refuses_a_changed_object_and_the_answer_carries_it(user):
+    trip, (item,) = new_list(user, 'Trip', ['Pack'])
+    url = f'/bucketlists/{trip["id"]}/items/{item["id"]}'
+    seen = user.get(url)
+    user.patch_json(url, {'name': 'Pack light'})  # (another device, meanwhile)
+    answer = push(user, [
+        cmd('item.update', if_version=item['version'], bucketlist_id=trip['id'], item_id=item['id'], done=True),
+        cmd('item.delete', if_version=seen.headers['ETag'], bucketlist_id=trip['id'], item_id=item['id']),
+        cmd('item.move', if_version=item['version'], bucketlist_id=trip['id'], item_id=item['id'], position=0),
+    ])
+    assert statuses(answer) == [412, 412, 412]
+    now = user.get(url).json
+    for result in answer['results']:
+        assert result['body']['type'] == '/problems/changed-since-read'
+        assert result['current'] == now
+    assert now['done'] is False
+    answer = push(user, [cmd('item.update', if_version=now['version'], bucketlist_id=trip['id'], item_id=item['id'],
+                             done=True),
+                         cmd('bucketlist.update', if_version=user.get(f'/bucketlists/{trip["id"]}').json['version'],
+                             bucketlist_id=trip['id'], name='Japan')])
+    assert statuses(answer) == [200, 200]
+    assert answer['results'][0]['body']['version'] != now['version']
+
+
+def test_temp_ids_of_failed_or_unknown_commands_and_malformed_batches(user):
+    answer = push(user, [
+        cmd('bucketlist.create', 'a', name=''),  # (invalid: 400)
+        cmd('item.create', 'b', bucketlist_id='a', name='X'),
+        cmd('step.create', bucketlist_id='a', item_id='b', name='Y'),
+        cmd('item.create', bucketlist_id='nowhere', name='Z'),
+        cmd('bucketlist.create', if_version=3, name='W'),
+        cmd('bucketlist.delete', bucketlist_id=1, extra=True),
+    ])
+    assert statuses(answer) == [400, 424, 424, 422, 422, 400]
+    assert answer['temp_ids'] == {}
+    assert [r['body']['type'] for r in answer['results'][1:4]] == [
+        '/problems/failed-dependency', '/problems/failed-dependency', '/problems/unknown-temp-id']
+    one = cmd('bucketlist.create', name='A')
+    for body in ({'commands': [one, one]}, {'commands': [{**one, 'type': 'bucketlist.explode'}]},
+                 {'commands': [{**one, 'uuid': 'not-a-uuid'}]}, {'commands': 'all of them'},
+                 {'commands': [cmd('item.update', 'x', bucketlist_id=1, item_id=1)]},
+                 {'commands': [one], 'cursor': 'forged'}, {'commands': [cmd('bucketlist.create', name=str(n))
+                                                                         for n in range(101)]}):
+        refused = user.post_json('/sync', body, status=400).json
+        assert refused['type'] == '/problems/invalid-fields'
+    assert user.get('/bucketlists/').json == []  # nothing ran
+
+
+def test_every_write_of_lists_items_steps_labels_members_and_the_trash_is_a_command():
+    written = {(command.method, command.path) for command in commands.COMMANDS.values()}
+    rules = {(method, re.sub(r'<(\w+):id>', r'{\1}', rule)) for method, rule in WRITES}
+    accounts = {(m, r) for m, r in rules if r.startswith(('/auth/', '/users/'))}
+    puts = {('PUT', r) for m, r in rules if m == 'PUT'}  # (a PATCH sends the same)
+    assert written == rules - accounts - puts - {('POST', '/sync')}
