@@ -22,7 +22,7 @@ import settings
 import sync
 from fields import MAX_ID, QUERY_VALUE_MAX_LENGTH, Field, component
 from models import IdempotencyKey, db, utcnow
-from problems import COMMAND_REUSED, FAILED_DEPENDENCY, NOT_CONDITIONAL, UNKNOWN_TEMP_ID, APIError
+from problems import COMMAND_REUSED, FAILED_DEPENDENCY, TEMP_ID_TAKEN, UNKNOWN_TEMP_ID, APIError
 from web import IDEMPOTENCY_KEY_LIFETIME, ErrorsPlugin, app, problem
 
 # What a command type runs: its route's method and path, whether the route reads a body, and (for a
@@ -68,23 +68,22 @@ ETAG_MAX_LENGTH = 128
 KEY_PREFIX = 'command:'  # (its row among the Idempotency-Keys of requests)
 
 def clean(value, from_form=False):
-    """The commands of a POST /sync body, checked for what running them needs (each route checks
-    its own args), or ValueError naming the first that is not a command."""
+    """The commands of a POST /sync body, each with what running it needs (the route checks its
+    args), or ValueError naming the first that is not a command."""
     if from_form or not isinstance(value, list):
         raise ValueError('Must be a list of commands (in a JSON body).')
     if len(value) > settings.SYNC_MAX_COMMANDS:
         raise ValueError(f'At most {settings.SYNC_MAX_COMMANDS} commands a request.')
-    uuids, temp_ids = set(), set()
     for index, command in enumerate(value):
         try:
-            problem_of(command, uuids, temp_ids)
+            check(command)
         except ValueError as error:
             raise ValueError(f'commands[{index}]: {error}') from None
     return value
 
 
-def problem_of(command, uuids, temp_ids):
-    """ValueError unless ``command`` is one a batch can run: its uuid and temp_id new in the batch."""
+def check(command):
+    """ValueError unless ``command`` is one a batch can run (what the document's Command says)."""
     if not isinstance(command, dict):
         raise ValueError('Must be an object.')
     unknown = sorted(set(command) - ENVELOPE)
@@ -92,27 +91,26 @@ def problem_of(command, uuids, temp_ids):
         raise ValueError(f'Unknown field {unknown[0][:64]!r}.')
     if not isinstance(command.get('uuid'), str) or not canonical_uuid(command['uuid']):
         raise ValueError('uuid must be a UUID (8-4-4-4-12 hex digits), new for each command.')
-    if command['uuid'].lower() in uuids:
-        raise ValueError('uuid repeats an earlier command\'s.')
-    uuids.add(command['uuid'].lower())
     kind = command.get('type')
-    if kind not in COMMANDS:
+    if not isinstance(kind, str) or kind not in COMMANDS:
         raise ValueError(f'type must be one of {", ".join(COMMANDS)}.')
-    if not isinstance(command.get('args', {}), dict):
-        raise ValueError('args must be an object.')
+    if not isinstance(command.get('args'), dict):
+        raise ValueError('args must be an object: the path ids and body fields of the route.')
     temp_id = command.get('temp_id')
     if temp_id is not None:
         if kind not in CREATES:
             raise ValueError('temp_id: only a *.create command takes one.')
         if not (isinstance(temp_id, str) and 0 < len(temp_id) <= TEMP_ID_MAX_LENGTH):
             raise ValueError(f'temp_id must be 1 to {TEMP_ID_MAX_LENGTH} characters.')
-        if temp_id in temp_ids:
-            raise ValueError('temp_id repeats an earlier command\'s.')
-        temp_ids.add(temp_id)
     version = command.get('if_version')
-    if version is not None and not (type(version) is int and 0 <= version < 2**63
-                                    or isinstance(version, str) and 0 < len(version) <= ETAG_MAX_LENGTH):
-        raise ValueError('if_version must be a version (a whole number) or an ETag.')
+    if isinstance(version, float) and version.is_integer():  # (JSON's 17.0 is the integer 17)
+        version = command['if_version'] = int(version)
+    if version is not None:
+        if COMMANDS[kind].shown_at is None:
+            raise ValueError(f'if_version: a {kind} command changes no object of a version.')
+        if not (type(version) is int and 0 <= version < 2**63
+                or isinstance(version, str) and 0 < len(version) <= ETAG_MAX_LENGTH):
+            raise ValueError('if_version must be a version (a whole number) or an ETag.')
 
 
 def canonical_uuid(text):
@@ -123,18 +121,27 @@ def canonical_uuid(text):
 
 
 def run(commands, user_id):
-    """(the result of each command, {temp_id: id}): each command run once, in order."""
-    keys = {KEY_PREFIX + command['uuid'].lower(): command for command in commands}
+    """(the result of each command, {temp_id: id}): each command run once, in order; one whose uuid
+    ran before (in an earlier request or this one) answers its stored result."""
+    keys = [KEY_PREFIX + command['uuid'].lower() for command in commands]
     with db.atomic():
         IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
-        stored = {record.key: record for record in IdempotencyKey.select().where(
-            (IdempotencyKey.owner == user_id) & IdempotencyKey.key.in_(list(keys)))}
+        stored = {record.key: (record.fingerprint, record.body) for record in IdempotencyKey.select().where(
+            (IdempotencyKey.owner == user_id) & IdempotencyKey.key.in_(set(keys)))}
     outer, results, temp_ids, failed = request.environ, [], {}, set()
     try:
-        for key, command in keys.items():
-            record = stored.get(key)
-            result = replayed(record, command) if record else run_once(key, command, user_id, outer, temp_ids, failed)
+        for key, command in zip(keys, commands, strict=True):
             temp_id = command.get('temp_id')
+            if key in stored:
+                result = replayed(stored[key], command)
+            elif temp_id in temp_ids or temp_id in failed:
+                result = result_of(command, *refusal(TEMP_ID_TAKEN(temp_id=temp_id, errors={
+                    'temp_id': 'An earlier command of the batch has it.'})))
+                temp_id = None  # (the earlier command's)
+            else:
+                result = run_once(key, command, user_id, outer, temp_ids, failed, stored)
+            if result['status'] == 412:  # (the object as it is now: a replay's too)
+                result['current'] = current(command, temp_ids, user_id, outer)
             if temp_id is not None:
                 if result['ok']:
                     temp_ids[temp_id] = result['body']['id']
@@ -152,48 +159,50 @@ def fingerprint(command):
                                       if name != 'uuid'], sort_keys=True).encode()).hexdigest()
 
 
-def replayed(record, command):
-    if record.fingerprint != fingerprint(command):
+def replayed(stored, command):
+    """The result ``stored`` (fingerprint, result) for this command, or 422 for another command of this uuid."""
+    if stored[0] != fingerprint(command):
         return result_of(command, *refusal(COMMAND_REUSED()))
-    return {**json.loads(record.body), 'replayed': True}
+    return {**json.loads(stored[1]), 'replayed': True}
 
 
-def result_of(command, status, body, current=None):
-    result = {'uuid': command['uuid'], 'type': command['type'], 'status': status, 'ok': status < 400, 'body': body,
-              'replayed': False}
-    if current is not None:
-        result['current'] = current
-    return result
+def result_of(command, status, body):
+    return {'uuid': command['uuid'], 'type': command['type'], 'status': status, 'ok': status < 400, 'body': body,
+            'replayed': False}
 
 
-def run_once(key, command, user_id, outer, temp_ids, failed):
-    """The result of the command, run in a transaction that also stores it under ``key`` (unless the
-    database failed it: a retry runs it again); a retry racing it finds the stored one."""
+def run_once(key, command, user_id, outer, temp_ids, failed, stored):
+    """The result of the command, run in a transaction that also stores it under ``key`` (and in
+    ``stored``), unless the database failed it: a retry runs it again. A retry racing it finds
+    the stored one."""
     try:
         method, path, body, headers = http_request_of(command, temp_ids, failed)
     except APIError as refused:
-        status, body = refusal(refused)
-    else:
-        with db.atomic() as transaction:
-            status, body = answer(method, path, body, headers, user_id, outer)
-            if status >= 400:
-                transaction.rollback()
-            if status >= 500:
-                return result_of(command, status, body)
-            result = result_of(command, status, body)
-            try:
-                IdempotencyKey.insert(owner=user_id, key=key, fingerprint=fingerprint(command), status=status,
-                                      body=json.dumps(result)).execute()
-            except IntegrityError:  # the same command, sent again meanwhile, ran first
-                transaction.rollback()
-                return replayed(IdempotencyKey.get((IdempotencyKey.owner == user_id) & (IdempotencyKey.key == key)),
-                                command)
-        if status == 412:
-            shown_at = COMMANDS[command['type']].shown_at.format(**path_ids(command, temp_ids))
-            current_status, current = answer('GET', shown_at, None, {}, user_id, outer)
-            return result_of(command, status, body, current if current_status == 200 else None)
-        return result_of(command, status, body)
-    return result_of(command, status, body)
+        return result_of(command, *refusal(refused))
+    with db.atomic() as transaction:
+        status, body = answer(method, path, body, headers, user_id, outer)
+        if status >= 400:
+            transaction.rollback()
+        result = result_of(command, status, body)
+        if status >= 500:
+            return result
+        stored[key] = (fingerprint(command), json.dumps(result))
+        try:
+            IdempotencyKey.insert(owner=user_id, key=key, fingerprint=stored[key][0], status=status,
+                                  body=stored[key][1]).execute()
+        except IntegrityError:  # the same command, sent again meanwhile, ran first
+            transaction.rollback()
+            record = IdempotencyKey.get((IdempotencyKey.owner == user_id) & (IdempotencyKey.key == key))
+            stored[key] = (record.fingerprint, record.body)
+            return replayed(stored[key], command)
+    return result
+
+
+def current(command, temp_ids, user_id, outer):
+    """The object a refused conditional command would have changed, as it is now (None: gone)."""
+    shown_at = COMMANDS[command['type']].shown_at.format(**path_ids(command, temp_ids))
+    status, shown = answer('GET', shown_at, None, {}, user_id, outer)
+    return shown if status == 200 else None
 
 
 def http_request_of(command, temp_ids, failed):
@@ -218,16 +227,16 @@ def http_request_of(command, temp_ids, failed):
     headers = {}
     version = command.get('if_version')
     if version is not None:
-        if route.shown_at is None:
-            raise NOT_CONDITIONAL(type=kind)
         headers['bucketlist.if_version' if type(version) is int else 'HTTP_IF_MATCH'] = version
     body = json.dumps(args).encode() if route.takes_body else None
     return route.method, route.path.format(**ids), body, headers
 
 
 def path_ids(command, temp_ids):
-    args = command.get('args', {})
-    return {name: temp_ids.get(args.get(name), args.get(name)) for name in PATH_IDS[command['type']]}
+    """The ids in the path of a command that ran (its temp ids are known)."""
+    args = command['args']
+    return {name: temp_ids[args[name]] if isinstance(args[name], str) else args[name]
+            for name in PATH_IDS[command['type']]}
 
 
 def server_id(name, value, temp_ids, failed):
@@ -296,7 +305,7 @@ def clean_cursor(value, from_form=False):
 
 
 BODY = {  # POST /sync's
-    'cursor': Field({'type': ['string', 'null'], 'maxLength': QUERY_VALUE_MAX_LENGTH}, clean_cursor,
+    'cursor': Field({'type': ['string', 'null'], 'minLength': 1, 'maxLength': QUERY_VALUE_MAX_LENGTH}, clean_cursor,
                     description="The last answer's cursor (GET or POST /sync), or none: the answer is a full sync's "
                                 'first page.'),
     'commands': Field({'type': 'array', 'maxItems': settings.SYNC_MAX_COMMANDS, 'items': component('Command')}, clean,

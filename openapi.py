@@ -1232,7 +1232,7 @@ def command_schema(kind, command):
         envelope['temp_id'] = {**TEMP_ID, 'description': 'Names what this creates, for the later commands (new in '
                                                          'the batch).'}
     if command.shown_at:
-        envelope['if_version'] = {'anyOf': [{'type': 'integer', 'minimum': 0},
+        envelope['if_version'] = {'anyOf': [{'type': 'integer', 'minimum': 0, 'maximum': 2**63 - 1},
                                             {'type': 'string', 'minLength': 1, 'maxLength': commands.ETAG_MAX_LENGTH}],
                                   'description': "Run only if the object's version (or ETag) is still this: "
                                                  'else 412, with the current object.'}

@@ -220,8 +220,8 @@ UNKNOWN_TEMP_ID = Problem(422, 'unknown-temp-id', '{name} names the temp_id {tem
 FAILED_DEPENDENCY = Problem(424, 'failed-dependency', '{name} names the temp_id {temp_id!r} of a command that failed.',
                             name='bucketlist_id', temp_id='trip')
 COMMAND_REUSED = Problem(422, 'idempotency-key-reused', 'This uuid was already used for a different command.')
-NOT_CONDITIONAL = Problem(422, 'invalid-fields', 'if_version: a {type} command changes no object of a version.',
-                          type='bucketlist.create')
+TEMP_ID_TAKEN = Problem(422, 'invalid-fields', 'The temp_id {temp_id!r} is an earlier command\'s of this batch.',
+                        temp_id='trip')
 CURSOR_TOO_OLD = Problem(410, 'cursor-too-old', 'This cursor is older than the deletions kept (SYNC_TOMBSTONE_DAYS, '
                                                 '{days} days): sync from scratch, without a cursor.',
                          days=settings.SYNC_TOMBSTONE_DAYS)

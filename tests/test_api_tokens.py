@@ -156,6 +156,7 @@ SCOPES = {
     ('PATCH', '/labels/<label_id:id>'): 'write',
     ('DELETE', '/labels/<label_id:id>'): 'write',
     ('GET', '/trash'): 'read',
+    ('POST', '/sync'): 'write',
     ('GET', '/activity'): 'read',
     ('GET', '/bucketlists/<bucketlist_id:id>/activity'): 'read',
     ('GET', '/items/completed'): 'read',

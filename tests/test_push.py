@@ -4,9 +4,13 @@ versioned object shows the ``version`` those conditions name."""
 import re
 import uuid
 
+import hypothesis
 import pytest
+from conftest import empty_tables_now
 from helpers import new_list, register_and_login
+from hypothesis import strategies as st
 from test_activity import WRITES, share
+from test_sync import Replica
 
 import commands
 import settings
@@ -135,9 +139,15 @@ def test_a_batch_sent_again_after_a_lost_answer_runs_only_what_did_not_run(user)
     assert names == ['Pack', 'Warm socks', 'Hat']  # nothing twice
     activity = user.get(f'/bucketlists/{trip["id"]}/activity').json
     assert sum(entry['kind'] == 'item.created' for entry in activity) == 3  # Pack, Socks, Hat
-    # A uuid names one command: another under it is refused, not run.
+    # A uuid names one command: another under it is refused, not run; in one batch too.
     reused = push(user, [{**first[0], 'args': {'bucketlist_id': trip['id'], 'name': 'Other'}}])
     assert (statuses(reused), reused['results'][0]['body']['type']) == ([422], '/problems/idempotency-key-reused')
+    twice = cmd('item.create', 'scarf', bucketlist_id=trip['id'], name='Scarf')
+    answer = push(user, [twice, twice, {**twice, 'args': {'bucketlist_id': trip['id'], 'name': 'Gloves'}}])
+    assert statuses(answer) == [201, 201, 422]
+    assert [r['replayed'] for r in answer['results']] == [False, True, False]
+    assert answer['temp_ids'] == {'scarf': answer['results'][0]['body']['id']}
+    assert [i['name'] for i in user.get(f'/bucketlists/{trip["id"]}/items/').json][-1] == 'Scarf'
 
 
 def test_a_viewer_s_batch_is_refused_command_by_command(user, grace):
@@ -186,7 +196,7 @@ def test_temp_ids_of_failed_or_unknown_commands_and_malformed_batches(user):
         cmd('item.create', 'b', bucketlist_id='a', name='X'),
         cmd('step.create', bucketlist_id='a', item_id='b', name='Y'),
         cmd('item.create', bucketlist_id='nowhere', name='Z'),
-        cmd('bucketlist.create', if_version=3, name='W'),
+        cmd('bucketlist.create', 'b', name='Also b'),
         cmd('bucketlist.delete', bucketlist_id=1, extra=True),
     ])
     assert statuses(answer) == [400, 424, 424, 422, 422, 400]
@@ -194,7 +204,8 @@ def test_temp_ids_of_failed_or_unknown_commands_and_malformed_batches(user):
     assert [r['body']['type'] for r in answer['results'][1:4]] == [
         '/problems/failed-dependency', '/problems/failed-dependency', '/problems/unknown-temp-id']
     one = cmd('bucketlist.create', name='A')
-    for body in ({'commands': [one, one]}, {'commands': [{**one, 'type': 'bucketlist.explode'}]},
+    for body in ({'commands': [cmd('bucketlist.create', if_version=3, name='W')]},
+                 {'commands': [{**one, 'type': 'bucketlist.explode'}]}, {'commands': [{**one, 'args': None}]},
                  {'commands': [{**one, 'uuid': 'not-a-uuid'}]}, {'commands': 'all of them'},
                  {'commands': [cmd('item.update', 'x', bucketlist_id=1, item_id=1)]},
                  {'commands': [one], 'cursor': 'forged'}, {'commands': [cmd('bucketlist.create', name=str(n))
@@ -210,3 +221,112 @@ def test_every_write_of_lists_items_steps_labels_members_and_the_trash_is_a_comm
     accounts = {(m, r) for m, r in rules if r.startswith(('/auth/', '/users/'))}
     puts = {('PUT', r) for m, r in rules if m == 'PUT'}  # (a PATCH sends the same)
     assert written == rules - accounts - puts - {('POST', '/sync')}
+
+
+# --- Two offline clients, pushing and pulling (a property test) ------------------------------------
+
+class OfflineClient:
+    """A client that edits its copy of a shared list offline, then pushes its queue in batches (an
+    answer lost now and then: it sends the batch again) and pulls. Each object it saw gets one
+    change at most, conditional on the version it saw; the objects it made are its own."""
+
+    def __init__(self, client, name, trip_id):
+        self.client, self.name, self.trip_id = client, name, trip_id
+        self.replica = Replica(client)
+        self.replica.sync()
+        self.server_ids = {}  # {temp_id: id}, from the answers: a later batch names the ids
+
+    def plan(self, data):
+        """The commands of a random offline session, in the order a client queues them: changes, new
+        items with their own changes, then deletions from the last position up (none moves another
+        deleted item, whose version the client saw)."""
+        seen = sorted((item for item in self.replica.items.values() if item['bucketlist_id'] == self.trip_id),
+                      key=lambda item: item['position'])
+        changes, deletions = [], []
+        for item in seen:
+            at = {'bucketlist_id': self.trip_id, 'item_id': item['id']}
+            choice = data.draw(st.sampled_from(['keep', 'rename', 'tick', 'step', 'delete']))
+            if choice == 'rename':
+                changes.append(cmd('item.update', if_version=item['version'], **at, name=f'{self.name} {uuid.uuid4()}'))
+            elif choice == 'tick':
+                changes.append(cmd('item.update', if_version=item['version'], **at, done=not item['done']))
+            elif choice == 'step':
+                changes.append(cmd('step.create', **at, name=f'{self.name} step {uuid.uuid4()}'))
+            elif choice == 'delete':
+                deletions.insert(0, cmd('item.delete', if_version=item['version'], **at))
+        for n in range(data.draw(st.integers(0, 3))):
+            temp_id = f'{self.name}-{n}-{uuid.uuid4()}'
+            changes.append(cmd('item.create', temp_id, bucketlist_id=self.trip_id, name=f'{self.name} new {temp_id}'))
+            if data.draw(st.booleans()):
+                changes.append(cmd('step.create', bucketlist_id=self.trip_id, item_id=temp_id, name=f'step {temp_id}'))
+            if data.draw(st.booleans()):
+                changes.append(cmd('item.update', bucketlist_id=self.trip_id, item_id=temp_id, done=True))
+        return changes + deletions
+
+    def batches(self, data, commands):
+        while commands:
+            size = data.draw(st.integers(1, len(commands)))
+            yield commands[:size]
+            commands = commands[size:]
+
+    def push(self, data, batch, expected):
+        """Send ``batch`` (once more if its first answer is lost); its results must be ``expected``."""
+        ids = self.server_ids
+        batch = [{**command, 'args': {name: [ids.get(v, v) for v in value] if isinstance(value, list)
+                                      else ids.get(value, value) for name, value in command['args'].items()}}
+                 for command in batch]
+        lost = data.draw(st.booleans())
+        if lost:
+            self.client.post_json('/sync', {'commands': batch, 'cursor': self.replica.cursor})
+        answer = self.client.post_json('/sync', {'commands': batch, 'cursor': self.replica.cursor}).json
+        assert [result['status'] for result in answer['results']] == expected
+        assert all(result['replayed'] == lost for result in answer['results'])
+        self.server_ids.update(answer['temp_ids'])
+        self.replica.apply(answer)
+        assert not answer['has_more']
+
+
+def predicted(batch, server_items):
+    """The status each command of ``batch`` gets, told from the items as they are on the server now:
+    a change to an item gone is 404; one to an item changed since the client saw it, 412."""
+    statuses = []
+    for command in batch:
+        item_id = command['args'].get('item_id')
+        if isinstance(item_id, int) and item_id not in server_items:
+            statuses.append(404)
+        elif 'if_version' in command and server_items[item_id]['version'] != command['if_version']:
+            statuses.append(412)
+        else:
+            statuses.append(201 if command['type'].endswith('.create') else 200)
+    return statuses
+
+
+@hypothesis.settings(max_examples=12, deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.given(st.data())
+def test_two_offline_clients_push_and_pull_and_end_with_the_server_s_copy(data):
+    empty_tables_now()
+    alice = register_and_login('alice@example.com')
+    trip, _ = new_list(alice, 'Trip', [f'Item {n}' for n in range(5)])
+    grace = register_and_login('grace@example.com')
+    share(alice, trip['id'], grace, 'grace@example.com')
+    clients = [OfflineClient(alice, 'alice', trip['id']), OfflineClient(grace, 'grace', trip['id'])]
+    queues = [list(client.batches(data, client.plan(data))) for client in clients]
+    while any(queues):
+        turn = data.draw(st.sampled_from([n for n, queue in enumerate(queues) if queue]))
+        batch = queues[turn].pop(0)
+        server_items = {item['id']: item for item in alice.get(f'/bucketlists/{trip["id"]}/items/').json}
+        clients[turn].push(data, batch, predicted(batch, server_items))
+    for client in clients:
+        client.replica.sync()
+        server_items = {item['id']: item for item in client.client.get(f'/bucketlists/{trip["id"]}/items/').json}
+        assert client.replica.items == server_items
+        server_steps = {step['id']: step for item_id in server_items
+                        for step in client.client.get(f'/bucketlists/{trip["id"]}/items/{item_id}/steps/').json}
+        assert client.replica.steps == server_steps
+    # Nothing ran twice: each name made once is there once (the items and steps made by a command that
+    # ran); and each item's activity shows one creation.
+    names = [item['name'] for item in server_items.values()] + [step['name'] for step in server_steps.values()]
+    assert len(names) == len(set(names))
+    created = [entry for entry in alice.get(f'/bucketlists/{trip["id"]}/activity', {'limit': 100}).json
+               if entry['kind'] == 'item.created']
+    assert len(created) == len({entry['item_id'] for entry in created})

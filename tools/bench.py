@@ -69,6 +69,14 @@ LOGIN_BODY = f'email=user3@bench.example&password={PASSWORD}'
 Scenario = namedtuple('Scenario', 'name method path body token peer ids connections fastapi via',
                       defaults=(None, 'reader', False, None, 16, False, None))
 SYNC_SCENARIO = 'GET sync, 3 changes since the cursor'
+PUSH_SCENARIO = 'POST sync, 100 item edits (one batch)'
+PUSH_EDITS = 100
+# The reader ticks bucketlist 2's items in one POST /sync: each command's uuid is new
+# ({request_hex}: the run, the wrk thread and its request), as an offline client's are.
+PUSH_BODY = json.dumps({'cursor': '{cursor}', 'commands': [
+    {'uuid': f'{{request_hex}}-8000-{n:012x}', 'type': 'item.update',
+     'args': {'bucketlist_id': 2, 'item_id': n, 'done': True}} for n in range(1, PUSH_EDITS + 1)]},
+    separators=(',', ':'))
 SCENARIOS = [
     Scenario('GET one bucketlist (3 items)', 'GET', '/bucketlists/1', peer=True, fastapi=True),
     Scenario('GET one bucketlist (100 items)', 'GET', '/bucketlists/2'),
@@ -88,6 +96,8 @@ SCENARIOS = [
     Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
              ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
+    # Its cursor is the reader's, taken afresh right before it runs (push_scenario).
+    Scenario(PUSH_SCENARIO, 'POST', '/sync', PUSH_BODY),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
     Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
              connections=4),
@@ -340,9 +350,14 @@ def wait_until_answering(url, process, log_path, seconds=30):
         sys.exit(f'{url} did not answer; server log:\n' + server_log.read()[-3000:])
 
 
-def sync_scenario(url, token):
-    """The reader syncs everything, then three of their items change: a GET /sync with that cursor
-    finds those three, however many rows the database holds."""
+def push_scenario(url, token):
+    """The push of 100 edits from the reader's current cursor: its answer holds them."""
+    scenario = next(s for s in SCENARIOS if s.name == PUSH_SCENARIO)
+    return scenario._replace(body=scenario.body.replace('{cursor}', current_cursor(url, token)))
+
+
+def current_cursor(url, token):
+    """The cursor of a full sync of the reader's."""
     cursor = None
     while True:
         query = urlencode({'limit': 1000, **({'cursor': cursor} if cursor else {})})
@@ -351,7 +366,13 @@ def sync_scenario(url, token):
             page = json.load(answer)
         cursor = page['cursor']
         if not page['has_more']:
-            break
+            return cursor
+
+
+def sync_scenario(url, token):
+    """The reader syncs everything, then three of their items change: a GET /sync with that cursor
+    finds those three, however many rows the database holds."""
+    cursor = current_cursor(url, token)
     first_item = BIG_BUCKETLIST_ITEMS + 1  # bucketlist 1's items follow bucketlist 2's
     for item_id in range(first_item, first_item + ITEMS_PER_BUCKETLIST):
         request = urllib.request.Request(f'{url}/bucketlists/1/items/{item_id}', data=b'done=true', method='PATCH',
@@ -456,6 +477,7 @@ function request()
   counter = counter + 1
   local path = wrk.path:gsub("{id}", tostring(FIRST_ID + counter % ID_COUNT))
   local body = wrk.body and wrk.body:gsub("{unique}", RUN .. "-" .. thread_id .. "-" .. counter)
+    :gsub("{request_hex}", string.format("%s-%04x-%04x", RUN, thread_id % 65536, counter % 65536))
   return wrk.format(nil, path, nil, body)
 end
 '''
@@ -468,7 +490,10 @@ def lua_script(scenario, token, workdir, as_json=False):
              f'wrk.path = {json.dumps(scenario.path)}']
     if token:
         lines.append(f'wrk.headers["Authorization"] = {json.dumps("Bearer " + token)}')
-    if scenario.body and as_json:
+    if scenario.body and scenario.body.startswith('{'):  # JSON already
+        lines.append(f'wrk.body = {json.dumps(scenario.body)}')
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    elif scenario.body and as_json:
         fields = {name: {'true': True, 'false': False}.get(value, value) for name, value in parse_qsl(scenario.body)}
         lines.append(f'wrk.body = {json.dumps(json.dumps(fields))}')
         lines.append('wrk.headers["Content-Type"] = "application/json"')
@@ -597,6 +622,15 @@ def print_main_tables(args, bucketlists, results, bursts, rss, memory):
     if failures:
         print('\nNon-2xx or socket errors elsewhere: ' + '; '.join(failures))
     print(f'\n{machine_notes(args, args.database_url)}')
+    patch, push = results.get(('PATCH item done', 'ours')), results.get((PUSH_SCENARIO, 'ours'))
+    if patch and push:
+        cpu = {name: statistics.median(run['cpu']['ours'] + run['cpu']['postgres'] for run in runs)
+               for name, runs in (('patch', patch), ('push', push))}
+        print(f'\n{PUSH_SCENARIO}: an edit in a batch takes {1e6 / (median(push, "rps") * PUSH_EDITS):,.0f} µs of '
+              f'wall time against {1e6 / median(patch, "rps"):,.0f} µs a PATCH request '
+              f'({median(patch, "rps") / (median(push, "rps") * PUSH_EDITS):.2f}×), and '
+              f'{cpu["push"] / PUSH_EDITS:,.0f} µs of CPU (workers and PostgreSQL) against {cpu["patch"]:,.0f} µs '
+              f'({cpu["push"] / PUSH_EDITS / cpu["patch"]:.2f}×; the goal: under 0.25×).')
 
     if (GET_ONE.name, 'ours') in results:
         print(f'\n### {GET_ONE.name}: every server, and its CPU per request (µs) on the workers, '
@@ -716,11 +750,14 @@ def benchmark(args, workdir):
             for scenario in scenarios:
                 # The sync's cursor is taken now, after the writes of the rounds before it;
                 # through PgBouncer, ours is the pooled instance.
-                run = sync_scenario(targets['ours'], tokens['reader']) if scenario.name == SYNC_SCENARIO else scenario
+                run = (sync_scenario(targets['ours'], tokens['reader']) if scenario.name == SYNC_SCENARIO
+                       else push_scenario(targets['ours'], tokens['reader']) if scenario.name == PUSH_SCENARIO
+                       else scenario)
                 for server, url in targets.items():
                     if ((server == 'peer' and not scenario.peer) or (server == 'fastapi' and not scenario.fastapi)
                             or (server == 'minimal' and scenario != GET_ONE)
-                            or (scenario.via or scenario.name == SYNC_SCENARIO) and server not in ('ours', 'hello')):
+                            or (scenario.via or scenario.name in (SYNC_SCENARIO, PUSH_SCENARIO))
+                            and server not in ('ours', 'hello')):
                         continue
                     served_by = 'pooled' if scenario.via and server == 'ours' else server
                     url = pooled_url if served_by == 'pooled' else url
