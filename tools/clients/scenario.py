@@ -38,7 +38,7 @@ def main(base_url: str, client_dir: str) -> None:
         ('accounts', 'register'), ('accounts', 'login'), ('accounts', 'refresh'), ('accounts', 'get_account'),
         ('accounts', 'export_account'), ('accounts', 'delete_account'),
         ('bucketlists', 'create_bucketlist'), ('bucketlists', 'get_bucketlist'), ('bucketlists', 'list_bucketlists'),
-        ('bucketlists', 'sync_changes'), ('bucketlists', 'delete_bucketlist'),
+        ('bucketlists', 'sync_changes'), ('bucketlists', 'push_changes'), ('bucketlists', 'delete_bucketlist'),
         ('trash', 'list_trash'), ('trash', 'restore_bucketlist'),
         ('activity', 'list_bucketlist_activity'), ('activity', 'list_completions'),
         ('items', 'create_item'), ('items', 'get_item'), ('items', 'update_item'), ('items', 'move_item'),
@@ -211,6 +211,26 @@ def main(base_url: str, client_dir: str) -> None:
     check(later.bucketlists == [] and later.deleted.items == [] and later.deleted.bucketlists == [],
           f'sync since cursor: more than the change: {later!r}')
     step(f'sync: a full sync, one change, then ?cursor= gives just item {items[1].id}')
+
+    seen = next(item for item in first.items if item.id == items[1].id)  # (as the full sync showed it)
+    commands = [
+        m.BucketlistCreateCommand(uuid=uuid.uuid4(), type_=m.BucketlistCreateCommandType.BUCKETLIST_CREATE,
+                                  temp_id='trip', args=m.BucketlistCreateCommandArgs(name=f'Offline {run}')),
+        m.ItemCreateCommand(uuid=uuid.uuid4(), type_=m.ItemCreateCommandType.ITEM_CREATE, temp_id='visa',
+                            args=m.ItemCreateCommandArgs(bucketlist_id='trip', name='Get a visa')),
+        m.StepCreateCommand(uuid=uuid.uuid4(), type_=m.StepCreateCommandType.STEP_CREATE,
+                            args=m.StepCreateCommandArgs(bucketlist_id='trip', item_id='visa', name='Photos')),
+        m.ItemUpdateCommand(uuid=uuid.uuid4(), type_=m.ItemUpdateCommandType.ITEM_UPDATE, if_version=seen.version,
+                            args=m.ItemUpdateCommandArgs(bucketlist_id=bid, item_id=seen.id, notes='Stale')),
+    ]
+    pushed = call('push_changes', 200, owner, m.PushAnswer, body=m.Push(commands=commands, cursor=later.cursor))
+    check([result.status for result in pushed.results] == [201, 201, 201, 412], f'push_changes: {pushed.results!r}')
+    check(pushed.temp_ids['visa'] in [item.id for item in pushed.items], f'push_changes: {pushed.items!r}')
+    check(pushed.results[3].current['notes'] == 'Only carry-on', f'push_changes 412: {pushed.results[3]!r}')
+    again = call('push_changes', 200, owner, m.PushAnswer, body=m.Push(commands=commands, cursor=later.cursor))
+    check(all(result.replayed for result in again.results) and again.temp_ids.to_dict() == pushed.temp_ids.to_dict(),
+          f'push_changes again: {again.results!r}')
+    step('pushed an offline batch (a list, its item and step by temp ids; a stale edit 412), then again: replayed')
 
     export = call('export_account', 200, owner, m.Export)
     check(export.account.email == email, f'export: {export.account!r}')
