@@ -111,6 +111,7 @@ from web import (
     app,
     check_if_match,
     clean_body,
+    count_failure,
     idempotent,
     is_conditional,
     log,
@@ -807,7 +808,7 @@ def member_add(bucketlist_id):
     throttle_check(misses)
     user = User.get_or_none(User.email == normalized_email(fields['email']))
     if user is None:
-        ThrottleEvent.record(misses, utcnow())  # (outside the transaction: it must count)
+        count_failure(misses)
         raise NO_ACCOUNT_WITH_EMAIL()
     with db.atomic():
         bucketlist = bucketlist_for(bucketlist_id, 'manage', for_update=True)

@@ -21,9 +21,9 @@ from peewee import IntegrityError
 import settings
 import sync
 from fields import MAX_ID, QUERY_VALUE_MAX_LENGTH, Field, component
-from models import IdempotencyKey, db, utcnow
-from problems import COMMAND_REUSED, FAILED_DEPENDENCY, TEMP_ID_TAKEN, UNKNOWN_TEMP_ID, APIError
-from web import IDEMPOTENCY_KEY_LIFETIME, ErrorsPlugin, app, problem
+from models import IdempotencyKey, ThrottleEvent, db, utcnow
+from problems import COMMAND_REUSED, FAILED_DEPENDENCY, PLAIN, TEMP_ID_TAKEN, UNKNOWN_TEMP_ID, APIError
+from web import COUNTED_AFTER, IDEMPOTENCY_KEY_LIFETIME, IF_VERSION, ErrorsPlugin, app, problem
 
 # What a command type runs: its route's method and path, whether the route reads a body, and (for a
 # conditional one) where the object it changes is shown, for the current object a 412 carries.
@@ -63,9 +63,19 @@ CREATES = frozenset(name for name in COMMANDS if name.endswith('.create'))  # th
 # Ids in a body, besides the path's: where a temp id may stand for one.
 BODY_IDS = frozenset(('to_bucketlist_id', 'labels'))
 ENVELOPE = frozenset(('uuid', 'type', 'args', 'temp_id', 'if_version'))
+# What a temp id given for each id must have made.
+ID_KINDS = {'bucketlist_id': 'bucketlist', 'to_bucketlist_id': 'bucketlist', 'item_id': 'item', 'step_id': 'step',
+            'label_id': 'label', 'labels': 'label'}
+# Commands after which the caller may no longer see the list, by design: their replays are not refused for it.
+LEAVE_THE_LIST = frozenset(('bucketlist.delete', 'bucketlist.purge', 'member.remove'))
+# An If-Match's entity tag: quoted printable ASCII (RFC 9110 8.8.3), optionally weak.
+ETAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')
 TEMP_ID_MAX_LENGTH = 64
 ETAG_MAX_LENGTH = 128
 KEY_PREFIX = 'command:'  # (its row among the Idempotency-Keys of requests)
+# PostgreSQL keeps the ids of 64 subtransactions a connection (each savepoint that writes is one):
+# past them, every other session's snapshot looks its transaction's up on disk until it ends.
+COMMANDS_A_TRANSACTION = 50
 
 def clean(value, from_form=False):
     """The commands of a POST /sync body, each with what running it needs (the route checks its
@@ -109,8 +119,8 @@ def check(command):
         if COMMANDS[kind].shown_at is None:
             raise ValueError(f'if_version: a {kind} command changes no object of a version.')
         if not (type(version) is int and 0 <= version < 2**63
-                or isinstance(version, str) and 0 < len(version) <= ETAG_MAX_LENGTH):
-            raise ValueError('if_version must be a version (a whole number) or an ETag.')
+                or isinstance(version, str) and len(version) <= ETAG_MAX_LENGTH and ETAG.fullmatch(version)):
+            raise ValueError('if_version must be a version (a whole number) or an ETag ("…", as an answer gave it).')
 
 
 def canonical_uuid(text):
@@ -122,36 +132,169 @@ def canonical_uuid(text):
 
 def run(commands, user_id):
     """(the result of each command, {temp_id: id}): each command run once, in order; one whose uuid
-    ran before (in an earlier request or this one) answers its stored result."""
+    ran before (in an earlier request or this one) answers its stored result.
+
+    Commands run COMMANDS_A_TRANSACTION to a transaction, each in a savepoint of it: a command
+    refused is rolled back alone, and the transaction commits once, with the results it stores.
+    A command is thus stored with its change or not at all: the database lost midway is a 503 for
+    the request, and the batch sent again replays what committed and runs the rest. Two requests
+    running the same commands at once meet at the results' unique index; the one that waited
+    starts again, and replays what the other stored."""
     keys = [KEY_PREFIX + command['uuid'].lower() for command in commands]
-    with db.atomic():
-        IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
-        stored = {record.key: (record.fingerprint, record.body) for record in IdempotencyKey.select().where(
-            (IdempotencyKey.owner == user_id) & IdempotencyKey.key.in_(set(keys)))}
-    outer, results, temp_ids, failed = request.environ, [], {}, set()
-    try:
-        for key, command in zip(keys, commands, strict=True):
-            temp_id = command.get('temp_id')
-            if key in stored:
-                result = replayed(stored[key], command)
-            elif temp_id in temp_ids or temp_id in failed:
-                result = result_of(command, *refusal(TEMP_ID_TAKEN(temp_id=temp_id, errors={
-                    'temp_id': 'An earlier command of the batch has it.'})))
-                temp_id = None  # (the earlier command's)
+    for attempt in range(3):
+        batch = Batch(user_id)
+        try:
+            results = []
+            for start in range(0, len(commands), COMMANDS_A_TRANSACTION):
+                with db.atomic():
+                    if start == 0:
+                        IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
+                    batch.read_stored(keys[start:start + COMMANDS_A_TRANSACTION])
+                    results += [batch.run(key, command) for key, command in zip(
+                        keys[start:start + COMMANDS_A_TRANSACTION], commands[start:start + COMMANDS_A_TRANSACTION],
+                        strict=True)]
+                    batch.store()
+            return results, {temp_id: object_id for temp_id, (_, object_id) in batch.temp_ids.items()}
+        except IntegrityError:  # (the results' index: the same commands ran meanwhile)
+            if attempt == 2:
+                raise
+        finally:
+            request.bind(batch.outer)
+            response.bind()
+
+
+class Batch:
+    """The commands of one request as they run: what their temp ids stand for, and what ran before."""
+
+    def __init__(self, user_id):
+        self.user_id, self.outer = user_id, request.environ
+        self.stored = {}  # {key: (fingerprint, result as JSON)} of the commands that ran
+        self.to_store = []  # the rows of the results this batch stores
+        self.temp_ids = {}  # {temp_id: (what its command made, its id)}
+        self.failed = set()  # the temp ids of commands that made nothing
+        self.run_keys = set()  # the keys of this batch's commands so far
+
+    def read_stored(self, keys):
+        self.stored.update({record.key: (record.fingerprint, record.body) for record in IdempotencyKey.select(
+            IdempotencyKey.key, IdempotencyKey.fingerprint, IdempotencyKey.body).where(
+            (IdempotencyKey.owner == self.user_id) & IdempotencyKey.key.in_(set(keys) - self.stored.keys()))})
+
+    def store(self):
+        if self.to_store:
+            IdempotencyKey.insert_many(self.to_store).execute()
+            self.to_store = []
+
+    def run(self, key, command):
+        temp_id, again = command.get('temp_id'), key in self.run_keys
+        self.run_keys.add(key)
+        if temp_id is not None and not again and (temp_id in self.temp_ids or temp_id in self.failed):
+            return result_of(command, *refusal(TEMP_ID_TAKEN(temp_id=temp_id, errors={
+                'temp_id': 'An earlier command of the batch has it.'})))
+        if key in self.stored:
+            result = self.replayed(key, command)
+        else:
+            result = self.run_once(key, command)
+        if result['status'] == 412:  # (the object as it is now: a replay's too)
+            result['current'] = self.current(command)
+        if temp_id is not None:
+            if result['ok'] and result['body'].get('id'):
+                self.temp_ids[temp_id] = (command['type'].split('.')[0], result['body']['id'])
             else:
-                result = run_once(key, command, user_id, outer, temp_ids, failed, stored)
-            if result['status'] == 412:  # (the object as it is now: a replay's too)
-                result['current'] = current(command, temp_ids, user_id, outer)
-            if temp_id is not None:
-                if result['ok']:
-                    temp_ids[temp_id] = result['body']['id']
-                else:
-                    failed.add(temp_id)
-            results.append(result)
-    finally:
-        request.bind(outer)
-        response.bind()
-    return results, temp_ids
+                self.failed.add(temp_id)
+        return result
+
+    def replayed(self, key, command):
+        """The stored result, unless it is another command's (422), or the list it wrote to is no
+        longer the caller's to see (404, as the route would answer now; not stored)."""
+        fingerprint_, body = self.stored[key]
+        if fingerprint_ != fingerprint(command):
+            return result_of(command, *refusal(COMMAND_REUSED()))
+        result = {**json.loads(body), 'replayed': True}
+        bucketlist_id = command['args'].get('bucketlist_id')
+        if result['ok'] and 'bucketlist_id' in PATH_IDS[command['type']] and command['type'] not in LEAVE_THE_LIST:
+            try:
+                path = BUCKETLIST.format(bucketlist_id=self.server_id('bucketlist_id', bucketlist_id))
+            except APIError as refused:
+                return result_of(command, *refusal(refused))
+            status, shown = answer('GET', path, None, {}, self.user_id, self.outer)
+            if status != 200:
+                return result_of(command, status, shown)
+        return result
+
+    def run_once(self, key, command):
+        """The result of the command, run in a savepoint: rolled back if refused. A result is kept but
+        when it is the moment's (a plain HTTP error: 429, 503, a race), which a retry runs again."""
+        try:
+            method, path, body, headers = self.http_request_of(command)
+        except APIError as refused:
+            return result_of(command, *refusal(refused))
+        failures = headers[COUNTED_AFTER] = []  # (what the route counts though it refuses: web.count_failure)
+        with db.atomic() as savepoint:
+            status, body = answer(method, path, body, headers, self.user_id, self.outer)
+            if status >= 400:
+                savepoint.rollback()
+        for limits in failures:
+            ThrottleEvent.record(limits, utcnow())
+        result = result_of(command, status, body)
+        if status < 400 or body['type'] != PLAIN:
+            self.stored[key] = (fingerprint(command), json.dumps(result))
+            self.to_store.append({'owner': self.user_id, 'key': key, 'fingerprint': self.stored[key][0],
+                                  'status': status, 'body': self.stored[key][1], 'created_at': utcnow()})
+        return result
+
+    def current(self, command):
+        """The object a refused conditional command would have changed, as it is now (None: gone)."""
+        try:
+            ids = {name: self.server_id(name, command['args'].get(name)) for name in PATH_IDS[command['type']]}
+        except APIError:  # (a replay's temp id that this batch does not know)
+            return None
+        status, shown = answer('GET', COMMANDS[command['type']].shown_at.format(**ids), None, {}, self.user_id,
+                               self.outer)
+        return without_items(shown) if status == 200 else None
+
+    def http_request_of(self, command):
+        """(method, path, body fields or None, headers) of the request the command stands for, its temp
+        ids replaced by the ids they stand for; a problem (raised) when it cannot be made."""
+        kind, args = command['type'], dict(command['args'])
+        route = COMMANDS[kind]
+        ids = {name: self.server_id(name, args.pop(name, None)) for name in PATH_IDS[kind]}
+        for name in BODY_IDS & args.keys():
+            value = args[name]
+            args[name] = ([self.server_id(name, one) for one in value] if isinstance(value, list)
+                          else self.server_id(name, value))
+        for name, body_name in RENAMED.get(kind, {}).items():
+            if name in args:
+                args[body_name] = args.pop(name)
+        if not route.takes_body and args:
+            name = sorted(args)[0][:64]
+            raise APIError(400, f'The command has an unknown argument: {name}.', errors={name: 'Unknown field.'},
+                           kind='invalid-fields')
+        headers = {}
+        version = command.get('if_version')
+        if version is not None:
+            headers[IF_VERSION if type(version) is int else 'HTTP_IF_MATCH'] = version
+        return route.method, route.path.format(**ids), args if route.takes_body else None, headers
+
+    def server_id(self, name, value):
+        """The id ``value`` stands for: itself, or the id of what an earlier command with that temp id
+        made (of the kind ``name`` names: a label's temp id is no bucketlist_id)."""
+        if isinstance(value, str):
+            made = self.temp_ids.get(value)
+            if made is not None and made[0] == ID_KINDS.get(name):
+                return made[1]
+            if value in self.failed:
+                raise FAILED_DEPENDENCY(name=name, temp_id=value[:TEMP_ID_MAX_LENGTH])
+            raise UNKNOWN_TEMP_ID(name=name, temp_id=value[:TEMP_ID_MAX_LENGTH], errors={
+                name: f'No {ID_KINDS.get(name) or "object"} of this batch has this temp_id.'})
+        if isinstance(value, float) and value.is_integer():  # (JSON's 3.0 is the integer 3)
+            value = int(value)
+        if value is None and name not in BODY_IDS:
+            raise APIError(400, f'The command needs {name}.', errors={name: 'This field is required.'},
+                           kind='invalid-fields')
+        if name not in BODY_IDS and not (type(value) is int and 0 < value <= MAX_ID):
+            raise APIError(400, f'{name} must be an id or a temp_id.', errors={name: 'Must be an id or a temp_id.'},
+                           kind='invalid-fields')
+        return value
 
 
 def fingerprint(command):
@@ -159,101 +302,17 @@ def fingerprint(command):
                                       if name != 'uuid'], sort_keys=True).encode()).hexdigest()
 
 
-def replayed(stored, command):
-    """The result ``stored`` (fingerprint, result) for this command, or 422 for another command of this uuid."""
-    if stored[0] != fingerprint(command):
-        return result_of(command, *refusal(COMMAND_REUSED()))
-    return {**json.loads(stored[1]), 'replayed': True}
-
-
 def result_of(command, status, body):
-    return {'uuid': command['uuid'], 'type': command['type'], 'status': status, 'ok': status < 400, 'body': body,
-            'replayed': False}
+    return {'uuid': command['uuid'], 'type': command['type'], 'status': status, 'ok': status < 400,
+            'body': without_items(body), 'replayed': False}
 
 
-def run_once(key, command, user_id, outer, temp_ids, failed, stored):
-    """The result of the command, run in a transaction that also stores it under ``key`` (and in
-    ``stored``), unless the database failed it: a retry runs it again. A retry racing it finds
-    the stored one."""
-    try:
-        method, path, body, headers = http_request_of(command, temp_ids, failed)
-    except APIError as refused:
-        return result_of(command, *refusal(refused))
-    with db.atomic() as transaction:
-        status, body = answer(method, path, body, headers, user_id, outer)
-        if status >= 400:
-            transaction.rollback()
-        result = result_of(command, status, body)
-        if status >= 500:
-            return result
-        stored[key] = (fingerprint(command), json.dumps(result))
-        try:
-            IdempotencyKey.insert(owner=user_id, key=key, fingerprint=stored[key][0], status=status,
-                                  body=stored[key][1]).execute()
-        except IntegrityError:  # the same command, sent again meanwhile, ran first
-            transaction.rollback()
-            record = IdempotencyKey.get((IdempotencyKey.owner == user_id) & (IdempotencyKey.key == key))
-            stored[key] = (record.fingerprint, record.body)
-            return replayed(stored[key], command)
-    return result
-
-
-def current(command, temp_ids, user_id, outer):
-    """The object a refused conditional command would have changed, as it is now (None: gone)."""
-    shown_at = COMMANDS[command['type']].shown_at.format(**path_ids(command, temp_ids))
-    status, shown = answer('GET', shown_at, None, {}, user_id, outer)
-    return shown if status == 200 else None
-
-
-def http_request_of(command, temp_ids, failed):
-    """(method, path, JSON body or None, headers) of the request the command stands for, its temp
-    ids replaced by the ids they stand for; a problem (raised) when it cannot be made."""
-    kind, args = command['type'], dict(command.get('args', {}))
-    route = COMMANDS[kind]
-    ids = {}
-    for name in PATH_IDS[kind]:
-        ids[name] = server_id(name, args.pop(name, None), temp_ids, failed)
-    for name in BODY_IDS & args.keys():
-        value = args[name]
-        args[name] = ([server_id(name, one, temp_ids, failed) for one in value] if isinstance(value, list)
-                      else server_id(name, value, temp_ids, failed))
-    for name, body_name in RENAMED.get(kind, {}).items():
-        if name in args:
-            args[body_name] = args.pop(name)
-    if not route.takes_body and args:
-        name = sorted(args)[0][:64]
-        raise APIError(400, f'The command has an unknown argument: {name}.', errors={name: 'Unknown field.'},
-                       kind='invalid-fields')
-    headers = {}
-    version = command.get('if_version')
-    if version is not None:
-        headers['bucketlist.if_version' if type(version) is int else 'HTTP_IF_MATCH'] = version
-    body = json.dumps(args).encode() if route.takes_body else None
-    return route.method, route.path.format(**ids), body, headers
-
-
-def path_ids(command, temp_ids):
-    """The ids in the path of a command that ran (its temp ids are known)."""
-    args = command['args']
-    return {name: temp_ids[args[name]] if isinstance(args[name], str) else args[name]
-            for name in PATH_IDS[command['type']]}
-
-
-def server_id(name, value, temp_ids, failed):
-    """The id ``value`` stands for: itself, or the id an earlier command's temp id stands for."""
-    if isinstance(value, str):
-        if value in temp_ids:
-            return temp_ids[value]
-        if value in failed:
-            raise FAILED_DEPENDENCY(name=name, temp_id=value[:TEMP_ID_MAX_LENGTH])
-        raise UNKNOWN_TEMP_ID(name=name, temp_id=value[:TEMP_ID_MAX_LENGTH], errors={name: 'No such temp_id.'})
-    if value is None and name not in BODY_IDS:
-        raise APIError(400, f'The command needs {name}.', errors={name: 'This field is required.'},
-                       kind='invalid-fields')
-    if name not in BODY_IDS and not (type(value) is int and 0 < value <= MAX_ID):
-        raise APIError(400, f'{name} must be an id or a temp_id.', errors={name: 'Must be an id or a temp_id.'},
-                       kind='invalid-fields')
-    return value
+def without_items(body):
+    """A bucketlist's answer without its items (the answer's sync part has those that changed): a
+    batch's results stay small however many items its lists hold."""
+    if isinstance(body, dict) and 'has_more_items' in body:
+        return {name: value for name, value in body.items() if name not in ('items', 'has_more_items')}
+    return body
 
 
 def refusal(error):
@@ -266,17 +325,18 @@ def refusal(error):
 HANDLERS = {}  # {route: its callback, with the errors plugin only}: the token was checked once for the batch
 
 
-def answer(method, path, body, headers, user_id, outer):
-    """(status, body) of the route's answer to ``method`` ``path`` with the JSON ``body``, as
-    ``user_id`` asks it within this request (whose token the batch's own check proved)."""
+def answer(method, path, fields, headers, user_id, outer):
+    """(status, body) of the route's answer to ``method`` ``path`` with a JSON body of ``fields``, as
+    ``user_id`` asks it within this request (whose token the batch's own check proved). The body
+    is given as parsed (web.request_fields), not as bytes to parse again."""
     environ = {'REQUEST_METHOD': method, 'PATH_INFO': path, 'QUERY_STRING': '',
-               'SCRIPT_NAME': outer.get('SCRIPT_NAME', ''), 'bucketlist.body': body or b'',
+               'SCRIPT_NAME': outer.get('SCRIPT_NAME', ''), 'bucketlist.body': b'',
                'bucketlist.request_id': outer.get('bucketlist.request_id'), 'bucketlist.user_id': user_id,
                'bottle.request.ext.user_id': user_id, 'bottle.request.ext.session_id': None,
                **{name: outer[name] for name in ('REMOTE_ADDR', 'HTTP_X_FORWARDED_FOR', 'HTTP_HOST') if name in outer},
                **headers}
-    if body is not None:
-        environ['CONTENT_TYPE'], environ['CONTENT_LENGTH'] = 'application/json', str(len(body))
+    if fields is not None:
+        environ['CONTENT_TYPE'], environ['bucketlist.request_fields'] = 'application/json', (fields, False)
     route, args = app.router.match(environ)
     environ['bottle.app'], environ['bottle.route'], environ['route.url_args'] = app, route, args
     request.bind(environ)

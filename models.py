@@ -170,14 +170,14 @@ class Bucketlist(Versioned):
                   'request_id': request_id, **written}
         if ON_POSTGRESQL:  # (its activity entry in the same statement)
             row = sql.one(sql.insert_bucketlist(), **values)
+            self.version = row and row.version
         else:
-            with db.atomic():
+            with db.atomic():  # (the version read in it: another writer's may follow its commit)
                 row = sql.one(sql.insert_bucketlist(), **values)
                 if row is not None:
                     Activity.recorded(values, 'bucketlist.created', row.id, changes={'name': [None, self.name]})
+                    self.version = stamped_version(Bucketlist, row.id)
         self.id = row and row.id
-        if row is not None:
-            self.version = row.version if ON_POSTGRESQL else stamped_version(Bucketlist, row.id)
         return row is not None
 
     @classmethod
@@ -280,7 +280,8 @@ class Item(Versioned):
             if item is not None:
                 Activity.recorded(values, 'item.created', bucketlist_id, item.id, changes={'name': [None, item.name]},
                                   completed=item.done and item.name)
-        return item and item._replace(version=stamped_version(Item, item.id))
+                item = item._replace(version=stamped_version(Item, item.id))  # (in the transaction, as save_new's)
+        return item
 
     @classmethod
     def page_of(cls, user_id, session_id, bucketlist_id, text, done, due_before, due_after, priority, label, sort,
@@ -341,7 +342,8 @@ class Item(Versioned):
             if item is not None:
                 Activity.recorded(values, change.kind, bucketlist_id, item_id, changes=change.changes,
                                   completed=change.kind == 'item.completed' and item.name)
-        return item and item._replace(version=stamped_version(Item, item_id))
+                item = item._replace(version=stamped_version(Item, item_id))  # (in the transaction, as save_new's)
+        return item
 
     @classmethod
     def shift(cls, bucketlist_id, start, by):

@@ -610,7 +610,7 @@ PUSH_ANSWER_EXAMPLE = {
     'deleted': {'bucketlists': [], 'items': [], 'labels': [], 'steps': []},
     'results': [
         {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e01', 'type': 'bucketlist.create', 'status': 201, 'ok': True,
-         'body': {**BUCKETLIST_EXAMPLE, 'id': 2, 'name': 'Japan trip', 'items': [], 'has_more_items': False},
+         'body': {**BUCKETLIST_EXAMPLE, 'id': 2, 'name': 'Japan trip'},
          'replayed': False},
         {'uuid': '5b0c1a7e-8f3d-4d8e-9c1f-2a6b7c8d9e02', 'type': 'item.create', 'status': 201, 'ok': True,
          'body': {**ITEM_EXAMPLE, 'id': 5, 'bucketlist_id': 2}, 'replayed': False},
@@ -1096,14 +1096,16 @@ PATHS = {
             'pushChanges', 'bucketlists', 'Send the changes you made offline, and get what changed',
             'Runs `commands` in order, each as its route would (the same roles, quotas, throttles and activity), '
             'each atomic on its own: one refused leaves the others. Each gets a result: its route\'s status '
-            'and answer. A command\'s `temp_id` stands, in the later commands, for the id of what it created '
-            '(`temp_ids` maps them); its `uuid` runs it once: send a batch again after a lost answer and the '
-            'commands that ran answer their stored results (for IDEMPOTENCY_KEY hours). `if_version` (the '
+            'and answer (a bucketlist\'s without its items). A command\'s `temp_id` stands, in the later '
+            'commands, for the id of what it created (`temp_ids` maps them); its `uuid` runs it once: send a '
+            'batch again after a lost answer and the commands that ran answer their stored results (for 24 '
+            'hours; a plain error such as 429 or 503 is not stored: it runs again). `if_version` (the '
             "object's `version`, or an ETag) refuses a change to an object changed since (412, with the "
             f'current object). At most SYNC_MAX_COMMANDS ({settings.SYNC_MAX_COMMANDS}) a request. Then the '
-            'answer is GET /sync\'s from `cursor`: its changes hold the batch\'s own writes, and its cursor '
-            'follows them. A malformed batch (a command without a uuid, an unknown type, a uuid or temp_id '
-            'twice) is 400 and runs nothing.',
+            'answer is GET /sync\'s from `cursor`: from a finished sync\'s cursor, its changes hold the '
+            'batch\'s own writes, and its cursor follows them. A malformed batch (not a list, a command '
+            'without a uuid or args, of an unknown type, a temp_id or if_version its type does not take) is '
+            '400 and runs nothing.',
             {'200': response('The results, and what changed.', json_content(schema('PushAnswer'), PUSH_ANSWER_EXAMPLE),
                              ['ETag']),
              '410': problem_response('The cursor is older than the deletions kept: sync again without one (the '
@@ -1233,7 +1235,8 @@ def command_schema(kind, command):
                                                          'the batch).'}
     if command.shown_at:
         envelope['if_version'] = {'anyOf': [{'type': 'integer', 'minimum': 0, 'maximum': 2**63 - 1},
-                                            {'type': 'string', 'minLength': 1, 'maxLength': commands.ETAG_MAX_LENGTH}],
+                                            {'type': 'string', 'maxLength': commands.ETAG_MAX_LENGTH,
+                                             'pattern': '^' + commands.ETAG.pattern + '$'}],
                                   'description': "Run only if the object's version (or ETag) is still this: "
                                                  'else 412, with the current object.'}
     return {**body_schema(envelope, ['uuid', 'type', 'args']), 'description': f'{command.method} {command.path}'}
@@ -1249,9 +1252,11 @@ SCHEMAS['CommandResult'] = {
     **body_schema({'uuid': {'type': 'string', 'format': 'uuid'}, 'type': {'type': 'string'},
                    'status': {'type': 'integer', 'description': "The route's status."},
                    'ok': {'type': 'boolean', 'description': 'Whether it ran: status below 400.'},
-                   'body': {'type': 'object', 'description': "The route's answer: the object, a message, or (not ok) "
-                                                             'a problem document.'},
-                   'current': {'type': 'object', 'description': 'With a 412: the object as it is now.'},
+                   'body': {'type': 'object', 'description': "The route's answer: the object (a bucketlist without "
+                                                             'its items, which the sync part holds), a message, or '
+                                                             '(not ok) a problem document.'},
+                   'current': {'type': ['object', 'null'],
+                               'description': 'With a 412: the object as it is now (null: gone since).'},
                    'replayed': {'type': 'boolean', 'description': 'True: it ran in an earlier request with this uuid; '
                                                                   'this is the stored result.'}},
                   ['uuid', 'type', 'status', 'ok', 'body', 'replayed']),

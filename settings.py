@@ -133,7 +133,7 @@ HEALTH_SECONDS = 2
 BODY_READ_SECONDS = 10
 # The running version, for /health: the release (CHANGELOG.md's newest), and where a Heroku-style
 # host says which commit it built (SOURCE_VERSION), that commit as build metadata: 3.1.0+1a2b3c4d5e6f.
-RELEASE = '3.2.0'
+RELEASE = '3.3.0'
 COMMIT = os.environ.get('SOURCE_VERSION') or os.environ.get('HEROKU_SLUG_COMMIT') or ''
 VERSION = f'{RELEASE}+{COMMIT[:12]}' if COMMIT else RELEASE
 

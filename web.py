@@ -767,6 +767,20 @@ def throttle_attempt(limits):
     return event_ids
 
 
+COUNTED_AFTER = 'bucketlist.counted_after'  # (the environ's key of a sync command's failures to count)
+
+
+def count_failure(limits):
+    """Count one failed attempt against each of ``limits`` (those ``throttle_check`` checks), in a
+    statement of its own: it must count though the request's write is refused. A sync command's
+    transaction is rolled back with its refusal, so commands.py counts its failures after it."""
+    deferred = request.environ.get(COUNTED_AFTER)
+    if deferred is None:
+        ThrottleEvent.record(limits, utcnow())
+    else:
+        deferred.append(limits)
+
+
 def throttle_check(limits):
     """429 when one more attempt would pass a limit, without counting it: for a caller that counts
     only the attempts that fail (``ThrottleEvent.record``)."""

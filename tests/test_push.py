@@ -2,12 +2,13 @@
 own), with temp ids, idempotent uuids and conditions on the version a client saw; every
 versioned object shows the ``version`` those conditions name."""
 import re
+import threading
 import uuid
 
 import hypothesis
 import pytest
 from conftest import empty_tables_now
-from helpers import new_list, register_and_login
+from helpers import new_list, register_and_login, user_id_of
 from hypothesis import strategies as st
 from test_activity import WRITES, share
 from test_sync import Replica
@@ -96,6 +97,7 @@ def test_a_list_its_items_and_their_steps_are_made_in_one_batch_of_temp_ids(user
         cmd('item.move', bucketlist_id='trip', item_id='kyoto', position=0),
     ])
     assert statuses(answer) == [201, 201, 201, 201, 201, 200, 200]
+    assert 'items' not in answer['results'][0]['body']  # (a list's result is the list: its items are synced)
     ids = answer['temp_ids']
     assert set(ids) == {'trip', 'flights', 'kyoto', 'seat', 'culture'}
     kyoto = user.get(f'/bucketlists/{ids["trip"]}/items/{ids["kyoto"]}').json
@@ -150,6 +152,27 @@ def test_a_batch_sent_again_after_a_lost_answer_runs_only_what_did_not_run(user)
     assert [i['name'] for i in user.get(f'/bucketlists/{trip["id"]}/items/').json][-1] == 'Scarf'
 
 
+
+def test_the_same_batch_sent_twice_at_once_runs_each_command_once(user):
+    trip, _ = new_list(user, 'Trip')
+    for round_number in range(4):
+        batch = [cmd('item.create', bucketlist_id=trip['id'], name=f'Item {round_number}.{n}') for n in range(5)]
+        barrier, answers = threading.Barrier(2), []
+
+        def send(barrier=barrier, answers=answers, batch=batch):
+            barrier.wait()
+            answers.append(user.post_json('/sync', {'commands': batch}).json)
+        racers = [threading.Thread(target=send) for _ in range(2)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        assert [statuses(answer) for answer in answers] == [[201] * 5] * 2
+        for first, second in zip(*(answer['results'] for answer in answers), strict=True):
+            assert first['body'] == second['body'] and first['replayed'] != second['replayed']
+    names = [item['name'] for item in user.get(f'/bucketlists/{trip["id"]}/items/', {'limit': 100}).json]
+    assert len(names) == len(set(names)) == 20
+
 def test_a_viewer_s_batch_is_refused_command_by_command(user, grace):
     trip, (item,) = new_list(user, 'Trip', ['Pack'])
     share(user, trip['id'], grace, 'grace@example.com', role='viewer')
@@ -165,6 +188,29 @@ def test_a_viewer_s_batch_is_refused_command_by_command(user, grace):
     assert answer['results'][0]['body']['type'] == '/problems/viewer'
     assert user.get(f'/bucketlists/{trip["id"]}/items/{item["id"]}').json['done'] is False
 
+
+def test_a_replay_to_a_list_the_caller_no_longer_sees_is_refused_as_the_route_would(user, grace):
+    trip, _ = new_list(user, 'Trip')
+    share(user, trip['id'], grace, 'grace@example.com')
+    batch = [cmd('item.create', bucketlist_id=trip['id'], name='Hers')]
+    assert statuses(push(grace, batch)) == [201]
+    user.delete(f'/bucketlists/{trip["id"]}/members/{user_id_of(grace)}')
+    again = push(grace, batch)
+    assert (statuses(again), again['results'][0]['replayed']) == ([404], False)
+
+
+
+def test_a_batch_meets_the_routes_throttles_and_refused_attempts_still_count(user, monkeypatch):
+    monkeypatch.setattr(settings, 'UNKNOWN_EMAILS_PER_HOUR', 2)
+    trip, _ = new_list(user, 'Trip')
+    invite = [cmd('member.invite', bucketlist_id=trip['id'], email=f'nobody{n}@example.com', role='viewer')
+              for n in range(3)]
+    assert statuses(push(user, invite)) == [404, 404, 429]  # (each miss counts, though its command is refused)
+    user.post_json(f'/bucketlists/{trip["id"]}/members', {'email': 'nobody9@example.com', 'role': 'viewer'},
+                   status=429)
+    # Sent again: the refusals of a kind are the commands' answers; a 429 is the moment's, and runs again.
+    again = push(user, invite)
+    assert (statuses(again), [r['replayed'] for r in again['results']]) == ([404, 404, 429], [True, True, False])
 
 def test_if_version_refuses_a_changed_object_and_the_answer_carries_it(user):
     trip, (item,) = new_list(user, 'Trip', ['Pack'])
@@ -188,6 +234,12 @@ def test_if_version_refuses_a_changed_object_and_the_answer_carries_it(user):
                              bucketlist_id=trip['id'], name='Japan')])
     assert statuses(answer) == [200, 200]
     assert answer['results'][0]['body']['version'] != now['version']
+    # A 412 sent again, alone, whose list was a temp id of its first batch: replayed, its object unknown here.
+    made = [cmd('bucketlist.create', 'new', name='New'), cmd('bucketlist.update', if_version=0, bucketlist_id='new',
+                                                             name='Newer')]
+    assert statuses(push(user, made)) == [201, 412]
+    again = push(user, made[1:])
+    assert (statuses(again), again['results'][0]['replayed'], again['results'][0]['current']) == ([412], True, None)
 
 
 def test_temp_ids_of_failed_or_unknown_commands_and_malformed_batches(user):
@@ -198,13 +250,19 @@ def test_temp_ids_of_failed_or_unknown_commands_and_malformed_batches(user):
         cmd('item.create', bucketlist_id='nowhere', name='Z'),
         cmd('bucketlist.create', 'b', name='Also b'),
         cmd('bucketlist.delete', bucketlist_id=1, extra=True),
+        cmd('label.create', 'tag', name='Tag'),
+        cmd('item.create', bucketlist_id='tag', name='Not in a label'),
+        cmd('bucketlist.update', bucketlist_id=2.0, name='By a float id'),  # (JSON's 2.0 is the id 2: none, 404)
     ])
-    assert statuses(answer) == [400, 424, 424, 422, 422, 400]
-    assert answer['temp_ids'] == {}
-    assert [r['body']['type'] for r in answer['results'][1:4]] == [
-        '/problems/failed-dependency', '/problems/failed-dependency', '/problems/unknown-temp-id']
+    assert statuses(answer) == [400, 424, 424, 422, 422, 400, 201, 422, 404]
+    assert answer['temp_ids'] == {'tag': answer['results'][6]['body']['id']}
+    assert [r['body']['type'] for r in answer['results'][1:4] + answer['results'][7:8]] == [
+        '/problems/failed-dependency', '/problems/failed-dependency', '/problems/unknown-temp-id',
+        '/problems/unknown-temp-id']  # (the last: a label's temp id is no bucketlist's)
     one = cmd('bucketlist.create', name='A')
     for body in ({'commands': [cmd('bucketlist.create', if_version=3, name='W')]},
+                 {'commands': [cmd('bucketlist.delete', if_version='é', bucketlist_id=1)]},
+                 {'commands': [cmd('bucketlist.delete', if_version=' ', bucketlist_id=1)]},
                  {'commands': [{**one, 'type': 'bucketlist.explode'}]}, {'commands': [{**one, 'args': None}]},
                  {'commands': [{**one, 'uuid': 'not-a-uuid'}]}, {'commands': 'all of them'},
                  {'commands': [cmd('item.update', 'x', bucketlist_id=1, item_id=1)]},

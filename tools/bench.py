@@ -741,7 +741,7 @@ def benchmark(args, workdir):
             wrk(url, GET_ONE, login(url, 1) if server in ('ours', 'pooled') else None, 2, workdir)
 
         results, bursts = defaultdict(list), []
-        scenarios = [s for s in SCENARIOS if args.only is None or args.only in s.name]
+        scenarios = [s for s in SCENARIOS if args.only is None or any(part in s.name for part in args.only.split(','))]
         for round_number in range(1, args.rounds + 1):
             tokens = {'reader': login(targets['ours'], 1), 'writer': login(targets['ours'], 2)}
             if 'fastapi' in targets:
@@ -877,7 +877,8 @@ def main():
     parser.add_argument('--requests-for-memory', type=int, default=0, metavar='N',
                         help='after the tables, drive N GETs and report worker RSS before and after')
     parser.add_argument('--only', metavar='TEXT',
-                        help='only the scenarios whose name contains TEXT, and no login burst')
+                        help='only the scenarios whose name contains TEXT (or one of several, comma-separated), '
+                             'and no login burst')
     parser.add_argument('--compare-scales', metavar='SMALL,LARGE',
                         help='only the list scenarios, on two databases, e.g. 1k,1m')
     parser.add_argument('--keep-databases', action='store_true',
