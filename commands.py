@@ -20,6 +20,7 @@ from peewee import IntegrityError
 
 import settings
 import sync
+from database import transaction_failed
 from fields import MAX_ID, QUERY_VALUE_MAX_LENGTH, Field, component
 from models import IdempotencyKey, ThrottleEvent, db, utcnow
 from problems import COMMAND_REUSED, FAILED_DEPENDENCY, PLAIN, TEMP_ID_TAKEN, UNKNOWN_TEMP_ID, APIError
@@ -134,26 +135,25 @@ def run(commands, user_id):
     """(the result of each command, {temp_id: id}): each command run once, in order; one whose uuid
     ran before (in an earlier request or this one) answers its stored result.
 
-    Commands run COMMANDS_A_TRANSACTION to a transaction, each in a savepoint of it: a command
-    refused is rolled back alone, and the transaction commits once, with the results it stores.
-    A command is thus stored with its change or not at all: the database lost midway is a 503 for
-    the request, and the batch sent again replays what committed and runs the rest. Two requests
+    Commands run COMMANDS_A_TRANSACTION to a transaction, which commits once with the results they
+    store: a command is stored with its change or not at all. The database lost midway is a 503
+    for the request, and the batch sent again replays what committed and runs the rest. Each
+    command is as atomic as its route makes it (every route's writes of several statements are in
+    a transaction of their own: here a savepoint), and a refused one leaves the others. A statement
+    that fails on PostgreSQL fails its transaction: the commands run again, that one in a savepoint
+    of its own (a savepoint for each would cost every command a round trip more). Two requests
     running the same commands at once meet at the results' unique index; the one that waited
     starts again, and replays what the other stored."""
     keys = [KEY_PREFIX + command['uuid'].lower() for command in commands]
     for attempt in range(3):
         batch = Batch(user_id)
         try:
+            with db.atomic():
+                IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
             results = []
             for start in range(0, len(commands), COMMANDS_A_TRANSACTION):
-                with db.atomic():
-                    if start == 0:
-                        IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
-                    batch.read_stored(keys[start:start + COMMANDS_A_TRANSACTION])
-                    results += [batch.run(key, command) for key, command in zip(
-                        keys[start:start + COMMANDS_A_TRANSACTION], commands[start:start + COMMANDS_A_TRANSACTION],
-                        strict=True)]
-                    batch.store()
+                chunk = slice(start, start + COMMANDS_A_TRANSACTION)
+                results += batch.run_transaction(keys[chunk], commands[chunk])
             return results, {temp_id: object_id for temp_id, (_, object_id) in batch.temp_ids.items()}
         except IntegrityError:  # (the results' index: the same commands ran meanwhile)
             if attempt == 2:
@@ -161,6 +161,10 @@ def run(commands, user_id):
         finally:
             request.bind(batch.outer)
             response.bind()
+
+
+class FailedTransaction(Exception):
+    """A command failed its transaction (PostgreSQL): the transaction runs again, that one guarded."""
 
 
 class Batch:
@@ -174,6 +178,32 @@ class Batch:
         self.failed = set()  # the temp ids of commands that made nothing
         self.run_keys = set()  # the keys of this batch's commands so far
 
+    def run_transaction(self, keys, commands):
+        """The results of ``commands``, run in one transaction (``run``); those at the indexes found to
+        fail it in a savepoint each."""
+        guarded, state = set(), self.state()
+        while True:
+            results = []
+            try:
+                with db.atomic():
+                    self.read_stored(keys)
+                    for key, command in zip(keys, commands, strict=True):
+                        results.append(self.run(key, command, len(results) in guarded))
+                    self.store()
+                return results
+            except FailedTransaction:  # (rolled back: again, from the state before it)
+                guarded.add(len(results))
+                self.restore(state)
+
+    def state(self):
+        return (dict(self.stored), dict(self.temp_ids), set(self.failed), set(self.run_keys), len(self.to_store))
+
+    def restore(self, state):
+        stored, temp_ids, failed, run_keys, to_store = state
+        self.stored, self.temp_ids = dict(stored), dict(temp_ids)
+        self.failed, self.run_keys = set(failed), set(run_keys)
+        del self.to_store[to_store:]
+
     def read_stored(self, keys):
         self.stored.update({record.key: (record.fingerprint, record.body) for record in IdempotencyKey.select(
             IdempotencyKey.key, IdempotencyKey.fingerprint, IdempotencyKey.body).where(
@@ -184,7 +214,7 @@ class Batch:
             IdempotencyKey.insert_many(self.to_store).execute()
             self.to_store = []
 
-    def run(self, key, command):
+    def run(self, key, command, guarded=False):
         temp_id, again = command.get('temp_id'), key in self.run_keys
         self.run_keys.add(key)
         if temp_id is not None and not again and (temp_id in self.temp_ids or temp_id in self.failed):
@@ -193,7 +223,7 @@ class Batch:
         if key in self.stored:
             result = self.replayed(key, command)
         else:
-            result = self.run_once(key, command)
+            result = self.run_once(key, command, guarded)
         if result['status'] == 412:  # (the object as it is now: a replay's too)
             result['current'] = self.current(command)
         if temp_id is not None:
@@ -221,18 +251,24 @@ class Batch:
                 return result_of(command, status, shown)
         return result
 
-    def run_once(self, key, command):
-        """The result of the command, run in a savepoint: rolled back if refused. A result is kept but
-        when it is the moment's (a plain HTTP error: 429, 503, a race), which a retry runs again."""
+    def run_once(self, key, command, guarded):
+        """The result of the command, run by its route (``guarded``: in a savepoint, rolled back if
+        refused). A result is kept but when it is the moment's (a plain HTTP error: 429, 503, a
+        race), which a retry runs again."""
         try:
             method, path, body, headers = self.http_request_of(command)
         except APIError as refused:
             return result_of(command, *refusal(refused))
         failures = headers[COUNTED_AFTER] = []  # (what the route counts though it refuses: web.count_failure)
-        with db.atomic() as savepoint:
+        if guarded:
+            with db.atomic() as savepoint:
+                status, body = answer(method, path, body, headers, self.user_id, self.outer)
+                if status >= 400:
+                    savepoint.rollback()
+        else:
             status, body = answer(method, path, body, headers, self.user_id, self.outer)
-            if status >= 400:
-                savepoint.rollback()
+            if transaction_failed():
+                raise FailedTransaction()
         for limits in failures:
             ThrottleEvent.record(limits, utcnow())
         result = result_of(command, status, body)

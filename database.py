@@ -300,6 +300,13 @@ def violated_constraint(error):
     return None
 
 
+def transaction_failed():
+    """Whether a statement of the open transaction failed, which PostgreSQL then refuses every other
+    statement of (until it rolls back); SQLite rolls back the failed statement alone."""
+    return ON_POSTGRESQL and (db.connection().info.transaction_status
+                              == psycopg2.extensions.TRANSACTION_STATUS_INERROR)
+
+
 def utcnow():
     """Now in UTC, naive: both databases store timestamps without a zone, always UTC."""
     return datetime.now(UTC).replace(tzinfo=None)

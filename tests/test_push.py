@@ -126,6 +126,20 @@ def test_each_command_is_atomic_on_its_own_and_a_batch_past_the_quota_stops_exac
     assert user.get(f'/bucketlists/{trip["id"]}').json['name'] == 'Trip, full'
 
 
+
+def test_a_statement_that_fails_leaves_the_batch_s_other_commands_whole(user):
+    """A name taken is a unique index's refusal, which fails a PostgreSQL transaction: the batch runs
+    again with that command alone in a savepoint, and no other command runs (or records) twice."""
+    answer = push(user, [cmd('bucketlist.create', 'a', name='A'), cmd('bucketlist.create', 'b', name='B'),
+                         cmd('bucketlist.update', bucketlist_id='b', name='A'),
+                         cmd('item.create', bucketlist_id='a', name='In A'),
+                         cmd('bucketlist.update', bucketlist_id='a', name='B'),
+                         cmd('bucketlist.update', bucketlist_id='b', name='C')])
+    assert statuses(answer) == [201, 201, 409, 201, 409, 200]
+    assert sorted(b['name'] for b in user.get('/bucketlists/').json) == ['A', 'C']
+    assert [i['name'] for i in user.get(f'/bucketlists/{answer["temp_ids"]["a"]}/items/').json] == ['In A']
+    assert [e['kind'] for e in user.get('/activity').json].count('bucketlist.created') == 2
+
 def test_a_batch_sent_again_after_a_lost_answer_runs_only_what_did_not_run(user):
     trip, (item,) = new_list(user, 'Trip', ['Pack'])
     first = [cmd('item.create', 'socks', bucketlist_id=trip['id'], name='Socks'),
