@@ -96,8 +96,10 @@ SCENARIOS = [
     Scenario('POST item', 'POST', '/bucketlists/{id}/items/', 'name=item-{unique}', ids=(103, 300)),
     Scenario('PATCH item done', 'PATCH', '/bucketlists/2/items/{id}', 'done=true',
              ids=(1, BIG_BUCKETLIST_ITEMS), fastapi=True),
-    # Its cursor is the reader's, taken afresh right before it runs (push_scenario).
-    Scenario(PUSH_SCENARIO, 'POST', '/sync', PUSH_BODY),
+    # Its cursor is the reader's, taken afresh right before it runs (push_scenario). Four batches at
+    # once keep both CPUs busy (each is a hundred writes); sixteen would mostly queue on the same
+    # hundred rows' locks, which is no cost of a batch but of sixteen writing the same items.
+    Scenario(PUSH_SCENARIO, 'POST', '/sync', PUSH_BODY, connections=4),
     # argon2 saturates the CPUs with a few logins at once; more connections would only queue.
     Scenario('POST login (4 connections)', 'POST', '/auth/login', LOGIN_BODY, token=None,
              connections=4),
