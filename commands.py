@@ -2,9 +2,9 @@
 
 A command is a write a client could have sent as a request of its own: its ``type`` names the route
 (``COMMANDS``), its ``args`` hold the route's path ids and body fields. Each runs through the route's
-own handler, so that the role rules, quotas, throttles and activity entries are the route's, in a
-transaction of its own: one that fails leaves the others. Its result is what the route would have
-answered (status and body), stored under the command's ``uuid`` in the same transaction, so that a
+own handler, so that the role rules, quotas, throttles and activity entries are the route's, and
+one that fails leaves the others. Its result is what the route would have answered (status and
+body), stored under the command's ``uuid`` in the transaction of its change (``run``), so that a
 batch sent again runs only what did not run; a client whose connection dropped mid-answer resends
 it whole. An earlier command's ``temp_id`` stands for the id of what it created wherever an id
 goes; ``if_version`` makes a command refuse (412) an object changed since the client saw it.
