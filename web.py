@@ -264,11 +264,12 @@ def database_unavailable(error):
 def dumps(body):
     """The JSON of every answer. orjson writes it several times faster than the standard library,
     which takes over only for what orjson refuses: a string with a lone surrogate (a JSON body may
-    hold one, escaped), which it escapes."""
+    hold one, escaped), which it escapes, and that one alone (the rest stays UTF-8, not six bytes
+    of escape a character)."""
     try:
         return orjson.dumps(body)
     except orjson.JSONEncodeError:
-        return json.dumps(body).encode()
+        return json.dumps(body, ensure_ascii=False).encode('utf-8', 'backslashreplace')
 
 
 def etag_of(body_bytes):
@@ -316,8 +317,9 @@ def check_if_match(*representations):
     wanted = etags_in('If-Match')
     if wanted and '*' not in wanted and not any(etag_of(dumps(shown())) in wanted for shown in representations):
         raise CHANGED_SINCE_READ()
-    version = request.environ.get(IF_VERSION)
-    if version is not None and representations[0]()['version'] != version:
+    version = request.environ.get(IF_VERSION)  # (a version, or an ETag, compared whole)
+    if version is not None and not any(shown()['version'] == version if type(version) is int
+                                       else etag_of(dumps(shown())) == version for shown in representations):
         raise CHANGED_SINCE_READ()
 
 

@@ -109,9 +109,11 @@ def test_a_list_its_items_and_their_steps_are_made_in_one_batch_of_temp_ids(user
     assert {b['id'] for b in answer['bucketlists']} == {ids['trip']}
     assert {i['id']: i['version'] for i in answer['items']} == {
         i['id']: i['version'] for i in user.get(f'/bucketlists/{ids["trip"]}/items/').json}
-    # ...and its cursor follows them: the next sync brings nothing back.
+    # ...and its cursor follows them: the next sync brings nothing new. (On PostgreSQL a transaction
+    # of another's still open may have it send a change again: whole, of the version already had.)
     again = user.get('/sync', {'cursor': answer['cursor']}).json
-    assert again['bucketlists'] == again['items'] == again['steps'] == again['labels'] == []
+    for part in ('bucketlists', 'items', 'steps', 'labels'):
+        assert all(thing in answer[part] for thing in again[part]), part
 
 
 def test_each_command_is_atomic_on_its_own_and_a_batch_past_the_quota_stops_exactly_at_it(user, monkeypatch):
@@ -235,12 +237,13 @@ def test_if_version_refuses_a_changed_object_and_the_answer_carries_it(user):
         cmd('item.update', if_version=item['version'], bucketlist_id=trip['id'], item_id=item['id'], done=True),
         cmd('item.delete', if_version=seen.headers['ETag'], bucketlist_id=trip['id'], item_id=item['id']),
         cmd('item.move', if_version=item['version'], bucketlist_id=trip['id'], item_id=item['id'], position=0),
+        cmd('item.update', if_version='",*,"', bucketlist_id=trip['id'], item_id=item['id'], done=True),  # (no *)
     ])
-    assert statuses(answer) == [412, 412, 412]
+    assert statuses(answer) == [412, 412, 412, 412]
     now = user.get(url).json
     for result in answer['results']:
         assert result['body']['type'] == '/problems/changed-since-read'
-        assert result['current'] == now
+        assert result['current'] == {name: value for name, value in now.items() if name != 'steps'}
     assert now['done'] is False
     answer = push(user, [cmd('item.update', if_version=now['version'], bucketlist_id=trip['id'], item_id=item['id'],
                              done=True),
