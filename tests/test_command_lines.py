@@ -9,8 +9,8 @@ import tempfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ['bucketlist.py', 'migrations.py', 'accounts.py', 'tools/bench.py', 'tools/resilience.py',
-            'tools/clients/serve-and-check.sh', 'tools/clients/check.sh']
+COMMANDS = ['bucketlist.py', 'migrations.py', 'accounts.py', 'tools/bench.py', 'tools/inprocess_bench.py',
+            'tools/resilience.py', 'tools/clients/serve-and-check.sh', 'tools/clients/check.sh']
 
 
 def run(*args, **env):
