@@ -143,11 +143,11 @@ def run(commands, user_id):
     for the request, and the batch sent again replays what committed and runs the rest. Each
     command is as atomic as its route makes it (every route's writes of several statements are in
     a transaction of their own: here a savepoint), and a refused one leaves the others. A statement
-    that fails on PostgreSQL fails its transaction: the commands run again, that one in a savepoint
-    of its own, and those after it too (a savepoint for each would cost every command a round trip
-    more; for those after, a third run if another fails). Two requests
-    running the same commands at once meet at the results' unique index; the one that waited
-    starts again, and replays what the other stored."""
+    that fails on PostgreSQL fails its transaction: the transaction runs again, that command and
+    those after it in a savepoint each (a savepoint for every command would cost each a round trip
+    more; guarding those after too runs a transaction at most twice). Two requests running the same
+    commands at once meet at the results' unique index; the one that waited starts again, and
+    replays what the other stored."""
     keys = [KEY_PREFIX + command['uuid'].lower() for command in commands]
     for attempt in range(3):
         batch = Batch(user_id)
