@@ -25,7 +25,7 @@ from database import ON_POSTGRESQL, transaction_failed
 from fields import MAX_ID, QUERY_VALUE_MAX_LENGTH, Field, component
 from models import IdempotencyKey, ThrottleEvent, db, utcnow
 from problems import COMMAND_REUSED, FAILED_DEPENDENCY, PLAIN, TEMP_ID_TAKEN, UNKNOWN_TEMP_ID, APIError
-from web import COUNTED_AFTER, IDEMPOTENCY_KEY_LIFETIME, IF_VERSION, ErrorsPlugin, app, dumps, problem
+from web import COUNTED_AFTER, IDEMPOTENCY_KEY_LIFETIME, IF_VERSION, ErrorsPlugin, app, dumps, problem_of
 
 # What a command type runs: its route's method and path, whether the route reads a body, and (for a
 # conditional one) where the object it changes is shown, for the current object a 412 carries.
@@ -152,8 +152,7 @@ def run(commands, user_id):
     for attempt in range(3):
         batch = Batch(user_id)
         try:
-            with db.atomic():
-                IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
+            IdempotencyKey.forget_older_than(user_id, utcnow() - IDEMPOTENCY_KEY_LIFETIME)
             results = []
             for start in range(0, len(commands), COMMANDS_A_TRANSACTION):
                 chunk = slice(start, start + COMMANDS_A_TRANSACTION)
@@ -362,9 +361,7 @@ def without_items(body):
 
 def refusal(error):
     """(status, problem document) of a refusal, as ``web.problem_json`` renders it."""
-    detail = error.body if error.status_code != 500 else 'The server could not complete the request.'
-    return error.status_code, problem(error.status_code, detail, getattr(error, 'errors', None),
-                                      getattr(error, 'kind', None))
+    return error.status_code, problem_of(error)
 
 
 HANDLERS = {}  # {route: its callback, with the errors plugin only}: the token was checked once for the batch
@@ -399,14 +396,15 @@ def answer(method, path, fields, headers, user_id, outer):
 
 
 def clean_cursor(value, from_form=False):
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > QUERY_VALUE_MAX_LENGTH:
-        raise ValueError('Not a cursor this API gave: send the cursor of the last answer, or none.')
+    """The sync.Cursor a body's ``cursor`` spells (None: none), or ValueError."""
     try:
-        return sync.decode(value)
+        if value is None:
+            return None
+        if isinstance(value, str) and len(value) <= QUERY_VALUE_MAX_LENGTH:
+            return sync.decode(value)
     except sync.BadCursor:
-        raise ValueError('Not a cursor this API gave: send the cursor of the last answer, or none.') from None
+        pass
+    raise ValueError('Not a cursor this API gave: send the cursor of the last answer, or none.')
 
 
 BODY = {  # POST /sync's

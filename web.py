@@ -176,16 +176,21 @@ def problem(status, detail, errors=None, kind=None):
     return body
 
 
-def problem_json(error):
-    """Bottle's handler for every error status, its own 404/405/500 included."""
+def problem_of(error):
+    """The problem document of ``error``, an HTTPError (an APIError with its kind and errors)."""
     status = error.status_code
     # A 500's body may hold internals (the exception text); the client gets a fixed sentence.
     detail = error.body if status != 500 else INTERNAL_ERROR.detail
+    return problem(status, detail, getattr(error, 'errors', None), getattr(error, 'kind', None))
+
+
+def problem_json(error):
+    """Bottle's handler for every error status, its own 404/405/500 included."""
     response.content_type = 'application/problem+json'
-    if status == 401:
+    if error.status_code == 401:
         response.set_header('WWW-Authenticate', 'Bearer')
     add_standard_headers()
-    return dumps(problem(status, detail, getattr(error, 'errors', None), getattr(error, 'kind', None)))
+    return dumps(problem_of(error))
 
 
 app.default_error_handler = problem_json
