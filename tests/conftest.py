@@ -1,5 +1,6 @@
 """Fixtures: the app on a freshly migrated database (SQLite, or PostgreSQL from
 TEST_DATABASE_URL), emptied after every test, and logged-in WebTest clients."""
+import logging
 import os
 import tempfile
 
@@ -68,3 +69,18 @@ def user():
 def other_user():
     """A second, unrelated account: it must never see alice's data."""
     return register_and_login('bob@example.com')
+
+
+@pytest.fixture
+def queries(caplog):
+    """Counts the SQL statements peewee runs during a call (it logs each at DEBUG).
+
+    PREPARE does not count: PostgreSQL prepares a hot statement once per connection, not per request.
+    """
+    def count(call):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger='peewee'):
+            call()
+        return sum(1 for record in caplog.records
+                   if record.name == 'peewee' and not str(record.msg[0]).startswith('PREPARE '))
+    return count

@@ -1,6 +1,7 @@
 """Push sync: POST /sync runs a batch of commands (the route's writes, in order, each atomic on its
 own), with temp ids, idempotent uuids and conditions on the version a client saw; every
 versioned object shows the ``version`` those conditions name."""
+import json
 import re
 import threading
 import uuid
@@ -15,6 +16,7 @@ from test_sync import Replica
 
 import commands
 import settings
+from models import IdempotencyKey, db
 
 
 @pytest.fixture
@@ -142,6 +144,18 @@ def test_a_statement_that_fails_leaves_the_batch_s_other_commands_whole(user):
     assert [i['name'] for i in user.get(f'/bucketlists/{answer["temp_ids"]["a"]}/items/').json] == ['In A']
     assert [e['kind'] for e in user.get('/activity').json].count('bucketlist.created') == 2
 
+
+def test_many_failing_statements_run_a_batch_s_transaction_twice_at_most(user, queries):
+    """Each failure found on PostgreSQL runs the transaction again: from the first on, every command is
+    guarded, so twenty of them cost one more run, not twenty (which an attack made last 78 s)."""
+    push(user, [cmd('bucketlist.create', name='Taken'), cmd('bucketlist.create', 'b', name='Mine')])
+    mine = user.get('/bucketlists/').json[1]['id']
+    clashes = [cmd('bucketlist.update', bucketlist_id=mine, name='Taken') for _ in range(20)]
+    fine = [cmd('bucketlist.update', bucketlist_id=mine, description=f'Fine {n}') for n in range(20)]
+    count_clashing = queries(lambda: push(user, clashes))
+    count_fine = queries(lambda: push(user, fine))
+    assert count_clashing < 6 * count_fine  # (each guarded command: its savepoint and its release)
+
 def test_a_batch_sent_again_after_a_lost_answer_runs_only_what_did_not_run(user):
     trip, (item,) = new_list(user, 'Trip', ['Pack'])
     first = [cmd('item.create', 'socks', bucketlist_id=trip['id'], name='Socks'),
@@ -227,6 +241,23 @@ def test_a_batch_meets_the_routes_throttles_and_refused_attempts_still_count(use
     # Sent again: the refusals of a kind are the commands' answers; a 429 is the moment's, and runs again.
     again = push(user, invite)
     assert (statuses(again), [r['replayed'] for r in again['results']]) == ([404, 404, 429], [True, True, False])
+
+def test_an_answer_and_the_results_stored_keep_their_text_as_utf_8(user):
+    """A lone surrogate (a temp id may be one, escaped in JSON) is escaped alone: the rest of the
+    answer, and the results stored for replays, stay UTF-8 rather than six-byte escapes."""
+    answer = user.post('/sync', json.dumps({'commands': [cmd('label.create', '\ud800', name='Café')]}),
+                       content_type='application/json')
+    assert 'Café'.encode() in answer.body and b'\\ud800' in answer.body
+    assert answer.json['results'][0]['body']['name'] == 'Café'
+    with db.connection_context():
+        assert all('Café' in key.body for key in IdempotencyKey.select())
+
+
+def test_an_idempotency_key_header_cannot_take_a_command_s_uuid(user):
+    command = cmd('bucketlist.create', name='By command')
+    user.post_json('/bucketlists/', {'name': 'By header'}, headers={'Idempotency-Key': f'command:{command["uuid"]}'})
+    assert statuses(push(user, [command])) == [201]
+
 
 def test_if_version_refuses_a_changed_object_and_the_answer_carries_it(user):
     trip, (item,) = new_list(user, 'Trip', ['Pack'])

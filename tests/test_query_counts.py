@@ -1,27 +1,11 @@
 """Queries per request do not grow with the data: no N+1 anywhere."""
 import json
-import logging
 
 import pytest
 from helpers import ON_POSTGRESQL, PASSWORD, accept_invitations, path_template, register_and_login, routes, user_id_of
 
 import settings
 from models import Item, db
-
-
-@pytest.fixture
-def queries(caplog):
-    """Counts the SQL statements peewee runs during a call (it logs each at DEBUG).
-
-    PREPARE does not count: PostgreSQL prepares a hot statement once per connection, not per request.
-    """
-    def count(call):
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger='peewee'):
-            call()
-        return sum(1 for record in caplog.records
-                   if record.name == 'peewee' and not str(record.msg[0]).startswith('PREPARE '))
-    return count
 
 
 def fill(user, bucketlists, items):
