@@ -8,6 +8,8 @@ import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
+from time import time as time_now
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ import accounts  # (its routes mount on app too)
 import activity
 import auth
 import commands
+import events
 import feeds  # noqa: F401 (imported for its routes, which mount on app)
 import labels  # (its routes mount on app too)
 import operations  # noqa: F401 (imported for its routes, which mount on app)
@@ -25,6 +28,7 @@ import recurrence
 import settings
 import sync
 import trash
+import webhooks  # noqa: F401 (imported for its routes, which mount on app)
 from fields import (
     ACTIVITY_ENTRY,
     ACTIVITY_KINDS,
@@ -941,14 +945,40 @@ def sync_changes():
     created, changed or deleted since (each object whole and current). A client applies the
     deletions first (a deleted bucketlist takes its items with it), then the objects, and follows
     has_more with the cursor until it is false."""
-    text = query_param('cursor')
+    return synced(cursor_of(query_param('cursor')))
+
+
+def cursor_of(text, name='cursor'):
+    """The sync cursor ``text`` (None: none), or 400."""
     try:
-        cursor = None if text is None else sync.decode(text)
+        return None if text is None else sync.decode(text)
     except sync.BadCursor:
-        raise APIError(400, "The query parameter 'cursor' is not a cursor this API gave: send the cursor of "
-                            'the last answer, or none to sync from scratch.',
-                       errors={'cursor': 'Not a cursor.'}, kind='invalid-query') from None
-    return synced(cursor)
+        raise APIError(400, f"The {name} is not a cursor this API gave: send the cursor of the last answer, or none "
+                            'to start afresh.', errors={name: 'Not a cursor.'}, kind='invalid-query') from None
+
+
+@app.get('/events', query=('cursor',))
+def event_stream():
+    """A Server-Sent Events stream of the caller's changes from the cursor that Last-Event-ID (or
+    ``cursor``) gives, any sync cursor, or from now (events.py). It ends with the access token, or
+    after EVENT_STREAM_MAX_SECONDS: reconnect with the last event's id."""
+    cursor = cursor_of(request.get_header('Last-Event-ID') or query_param('cursor'),
+                       'Last-Event-ID' if request.get_header('Last-Event-ID') else 'cursor')
+    token = auth.bearer_token(request.get_header('Authorization'))
+    seconds = settings.EVENT_STREAM_MAX_SECONDS
+    if not token.startswith(auth.API_TOKEN_PREFIX):
+        seconds = min(seconds, auth.read_token(token)['exp'] - time_now())
+    start = sync.encode(cursor or sync.Cursor(sync.low_water(), None, None, None))
+
+    def next_page(text):
+        if token.startswith(auth.API_TOKEN_PREFIX):
+            auth.read_api_token(token)  # (revoked since: the stream ends)
+        return synced(sync.decode(text), sync.DEFAULT_PAGE_SIZE)
+    stream = events.Stream(request.user_id, start, next_page, monotonic() + seconds)
+    response.content_type = 'text/event-stream'
+    response.set_header('Cache-Control', 'no-store')
+    response.set_header('X-Accel-Buffering', 'no')  # (a proxy must pass each event on as it comes)
+    return stream
 
 
 @app.post('/sync', query=('limit',))

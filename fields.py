@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date
 from html import escape
+from urllib.parse import urlsplit
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, IntegerField, TextField
 
@@ -62,7 +63,9 @@ API_TOKEN_MAX_DAYS = 3650  # the longest expires_in_days; without it a token las
 ROLES = ('owner', 'editor', 'viewer')  # a caller's role in a bucketlist, the most allowed first
 MEMBER_ROLES = {'viewer': 'reads', 'editor': 'also writes items'}  # the roles the owner gives, and what they may do
 MEMBER_STATUSES = ('active', 'pending')  # a member who accepted the owner's invitation, or one who has not yet
-API_TOKEN_SCOPES = ('read', 'write')
+# An API token reads, or also writes; or reads and manages webhooks, which send the account's changes
+# to a URL of its choosing (so neither of the others may).
+API_TOKEN_SCOPES = ('read', 'write', 'webhooks')
 BUCKETLIST_SORTS = ('id', 'name', 'date_created', 'date_modified')  # ?sort=, each also with a leading -
 ITEM_SORTS = ('position', 'name', 'due_date', 'priority', 'date_created', 'date_modified', 'done_at')
 PRIORITIES = (1, 2, 3, 4)  # an item's priority: 1 the highest, as in most to-do apps
@@ -74,6 +77,22 @@ ACTIVITY_KINDS = ('bucketlist.created', 'bucketlist.renamed', 'bucketlist.update
                   'item.trashed', 'item.restored', 'item.purged', 'step.created', 'step.updated', 'step.deleted',
                   'member.invited', 'member.uninvited', 'member.joined', 'member.declined', 'member.changed',
                   'member.left', 'member.removed')
+# What webhooks and GET /events send: {event type: the activity kinds it is made of}. Invitations are
+# the owner's business only, and a purge follows a deletion already sent.
+EVENT_KINDS = {'bucketlist.created': ('bucketlist.created',),
+               'bucketlist.updated': ('bucketlist.renamed', 'bucketlist.updated'),
+               'bucketlist.deleted': ('bucketlist.trashed',),
+               'bucketlist.restored': ('bucketlist.restored',),
+               'item.created': ('item.created',), 'item.updated': ('item.updated',),
+               'item.completed': ('item.completed',), 'item.moved': ('item.moved',),
+               'item.deleted': ('item.trashed',), 'item.restored': ('item.restored',),
+               'step.created': ('step.created',), 'step.updated': ('step.updated',),
+               'step.deleted': ('step.deleted',),
+               'member.joined': ('member.joined',), 'member.left': ('member.left', 'member.removed'),
+               'member.changed': ('member.changed',)}
+EVENT_TYPES = tuple(EVENT_KINDS)
+EVENT_OF_KIND = {kind: event for event, kinds in EVENT_KINDS.items() for kind in kinds}
+WEBHOOK_URL_MAX_LENGTH = 2048
 FORM_BOOLEANS = {'true': True, 'false': False, '1': True, '0': False}
 DATE_TEXT = re.compile(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', re.ASCII)  # a due date, YYYY-MM-DD
 TIME_TEXT = re.compile(r'([01][0-9]|2[0-3]):[0-5][0-9]', re.ASCII)  # a due time, HH:MM on a 24-hour clock
@@ -277,6 +296,37 @@ def clean_new_password(value, from_form=False):
     return password
 
 
+def clean_webhook_url(value, from_form=False):
+    """An absolute http(s) URL without credentials; whether its scheme and host are allowed is
+    webhooks.py's to say, which knows the settings."""
+    url = clean_text(value).strip()
+    if len(url) > WEBHOOK_URL_MAX_LENGTH or not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValueError(f'Must be an http or https URL of at most {WEBHOOK_URL_MAX_LENGTH} ASCII characters '
+                         '(a host in Unicode in its xn-- form).')
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError('Must be an http or https URL.') from None
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ValueError('Must be an http or https URL with a host.')
+    if parts.username is not None or parts.password is not None:
+        raise ValueError('Must not hold a user name or password: the signature proves who sends.')
+    if parts.fragment or port == 0:
+        raise ValueError('Must not have a fragment or port 0.')
+    return url
+
+
+def clean_event_types(value, from_form=False):
+    """A non-empty list of event types, each once, in EVENT_TYPES' order."""
+    if not isinstance(value, list) or not value or len(value) > len(EVENT_TYPES):
+        raise ValueError(f'Must be a list of 1 to {len(EVENT_TYPES)} event types.')
+    unknown = [event for event in value if not isinstance(event, str) or event not in EVENT_KINDS]
+    if unknown:
+        raise ValueError(f'Must hold event types only ({", ".join(EVENT_TYPES)}).')
+    return [event for event in EVENT_TYPES if event in value]
+
+
 # --- How answers show values ---------------------------------------------------------------------
 
 def timestamp(moment):
@@ -375,9 +425,12 @@ SHARED_SCHEMAS = {
     'Role': enum_schema(ROLES, "A role in a bucketlist: its owner's, or a member's."),
     'MemberRole': enum_schema(MEMBER_ROLES, 'The role the owner gives a member: '
                                             + '; '.join(f'{role} {does}' for role, does in MEMBER_ROLES.items()) + '.'),
-    'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, or also write.'),
+    'Scope': enum_schema(API_TOKEN_SCOPES, 'What an API token may do: read only, also write, or read and manage '
+                                           'webhooks.'),
     'MemberStatus': enum_schema(MEMBER_STATUSES, 'A member who accepted, or one invited who has not yet.'),
     'TrashKind': enum_schema(TRASH_KINDS, 'What was deleted: a bucketlist (with its items) or an item.'),
+    'EventType': enum_schema(EVENT_TYPES, 'What happened: an object and what happened to it.',
+                             [event.replace('.', '_').upper() for event in EVENT_TYPES]),
     'ActivityKind': enum_schema(ACTIVITY_KINDS, 'What changed in a list: an object and what happened to it.',
                                 [kind.replace('.', '_').upper() for kind in ACTIVITY_KINDS]),
     'DueWindow': enum_schema(DUE_WINDOWS, 'When items are due, in your time zone: today, before now (and not done), '
@@ -642,6 +695,49 @@ ACTIVITY_ENTRY = {
                          {'name': ['Visit Kyoto', 'Visit Kyoto and Nara']}, show=show_changes,
                          description='The fields it changed, each as [old, new]; a creation\'s name as [null, '
                                      'name], a deletion\'s as [name, null].'),
+}
+
+# A webhook endpoint: where the account's events go (webhooks.py).
+WEBHOOK = {
+    'id': read_only(ID, 1),
+    'url': Field({'type': 'string', 'format': 'uri', 'maxLength': WEBHOOK_URL_MAX_LENGTH}, clean_webhook_url,
+                 example='https://hooks.example.com/bucketlist', column=CharField(max_length=WEBHOOK_URL_MAX_LENGTH),
+                 description='https (http only where WEBHOOK_ALLOW_HTTP is set); it must not reach a private, '
+                             'loopback or link-local address.'),
+    'events': Field({'type': 'array', 'items': component('EventType'), 'minItems': 1, 'uniqueItems': True},
+                    clean_event_types, example=['item.created', 'item.completed'], show=json.loads,
+                    column=TextField(), description='The event types to send.'),
+    'bucketlist_id': Field(NULLABLE_ID, or_null(clean_id), example=None, reset=None,
+                           column=IntegerField(null=True),
+                           description='Only this list\'s events (one you see); null: every list you see.'),
+    'enabled': Field({'type': 'boolean'}, clean_boolean, example=True,
+                     description='false: nothing is sent (events meanwhile are not kept). The service sets it '
+                                 'false when a delivery fails for about a day; true again sends what waits.'),
+    'disabled_reason': read_only({'type': ['string', 'null']}, None,
+                                 description='Why the service turned it off, if it did.'),
+    'date_created': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'secret_rotated_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
+                                   description='The last rotation: the secret before it still signs for 24 hours.'),
+}
+
+# A webhook's delivery: one event to one endpoint, tried until the receiver answers 2xx.
+DELIVERY = {
+    'id': read_only({'type': 'string'}, 'msg_42', attr='message_id',
+                    description='The webhook-id header: the same on every attempt, for the receiver to drop repeats.'),
+    'event_type': read_only({'type': 'string'}, 'item.completed', description='An event type, or "ping".'),
+    'state': read_only(enum_schema(('pending', 'delivered', 'failed'), 'Waiting for an attempt (or between two), '
+                                   'received (2xx), or given up on.'), 'delivered'),
+    'attempts': read_only({'type': 'integer', 'minimum': 0}, 1),
+    'created_at': read_only(TIMESTAMP, EXAMPLE_TIME, show=timestamp),
+    'next_attempt_at': read_only(NULLABLE_TIMESTAMP, None, show=timestamp,
+                                 description='null: none is due (delivered, or given up on).'),
+    'last_status': read_only({'type': ['integer', 'null']}, 200,
+                             description="The receiver's HTTP status at the last attempt (null: none answered)."),
+    'last_error': read_only({'type': ['string', 'null']}, None,
+                            description='Why the last attempt failed without a status (refused address, timeout…).'),
+    'last_latency_ms': read_only({'type': ['integer', 'null']}, 87),
+    'last_response': read_only({'type': ['string', 'null']}, 'ok',
+                               description='The start of the last answer\'s body (at most 1,024 characters).'),
 }
 
 # GET /items/completed: an item ticked done, kept through unticks and deletes.

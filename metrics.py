@@ -19,6 +19,7 @@ if ENABLED:
         generate_latest,
         multiprocess,
     )
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     REQUESTS = Counter('bucketlist_requests_total', 'Requests answered, by route pattern, method and status.',
                        ['route', 'method', 'status'])
@@ -32,6 +33,8 @@ if ENABLED:
                         multiprocess_mode='livesum')
     POOL_WAITING = Gauge('bucketlist_database_connections_waiting',
                          'Requests waiting for a pooled database connection.', multiprocess_mode='livesum')
+    OPEN_STREAMS = Gauge('bucketlist_event_streams_open', 'Open event streams (GET /events).',
+                         multiprocess_mode='livesum')
     HASHES_QUEUED = Gauge('bucketlist_password_hashes_queued',
                           'Logins and registrations holding or waiting for a hashing place.',
                           multiprocess_mode='livesum')
@@ -53,11 +56,32 @@ def record_throttled(kind):
         THROTTLED.labels(kind).inc()
 
 
+class WebhookCollector:
+    """Webhook deliveries by outcome, and the outbox's depth and lag: read from the database at each
+    scrape, since the worker processes (worker.py) that deliver are not the web's."""
+
+    def collect(self):
+        import webhooks
+        from database import db
+        with db.connection_context():
+            counts, (depth, lag) = webhooks.counts(), webhooks.queue_state()
+        delivered = CounterMetricFamily('bucketlist_webhook_deliveries', 'Webhook delivery attempts, by outcome '
+                                        '(delivered, failed, refused, gave_up).', labels=['outcome'])
+        for outcome in webhooks.OUTCOMES:
+            delivered.add_metric([outcome], counts.get(outcome, 0))
+        yield delivered
+        yield GaugeMetricFamily('bucketlist_webhook_queue_depth', 'Webhook messages waiting to be delivered.', depth)
+        yield GaugeMetricFamily('bucketlist_webhook_queue_lag_seconds', 'How long the oldest due webhook message '
+                                'has waited.', lag)
+
+
 def exposition():
-    """(content type, body) of every worker's metrics in Prometheus' text format."""
+    """(content type, body) of every worker's metrics, and the webhooks', in Prometheus' text format."""
     if 'PROMETHEUS_MULTIPROC_DIR' in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return CONTENT_TYPE_LATEST, generate_latest(registry)
+    webhook_registry = CollectorRegistry()
+    webhook_registry.register(WebhookCollector())
+    return CONTENT_TYPE_LATEST, generate_latest(registry) + generate_latest(webhook_registry)

@@ -206,6 +206,76 @@ ACTIVITY_TABLES = [
     'CREATE TABLE "forgotten_lists" ("bucketlist_id" INTEGER NOT NULL PRIMARY KEY)',
 ]
 
+# Webhooks (webhooks.py): the endpoints, the outbox of their messages and the delivery counters.
+WEBHOOK_TABLES = [
+    '''CREATE TABLE "webhooks" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "user_id" INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+        "url" VARCHAR(2048) NOT NULL,
+        "events" TEXT NOT NULL,
+        "kinds" TEXT NOT NULL,
+        "bucketlist_id" INTEGER,
+        "secret" VARCHAR(64) NOT NULL,
+        "previous_secret" VARCHAR(64),
+        "secret_rotated_at" {timestamp},
+        "date_created" {timestamp} NOT NULL,
+        "disabled_at" {timestamp},
+        "disabled_reason" VARCHAR(255))''',
+    'CREATE INDEX "webhooks_user_id" ON "webhooks" ("user_id")',
+    '''CREATE TABLE "webhook_messages" (
+        "id" {serial} NOT NULL PRIMARY KEY{never_reused},
+        "webhook_id" INTEGER NOT NULL REFERENCES "webhooks" ("id") ON DELETE CASCADE,
+        "activity_id" INTEGER,
+        "event_type" VARCHAR(32),
+        "body" TEXT,
+        "created_at" {timestamp} NOT NULL,
+        "state" VARCHAR(16) NOT NULL DEFAULT 'pending',
+        "attempts" INTEGER NOT NULL DEFAULT 0,
+        "next_attempt_at" {timestamp},
+        "leased_until" {timestamp},
+        "last_status" INTEGER,
+        "last_error" VARCHAR(255),
+        "last_latency_ms" INTEGER,
+        "last_response" TEXT)''',
+    'CREATE INDEX "webhook_messages_next_attempt_at" ON "webhook_messages" ("next_attempt_at") WHERE "state" = \'pending\'',
+    'CREATE INDEX "webhook_messages_webhook_id_id" ON "webhook_messages" ("webhook_id", "id")',
+    'CREATE INDEX "webhook_messages_created_at" ON "webhook_messages" ("created_at")',
+    '''CREATE TABLE "webhook_counters" (
+        "outcome" VARCHAR(16) NOT NULL PRIMARY KEY,
+        "count" {bigint} NOT NULL DEFAULT 0)''',
+]
+# The outbox is filled in the transaction of the change: each activity entry becomes a message to
+# every enabled endpoint that wants its kind, of an account that sees the list (the one an item
+# left too, and the member the entry is of, who may have just left). On PostgreSQL it also wakes
+# the event streams (events.py) of those who see the list.
+ENQUEUE_WEBHOOK_MESSAGES = '''INSERT INTO "webhook_messages"
+        ("webhook_id", "activity_id", "created_at", "next_attempt_at")
+    SELECT "id", NEW."id", NEW."at", NEW."at" FROM "webhooks"
+    WHERE "disabled_at" IS NULL AND replace("kinds", ',' || NEW."kind" || ',', '') <> "kinds"
+      AND ("bucketlist_id" IS NULL OR "bucketlist_id" = NEW."bucketlist_id" OR "bucketlist_id" = NEW."moved_from")
+      AND "user_id" IN (SELECT "owner_id" FROM "bucketlists" WHERE "id" IN (NEW."bucketlist_id", NEW."moved_from")
+                        UNION ALL SELECT "user_id" FROM "memberships"
+                        WHERE "bucketlist_id" IN (NEW."bucketlist_id", NEW."moved_from")
+                        UNION ALL SELECT NEW."member_id")'''
+EVENTS_CHANNEL = 'bucketlist_events'
+
+SCOPES_BEFORE_WEBHOOKS = '''"scope" VARCHAR(5) NOT NULL CHECK ("scope" IN ('read', 'write'))'''
+SCOPES_WITH_WEBHOOKS = '''"scope" VARCHAR(8) NOT NULL CHECK ("scope" IN ('read', 'write', 'webhooks'))'''
+
+
+def sqlite_edit_table(table, old, new):
+    """A step's statement (for SQLite): ``old`` becomes ``new`` in ``table``'s SQL, for a change that
+    leaves the stored rows as they are (a CHECK the rows meet, a length SQLite does not enforce),
+    as SQLite's ALTER TABLE documentation describes."""
+    def edit(database):
+        (version,) = database.execute_sql('PRAGMA schema_version').fetchone()
+        database.execute_sql('PRAGMA writable_schema = ON')
+        database.execute_sql("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = ?",
+                             (old, new, table))
+        database.execute_sql(f'PRAGMA schema_version = {version + 1}')  # every connection reads the schema again
+        database.execute_sql('PRAGMA writable_schema = OFF')
+    return edit
+
 
 def sqlite_never_reused(tables, never_reused=True):
     """A step's statement (a function of the database, for SQLite): ``tables``' ids are never reused
@@ -723,6 +793,39 @@ STEPS = [
     }, down={
         'postgresql': [],
         'sqlite': [sqlite_never_reused(('users',), never_reused=False)],
+    }),
+    Step(23, 'webhooks and event streams', up={
+        'postgresql': [*in_dialect('postgresql', WEBHOOK_TABLES),
+                       'ALTER TABLE "api_tokens" ALTER COLUMN "scope" TYPE VARCHAR(8)',
+                       'ALTER TABLE "api_tokens" DROP CONSTRAINT "api_tokens_scope_check"',
+                       '''ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_scope_check"
+                           CHECK ("scope" IN ('read', 'write', 'webhooks'))''',
+                       f'''CREATE FUNCTION "activity_events"() RETURNS trigger LANGUAGE plpgsql AS $$
+                           BEGIN
+                               {ENQUEUE_WEBHOOK_MESSAGES};
+                               PERFORM pg_notify('{EVENTS_CHANNEL}',
+                                                 NEW."bucketlist_id" || ',' || coalesce(NEW."moved_from"::text, '')
+                                                 || ',' || coalesce(NEW."member_id"::text, ''));
+                               RETURN NULL;
+                           END $$''',
+                       '''CREATE TRIGGER "activity_events" AFTER INSERT ON "activity"
+                           FOR EACH ROW EXECUTE FUNCTION "activity_events"()'''],
+        'sqlite': [*in_dialect('sqlite', WEBHOOK_TABLES),
+                   sqlite_edit_table('api_tokens', SCOPES_BEFORE_WEBHOOKS, SCOPES_WITH_WEBHOOKS),
+                   f'''CREATE TRIGGER "activity_events" AFTER INSERT ON "activity"
+                       BEGIN {ENQUEUE_WEBHOOK_MESSAGES}; END'''],
+    }, down={
+        'postgresql': ['DROP TRIGGER "activity_events" ON "activity"', 'DROP FUNCTION "activity_events"()',
+                       'DELETE FROM "api_tokens" WHERE "scope" = \'webhooks\'',
+                       'ALTER TABLE "api_tokens" DROP CONSTRAINT "api_tokens_scope_check"',
+                       '''ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_scope_check"
+                           CHECK ("scope" IN ('read', 'write'))''',
+                       'ALTER TABLE "api_tokens" ALTER COLUMN "scope" TYPE VARCHAR(5)',
+                       'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"', 'DROP TABLE "webhooks"'],
+        'sqlite': ['DROP TRIGGER "activity_events"',
+                   'DELETE FROM "api_tokens" WHERE "scope" = \'webhooks\'',
+                   sqlite_edit_table('api_tokens', SCOPES_WITH_WEBHOOKS, SCOPES_BEFORE_WEBHOOKS),
+                   'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"', 'DROP TABLE "webhooks"'],
     }),
 ]
 

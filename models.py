@@ -766,10 +766,76 @@ class ThrottleEvent(BaseModel):
         cls.delete().where((cls.kind == kind) & (cls.subject == subject)).execute()
 
 
+class Webhook(BaseModel):
+    """An account's webhook endpoint (webhooks.py): its ``url``, ``events`` and ``bucketlist_id`` come
+    from ``fields.WEBHOOK``. ``kinds`` holds the activity kinds of its events, as the trigger that
+    fills the outbox matches them (",item.created,item.completed,")."""
+    id = AutoField()
+    user = ForeignKeyField(User, column_name='user_id', on_delete='CASCADE', index=True, backref='+')
+    kinds = TextField()
+    secret = CharField(max_length=64)
+    previous_secret = CharField(max_length=64, null=True)  # still signing for a day after a rotation
+    secret_rotated_at = DateTimeField(null=True)
+    date_created = DateTimeField(default=utcnow)
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = CharField(max_length=255, null=True)
+
+    class Meta:
+        table_name = 'webhooks'
+
+    @property
+    def enabled(self):
+        return self.disabled_at is None
+
+
+class WebhookMessage(BaseModel):
+    """One event for one endpoint: the outbox's row, written with the change (a trigger on
+    ``activity``, migration 23), then the worker's delivery log of it. ``body`` is made at the
+    first attempt and sent the same at every one after."""
+    id = AutoField()
+    webhook = ForeignKeyField(Webhook, column_name='webhook_id', on_delete='CASCADE', index=False, backref='+')
+    activity_id = IntegerField(null=True)  # (None: a ping)
+    event_type = CharField(max_length=32, null=True)
+    body = TextField(null=True)
+    created_at = DateTimeField(index=True)
+    state = CharField(max_length=16, default='pending')  # pending, delivered or failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(null=True)
+    leased_until = DateTimeField(null=True)  # a worker is delivering it until then
+    last_status = IntegerField(null=True)
+    last_error = CharField(max_length=255, null=True)
+    last_latency_ms = IntegerField(null=True)
+    last_response = TextField(null=True)
+
+    class Meta:
+        table_name = 'webhook_messages'
+        indexes = (
+            (('webhook', 'id'), False),
+        )
+
+    @property
+    def message_id(self):
+        return f'msg_{self.id}'
+
+
+WebhookMessage.add_index(WebhookMessage.index(WebhookMessage.next_attempt_at,
+                                              where=WebhookMessage.state == 'pending'))
+
+
+class WebhookCounter(BaseModel):
+    """Deliveries by outcome since the database began, for /metrics (whichever worker made them)."""
+    outcome = CharField(max_length=16, primary_key=True)
+    count = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = 'webhook_counters'
+
+
 add_declared_columns(ApiToken, fields.API_TOKEN)
 add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
+add_declared_columns(Webhook, fields.WEBHOOK)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
           ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash, Activity,
-          Completion, ForgottenList]
+          Completion, ForgottenList, Webhook, WebhookMessage, WebhookCounter]

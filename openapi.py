@@ -16,8 +16,11 @@ from fields import (
     BUCKETLIST_SORTS,
     COMPLETION,
     DATE,
+    DELIVERY,
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
+    EVENT_TYPES,
+    EXAMPLE_TIME,
     ID,
     INVITATION,
     ITEM,
@@ -43,7 +46,9 @@ from fields import (
     SESSION,
     SHARED_SCHEMAS,
     STEP,
+    TIMESTAMP,
     TRASH_ENTRY,
+    WEBHOOK,
     answer_schema,
     body_schema,
     component,
@@ -202,6 +207,32 @@ SCHEMAS = {
         **answer_schema(LABEL),
         'description': 'One of your labels: you put it on items you see (their `labels`), where only you see it.',
         'examples': [LABEL_EXAMPLE],
+    },
+    'Webhook': {
+        **answer_schema(WEBHOOK),
+        'description': 'An endpoint that receives your events, signed as Standard Webhooks says.',
+        'examples': [example(WEBHOOK)],
+    },
+    'WebhookWithSecret': {
+        **answer_schema(WEBHOOK, secret={'type': 'string', 'pattern': '^whsec_[A-Za-z0-9+/]+=*$',
+                                         'description': 'The signing secret, shown this once (whsec_ and '
+                                                        'base64, as Standard Webhooks libraries take it).'}),
+        'description': 'A new endpoint, or one whose secret was just rotated: with its signing secret.',
+        'examples': [{**example(WEBHOOK), 'secret': 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}],
+    },
+    'Delivery': {
+        **answer_schema(DELIVERY),
+        'description': 'One event sent (or being sent) to an endpoint, with how its last attempt went.',
+        'examples': [example(DELIVERY)],
+    },
+    'Event': {
+        'type': 'object', 'required': ['type', 'timestamp', 'data'], 'additionalProperties': False,
+        'properties': {'type': component('EventType'),
+                       'timestamp': {**TIMESTAMP, 'description': 'When it happened.'},
+                       'data': {**schema('ActivityEntry'), 'description': 'The change, as the list\'s activity '
+                                                                          'shows it.'}},
+        'description': 'A webhook\'s body: one change to a list you see.',
+        'examples': [{'type': 'item.updated', 'timestamp': EXAMPLE_TIME, 'data': ACTIVITY_EXAMPLE}],
     },
     'ActivityEntry': {
         **answer_schema(ACTIVITY_ENTRY),
@@ -367,6 +398,15 @@ PARAMETERS = {
              'description': 'The secret part of the URL GET /users/me/calendar gives.'},
     'StepId': {'name': 'step_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                'description': 'A step of that item; anything else is 404.'},
+    'WebhookId': {'name': 'webhook_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
+                  'description': 'A webhook of yours (GET /webhooks); anything else is 404.'},
+    'MessageId': {'name': 'message_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 42,
+                  'description': 'A delivery of that webhook: the digits of its id (msg_42).'},
+    'LastEventId': {'name': 'Last-Event-ID', 'in': 'header', 'required': False,
+                    'schema': {'type': 'string', 'maxLength': QUERY_VALUE_MAX_LENGTH},
+                    'description': 'The id of the last event received (a browser\'s EventSource sends it when it '
+                                   'reconnects), or any sync cursor: the stream goes on from there. It wins over '
+                                   '`cursor`.'},
     'LabelId': {'name': 'label_id', 'in': 'path', 'required': True, 'schema': ID, 'example': 1,
                 'description': 'A label of yours (GET /labels); anything else is 404.'},
     'Label': {'name': 'label', 'in': 'query', 'schema': ID, 'example': 1,
@@ -495,7 +535,7 @@ RESPONSES = {
         'browser\'s cross-site request from an origin CORS_ORIGINS does not list. Where the route asks '
         'for your password, a wrong one (wrong-password: the session stays, ask again).',
         problems.VIEWER_CANNOT_WRITE, problems.OWNER_ONLY, problems.READ_SCOPE, problems.SESSION_SCOPE,
-        problems.WRONG_PASSWORD, problems.CROSS_SITE),
+        problems.WRONG_PASSWORD, problems.CROSS_SITE, problems.WEBHOOK_SCOPE),
     'NotFound': problem_response(
         'No such resource you may see: it does not exist, is somebody else\'s and not shared with you, '
         f'or the id is not a positive integer up to {MAX_ID}.',
@@ -904,6 +944,96 @@ PATHS = {
              **NOT_FOUND, **CONDITIONAL_WRITE},
             parameters=['LabelId', 'IfMatch']),
     },
+    '/webhooks': {
+        'get': operation(
+            'listWebhooks', 'webhooks', 'Your webhooks',
+            f'Oldest first; all of them (at most MAX_WEBHOOKS_PER_USER, {settings.MAX_WEBHOOKS_PER_USER} here). '
+            'Their secrets are not shown.',
+            {'200': read_response('The webhooks.', {'type': 'array', 'items': schema('Webhook')},
+                                  [example(WEBHOOK)]), **NOT_MODIFIED}),
+        'post': operation(
+            'createWebhook', 'webhooks', 'Create a webhook',
+            'Where your events go: an https URL of a public host, the event types wanted and, optionally, one '
+            'list. The answer shows the signing secret this once. Each event of a list you see then reaches it '
+            'as a POST signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature), '
+            'at least once: a delivery that fails is tried again for about a day (WEBHOOK_RETRY_SECONDS), then '
+            'the webhook is turned off, saying why. Needs a session or an API token with the webhooks scope.',
+            {'201': response('Created: keep the secret, it is not shown again.',
+                             json_content(schema('WebhookWithSecret'), SCHEMAS['WebhookWithSecret']['examples'][0])),
+             '409': problem_response('You have MAX_WEBHOOKS_PER_USER webhooks already.', problems.WEBHOOK_QUOTA),
+             **CREATE_ERRORS,
+             '422': problem_response('The URL cannot receive webhooks (not https, or its host is this machine or '
+                                     'a private, loopback or link-local address), you see no such list, or the '
+                                     'Idempotency-Key was used for another request.',
+                                     problems.WEBHOOK_URL_REFUSED, problems.UNSEEN_WEBHOOK_LIST,
+                                     problems.IDEMPOTENCY_KEY_REUSED)},
+            parameters=['IdempotencyKey'], body=request_body('WebhookCreate', WEBHOOK, ['url', 'events'])),
+    },
+    '/webhooks/{webhook_id}': {
+        'get': operation(
+            'getWebhook', 'webhooks', 'Show a webhook', 'One of your webhooks, without its secret.',
+            {'200': read_response('The webhook.', schema('Webhook'), example(WEBHOOK)), **NOT_MODIFIED,
+             **NOT_FOUND},
+            parameters=['WebhookId', 'IfNoneMatch']),
+        'patch': operation(
+            'updateWebhook', 'webhooks', 'Change a webhook',
+            'Only the fields sent change. `enabled: true` turns on a webhook the service turned off: what '
+            'waits for it is sent.',
+            {'200': response('Changed.', json_content(schema('Webhook'), example(WEBHOOK)), ['ETag']), **NOT_FOUND,
+             **WRITE_ERRORS,
+             '422': problem_response('The URL cannot receive webhooks, or you see no such list.',
+                                     problems.WEBHOOK_URL_REFUSED, problems.UNSEEN_WEBHOOK_LIST)},
+            parameters=['WebhookId'], body=request_body('WebhookPatch', WEBHOOK)),
+        'delete': operation(
+            'deleteWebhook', 'webhooks', 'Delete a webhook', 'With its deliveries, sent or not.',
+            {'200': response('Deleted.', json_content(schema('Message'), problems.WEBHOOK_DELETED.example_body()),
+                             ['ETag']), **NOT_FOUND},
+            parameters=['WebhookId']),
+    },
+    '/webhooks/{webhook_id}/secret': {'post': operation(
+        'rotateWebhookSecret', 'webhooks', 'Rotate a webhook\'s secret',
+        'A new signing secret, shown this once. For 24 hours the one before signs too (webhook-signature then '
+        'holds two signatures), so your receiver can take the new one meanwhile.',
+        {'200': response('The webhook and its new secret.',
+                         json_content(schema('WebhookWithSecret'), SCHEMAS['WebhookWithSecret']['examples'][0]),
+                         ['ETag']), **NOT_FOUND},
+        parameters=['WebhookId'])},
+    '/webhooks/{webhook_id}/deliveries': {'get': operation(
+        'listWebhookDeliveries', 'webhooks', 'A webhook\'s deliveries',
+        'The newest first, one page at a time, each with its last attempt (status, latency, the start of the '
+        'answer); kept WEBHOOK_KEEP_DAYS.',
+        {'200': list_response('A page of deliveries.', schema('Delivery'), example(DELIVERY)), **NOT_MODIFIED,
+         **NOT_FOUND},
+        parameters=['WebhookId', 'Page', 'Limit', 'IfNoneMatch'])},
+    '/webhooks/{webhook_id}/deliveries/{message_id}/redeliver': {'post': operation(
+        'redeliverWebhookDelivery', 'webhooks', 'Send a delivery again',
+        'As soon as a worker can, with the same webhook-id (a receiver that has it already drops it).',
+        {'202': response('Queued.', json_content(schema('Delivery'), example(DELIVERY)), ['ETag']), **NOT_FOUND},
+        parameters=['WebhookId', 'MessageId'])},
+    '/webhooks/{webhook_id}/ping': {'post': operation(
+        'pingWebhook', 'webhooks', 'Send a test event',
+        'An event of type `ping` ({"webhook_id": …} as its data), as soon as a worker can: its delivery shows how '
+        'it went.',
+        {'202': response('Queued.', json_content(schema('Delivery'), {**example(DELIVERY), 'event_type': 'ping'}),
+                         ['ETag']), **NOT_FOUND},
+        parameters=['WebhookId'])},
+    '/events': {'get': operation(
+        'streamEvents', 'webhooks', 'A live stream of your changes',
+        'Server-Sent Events: each change to what you see, as an event named by its type (`item.completed`…, and '
+        '`label.*` and `*.deleted` too) whose data is {"type", "data"}: the object as GET /sync shows it (a '
+        'deletion: {"id"}). It is a sync that goes on: an event\'s id is a sync cursor, so reconnecting with '
+        'Last-Event-ID (or `cursor`, any sync cursor) misses nothing, though a change may come twice. Without '
+        'either, it starts from now. A comment line every EVENT_HEARTBEAT_SECONDS keeps it open; it ends when '
+        'the access token expires or after EVENT_STREAM_MAX_SECONDS (reconnect), or with an event `problem` '
+        '(its data a problem document: the session ended, the cursor too old). At most '
+        'EVENT_STREAMS_PER_ACCOUNT streams per account and EVENT_STREAMS_PER_WORKER per worker process.',
+        {'200': response('The stream (text/event-stream).', {'text/event-stream': {
+            'schema': {'type': 'string'},
+            'example': 'retry: 2000\n\nevent: item.completed\ndata: {"type":"item.completed","data":{"id":7}}\n'
+                       'id: WzE3LG51bGwsbnVsbCxudWxsXQ\n\n'}}),
+         '429': problem_response('You have EVENT_STREAMS_PER_ACCOUNT streams open here already.',
+                                 problems.TOO_MANY_STREAMS, headers=['Retry-After'])},
+        parameters=['Cursor', 'LastEventId'])},
     '/bucketlists/{bucketlist_id}/activity': {'get': operation(
         'listBucketlistActivity', 'activity', 'The activity of a bucketlist',
         'Who changed what in it, the newest first, one page at a time: items created, edited (each field as [old, '
@@ -1283,9 +1413,23 @@ DOCUMENT = {
              {'name': 'labels', 'description': 'Your own labels, which you put on the items you see.'},
              {'name': 'activity', 'description': 'Who changed what in your lists, and every completion.'},
              {'name': 'trash', 'description': 'Deleted bucketlists and items, until restored or purged (TRASH_DAYS).'},
+             {'name': 'webhooks', 'description': 'Your changes, sent to your URLs as they happen, or streamed live.'},
              {'name': 'operations', 'description': 'Health, readiness and metrics, for operators.'}],
     'security': [{'bearerAuth': []}],
     'paths': PATHS,
+    # What the service sends to your webhooks (POST /webhooks): one POST per event.
+    'webhooks': {event: {'post': {
+        'operationId': 'on' + ''.join(part.title() for part in event.split('.')), 'tags': ['webhooks'],
+        'summary': f'An event {event}', 'description': 'Signed as Standard Webhooks says: verify webhook-signature '
+        'with your secret over the webhook-id, webhook-timestamp and the body, and drop a webhook-id seen before.',
+        'security': [],
+        'parameters': [{'name': name, 'in': 'header', 'required': True, 'schema': {'type': 'string'}}
+                       for name in ('webhook-id', 'webhook-timestamp', 'webhook-signature')],
+        'requestBody': {'required': True, 'content': {'application/json': {'schema': {
+            **schema('Event')}, 'example': {'type': event, 'timestamp': EXAMPLE_TIME, 'data': ACTIVITY_EXAMPLE}}}},
+        'responses': {'2XX': {'description': 'Received: anything else (or no answer within '
+                                             'WEBHOOK_TIMEOUT_SECONDS) is tried again.'}}}}
+        for event in EVENT_TYPES},
     'components': {
         'securitySchemes': {'bearerAuth': {
             'type': 'http', 'scheme': 'bearer',

@@ -76,6 +76,13 @@ KINDS = {
                                                          'changed.'),
     'list-in-trash': ('Bucketlist in the trash', 'The item was deleted from a bucketlist that is in the trash now: '
                                                  'restore the bucketlist first, then the item.'),
+    'webhook-url-refused': ('Webhook URL refused', 'A webhook must be an https URL (http only where the service '
+                                                    'allows it) of a public host: not this machine, a private network '
+                                                    'or a link-local (metadata) address.'),
+    'webhooks-scope': ('Webhooks scope needed', 'Webhooks send the account\'s changes to a URL: only a session or an '
+                                                'API token with the webhooks scope manages them.'),
+    'too-many-streams': ('Too many streams', 'The account has EVENT_STREAMS_PER_ACCOUNT event streams open on this '
+                                             'worker already: close one, or wait, then connect again.'),
     'unknown-temp-id': ('Unknown temp id', 'A sync command names a temp_id that no earlier command of its batch '
                                            'gave: nothing ran.'),
     'failed-dependency': ('Failed dependency', "A sync command names the temp_id of an earlier command that failed: "
@@ -213,6 +220,23 @@ RECURRENCE_WITHOUT_DATE = Problem(422, 'recurrence-without-date',
                                   'A recurrence needs a due_date: send one with it, or clear the recurrence.')
 UNSUPPORTED_RECURRENCE = Problem(422, 'unsupported-recurrence', 'This recurrence cannot be kept: {reason}',
                                  reason='FREQ=DAILY takes no BYDAY here.')
+NO_SUCH_WEBHOOK = Problem(404, 'not-found', 'You have no webhook {webhook_id}.', webhook_id=1)
+NO_SUCH_DELIVERY = Problem(404, 'not-found', 'Webhook {webhook_id} has no delivery {message_id}.', webhook_id=1,
+                           message_id=42)
+UNSEEN_WEBHOOK_LIST = Problem(422, 'invalid-fields', 'You see no bucketlist {bucketlist_id}.', bucketlist_id=1)
+WEBHOOK_QUOTA = Problem(
+    409, 'quota-exceeded',
+    'You already have {most} webhooks, the most one account may hold (MAX_WEBHOOKS_PER_USER): delete one first.',
+    most=settings.MAX_WEBHOOKS_PER_USER)
+WEBHOOK_URL_REFUSED = Problem(422, 'webhook-url-refused', 'This URL cannot receive webhooks: {reason}.',
+                              reason='its host is a loopback address')
+WEBHOOK_SCOPE = Problem(403, 'webhooks-scope', 'Only a session or an API token with the webhooks scope manages '
+                                               'webhooks.')
+TOO_MANY_STREAMS = Problem(429, 'too-many-streams',
+                           'You have {most} event streams open here already (EVENT_STREAMS_PER_ACCOUNT).',
+                           most=settings.EVENT_STREAMS_PER_ACCOUNT)
+STREAMS_FULL = Problem(503, None, 'This worker holds all the event streams it may (EVENT_STREAMS_PER_WORKER): '
+                                  'connect again in a moment.')
 IDEMPOTENCY_KEY_REUSED = Problem(422, 'idempotency-key-reused',
                                  'This Idempotency-Key was already used for a different request.')
 UNKNOWN_TEMP_ID = Problem(422, 'unknown-temp-id', '{name} names the temp_id {temp_id!r}, which no earlier command '
@@ -263,6 +287,7 @@ PASSWORD_CHANGED = Message('Your password was changed: every session ended; use 
 API_TOKEN_REVOKED = Message('The API token was revoked.')
 BUCKETLIST_DELETED = Message('bucketlist {bucketlist_id} deleted successfully', bucketlist_id=1)
 STEP_DELETED = Message('step {step_id} deleted successfully', step_id=1)
+WEBHOOK_DELETED = Message('webhook {webhook_id} deleted successfully', webhook_id=1)
 LABEL_DELETED = Message('label {label_id} deleted successfully', label_id=1)
 ITEM_DELETED = Message('item {item_id} deleted successfully', item_id=1)
 BUCKETLIST_PURGED = Message('bucketlist {bucketlist_id} deleted for good', bucketlist_id=1)

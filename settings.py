@@ -34,6 +34,26 @@ def number(name, default, minimum=0.0):
     return value
 
 
+def numbers(name, default):
+    """The setting ``name``: comma-separated numbers of at least 0 (one at least)."""
+    text = os.environ.get(name, default).strip()
+    try:
+        values = [float(part) for part in text.split(',')]
+    except ValueError:
+        values = []
+    if not values or not all(0 <= value < float('inf') for value in values):
+        sys.exit(f'{name} must be numbers of at least 0, separated by commas, not {text[:80]!r}')
+    return values
+
+
+def flag(name):
+    """The on/off setting ``name``: 1 or 0 (unset: 0)."""
+    text = os.environ.get(name, '0').strip()
+    if text not in ('0', '1'):
+        sys.exit(f'{name} must be 1 or 0, not {text!r}')
+    return text == '1'
+
+
 def _postgres_pool_url(url):
     # Hosting providers hand out postgres:// and postgresql:// URLs; we always
     # want the pooled flavour so a request never pays for a new connection.
@@ -125,6 +145,33 @@ SYNC_TOMBSTONE_DAYS = integer('SYNC_TOMBSTONE_DAYS', 30, minimum=1)
 SYNC_MAX_COMMANDS = integer('SYNC_MAX_COMMANDS', 100, minimum=1)
 TRASH_DAYS = integer('TRASH_DAYS', 30, minimum=1)  # how long a deleted list or item can be restored
 ACTIVITY_DAYS = integer('ACTIVITY_DAYS', 365, minimum=1)  # how long a list's activity is kept
+
+# Webhooks (webhooks.py, worker.py). A receiver gets WEBHOOK_TIMEOUT_SECONDS to answer; a delivery
+# that fails is tried again after each of WEBHOOK_RETRY_SECONDS in turn (about a day), then its
+# endpoint is turned off. A worker process makes WEBHOOK_CONCURRENCY deliveries at once, at most
+# one at a time to each endpoint, and looks for due ones every WEBHOOK_POLL_SECONDS when idle.
+MAX_WEBHOOKS_PER_USER = integer('MAX_WEBHOOKS_PER_USER', 10, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = number('WEBHOOK_TIMEOUT_SECONDS', 10, minimum=0.1)
+WEBHOOK_RETRY_SECONDS = numbers('WEBHOOK_RETRY_SECONDS', '5,300,1800,7200,18000,36000,36000')
+WEBHOOK_CONCURRENCY = integer('WEBHOOK_CONCURRENCY', 8, minimum=1)
+WEBHOOK_POLL_SECONDS = number('WEBHOOK_POLL_SECONDS', 1, minimum=0.01)
+WEBHOOK_KEEP_DAYS = integer('WEBHOOK_KEEP_DAYS', 7, minimum=1)  # the delivery log's
+# Receivers must be https and public; development may allow http, and tests private addresses
+# (never production or staging: a webhook could then reach the host's own services).
+WEBHOOK_ALLOW_HTTP = flag('WEBHOOK_ALLOW_HTTP')
+WEBHOOK_ALLOW_PRIVATE = flag('WEBHOOK_ALLOW_PRIVATE')
+if WEBHOOK_ALLOW_PRIVATE and APP_SETTINGS in ('production', 'staging'):
+    sys.exit(f'WEBHOOK_ALLOW_PRIVATE is for tests only: it must not be set when APP_SETTINGS={APP_SETTINGS}')
+
+# Live event streams (GET /events): at most this many open at once per account and per worker
+# process; a comment every EVENT_HEARTBEAT_SECONDS keeps idle ones open through proxies; a stream
+# ends after EVENT_STREAM_MAX_SECONDS (the client resumes it with Last-Event-ID). On SQLite, which
+# cannot wake them, streams look for changes every EVENT_POLL_SECONDS.
+EVENT_STREAMS_PER_ACCOUNT = integer('EVENT_STREAMS_PER_ACCOUNT', 5, minimum=1)
+EVENT_STREAMS_PER_WORKER = integer('EVENT_STREAMS_PER_WORKER', 500, minimum=1)
+EVENT_HEARTBEAT_SECONDS = number('EVENT_HEARTBEAT_SECONDS', 15, minimum=0.1)
+EVENT_STREAM_MAX_SECONDS = number('EVENT_STREAM_MAX_SECONDS', 3600, minimum=1)
+EVENT_POLL_SECONDS = number('EVENT_POLL_SECONDS', 1, minimum=0.05)
 
 PORT = integer('PORT', 8000)
 # /health answers within this, database or not: load balancers give up on it after a few seconds.

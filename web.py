@@ -50,6 +50,7 @@ from problems import (
     SESSION_SCOPE,
     TOO_MANY_ATTEMPTS,
     UNSUPPORTED_MEDIA_TYPE,
+    WEBHOOK_SCOPE,
     APIError,
     type_uri,
 )
@@ -387,6 +388,8 @@ def refuse_out_of_scope(needed, token_scope):
         raise SESSION_SCOPE()
     if needed == 'write' and token_scope != 'write':
         raise READ_SCOPE()
+    if needed == 'webhooks' and token_scope != 'webhooks':
+        raise WEBHOOK_SCOPE()
 
 
 class QueryParamsPlugin:
@@ -448,7 +451,7 @@ def start_request():
         raise HTTPResponse(status=204, **{
             'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
             'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, If-None-Match, '
-                                            'Idempotency-Key, X-Request-ID',
+                                            'Idempotency-Key, Last-Event-ID, X-Request-ID',
             'Access-Control-Max-Age': '600'})
 
 
