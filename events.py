@@ -13,15 +13,15 @@ import logging
 import threading
 import time
 from collections import defaultdict
-
-from bottle import HTTPError
+from datetime import timedelta
 
 import metrics
 import settings
-from database import ON_POSTGRESQL, UNDER_GEVENT, db
+from database import ON_POSTGRESQL, UNDER_GEVENT, db, utcnow
+from fields import timestamp
 from migrations import EVENTS_CHANNEL
 from problems import STREAMS_FULL, TOO_MANY_STREAMS
-from web import problem_of
+from web import error_of, problem_of
 
 log = logging.getLogger('bucketlist.events')
 
@@ -29,30 +29,36 @@ WAKES = ON_POSTGRESQL and UNDER_GEVENT and settings.DATABASE_POOLER == 'none'
 KINDS = ('bucketlists', 'items', 'steps', 'labels')  # in the order a sync's answer holds them
 SINGULAR = {'bucketlists': 'bucketlist', 'items': 'item', 'steps': 'step', 'labels': 'label'}
 RETRY_MS = 2000  # how soon a browser's EventSource reconnects
+# A write's time is taken before it commits: one that commits this much after a stream's look
+# still counts as new at the next.
+COMMIT_SLACK = timedelta(seconds=5)
 
 # {user_id: the wake-up events of their open streams in this process}
 streams = defaultdict(set)
 _guard = threading.Lock()
 
 
-def event_type(kind, shown):
-    """The event type of a changed object as a sync shows it: created (never changed since),
-    completed (an item whose last change ticked it), or updated."""
-    if shown.get('date_created') is not None and shown.get('date_created') == shown.get('date_modified'):
+def event_type(kind, shown, since):
+    """The event type of a changed object as a sync shows it: created (since ``since``, an ISO
+    time, and never changed after), completed (an item ticked since), or updated. A change that
+    moves others (an item deleted closes up the positions after it) changes them without a new
+    ``date_modified``: the times tell those from new ones, and a stream resumed says ``updated``
+    of what was created while it was away."""
+    if shown.get('date_created', '') >= since and shown.get('date_created') == shown.get('date_modified'):
         return f'{SINGULAR[kind]}.created'
-    if kind == 'items' and shown.get('done') and shown.get('done_at') == shown.get('date_modified'):
+    if kind == 'items' and shown.get('done') and (shown.get('done_at') or '') >= since:
         return 'item.completed'
     return f'{SINGULAR[kind]}.updated'
 
 
-def events_of(answer):
+def events_of(answer, since):
     """The SSE events of one sync answer: deletions first, as a client applies them."""
     for kind in KINDS:
         for object_id in answer['deleted'][kind]:
             yield f'{SINGULAR[kind]}.deleted', {'id': object_id}
     for kind in KINDS:
         for shown in answer[kind]:
-            yield event_type(kind, shown), shown
+            yield event_type(kind, shown, since), shown
 
 
 def frame(event, data=None, event_id=None):
@@ -73,7 +79,7 @@ class Stream:
             if sum(map(len, streams.values())) >= settings.EVENT_STREAMS_PER_WORKER:
                 raise STREAMS_FULL(headers={'Retry-After': '5'})
             if len(streams[user_id]) >= settings.EVENT_STREAMS_PER_ACCOUNT:
-                raise TOO_MANY_STREAMS(headers={'Retry-After': '5'})
+                raise TOO_MANY_STREAMS(headers={'Retry-After': '5'}, most=settings.EVENT_STREAMS_PER_ACCOUNT)
             self.wake = threading.Event()
             streams[user_id].add(self.wake)
         self.user_id, self.cursor, self.next_page, self.ends_at = user_id, cursor, next_page, ends_at
@@ -87,15 +93,17 @@ class Stream:
         wait = settings.EVENT_HEARTBEAT_SECONDS if WAKES else min(settings.EVENT_POLL_SECONDS,
                                                                   settings.EVENT_HEARTBEAT_SECONDS)
         last_sent = time.monotonic()
+        looked_at = utcnow()
         while time.monotonic() < self.ends_at:
             self.wake.clear()
+            since, looked_at = timestamp(looked_at - COMMIT_SLACK), utcnow()
             try:
                 with db.connection_context():
                     answer = self.next_page(self.cursor)
             except Exception as error:  # an ended session, a cursor too old, the database away
-                yield self.problem(error)
+                yield frame('problem', problem_of(error_of(error)))
                 return
-            found = list(events_of(answer))
+            found = list(events_of(answer, since))
             self.cursor = answer['cursor']
             for number, (event, data) in enumerate(found, 1):
                 yield frame(event, data, self.cursor if number == len(found) else None)
@@ -107,14 +115,6 @@ class Stream:
                 yield b': heartbeat\n' + frame(None, event_id=self.cursor)
                 last_sent = time.monotonic()
             self.wake.wait(max(0.0, min(wait, self.ends_at - time.monotonic())))
-
-    @staticmethod
-    def problem(error):
-        """The last event of a stream that cannot go on: the problem document a request would get."""
-        if not isinstance(error, HTTPError):
-            log.exception('event stream ended')
-            error = HTTPError(503, 'The stream stopped: connect again with the last event id.')
-        return frame('problem', problem_of(error))
 
     def close(self):
         with _guard:

@@ -10,7 +10,6 @@ import re
 import unicodedata
 from datetime import date
 from html import escape
-from urllib.parse import urlsplit
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, IntegerField, TextField
 
@@ -296,24 +295,20 @@ def clean_new_password(value, from_form=False):
     return password
 
 
+# An http(s) URL a webhook may name: a host name or an IP literal, a port, a path and query of
+# printable ASCII; no user name or password (the signature proves who sends) and no fragment.
+WEBHOOK_URL_PATTERN = (r'^https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])'
+                       r'(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?'
+                       r'(?:[/?][!-"$-~]*)?$')
+
+
 def clean_webhook_url(value, from_form=False):
-    """An absolute http(s) URL without credentials; whether its scheme and host are allowed is
+    """A URL of WEBHOOK_URL_PATTERN; whether its scheme and host may receive webhooks is
     webhooks.py's to say, which knows the settings."""
     url = clean_text(value).strip()
-    if len(url) > WEBHOOK_URL_MAX_LENGTH or not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
-        raise ValueError(f'Must be an http or https URL of at most {WEBHOOK_URL_MAX_LENGTH} ASCII characters '
-                         '(a host in Unicode in its xn-- form).')
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValueError('Must be an http or https URL.') from None
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise ValueError('Must be an http or https URL with a host.')
-    if parts.username is not None or parts.password is not None:
-        raise ValueError('Must not hold a user name or password: the signature proves who sends.')
-    if parts.fragment or port == 0:
-        raise ValueError('Must not have a fragment or port 0.')
+    if len(url) > WEBHOOK_URL_MAX_LENGTH or not re.fullmatch(WEBHOOK_URL_PATTERN, url):
+        raise ValueError(f'Must be an http or https URL of at most {WEBHOOK_URL_MAX_LENGTH} ASCII characters, '
+                         'without a user name, password or fragment (a host in Unicode in its xn-- form).')
     return url
 
 
@@ -324,6 +319,8 @@ def clean_event_types(value, from_form=False):
     unknown = [event for event in value if not isinstance(event, str) or event not in EVENT_KINDS]
     if unknown:
         raise ValueError(f'Must hold event types only ({", ".join(EVENT_TYPES)}).')
+    if len(set(value)) < len(value):
+        raise ValueError('Must not name an event type twice.')
     return [event for event in EVENT_TYPES if event in value]
 
 
@@ -700,7 +697,8 @@ ACTIVITY_ENTRY = {
 # A webhook endpoint: where the account's events go (webhooks.py).
 WEBHOOK = {
     'id': read_only(ID, 1),
-    'url': Field({'type': 'string', 'format': 'uri', 'maxLength': WEBHOOK_URL_MAX_LENGTH}, clean_webhook_url,
+    'url': Field({'type': 'string', 'format': 'uri', 'maxLength': WEBHOOK_URL_MAX_LENGTH,
+                  'pattern': WEBHOOK_URL_PATTERN}, clean_webhook_url,
                  example='https://hooks.example.com/bucketlist', column=CharField(max_length=WEBHOOK_URL_MAX_LENGTH),
                  description='https (http only where WEBHOOK_ALLOW_HTTP is set); it must not reach a private, '
                              'loopback or link-local address.'),

@@ -237,7 +237,8 @@ WEBHOOK_TABLES = [
         "last_error" VARCHAR(255),
         "last_latency_ms" INTEGER,
         "last_response" TEXT)''',
-    'CREATE INDEX "webhook_messages_next_attempt_at" ON "webhook_messages" ("next_attempt_at") WHERE "state" = \'pending\'',
+    'CREATE INDEX "webhook_messages_next_attempt_at" ON "webhook_messages" ("next_attempt_at")'
+    ' WHERE "state" = \'pending\'',
     'CREATE INDEX "webhook_messages_webhook_id_id" ON "webhook_messages" ("webhook_id", "id")',
     'CREATE INDEX "webhook_messages_created_at" ON "webhook_messages" ("created_at")',
     '''CREATE TABLE "webhook_counters" (

@@ -1028,9 +1028,16 @@ PATHS = {
         '(its data a problem document: the session ended, the cursor too old). At most '
         'EVENT_STREAMS_PER_ACCOUNT streams per account and EVENT_STREAMS_PER_WORKER per worker process.',
         {'200': response('The stream (text/event-stream).', {'text/event-stream': {
-            'schema': {'type': 'string'},
-            'example': 'retry: 2000\n\nevent: item.completed\ndata: {"type":"item.completed","data":{"id":7}}\n'
-                       'id: WzE3LG51bGwsbnVsbCxudWxsXQ\n\n'}}),
+            # Each event, as OpenAPI 3.2's itemSchema reads one (3.1's schema of an event stream).
+            'schema': {'type': 'object', 'required': ['event', 'data'], 'properties': {
+                'event': {'type': 'string', 'description': 'An event type, or `problem`.'},
+                'data': {'type': 'string', 'contentMediaType': 'application/json', 'contentSchema': {
+                    'type': 'object', 'required': ['type', 'data'],
+                    'properties': {'type': {'type': 'string'}, 'data': {'type': 'object'}}}},
+                'id': {'type': 'string', 'description': 'A sync cursor: send it as Last-Event-ID.'},
+                'retry': {'type': 'integer'}}},
+            'example': {'event': 'item.completed', 'data': '{"type":"item.completed","data":{"id":7}}',
+                        'id': 'WzE3LG51bGwsbnVsbCxudWxsXQ'}}}),
          '429': problem_response('You have EVENT_STREAMS_PER_ACCOUNT streams open here already.',
                                  problems.TOO_MANY_STREAMS, headers=['Retry-After'])},
         parameters=['Cursor', 'LastEventId'])},

@@ -170,7 +170,7 @@ if WEBHOOK_ALLOW_PRIVATE and APP_SETTINGS in ('production', 'staging'):
 EVENT_STREAMS_PER_ACCOUNT = integer('EVENT_STREAMS_PER_ACCOUNT', 5, minimum=1)
 EVENT_STREAMS_PER_WORKER = integer('EVENT_STREAMS_PER_WORKER', 500, minimum=1)
 EVENT_HEARTBEAT_SECONDS = number('EVENT_HEARTBEAT_SECONDS', 15, minimum=0.1)
-EVENT_STREAM_MAX_SECONDS = number('EVENT_STREAM_MAX_SECONDS', 3600, minimum=1)
+EVENT_STREAM_MAX_SECONDS = number('EVENT_STREAM_MAX_SECONDS', 3600, minimum=0.1)
 EVENT_POLL_SECONDS = number('EVENT_POLL_SECONDS', 1, minimum=0.05)
 
 PORT = integer('PORT', 8000)
@@ -180,7 +180,7 @@ HEALTH_SECONDS = 2
 BODY_READ_SECONDS = 10
 # The running version, for /health: the release (CHANGELOG.md's newest), and where a Heroku-style
 # host says which commit it built (SOURCE_VERSION), that commit as build metadata: 3.1.0+1a2b3c4d5e6f.
-RELEASE = '3.3.0'
+RELEASE = '3.4.0'
 COMMIT = os.environ.get('SOURCE_VERSION') or os.environ.get('HEROKU_SLUG_COMMIT') or ''
 VERSION = f'{RELEASE}+{COMMIT[:12]}' if COMMIT else RELEASE
 

@@ -90,6 +90,7 @@ log.addFilter(RequestIdFilter())
 if not log.handlers:
     _handler = logging.StreamHandler()
     _handler.setFormatter(logs.formatter())
+    _handler.addFilter(RequestIdFilter())  # (a logger's filter skips its children's records: bucketlist.worker's)
     log.addHandler(_handler)
     log.setLevel(settings.LOG_LEVEL)
     log.propagate = False  # its own handler writes it; the root logger's would write it again
@@ -241,18 +242,24 @@ class ErrorsPlugin:
             except HTTPResponse:
                 raise
             except Exception as error:
-                for matches, status, detail, headers in EXCEPTION_STATUSES:
-                    if matches(error):
-                        if matches is is_database_unavailable:
-                            database_unavailable(error)
-                        elif matches is is_schema_behind:
-                            log.error('%s on %s %s: %s', SCHEMA_BEHIND.detail, request.method, request.path,
-                                      str(error).strip().splitlines()[0])
-                        raise APIError(status, detail or str(error), kind=getattr(error, 'kind', None),
-                                       **headers) from error
-                log.exception('unhandled error on %s %s', request.method, request.path)
-                raise HTTPError(500) from error
+                raise error_of(error) from error
         return wrapper
+
+
+def error_of(error):
+    """The HTTPError an exception stands for: as ``EXCEPTION_STATUSES`` says, else a 500 (logged)."""
+    if isinstance(error, HTTPError):
+        return error
+    for matches, status, detail, headers in EXCEPTION_STATUSES:
+        if matches(error):
+            if matches is is_database_unavailable:
+                database_unavailable(error)
+            elif matches is is_schema_behind:
+                log.error('%s on %s %s: %s', SCHEMA_BEHIND.detail, request.method, request.path,
+                          str(error).strip().splitlines()[0])
+            return APIError(status, detail or str(error), kind=getattr(error, 'kind', None), **headers)
+    log.exception('unhandled error on %s %s', request.method, request.path, exc_info=error)
+    return HTTPError(500)
 
 
 def database_unavailable(error):

@@ -85,7 +85,11 @@ def refused_address(address):
 
 def check_url(url):
     """422 for a URL the settings do not allow, or whose host is itself a refused address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (checks it)
+    except ValueError:  # ([1:2], no IPv6 address)
+        raise WEBHOOK_URL_REFUSED(reason='its host is not an address') from None
     if parts.scheme != 'https' and not settings.WEBHOOK_ALLOW_HTTP:
         raise WEBHOOK_URL_REFUSED(reason='it must be https (WEBHOOK_ALLOW_HTTP allows http, for development)')
     if settings.WEBHOOK_ALLOW_PRIVATE:
@@ -253,23 +257,29 @@ def claim(now=None):
                   & ((WebhookMessage.leased_until.is_null()) | (WebhookMessage.leased_until <= now))
                   & Endpoint.disabled_at.is_null() & WebhookMessage.webhook.not_in(in_flight))
            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(1))
-    with db.atomic('IMMEDIATE') if not ON_POSTGRESQL else db.atomic():
-        message_id = (due.for_update('FOR UPDATE OF "t1" SKIP LOCKED') if ON_POSTGRESQL else due).scalar()
-        if message_id is None:
-            return None
-        WebhookMessage.update(leased_until=lease, attempts=WebhookMessage.attempts + 1).where(
-            WebhookMessage.id == message_id).execute()
-        message = WebhookMessage.get_by_id(message_id)
-        endpoint = Endpoint.get_by_id(message.webhook_id)
-        if message.body is None:
-            entry = Activity.get_or_none(Activity.id == message.activity_id)
-            event_type = entry and EVENT_OF_KIND.get(entry.kind)
-            if event_type is None or event_type not in json.loads(endpoint.events):
-                message.delete_instance()
-                return claim(now)
-            message.event_type, message.body = event_type, event_body(event_type, entry.at, activity_json(entry))
-            message.save()
-    return message, endpoint
+    while True:
+        with db.atomic():  # (SQLite's transactions are IMMEDIATE: one claim at a time)
+            # Locking the endpoint's row, not only the message's, keeps a second claim of the same
+            # instant off the endpoint's next message. NO KEY UPDATE: the outbox's inserts, which
+            # check their foreign key to it, do not wait.
+            message_id = (due.for_update('FOR NO KEY UPDATE OF "t2" SKIP LOCKED') if ON_POSTGRESQL
+                          else due).scalar()
+            if message_id is None:
+                return None
+            WebhookMessage.update(leased_until=lease, attempts=WebhookMessage.attempts + 1).where(
+                WebhookMessage.id == message_id).execute()
+            message = WebhookMessage.get_by_id(message_id)
+            endpoint = Endpoint.get_by_id(message.webhook_id)
+            if message.body is None:
+                entry = Activity.get_or_none(Activity.id == message.activity_id)
+                event_type = entry and EVENT_OF_KIND.get(entry.kind)
+                if event_type is None or event_type not in json.loads(endpoint.events):
+                    message.delete_instance()
+                    continue
+                message.event_type, message.body = event_type, event_body(event_type, entry.at,
+                                                                          activity_json(entry))
+                message.save()
+            return message, endpoint
 
 
 class Refused(Exception):

@@ -12,14 +12,14 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 
-import logs
 import settings
 import webhooks
 from database import ON_POSTGRESQL, db
 from migrations import EVENTS_CHANNEL
 
-log = logging.getLogger('bucketlist.worker')
+log = logging.getLogger('bucketlist.worker')  # (written by web.py's handler of bucketlist, as LOG_FORMAT says)
 FORGET_EVERY_SECONDS = 60  # how often the delivery log past WEBHOOK_KEEP_DAYS is trimmed
 
 
@@ -40,7 +40,7 @@ class Worker:
         while not self.stopping.wait(1):
             if time.monotonic() - last_forget > FORGET_EVERY_SECONDS:
                 last_forget = time.monotonic()
-                self.guarded(lambda: webhooks.forget_old())
+                self.guarded(webhooks.forget_old)
         for thread in threads:
             thread.join()
 
@@ -59,7 +59,7 @@ class Worker:
             self.work.set()  # (another thread may find one more)
             message, endpoint = claimed
             status, error, latency_ms, excerpt = webhooks.deliver(message, endpoint)
-            outcome = self.guarded(lambda: webhooks.record(message, endpoint, status, error, latency_ms, excerpt))
+            outcome = self.guarded(partial(webhooks.record, message, endpoint, status, error, latency_ms, excerpt))
             log.info('webhook %s %s to endpoint %s (attempt %s): %s, %s ms', message.message_id, message.event_type,
                      endpoint.id, message.attempts, outcome or 'not recorded (the database?)',
                      latency_ms)
@@ -98,10 +98,6 @@ def main(argv):
     parser.add_argument('--concurrency', type=int, default=settings.WEBHOOK_CONCURRENCY,
                         help='deliveries at once (default: WEBHOOK_CONCURRENCY, %(default)s)')
     args = parser.parse_args(argv)
-    handler = logging.StreamHandler()
-    handler.setFormatter(logs.formatter())
-    handler.addFilter(lambda record: setattr(record, 'request_id', getattr(record, 'request_id', '-')) or True)
-    logging.basicConfig(level=settings.LOG_LEVEL, handlers=[handler])
     worker = Worker(max(1, args.concurrency))
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

@@ -1,7 +1,8 @@
 // The browsable API's script. The API wants a Bearer token, which a link or a form cannot send,
 // so this fetches the page's own URL as JSON with the token kept in sessionStorage, shows the
-// response, and sends the page's forms. The DOM is built with textContent, append and
-// createElement only: API data never becomes markup.
+// response, and sends the page's forms. While logged in it follows GET /events and fetches the
+// page's data again when another tab (or anyone sharing the list) changes it. The DOM is built
+// with textContent, append and createElement only: API data never becomes markup.
 'use strict'
 
 const TOKEN = 'bucketlist.token'
@@ -9,6 +10,10 @@ const REFRESH = 'bucketlist.refresh'  // renews TOKEN when it expires, for as lo
 const EMAIL = 'bucketlist.email'
 const FLASH = 'bucketlist.flash'  // a result to show on the next page (after a delete)
 let shown = null  // the resource the page shows, once loaded: a move starts from its position
+let shownIds = new Set()  // every id in the answer shown: the live updates' test of what it shows
+let shownAnswer = null  // the status and body shown: a live refresh that gets them again redraws nothing
+let loads = 0  // each load's number: only the latest one's answer is shown, whichever comes back first
+let renewing = null  // the token renewal under way, which every request that needs one waits for
 
 function byId(id) {
   return document.getElementById(id)
@@ -45,9 +50,17 @@ async function send(method, url, body, renewed) {
   return {response, text, data}
 }
 
-// True when the refresh token was exchanged for new tokens. Only a refused one (401: the session
-// ended) is forgotten with the access token; a busy server (503, 429) may renew it next time.
-async function renewTokens() {
+// True when the refresh token was exchanged for new tokens. Only one exchange at a time: the
+// event stream and a request may find the token expired together, and a refresh token used twice
+// ends the session.
+function renewTokens() {
+  if (!renewing) renewing = exchangeRefreshToken().finally(() => { renewing = null })
+  return renewing
+}
+
+// Only a refused refresh token (401: the session ended) is forgotten with the access token; a
+// busy server (503, 429) may renew it next time.
+async function exchangeRefreshToken() {
   const refreshToken = sessionStorage.getItem(REFRESH)
   if (!refreshToken) return false
   const response = await fetch('/auth/refresh', {
@@ -72,11 +85,21 @@ function forgetToken() {
 
 // --- Showing the resource -----------------------------------------------------------------------
 
-async function load() {
+// Fetches the page's resource and shows it. Live: a refresh for a change made elsewhere, which
+// redraws only if something changed, and keeps what the person is typing (see prefill).
+async function load(live = false) {
+  const number = ++loads
   const {response, text, data} = await send('GET', location.pathname + location.search)
+  if (number !== loads) return  // a later load is under way: its answer is the newer one
   // A token the API refuses even after a refresh (the session ended) is no use to keep.
   if (response.status === 401) forgetToken()
   const token = sessionStorage.getItem(TOKEN)
+  if (token) listen()
+  else stopListening()
+  // The same answer again (the change was elsewhere in the account): nothing to redraw, no focus lost.
+  const answer = `${response.status}\n${text}`
+  if (live && answer === shownAnswer) return
+  shownAnswer = answer
   byId('signed-in').hidden = !token
   byId('sign-in').hidden = Boolean(token)
   byId('forms').hidden = !token
@@ -92,7 +115,18 @@ async function load() {
   if (data === null) body.textContent = text
   else writeJson(body, data, '')
   shown = response.ok && data !== null && !Array.isArray(data) ? data : null
-  if (shown) prefill(shown)
+  shownIds = idsIn(data, new Set())
+  if (shown) prefill(shown, live)
+}
+
+function idsIn(value, ids) {
+  if (value !== null && typeof value === 'object') {
+    for (const [key, entry] of Object.entries(value)) {
+      if (key === 'id' && Number.isInteger(entry)) ids.add(entry)
+      else idsIn(entry, ids)
+    }
+  }
+  return ids
 }
 
 // The URL a value links to: ids of bucketlists, items and labels, an item's bucketlist. Only integers
@@ -156,15 +190,181 @@ function showPages(header) {
   }
 }
 
-// Fills the edit forms with the resource's current values.
-function prefill(resource) {
+// Fills the edit forms with the resource's current values. A live refresh leaves alone a form the
+// person is editing (changed since it was filled, or a field of it focused): their typing is
+// theirs, and the response above shows what changed.
+function prefill(resource, live) {
   for (const form of document.querySelectorAll('form[data-prefill]')) {
+    if (live && beingEdited(form)) continue
+    delete form.dataset.edited
     for (const field of form.elements) {
       if (!(field.name in resource)) continue
       if (field.type === 'checkbox') field.checked = resource[field.name] === true
       else field.value = resource[field.name] === null ? '' : String(resource[field.name])
     }
   }
+}
+
+function beingEdited(form) {
+  const focused = document.activeElement
+  return 'edited' in form.dataset || (form.contains(focused) && focused.matches('input, select, textarea'))
+}
+
+// --- Live updates -------------------------------------------------------------------------------
+// GET /events streams the account's changes as Server-Sent Events. EventSource cannot send the
+// Bearer token, so the stream is read with fetch. A stream ends (after a while, with its access
+// token): it is opened again from the last event's id (Last-Event-ID), which misses nothing.
+
+const RETRY_MS = 2000  // the wait before opening the stream again, until a stream's retry field says
+const MOST_MS = 30000  // the longest wait, after failures in a row
+const SETTLE_MS = 250  // a change comes as a burst of events (one per object): one fetch for the burst
+let listening = null  // the AbortController of the live updates while they run
+let refreshTimer = null
+
+// Starts the live updates, once: a later load finds them running.
+function listen() {
+  if (listening) return
+  listening = new AbortController()
+  follow(listening.signal)
+}
+
+// Ends them: logged out, or leaving the page (its fetch is aborted, not left to the browser).
+function stopListening() {
+  if (listening) listening.abort()
+  listening = null
+}
+
+// Opens the stream again and again while the page listens: a while after it ended, longer after
+// failures in a row (the server away, too many streams).
+async function follow(signal) {
+  const stream = {lastId: null, retry: RETRY_MS}
+  let failures = 0
+  while (!signal.aborted) {
+    let outcome
+    try {
+      outcome = await readEvents(signal, stream)
+    } catch {
+      outcome = 'failed'  // the network, or the stream cut off (an abort too: the loop ends)
+    }
+    if (signal.aborted) return
+    if (outcome === 'stop') {
+      // The session ended (a logout, maybe in another tab): the page shows what the API now says.
+      stopListening()
+      load(true).catch(() => {})
+      return
+    }
+    failures = outcome === 'failed' ? failures + 1 : 0
+    await pause(Math.min(stream.retry * 2 ** failures, MOST_MS), signal)
+  }
+}
+
+// One stream, read to its end. How it ended: 'ended' (as streams do), 'failed' or 'stop' (the
+// session is over).
+async function readEvents(signal, stream, renewed) {
+  const token = sessionStorage.getItem(TOKEN)
+  if (!token) return 'stop'
+  const headers = {Accept: 'text/event-stream', Authorization: 'Bearer ' + token}
+  if (stream.lastId) headers['Last-Event-ID'] = stream.lastId
+  const response = await fetch('/events', {headers, cache: 'no-store', signal})
+  // As send does: an expired access token is renewed, and the stream asked for once more.
+  if (response.status === 401) return !renewed && await renewTokens() ? readEvents(signal, stream, true) : 'stop'
+  if (response.status === 400 && stream.lastId) {
+    stream.lastId = null  // an id the server no longer takes: from now, as below
+    return 'ended'
+  }
+  if (!response.ok || !response.body) return 'failed'
+  // Without an id the stream starts from now: what changed since the page's data was fetched is
+  // not in it, so the data is fetched again.
+  if (!stream.lastId) refreshSoon()
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ''
+  for (;;) {
+    const {value, done} = await reader.read()
+    if (done) return 'ended'
+    // Events end with a blank line (this server ends its lines with \n); the last part may be half an event.
+    const blocks = (buffer + value).split('\n\n')
+    buffer = blocks.pop()
+    for (const block of blocks) {
+      const outcome = dispatch(block, stream)
+      if (outcome) {
+        reader.cancel().catch(() => {})
+        return outcome
+      }
+    }
+  }
+}
+
+// One event: its fields (name: value, data lines joined); a line starting with ':' is a comment
+// (a heartbeat). Says how the stream ended if the event ends it (a problem), else nothing.
+function dispatch(block, stream) {
+  const fields = {}
+  for (const line of block.split('\n')) {
+    if (!line || line.startsWith(':')) continue
+    const colon = line.indexOf(':')
+    const name = colon < 0 ? line : line.slice(0, colon)
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+    fields[name] = name === 'data' && 'data' in fields ? fields.data + '\n' + value : value
+  }
+  if (/^[0-9]+$/.test(fields.retry || '')) stream.retry = Number(fields.retry)
+  if ('data' in fields) {
+    let event = null
+    try {
+      event = JSON.parse(fields.data)
+    } catch {
+      // Not JSON: no event of this API's.
+    }
+    if (event && event.type === 'problem') return afterProblem(event.data, stream)
+    if (event && typeof event.type === 'string' && concerns(event.type, event.data || {})) refreshSoon()
+  }
+  if ('id' in fields) stream.lastId = fields.id  // the sync cursor after the events so far
+  return null
+}
+
+// A problem is a stream's last event. 401: the session ended. 410: the last id is too old to go on
+// from, so from now. Anything else (the database away): try again in a while.
+function afterProblem(problem, stream) {
+  const status = problem && problem.status
+  if (status === 401) return 'stop'
+  if (status === 410) {
+    stream.lastId = null
+    return 'ended'
+  }
+  return 'failed'
+}
+
+// Whether a change may alter what the page shows. Under a bucketlist's URL: a change of the list
+// or of its items, or of anything else the page shows by id (a step of an item shown, an item
+// moved to another list, a deletion, which names only an id; ids of other kinds may match too,
+// which costs only a fetch). Any other page (all lists, today's items, labels, the trash...) may
+// show anything of the account's: any change.
+function concerns(type, data) {
+  const under = location.pathname.match(/^\/bucketlists\/([0-9]+)/)
+  if (!under) return true
+  const listId = Number(under[1])
+  if (data.bucketlist_id === listId || (type.startsWith('bucketlist.') && data.id === listId)) return true
+  return shownIds.has(data.id) || shownIds.has(data.item_id)
+}
+
+function refreshSoon() {
+  if (refreshTimer !== null) return
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null
+    // A failed refresh leaves the page as it was: the next change tries again.
+    load(true).catch(() => {})
+  }, SETTLE_MS)
+}
+
+// Resolves after ms milliseconds, or at once when the live updates stop.
+function pause(ms, signal) {
+  return new Promise(resolve => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done)
+  })
 }
 
 // --- Sending forms ------------------------------------------------------------------------------
@@ -280,5 +480,14 @@ function showFailure(error) {
 for (const form of document.querySelectorAll('form[data-method]')) {
   form.addEventListener('submit', (event) => submit(event).catch(showFailure))
 }
+// A form filled with the resource's values that the person changed is theirs until sent (prefill).
+for (const form of document.querySelectorAll('form[data-prefill]')) {
+  form.addEventListener('input', () => { form.dataset.edited = '' })
+}
+// Leaving the page closes its stream; coming back to it (the back button) brings it up to date.
+addEventListener('pagehide', stopListening)
+addEventListener('pageshow', (event) => {
+  if (event.persisted) load(true).catch(() => {})
+})
 showFlash()
 load().catch(showFailure)

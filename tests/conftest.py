@@ -9,6 +9,8 @@ import pytest
 # Settings are read once at import: choose the database before anything imports them.
 os.environ['APP_SETTINGS'] = 'testing'
 os.environ['TOKEN_TTL_SECONDS'] = os.environ.get('TOKEN_TTL_SECONDS', '3600')
+# A GET /events stream ends this soon, so that a test reading every route reads it whole.
+os.environ['EVENT_STREAM_MAX_SECONDS'], os.environ['EVENT_POLL_SECONDS'] = '0.2', '0.05'
 TEST_DIR = tempfile.mkdtemp(prefix='bucketlist-tests-')
 os.environ['DATABASE_URL'] = (os.environ.get('TEST_DATABASE_URL')
                               or f'sqlite:///{TEST_DIR}/test.db')

@@ -116,7 +116,7 @@ def routes(public=None):
 
 PATH_IDS = {'<bucketlist_id:id>': '{b}', '<item_id:id>': '{i}', '<session_id:id>': '{s}', '<token_id:id>': '{t}',
             '<user_id:id>': '{u}', '<invitation_id:id>': '{n}', '<label_id:id>': '{l}',
-            '<step_id:id>': '{p}'}
+            '<step_id:id>': '{p}', '<webhook_id:id>': '{w}', '<message_id:id>': '{m}'}
 
 
 def path_template(rule):
@@ -128,8 +128,8 @@ def path_template(rule):
     return rule
 
 
-def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1, l=1, p=1):  # noqa: E741
-    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n, l=l, p=p)
+def example_path(rule, b=1, i=1, s=1, t=1, u=1, n=1, l=1, p=1, w=1, m=1):  # noqa: E741
+    return path_template(rule).format(b=b, i=i, s=s, t=t, u=u, n=n, l=l, p=p, w=w, m=m)
 
 
 def set_back_an_hour(model, row_id, user, url):

@@ -223,6 +223,10 @@ RECORDS = {
     ('POST', '/labels'): NOT_A_LIST_CHANGE, ('PATCH', '/labels/<label_id:id>'): NOT_A_LIST_CHANGE,
     ('DELETE', '/labels/<label_id:id>'): 'labels are their account\'s alone: nobody else sees them on items',
     ('POST', '/sync'): 'what the route of each command records',
+    **{(method, rule): NOT_A_LIST_CHANGE for method, rule in [
+        ('POST', '/webhooks'), ('PATCH', '/webhooks/<webhook_id:id>'), ('DELETE', '/webhooks/<webhook_id:id>'),
+        ('POST', '/webhooks/<webhook_id:id>/secret'), ('POST', '/webhooks/<webhook_id:id>/ping'),
+        ('POST', '/webhooks/<webhook_id:id>/deliveries/<message_id:id>/redeliver')]},
 }
 WRITES = {(method, rule) for method, rule, _ in routes() if method in ('POST', 'PUT', 'PATCH', 'DELETE')}
 

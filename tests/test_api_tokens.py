@@ -171,6 +171,16 @@ SCOPES = {
     ('GET', '/invitations'): 'read',
     ('POST', '/invitations/<invitation_id:id>/accept'): 'write',
     ('POST', '/invitations/<invitation_id:id>/decline'): 'write',
+    ('GET', '/events'): 'read',
+    ('POST', '/webhooks'): 'webhooks',
+    ('GET', '/webhooks'): 'webhooks',
+    ('GET', '/webhooks/<webhook_id:id>'): 'webhooks',
+    ('PATCH', '/webhooks/<webhook_id:id>'): 'webhooks',
+    ('DELETE', '/webhooks/<webhook_id:id>'): 'webhooks',
+    ('POST', '/webhooks/<webhook_id:id>/secret'): 'webhooks',
+    ('GET', '/webhooks/<webhook_id:id>/deliveries'): 'webhooks',
+    ('POST', '/webhooks/<webhook_id:id>/deliveries/<message_id:id>/redeliver'): 'webhooks',
+    ('POST', '/webhooks/<webhook_id:id>/ping'): 'webhooks',
 }
 
 
@@ -179,14 +189,15 @@ def test_every_private_route_has_a_scope():
 
 
 @pytest.mark.parametrize('method, rule', sorted(SCOPES))
-@pytest.mark.parametrize('scope', ['read', 'write'])
+@pytest.mark.parametrize('scope', ['read', 'write', 'webhooks'])
 def test_each_route_refuses_tokens_without_its_scope(user, scope, method, rule):
     trip, (item,) = new_list(user, items=['Pack'])
     client, _ = api_client(user, scope)
     path = example_path(rule, b=trip['id'], i=item['id'])
     res = client.request(path, method=method, body=json.dumps({'name': 'x', 'password': PASSWORD}).encode(),
                          content_type='application/json', expect_errors=True)
-    allowed = SCOPES[(method, rule)] in ({'read'} if scope == 'read' else {'read', 'write'})
+    allowed = SCOPES[(method, rule)] in {'read': {'read'}, 'write': {'read', 'write'},
+                                         'webhooks': {'read', 'webhooks'}}[scope]
     if allowed:
         assert res.status_int not in (401, 403), (res.status, res.text)
     else:

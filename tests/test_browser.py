@@ -3,15 +3,18 @@ each step in test-artifacts/."""
 import os
 import re
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import PASSWORD, accept_invitations, mint_token, new_list, register_and_login, user_id_of
+from helpers import PASSWORD, accept_invitations, mint_token, new_item, new_list, register_and_login, user_id_of
 
 import bucketlist
+import settings
 
 sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright for Python is not installed')
 expect = sync_api.expect
@@ -361,6 +364,149 @@ def test_swagger_ui_tries_an_operation_with_a_real_token(page, problems):
     expect(live.locator('.response-col_status')).to_have_text('200')
     expect(live.locator('.response-col_description')).to_contain_text('Go to Borabora')
     screenshot(page, 'docs-try-it-out')
+    assert problems == []
+
+
+# --- Live updates ------------------------------------------------------------------------------
+# The page follows GET /events. The server thread serves it with the tests' settings (conftest.py):
+# streams of 0.2 s, after each of which the page waits the stream's retry (2 s) and opens another.
+
+LIVE_MS = 6000  # a change shows within one wait between streams and a fetch
+
+
+def sent_to(page, *paths):
+    """The requests the page's script sends to ``paths`` from now on (fetches, not the document), in order."""
+    sent = []
+    page.on('request', lambda request: sent.append(request)
+            if urlsplit(request.url).path in paths and request.resource_type == 'fetch' else None)
+    return sent
+
+
+def wait_until(page, condition, seconds=5):
+    # (page.wait_for_timeout, not time.sleep: Playwright delivers the page's events meanwhile)
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, 'the page did not get there in time'
+        page.wait_for_timeout(50)
+
+
+def test_the_page_shows_changes_made_in_another_tab_and_keeps_what_is_being_typed(page, problems):
+    other_tab = register_and_login('ada@example.com')  # the same account, a session of its own
+    trip, _ = new_list(other_tab, 'Go to Borabora', ['Book the flights'])
+    streams = sent_to(page, '/events')
+    page.goto(f'/bucketlists/{trip["id"]}')
+    log_in(page, 'ada@example.com')
+    body, edit = page.locator('#body'), form(page, 'Edit')
+    expect(body).to_contain_text('Book the flights')
+    page.evaluate('window.notReloaded = true')
+
+    new_item(other_tab, trip['id'], 'Swim with the rays')
+    other_tab.put_json(f'/bucketlists/{trip["id"]}', {'name': 'Go to Tahiti'}, status=200)
+    expect(body).to_contain_text('"name": "Swim with the rays"', timeout=LIVE_MS)
+    expect(body).to_contain_text('"name": "Go to Tahiti"', timeout=LIVE_MS)
+    # A form nobody touched follows, so that saving it would not undo the other tab's rename.
+    expect(edit.get_by_label('Name')).to_have_value('Go to Tahiti')
+    screenshot(page, 'browser-live-1-updated')
+
+    # What the person is typing stays, in the form filled with the list's values too.
+    edit.get_by_label('Name').fill('Go to Moorea')
+    add = form(page, 'New item')
+    add.get_by_label('Name', exact=True).fill('Rent a boat')
+    new_item(other_tab, trip['id'], 'Dive the lagoon')
+    expect(body).to_contain_text('"name": "Dive the lagoon"', timeout=LIVE_MS)
+    expect(edit.get_by_label('Name')).to_have_value('Go to Moorea')
+    expect(add.get_by_label('Name', exact=True)).to_have_value('Rent a boat')
+    expect(add.get_by_label('Name', exact=True)).to_be_focused()
+    screenshot(page, 'browser-live-2-typing-kept')
+
+    assert page.evaluate('window.notReloaded') is True
+    # Streams of 0.2 s: the page opened one after another, each with the token.
+    assert len(streams) >= 2
+    assert all(stream.header_value('authorization').startswith('Bearer ') for stream in streams)
+    assert problems == []
+
+
+def test_a_change_comes_as_an_event_and_the_next_stream_starts_from_the_last_one(page, problems, monkeypatch):
+    # Streams of 3 s: a change made while one is open shows within 2 s only if its event did it
+    # (without events the page would find it after the stream, its wait and another stream: 5 s).
+    monkeypatch.setattr(settings, 'EVENT_STREAM_MAX_SECONDS', 3)
+    other_tab = register_and_login('ada@example.com')
+    trip, _ = new_list(other_tab, 'Go to Borabora')
+    path = f'/bucketlists/{trip["id"]}'
+    streams, sent, finished = sent_to(page, '/events'), sent_to(page, '/events', path), []
+    page.on('requestfinished', lambda request: finished.append(request))
+    page.goto(path)
+    log_in(page, 'ada@example.com')
+    body = page.locator('#body')
+    expect(body).to_contain_text('"items": []')
+
+    def fetched_again():
+        # A stream from now misses what changed before it opened: once open, the page fetched its data again.
+        after = sent[sent.index(streams[0]) + 1:] if streams else []
+        return any(request in finished for request in after if urlsplit(request.url).path == path)
+    wait_until(page, fetched_again)
+    new_item(other_tab, trip['id'], 'Swim with the rays')
+    expect(body).to_contain_text('"name": "Swim with the rays"', timeout=2000)
+    assert len(streams) == 1
+
+    # The stream ends; the next one starts from the last event's id (and the page fetches nothing
+    # else): a change made between the two comes in it.
+    wait_until(page, lambda: streams[0] in finished)
+    new_item(other_tab, trip['id'], 'Dive the lagoon')
+    wait_until(page, lambda: len(streams) >= 2)
+    assert streams[0].header_value('last-event-id') is None
+    assert streams[1].header_value('last-event-id')
+    expect(body).to_contain_text('"name": "Dive the lagoon"', timeout=LIVE_MS)
+    assert problems == []
+
+
+def test_the_stream_renews_an_expired_access_token_as_the_page_does(page, problems):
+    other_tab = register_and_login('grace@example.com')
+    trip, _ = new_list(other_tab, 'Still here')
+    path = f'/bucketlists/{trip["id"]}'
+    streams, fetched = sent_to(page, '/events'), []
+    page.on('requestfinished', lambda request: fetched.append(request) if urlsplit(request.url).path == path
+            and request.resource_type == 'fetch' else None)
+    page.goto(path)
+    log_in(page, 'grace@example.com')
+    expect(page.locator('#body')).to_contain_text('Still here')
+    # An hour later: the access token has expired, the session has not. It expires just after the
+    # page fetched its data again (as it does after each stream from now, here): the stream is the
+    # next to send it.
+    page_session = next(session['id'] for session in other_tab.get('/auth/sessions').json if not session['current'])
+    expired = mint_token(user_id_of(other_tab), page_session, lifetime=timedelta(seconds=-1))
+    refreshes = len(fetched)
+    wait_until(page, lambda: len(fetched) > refreshes)
+    page.evaluate('token => sessionStorage.setItem("bucketlist.token", token)', expired)
+    opened = len(streams)
+    wait_until(page, lambda: len(streams) > opened)
+    assert streams[opened].header_value('authorization') == f'Bearer {expired}'
+    # Refused, it renewed the token and asked once more, still logged in.
+    wait_until(page, lambda: len(streams) > opened + 1)
+    assert streams[opened + 1].header_value('authorization') != f'Bearer {expired}'
+    new_item(other_tab, trip['id'], 'Swim with the rays')
+    expect(page.locator('#body')).to_contain_text('"name": "Swim with the rays"', timeout=LIVE_MS)
+    expect(page.locator('#signed-in')).to_have_text(re.compile('Logged in as grace@example.com'))
+    assert page.evaluate('sessionStorage.getItem("bucketlist.token")') != expired
+    assert problems == []
+
+
+def test_the_page_stops_following_when_its_session_ends_elsewhere(page, problems):
+    other_tab = register_and_login('ada@example.com')
+    trip, _ = new_list(other_tab, 'Go to Borabora')
+    streams = sent_to(page, '/events')
+    page.goto(f'/bucketlists/{trip["id"]}')
+    log_in(page, 'ada@example.com')
+    expect(page.locator('#body')).to_contain_text('Go to Borabora')
+    wait_until(page, lambda: streams)
+    # "Log out everywhere else", from the other tab: the page's session ends, and it says so.
+    page_session = next(session['id'] for session in other_tab.get('/auth/sessions').json if not session['current'])
+    other_tab.delete(f'/auth/sessions/{page_session}', status=200)
+    expect(page.locator('#sign-in')).to_be_visible(timeout=LIVE_MS)
+    expect(page.locator('#head')).to_contain_text('HTTP 401 Unauthorized')
+    opened = len(streams)
+    page.wait_for_timeout(3000)  # longer than the wait between streams
+    assert len(streams) == opened
     assert problems == []
 
 

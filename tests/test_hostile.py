@@ -50,12 +50,12 @@ def target(client):
 
 def at(path, b, i):
     """The route's path with the bucketlist id ``b`` and ``i`` for every other id."""
-    return path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i, p=i)
+    return path.format(b=b, i=i, s=i, t=i, u=i, n=i, l=i, p=i, w=i, m=i)
 
 
 def assert_answer_is_sane(res):
     assert res.status_int < 500, res.text
-    if res.status_int == 304 or res.content_type == 'text/html':  # 304, or a browser's page
+    if res.status_int == 304 or res.content_type in ('text/html', 'text/event-stream'):  # a page, a stream
         return
     assert res.content_type in ('application/json', 'application/problem+json'), res.content_type
     body = json.loads(res.body)

@@ -140,7 +140,7 @@ def test_a_dotenv_file_is_read_and_the_real_environment_wins(tmp_path):
 
 def test_env_example_lists_every_setting_with_its_default():
     source = open(os.path.join(ROOT, 'settings.py')).read()
-    names = set(re.findall(r"(?:environ\.get|integer|number)\('([A-Z_]+)'", source)) - {'HEROKU_SLUG_COMMIT'}
+    names = set(re.findall(r"(?:environ\.get|integer|numbers?|flag)\('([A-Z_]+)'", source)) - {'HEROKU_SLUG_COMMIT'}
     example = open(os.path.join(ROOT, '.env.example')).read()
     listed = set(re.findall(r'^#? ?([A-Z_]+)=', example, re.MULTILINE))
     assert names == listed

@@ -58,6 +58,8 @@ def test_list_endpoints_are_constant(user, other_user, queries, pooler):
 
 
 BODIES = {('DELETE', '/users/me'): {'password': PASSWORD},
+          ('POST', '/webhooks'): {'url': 'https://hooks.example.com/2', 'events': ['item.created']},
+          ('PATCH', '/webhooks/<webhook_id:id>'): {'events': ['item.completed']},
           ('PATCH', '/users/me'): {'time_zone': 'Europe/Berlin'},
           ('POST', '/users/me/password'): {'current_password': PASSWORD, 'new_password': 'another passphrase'},
           ('POST', '/users/me/tokens'): {'name': 'Script', 'scope': 'read', 'password': PASSWORD},
@@ -93,8 +95,11 @@ def test_every_authenticated_request_is_a_handful_of_queries(user, queries, meth
         user.delete(f'/bucketlists/{bucketlist_id}/items/{item_id}')
     elif path.startswith('/trash/bucketlists/'):
         user.delete(f'/bucketlists/{bucketlist_id}')
+    webhook_id = user.post_json('/webhooks', {'url': 'https://hooks.example.com/',
+                                              'events': ['item.created']}).json['id']
+    message_id = int(user.post(f'/webhooks/{webhook_id}/ping').json['id'].removeprefix('msg_'))
     url = path.format(b=bucketlist_id, i=item_id, s=session_id, t=token_id, u=member_id, n=invitation_id, l=label_id,
-                      p=step_id)
+                      p=step_id, w=webhook_id, m=message_id)
     count = queries(lambda: user.request(url, method=method, content_type='application/json',
                                          body=b"" if body is None else json.dumps(body).encode()))
     # The most: a move (the token's session, the item's list, the lists' locks, the item's, closing

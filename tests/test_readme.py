@@ -67,7 +67,7 @@ def test_the_routes_tables_are_the_app_s_routes():
 
 def test_the_settings_table_is_settings_py():
     source = open(os.path.join(ROOT, 'settings.py')).read()
-    names = set(re.findall(r"(?:environ\.get|integer|number)\('([A-Z_]+)'", source)) - {'HEROKU_SLUG_COMMIT'}
+    names = set(re.findall(r"(?:environ\.get|integer|numbers?|flag)\('([A-Z_]+)'", source)) - {'HEROKU_SLUG_COMMIT'}
     rows = re.findall(r'^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|', section('Settings'), re.M)
     documented = {name for row in rows for name in re.findall(r'`([A-Z_]+)`', row)}
     assert documented == names

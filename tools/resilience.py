@@ -21,6 +21,10 @@ Each check prints PASS or FAIL with its figures; the exit status is 1 if any fai
   malformed     what gunicorn refuses before the app, and a path that is not UTF-8: problem+json
   lockout       guesses from many addresses do not lock the owner out; racing guesses counted
   bodies        malformed chunked bodies and bodies shorter than their Content-Length are 400
+  webhooks      private receivers refused in production; with the worker: a receiver's outage, a worker
+                killed mid-delivery, a slow receiver, 1,000 events from 2 workers: each once, signed
+  events        /events resumed with Last-Event-ID under writes misses nothing; 200 idle streams
+                on one worker: GET one's p99 under 50 ms
 
 Databases are made with unique names and dropped at the end; ports are free ones; the only
 cluster ever stopped is a throwaway one this script starts (initdb in a temporary directory).
@@ -29,6 +33,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -40,9 +45,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project, the parent of tools/
 PYTHON = sys.executable
@@ -1005,8 +1013,570 @@ def check_bodies(base_url, report, port=None):
         stop_server(server)
 
 
+# --- Webhooks and live events --------------------------------------------------------------------
+
+# What the delivery checks run web and worker with: development (WEBHOOK_ALLOW_PRIVATE, which the
+# receivers on 127.0.0.1 need, stops production and staging from starting), a short retry schedule.
+WEBHOOK_SETTINGS = {'APP_SETTINGS': 'development', 'WEBHOOK_ALLOW_PRIVATE': 1, 'WEBHOOK_ALLOW_HTTP': 1,
+                    'WEBHOOK_TIMEOUT_SECONDS': 2, 'WEBHOOK_RETRY_SECONDS': '0.5,0.5,1,1,2,2,2',
+                    'WEBHOOK_POLL_SECONDS': 0.2}
+
+
+def procfile_command(name):
+    """The Procfile's command of process type ``name``, as bash runs it."""
+    with open(os.path.join(ROOT, 'Procfile')) as procfile:
+        line = next(line for line in procfile if line.startswith(f'{name}:'))
+    return ['bash', '-c', 'exec ' + line[len(name) + 1:].strip()]
+
+
+def start_worker(database_url, **extra):
+    """The Procfile's worker command; returns the process once it says it started."""
+    log = tempfile.NamedTemporaryFile(prefix='resilience-worker-', suffix='.log', delete=False)
+    process = subprocess.Popen(procfile_command('worker'), cwd=ROOT, env=server_env(database_url, 0, **extra),
+                               stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    process.log_path = log.name
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with open(log.name) as output:
+            if 'worker started' in output.read():
+                return process
+        time.sleep(0.1)
+    stop_server(process)
+    with open(log.name) as output:
+        raise RuntimeError(f'the worker did not start: {output.read()[-2000:]}')
+
+
+def refuses_to_start(name, database_url, **extra):
+    """(whether the Procfile's ``name`` command exited by itself, non-zero, within 20 s; its last line)."""
+    process = subprocess.Popen(procfile_command(name), cwd=ROOT, env=server_env(database_url, free_port(), 1, **extra),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, errors = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        stop_server(process)
+        return False, 'still running after 20 s'
+    return process.returncode != 0, (errors.strip().splitlines() or [''])[-1][:160]
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on 127.0.0.1, in a thread of its own: it keeps every request (when it came,
+    its path, headers, body and the status it answers) and answers as ``answer(path)`` says:
+    (status, seconds to wait first). ``most``: the most requests to one path it answered at once."""
+
+    def __init__(self, answer=lambda path: (200, 0)):
+        self.answer, self.requests, self.in_flight, self.lock = answer, [], 0, threading.Lock()
+        self.busy, self.most = {}, {}  # {path: requests being answered now, and at most at once}
+        super().__init__(('127.0.0.1', 0), ReceiverHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f'http://127.0.0.1:{self.server_address[1]}{path}'
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+
+    def received(self):
+        with self.lock:
+            return list(self.requests)
+
+    def events(self, status=200):
+        """{webhook-id: the event} of the requests answered ``status``."""
+        return {headers['webhook-id']: json.loads(body)
+                for _, _, headers, body, answered in self.received() if answered == status}
+
+    def forged(self, secrets_of):
+        """How many requests do not verify with the secret of their path in ``secrets_of``."""
+        forged = 0
+        for _, path, headers, body, _ in self.received():
+            try:
+                Webhook(secrets_of[path]).verify(body, headers)
+            except WebhookVerificationError:
+                forged += 1
+        return forged
+
+
+class ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        arrived = time.monotonic()
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        status, delay = self.server.answer(self.path)
+        with self.server.lock:
+            self.server.requests.append((arrived, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                         body, status))
+            self.server.in_flight += 1
+            busy = self.server.busy[self.path] = self.server.busy.get(self.path, 0) + 1
+            self.server.most[self.path] = max(self.server.most.get(self.path, 0), busy)
+        try:
+            time.sleep(delay)
+            self.send_response(status)
+            self.send_header('Content-Length', '2')
+            self.end_headers()
+            self.wfile.write(b'ok')
+        except OSError:
+            pass  # (the worker gave up on it, or died)
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+                self.server.busy[self.path] -= 1
+
+    def log_message(self, *args):
+        pass
+
+
+def wait_for(condition, seconds, step=0.1):
+    """Whether ``condition()`` came true within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def new_webhook(port, token, url, events=('item.created',)):
+    status, body, _ = call(port, 'POST', '/webhooks', {'url': url, 'events': list(events)}, token)
+    assert status == 201, (status, body)
+    return body
+
+
+def deliveries(port, token, webhook_id):
+    """Every delivery of an endpoint, as GET /webhooks/<id>/deliveries pages them."""
+    found, page = [], 1
+    while True:
+        status, body, _ = call(port, 'GET', f'/webhooks/{webhook_id}/deliveries?page={page}&limit=100', token=token)
+        assert status == 200, (status, body)
+        found += body
+        if len(body) < 100:
+            return found
+        page += 1
+
+
+def new_items(port, token, bucketlist_id, count, prefix, pause=0.0):
+    """``count`` items created one after another: {item id: when its request was sent}."""
+    sent = {}
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+    for n in range(count):
+        started = time.monotonic()
+        status, body, _ = call(port, 'POST', f'/bucketlists/{bucketlist_id}/items/', {'name': f'{prefix} {n}'},
+                               token, connection=connection)
+        assert status == 201, (status, body)
+        sent[body['id']] = started
+        time.sleep(pause)
+    connection.close()
+    return sent
+
+
+def by_item(events):
+    """{item id: the webhook-ids that carried its creation} of ``events`` ({webhook-id: event})."""
+    found = {}
+    for webhook_id, event in events.items():
+        found.setdefault(event['data']['item_id'], set()).add(webhook_id)
+    return found
+
+
+def states(port, token, endpoints):
+    """{delivery state: how many} over ``endpoints``' deliveries."""
+    counted = {}
+    for endpoint in endpoints:
+        for delivery in deliveries(port, token, endpoint['id']):
+            counted[delivery['state']] = counted.get(delivery['state'], 0) + 1
+    return counted
+
+
+def check_webhooks(base_url, report, port=None):
+    """Receivers on this machine refused in production, which does not even start with them
+    allowed; then, in development, deliveries through a receiver's outage, a worker killed
+    mid-delivery, a slow receiver beside a fast one, and 1,000 events from 2 workers: every event
+    arrives, signed, and once but for retries."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'webhooks')
+    server = start_server(url, port, workers=1)
+    try:
+        token = register_and_login(port, 'refused@example.com')
+        answers = {}
+        for receiver in ('https://127.0.0.1/x', 'https://169.254.169.254/latest/meta-data', 'https://localhost/x',
+                         'https://[::ffff:127.0.0.1]/x', 'http://hooks.example.com/x'):
+            status, body, _ = call(port, 'POST', '/webhooks', {'url': receiver, 'events': ['item.created']}, token)
+            answers[receiver] = (status, (body or {}).get('type', '').rsplit('/', 1)[-1])
+    finally:
+        stop_server(server)
+    starts = {f'{name} ({settings})': refuses_to_start(name, url, APP_SETTINGS=settings, WEBHOOK_ALLOW_PRIVATE=1)
+              for name, settings in (('web', 'production'), ('worker', 'production'), ('web', 'staging'))}
+    report.check('webhooks: private receivers refused in production',
+                 all(answer == (422, 'webhook-url-refused') for answer in answers.values())
+                 and all(refused and 'WEBHOOK_ALLOW_PRIVATE' in line for refused, line in starts.values()),
+                 ', '.join(f'{receiver} {status} {kind}' for receiver, (status, kind) in answers.items())
+                 + '; with WEBHOOK_ALLOW_PRIVATE=1: ' + ', '.join(
+                     f'{name} {"refused to start" if refused else "STARTED"}' for name, (refused, _) in starts.items())
+                 + f' ({next(iter(starts.values()))[1]!r})')
+
+    server = start_server(url, port, workers=2, **WEBHOOK_SETTINGS)
+    try:
+        webhooks_through_an_outage(url, port, report)
+        webhooks_worker_killed(url, port, report)
+        webhooks_slow_receiver(url, port, report)
+        webhooks_thousand(url, port, report)
+    finally:
+        stop_server(server)
+
+
+def webhooks_through_an_outage(url, port, report, events=50, failing=2.0):
+    """A receiver that answers 500 for its first ``failing`` seconds, then 200, gets every event once."""
+    token = register_and_login(port, 'outage-hook@example.com')
+    bucketlist = call(port, 'POST', '/bucketlists/', {'name': 'Flaky'}, token)[1]
+    recovers = [float('inf')]
+    receiver = Receiver(lambda path: (500 if time.monotonic() < recovers[0] else 200, 0))
+    worker = None
+    try:
+        endpoint = new_webhook(port, token, receiver.url('/flaky'))
+        worker = start_worker(url, **WEBHOOK_SETTINGS)
+        started = time.monotonic()
+        recovers[0] = started + failing
+        created = new_items(port, token, bucketlist['id'], events, 'Flaky')
+        arrived = wait_for(lambda: set(by_item(receiver.events())) >= set(created), 30)
+        took = time.monotonic() - started
+        wait_for(lambda: states(port, token, [endpoint]).get('pending', 0) == 0, 10)
+        counted = states(port, token, [endpoint])
+        received = receiver.received()
+        events_by_item = by_item(receiver.events())
+        forged = receiver.forged({'/flaky': endpoint['secret']})
+        failed = sum(1 for *_, status in received if status == 500)
+        ok = (arrived and set(events_by_item) == set(created) and all(len(ids) == 1 for ids in events_by_item.values())
+              and len(received) - failed == events and forged == 0 and counted == {'delivered': events} and failed > 0)
+        report.check('webhooks through a receiver outage', ok,
+                     f'{events} item creates while the receiver answered 500 for {failing:.0f} s: {len(received)} '
+                     f'requests ({failed} answered 500, {len(received) - failed} 200), {len(events_by_item)} of '
+                     f'{events} events received with 200 '
+                     f'within {took:.1f} s, each by {sorted({len(ids) for ids in events_by_item.values()})} '
+                     f'webhook-id(s); signatures not verifying: {forged}; deliveries {counted}')
+    finally:
+        if worker:
+            stop_server(worker)
+        receiver.close()
+
+
+def webhooks_worker_killed(url, port, report, endpoints=4, events=4, delay=1.5):
+    """The worker SIGKILLed while its deliveries hang in a receiver that takes ``delay`` seconds:
+    another worker sends them again (after the lease), and nothing is lost."""
+    token = register_and_login(port, 'killed-hook@example.com')
+    bucketlist = call(port, 'POST', '/bucketlists/', {'name': 'Killed'}, token)[1]
+    receiver = Receiver(lambda path: (200, delay))
+    workers = []
+    try:
+        paths = [f'/killed/{n}' for n in range(endpoints)]
+        hooks = [new_webhook(port, token, receiver.url(path)) for path in paths]
+        workers.append(start_worker(url, **WEBHOOK_SETTINGS))
+        created = new_items(port, token, bucketlist['id'], events, 'Killed')
+        wait_for(lambda: receiver.in_flight >= min(endpoints, 2), 10, step=0.02)
+        in_flight = receiver.in_flight
+        workers[0].kill()
+        workers[0].wait()
+        killed = time.monotonic()
+        workers.append(start_worker(url, **WEBHOOK_SETTINGS))
+        done = wait_for(lambda: states(port, token, hooks) == {'delivered': endpoints * events}, 60, step=0.5)
+        took = time.monotonic() - killed
+        counted = states(port, token, hooks)
+        received = receiver.received()
+        ids = {headers['webhook-id'] for _, _, headers, _, _ in received}
+        every = {(path, json.loads(body)['data']['item_id']) for _, path, headers, body, _ in received}
+        wanted = {(path, item) for path in paths for item in created}
+        forged = receiver.forged({path: hook['secret'] for path, hook in zip(paths, hooks, strict=True)})
+        ok = done and every == wanted and len(ids) == endpoints * events and forged == 0
+        report.check('webhooks: a worker killed mid-delivery', ok,
+                     f'{endpoints} endpoints x {events} events, SIGKILL with {in_flight} deliveries in flight: '
+                     f'{len(every)} of {len(wanted)} events received, {len(received) - len(ids)} sent twice '
+                     f'(those in flight), signatures not verifying: {forged}; deliveries {counted} {took:.1f} s after '
+                     f'the kill (the lease: {2 * WEBHOOK_SETTINGS["WEBHOOK_TIMEOUT_SECONDS"] + 5} s); at most '
+                     f'{max(receiver.most.values())} at once to one endpoint')
+    finally:
+        for worker in workers:
+            stop_server(worker)
+        receiver.close()
+
+
+def webhooks_slow_receiver(url, port, report, events=20):
+    """A receiver that hangs past the timeout holds up no other endpoint's deliveries."""
+    token = register_and_login(port, 'slow-hook@example.com')
+    bucketlist = call(port, 'POST', '/bucketlists/', {'name': 'Slow'}, token)[1]
+    hang = WEBHOOK_SETTINGS['WEBHOOK_TIMEOUT_SECONDS'] + 1
+    slow, fast = Receiver(lambda path: (200, hang)), Receiver()
+    worker = None
+    try:
+        new_webhook(port, token, slow.url('/slow'))
+        endpoint = new_webhook(port, token, fast.url('/fast'))
+        worker = start_worker(url, **WEBHOOK_SETTINGS)
+        sent = new_items(port, token, bucketlist['id'], events, 'Slow', pause=0.1)
+        arrived = wait_for(lambda: set(by_item(fast.events())) >= set(sent), 20)
+        first = {}
+        for when, _, _, body, _ in fast.received():
+            item = json.loads(body)['data']['item_id']
+            first[item] = min(first.get(item, when), when)
+        latencies = [first[item] - sent[item] for item in sent if item in first]
+        hung = [when for when, *_ in slow.received() if when <= max(first.values(), default=0)]
+        forged = fast.forged({'/fast': endpoint['secret']})
+        ok = arrived and len(latencies) == events and max(latencies) < 2 and hung and forged == 0
+        report.check('webhooks: a slow receiver beside a fast one', ok,
+                     f'{events} events, 0.1 s apart, to a receiver hanging {hang} s (timeout '
+                     f'{WEBHOOK_SETTINGS["WEBHOOK_TIMEOUT_SECONDS"]} s; {len(hung)} of its requests meanwhile) and a '
+                     f'fast one: {len(latencies)} received by the fast one, from the request that made each: p50 '
+                     f'{1000 * percentile(latencies, 0.5):.0f} ms, max {1000 * max(latencies, default=0):.0f} ms')
+    finally:
+        if worker:
+            stop_server(worker)
+        slow.close()
+        fast.close()
+
+
+def webhooks_thousand(url, port, report, events=1000, clients=8, lists=4):
+    """2 workers deliver ``events`` item creates made by ``clients`` at once to one receiver."""
+    token = register_and_login(port, 'thousand-hook@example.com')
+    bucketlists = [call(port, 'POST', '/bucketlists/', {'name': f'Thousand {n}'}, token)[1]['id']
+                   for n in range(lists)]
+    receiver = Receiver()
+    workers = []
+    try:
+        endpoint = new_webhook(port, token, receiver.url('/thousand'))
+        workers = [start_worker(url, **WEBHOOK_SETTINGS) for _ in range(2)]
+        started = time.monotonic()
+        created = {}
+        for made in in_parallel(clients, lambda n: new_items(port, token, bucketlists[n % lists], events // clients,
+                                                             f'Client {n}')):
+            created.update(made)
+        made_in = time.monotonic() - started
+        arrived = wait_for(lambda: len(receiver.received()) >= events, 120, step=0.2)
+        took = time.monotonic() - started
+        wait_for(lambda: states(port, token, [endpoint]).get('pending', 0) == 0, 10, step=0.5)
+        counted = states(port, token, [endpoint])
+        received = receiver.received()
+        events_by_item = by_item(receiver.events())
+        duplicates = len(received) - len({headers['webhook-id'] for _, _, headers, _, _ in received})
+        forged = receiver.forged({'/thousand': endpoint['secret']})
+        shares = []
+        for worker in workers:
+            with open(worker.log_path) as log:
+                shares.append(sum(1 for line in log if ': delivered,' in line))
+        ok = (arrived and set(events_by_item) == set(created) and len(created) == events and duplicates == 0
+              and forged == 0 and counted == {'delivered': events})
+        report.check('webhooks: 1,000 events from 2 workers', ok,
+                     f'{len(created)} item creates by {clients} clients in {made_in:.1f} s; {len(events_by_item)} '
+                     f'events received {took:.1f} s after the first create ({len(received) / took:.0f}/s), '
+                     f'duplicate webhook-ids {duplicates}, signatures not verifying {forged}; deliveries {counted}, '
+                     f'by worker (their logs) {shares}; at most {max(receiver.most.values())} at once')
+    finally:
+        for worker in workers:
+            stop_server(worker)
+        receiver.close()
+
+
+SYNC_KINDS = ('bucketlists', 'items', 'steps', 'labels')  # what GET /sync answers hold
+KIND_OF_EVENT = {'bucketlist': 'bucketlists', 'item': 'items', 'step': 'steps', 'label': 'labels'}
+
+
+def forget(copy, kind, object_id):
+    """A deletion applied to ``copy``: a bucketlist takes its items with it."""
+    copy[kind].pop(object_id, None)
+    if kind == 'bucketlists':
+        for item_id in [i for i, item in copy['items'].items() if item['bucketlist_id'] == object_id]:
+            del copy['items'][item_id]
+
+
+def full_sync(port, token):
+    """A full GET /sync, its pages followed: ({kind: {id: object}}, the cursor after it)."""
+    copy, cursor = {kind: {} for kind in SYNC_KINDS}, None
+    while True:
+        status, answer, _ = call(port, 'GET', '/sync' + (f'?cursor={cursor}' if cursor else ''), token=token)
+        assert status == 200, (status, answer)
+        for kind in SYNC_KINDS:
+            for object_id in answer['deleted'][kind]:
+                forget(copy, kind, object_id)
+        for kind in SYNC_KINDS:
+            copy[kind].update((shown['id'], shown) for shown in answer[kind])
+        cursor = answer['cursor']
+        if not answer['has_more']:
+            return copy, cursor
+
+
+class EventReader:
+    """A client of GET /events that keeps a copy of the account's objects (as a full sync gave
+    them, with ``cursor``) up to date from its events, and reconnects with the last event's id."""
+
+    def __init__(self, port, token, copy, cursor):
+        self.port, self.token, self.copy, self.cursor, self.last_id = port, token, copy, cursor, None
+        self.connections, self.events, self.refused, self.problems, self.seen = 0, 0, {}, [], set()
+        self.last_change = time.monotonic()
+
+    def read(self, seconds):
+        """One connection, read for about ``seconds`` (whole events or not), then closed."""
+        headers = {'Authorization': f'Bearer {self.token}', 'Accept': 'text/event-stream'}
+        if self.last_id:
+            headers['Last-Event-ID'] = self.last_id
+        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
+        try:
+            self.stream(connection, headers, seconds)
+        except (OSError, http.client.HTTPException) as error:  # (counted; the next read reconnects)
+            self.refused[type(error).__name__] = self.refused.get(type(error).__name__, 0) + 1
+        finally:
+            connection.close()
+
+    def stream(self, connection, headers, seconds):
+        connection.request('GET', '/events' if self.last_id else f'/events?cursor={self.cursor}', headers=headers)
+        response = connection.getresponse()
+        self.connections += 1
+        if response.status != 200:
+            self.refused[response.status] = self.refused.get(response.status, 0) + 1
+            response.read()
+            time.sleep(float(response.getheader('Retry-After') or 1))
+            return
+        deadline, fields = time.monotonic() + seconds, {}
+        while time.monotonic() < deadline:
+            line = response.readline()
+            if not line:
+                return
+            line = line.decode().rstrip('\r\n')
+            if not line:
+                self.dispatch(fields)
+                fields = {}
+            elif not line.startswith(':'):
+                name, _, value = line.partition(':')
+                fields[name] = value[1:] if value.startswith(' ') else value
+
+    def dispatch(self, fields):
+        if 'data' in fields:
+            event = json.loads(fields['data'])
+            noun, _, verb = event['type'].partition('.')
+            if noun not in KIND_OF_EVENT:
+                self.problems.append(event)
+            elif verb == 'deleted':
+                forget(self.copy, KIND_OF_EVENT[noun], event['data']['id'])
+            else:
+                self.copy[KIND_OF_EVENT[noun]][event['data']['id']] = event['data']
+            self.events += 1
+            self.seen.add(fields['data'])
+            self.last_change = time.monotonic()
+        if 'id' in fields:
+            self.last_id = fields['id']
+
+
+def check_events(base_url, report, port=None):
+    """GET /events: a client reconnecting with Last-Event-ID while another writes ends with every
+    change; 200 idle streams on one worker leave everybody else's requests fast."""
+    port = port or free_port()
+    url = fresh_database(base_url, 'events')
+    server = start_server(url, port, workers=2, EVENT_HEARTBEAT_SECONDS=1)
+    try:
+        events_resumed(port, report)
+    finally:
+        stop_server(server)
+    port = free_port()
+    server = start_server(url, port, workers=1, EVENT_STREAMS_PER_ACCOUNT=1000)
+    try:
+        events_idle_streams(port, report)
+    finally:
+        stop_server(server)
+
+
+def events_resumed(port, report, seconds=5, quiet=2):
+    """A writer creates, renames, ticks and deletes items for ``seconds``; a reader of /events
+    drops its connection every second or so and resumes with Last-Event-ID; once the writer
+    stops and the stream is quiet for ``quiet`` seconds, the reader's copy is a full sync's."""
+    token = register_and_login(port, 'events@example.com')
+    bucketlist = call(port, 'POST', '/bucketlists/', {'name': 'Live'}, token)[1]
+    copy, cursor = full_sync(port, token)
+    reader, stop, statuses = EventReader(port, token, copy, cursor), threading.Event(), {}
+
+    def write():
+        chance, live = random.Random(31), []
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+        path = f'/bucketlists/{bucketlist["id"]}'
+        while not stop.is_set():
+            op = chance.choice(('create', 'create', 'rename', 'tick', 'delete', 'list')) if live else 'create'
+            if op == 'create':
+                status, body, _ = call(port, 'POST', path + '/items/', {'name': f'Item {len(statuses)}'}, token,
+                                       connection=connection)
+                if status == 201:
+                    live.append(body['id'])
+            elif op == 'rename':
+                status = call(port, 'PATCH', f'{path}/items/{chance.choice(live)}',
+                              {'name': f'Renamed {time.monotonic_ns()}'}, token, connection=connection)[0]
+            elif op == 'tick':
+                status = call(port, 'PATCH', f'{path}/items/{chance.choice(live)}', {'done': chance.random() < 0.7},
+                              token, connection=connection)[0]
+            elif op == 'delete':
+                status = call(port, 'DELETE', f'{path}/items/{live.pop(chance.randrange(len(live)))}', token=token,
+                              connection=connection)[0]
+            else:
+                status = call(port, 'PATCH', path, {'name': f'Live {time.monotonic_ns()}'}, token,
+                              connection=connection)[0]
+            statuses[status] = statuses.get(status, 0) + 1
+        connection.close()
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        chance, writes_end = random.Random(17), time.monotonic() + seconds
+        while time.monotonic() < writes_end:
+            reader.read(chance.uniform(0.5, 1.5))
+    finally:
+        stop.set()
+        writer.join()
+    deadline = time.monotonic() + 30
+    while time.monotonic() - reader.last_change < quiet and time.monotonic() < deadline:
+        reader.read(1)
+    server_copy, _ = full_sync(port, token)
+    mine = {item_id: (item['name'], item['done']) for item_id, item in reader.copy['items'].items()}
+    theirs = {item_id: (item['name'], item['done']) for item_id, item in server_copy['items'].items()}
+    lists_equal = ({i: b['name'] for i, b in reader.copy['bucketlists'].items()}
+                   == {i: b['name'] for i, b in server_copy['bucketlists'].items()})
+    differing = sum(1 for item_id in theirs.keys() & mine.keys() if theirs[item_id] != mine[item_id])
+    report.check('events resumed with Last-Event-ID', mine == theirs and lists_equal and not reader.problems
+                 and set(statuses) <= {200, 201},
+                 f'{sum(statuses.values())} writes in {seconds} s ({statuses}), read over {reader.connections} '
+                 f'connections ({reader.refused or "none"} refused): {reader.events} events ({len(reader.seen)} '
+                 f'distinct), problems '
+                 f'{reader.problems or "none"}; {len(theirs)} items on the server, {len(mine)} in the copy: '
+                 f'{len(theirs.keys() - mine.keys())} missing, {len(mine.keys() - theirs.keys())} extra, '
+                 f'{differing} differing; the lists equal: {lists_equal}')
+
+
+def events_idle_streams(port, report, streams=200, gets=300):
+    """``streams`` idle event streams open on the one worker: GET one's p99 stays under 50 ms."""
+    token = register_and_login(port, 'streams@example.com')
+    bucketlist = call(port, 'POST', '/bucketlists/', {'name': 'Watched'}, token)[1]
+
+    def timings():
+        taken = []
+        for _ in range(gets):
+            status, seconds = timed_call(port, 'GET', f'/bucketlists/{bucketlist["id"]}', token=token)
+            taken.append(seconds if status == 200 else float('inf'))
+        return taken
+    before = timings()
+    held = []
+    try:
+        request = (f'GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n'
+                   'Accept: text/event-stream\r\n\r\n').encode()
+        for _ in range(streams):
+            held.append(socket.create_connection(('127.0.0.1', port), timeout=10))
+            held[-1].sendall(request)
+        opened = 0
+        for connection in held:
+            head = b''
+            while b'\r\n\r\n' not in head and (chunk := connection.recv(4096)):
+                head += chunk
+            opened += head.startswith(b'HTTP/1.1 200')
+        taken = timings()
+    finally:
+        for connection in held:
+            connection.close()
+    p99 = percentile(taken, 0.99)
+    report.check(f'{streams} idle event streams on one worker', opened == streams and p99 < 0.05,
+                 f'{opened} of {streams} streams opened (200); then {gets} GETs of one list: p50 '
+                 f'{1000 * percentile(taken, 0.5):.1f} ms, p99 {1000 * p99:.1f} ms (before the streams: p50 '
+                 f'{1000 * percentile(before, 0.5):.1f} ms, p99 {1000 * percentile(before, 0.99):.1f} ms)')
+
+
 CHECKS = ['concurrency', 'races', 'outage', 'instances', 'sigterm', 'slowclients', 'pgbouncer', 'blackhole',
-          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies', 'refreshfork', 'largest', 'malformed']
+          'loginflood', 'loginflood4', 'nfkcflood', 'lockout', 'bodies', 'refreshfork', 'largest', 'malformed',
+          'webhooks', 'events']
 
 
 def main():
