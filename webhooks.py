@@ -259,16 +259,20 @@ def claim(now=None):
            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(1))
     while True:
         with db.atomic():  # (SQLite's transactions are IMMEDIATE: one claim at a time)
-            # Locking the endpoint's row, not only the message's, keeps a second claim of the same
-            # instant off the endpoint's next message. NO KEY UPDATE: the outbox's inserts, which
-            # check their foreign key to it, do not wait.
-            message_id = (due.for_update('FOR NO KEY UPDATE OF "t2" SKIP LOCKED') if ON_POSTGRESQL
+            # The message's row and its endpoint's, locked: a claim that read them before another
+            # committed its lease sees the lease once it holds the lock (PostgreSQL reads a locked
+            # row again), and two claims of one instant cannot take one endpoint. NO KEY UPDATE:
+            # the outbox's inserts, which check their foreign key to the endpoint, do not wait.
+            message_id = (due.for_update('FOR NO KEY UPDATE OF "t1", "t2" SKIP LOCKED') if ON_POSTGRESQL
                           else due).scalar()
             if message_id is None:
                 return None
+            message = WebhookMessage.get_by_id(message_id)
+            if in_flight.where(WebhookMessage.webhook == message.webhook_id).exists():
+                continue  # (leased by a claim that committed after this one's read: read again)
             WebhookMessage.update(leased_until=lease, attempts=WebhookMessage.attempts + 1).where(
                 WebhookMessage.id == message_id).execute()
-            message = WebhookMessage.get_by_id(message_id)
+            message.attempts, message.leased_until = message.attempts + 1, lease
             endpoint = Endpoint.get_by_id(message.webhook_id)
             if message.body is None:
                 entry = Activity.get_or_none(Activity.id == message.activity_id)
