@@ -14,7 +14,7 @@ window.addEventListener('load', () => {
     layout: 'BaseLayout',
     // Ask nobody else: no validator badge fetched from swagger.io.
     validatorUrl: null,
-    onComplete: nameTheServersMenu,
+    onComplete: () => { nameTheServersMenu(); levelTheWebhooksHeading() },
   })
 })
 
@@ -22,4 +22,12 @@ window.addEventListener('load', () => {
 function nameTheServersMenu() {
   const menu = document.getElementById('servers')
   if (menu) menu.ariaLabel = 'Server'
+}
+
+// Swagger UI heads the document's webhooks with an h2 after the tags' h3s, then the schemas with
+// an h4: a level skipped (axe-core: heading-order). Read as the tags' peer, it is an h3.
+function levelTheWebhooksHeading() {
+  for (const heading of document.querySelectorAll('#swagger-ui h2')) {
+    if (heading.textContent.trim() === 'Webhooks') heading.setAttribute('aria-level', '3')
+  }
 }
