@@ -94,7 +94,7 @@ def test_reconnecting_with_the_last_event_id_misses_nothing_during_writes(user):
 
     def write():
         number = 0
-        while not stop.is_set():
+        while not stop.is_set() and number < 200:  # (a full sync's one page holds them all)
             number += 1
             new_item(user, trip['id'], f'Item {number}')
     writer = threading.Thread(target=write)

@@ -214,6 +214,10 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
     slow.sendall(body)
     assert slow.recv(100).startswith(b'HTTP/1.1 201')
     slow.close()
+    # A webhook whose one message waits (no worker runs here): the queue shows it.
+    fetch(base + '/webhooks', 'POST', {'url': 'https://hooks.example.com/', 'events': ['bucketlist.created']},
+          token=token)
+    assert fetch(base + '/bucketlists/', 'POST', {'name': 'Queued'}, token=token)[0] == 201
     assert fetch(base + '/metrics')[0] == 401
     assert fetch(base + '/metrics', token='wrong')[0] == 401
     status, body = fetch(base + '/metrics', token=metrics_token)
@@ -224,6 +228,8 @@ def test_metrics_add_up_over_two_workers_and_every_log_line_is_json(served):
         match = re.search(rf'bucketlist_requests_total{{method="{method}",route="{re.escape(route)}",'
                           rf'status="{code}"}} ([0-9.e+]+)', text)
         return float(match.group(1)) if match else 0
+    assert 'bucketlist_webhook_queue_depth 1.0' in text and 'bucketlist_webhook_queue_lag_seconds' in text
+    assert 'bucketlist_webhook_deliveries_total{outcome="delivered"} 0.0' in text
     assert count('/bucketlists/', 'GET', 200) == 30
     assert count('/bucketlists/<bucketlist_id:id>', 'GET', 404) == 7
     assert count('/auth/login', 'POST', 200) == 1

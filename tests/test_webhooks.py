@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 import settings
 import webhooks
+from fields import EVENT_TYPES
 from models import Webhook, WebhookMessage, db, utcnow
 
 
@@ -302,3 +303,12 @@ def test_two_deliveries_to_one_endpoint_are_never_in_flight_at_once(user, receiv
         assert first is not None and webhooks.claim() is None
         webhooks.record(*first, *webhooks.deliver(*first))
         assert webhooks.claim() is not None
+
+
+def test_the_document_describes_each_event_a_webhook_receives(client):
+    document = client.get('/openapi.json').json
+    assert list(document['webhooks']) == list(EVENT_TYPES)
+    for event, path_item in document['webhooks'].items():
+        body = path_item['post']['requestBody']['content']['application/json']
+        assert body['schema'] == {'$ref': '#/components/schemas/Event'} and body['example']['type'] == event
+    assert document['components']['schemas']['EventType']['enum'] == list(EVENT_TYPES)
