@@ -68,6 +68,7 @@ from models import (
     db,
     locked,
     role_of,
+    run_session_check,
     stamped_version,
     utcnow,
     violated_constraint,
@@ -969,6 +970,7 @@ def event_stream():
     if not token.startswith(auth.API_TOKEN_PREFIX):
         seconds = min(seconds, auth.read_token(token)['exp'] - time_now())
     start = sync.encode(cursor or sync.Cursor(sync.low_water(), None, None, None))
+    run_session_check()  # (before a slot is taken: a stream refused after would hold it for good)
 
     def next_page(text):
         if token.startswith(auth.API_TOKEN_PREFIX):

@@ -161,19 +161,28 @@ class Listener:
     def run(self):
         from gevent.socket import wait_read
         while True:
+            connection = None
             try:
                 connection = self.connect()
                 wake_all()  # what changed while nobody listened
                 while True:
-                    wait_read(connection.fileno(), timeout=settings.EVENT_HEARTBEAT_SECONDS,
-                              timeout_exc=TimeoutError)
+                    try:
+                        wait_read(connection.fileno(), timeout=settings.EVENT_HEARTBEAT_SECONDS,
+                                  timeout_exc=TimeoutError)
+                    except TimeoutError:
+                        with _guard:  # (idle: with no stream left, listening costs every commit)
+                            if not streams:
+                                self.started = False
+                                return
+                        continue
                     self.woken(connection)
-            except TimeoutError:
-                continue  # (idle: wait again on the same connection)
             except Exception:
                 log.exception('event listener: reconnecting in 1 s')
                 wake_all()
                 time.sleep(1)
+            finally:
+                if connection is not None:
+                    self.disconnect(connection)
 
     def connect(self):
         import psycopg2
@@ -182,8 +191,19 @@ class Listener:
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f'LISTEN "{EVENTS_CHANNEL}"')
-        self.connection = connection
+            # Changes notify while a listener is registered; those of processes gone are forgotten.
+            cursor.execute('DELETE FROM "event_listeners" WHERE "pid" NOT IN (SELECT "pid" FROM pg_stat_activity)')
+            cursor.execute('INSERT INTO "event_listeners" ("pid") VALUES (pg_backend_pid()) ON CONFLICT DO NOTHING')
         return connection
+
+    @staticmethod
+    def disconnect(connection):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute('DELETE FROM "event_listeners" WHERE "pid" = pg_backend_pid()')
+        except Exception:  # (a connection lost: the next listener forgets its row)
+            pass
+        connection.close()
 
     def woken(self, connection):
         connection.poll()

@@ -297,7 +297,7 @@ def clean_new_password(value, from_form=False):
 
 # An http(s) URL a webhook may name: a host name or an IP literal, a port, a path and query of
 # printable ASCII; no user name or password (the signature proves who sends) and no fragment.
-WEBHOOK_URL_PATTERN = (r'^https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])'
+WEBHOOK_URL_PATTERN = (r'^https?://(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.?|\[[0-9A-Fa-f:.]+\])'
                        r'(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?'
                        r'(?:[/?][!-"$-~]*)?$')
 
@@ -722,7 +722,8 @@ WEBHOOK = {
 DELIVERY = {
     'id': read_only({'type': 'string'}, 'msg_42', attr='message_id',
                     description='The webhook-id header: the same on every attempt, for the receiver to drop repeats.'),
-    'event_type': read_only({'type': 'string'}, 'item.completed', description='An event type, or "ping".'),
+    'event_type': read_only({'type': ['string', 'null']}, 'item.completed',
+                            description='An event type, or "ping"; null until its first attempt.'),
     'state': read_only(enum_schema(('pending', 'delivered', 'failed'), 'Waiting for an attempt (or between two), '
                                    'received (2xx), or given up on.'), 'delivered'),
     'attempts': read_only({'type': 'integer', 'minimum': 0}, 1),

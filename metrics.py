@@ -62,15 +62,19 @@ class WebhookCollector:
 
     def collect(self):
         import webhooks
-        from database import db
-        with db.connection_context():
-            counts, (depth, lag) = webhooks.counts(), webhooks.queue_state()
+        from database import answer_within, db
+        try:  # (within /health's time: the process's own metrics must not wait on the database)
+            with db.connection_context(), answer_within(settings.HEALTH_SECONDS):
+                counts, (depth, lag) = webhooks.counts(), webhooks.queue_state()
+        except Exception:
+            return
         delivered = CounterMetricFamily('bucketlist_webhook_deliveries', 'Webhook delivery attempts, by outcome '
                                         '(delivered, failed, refused, gave_up).', labels=['outcome'])
         for outcome in webhooks.OUTCOMES:
             delivered.add_metric([outcome], counts.get(outcome, 0))
         yield delivered
-        yield GaugeMetricFamily('bucketlist_webhook_queue_depth', 'Webhook messages waiting to be delivered.', depth)
+        yield GaugeMetricFamily('bucketlist_webhook_queue_depth', 'Webhook messages waiting to be delivered (to '
+                                'enabled webhooks).', depth)
         yield GaugeMetricFamily('bucketlist_webhook_queue_lag_seconds', 'How long the oldest due webhook message '
                                 'has waited.', lag)
 

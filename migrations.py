@@ -244,6 +244,9 @@ WEBHOOK_TABLES = [
     '''CREATE TABLE "webhook_counters" (
         "outcome" VARCHAR(16) NOT NULL PRIMARY KEY,
         "count" {bigint} NOT NULL DEFAULT 0)''',
+    # The connections listening for changes on behalf of open event streams (PostgreSQL's
+    # events.Listener): while there is none, changes notify nobody, and commits skip NOTIFY's lock.
+    'CREATE TABLE "event_listeners" ("pid" INTEGER NOT NULL PRIMARY KEY)',
 ]
 # The outbox is filled in the transaction of the change: each activity entry becomes a message to
 # every enabled endpoint that wants its kind, of an account that sees the list (the one an item
@@ -801,12 +804,20 @@ STEPS = [
                        'ALTER TABLE "api_tokens" DROP CONSTRAINT "api_tokens_scope_check"',
                        '''ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_scope_check"
                            CHECK ("scope" IN ('read', 'write', 'webhooks'))''',
+                       # Every write pays for this: without an enabled webhook it inserts nothing, and
+                       # without a listener it notifies nobody (a NOTIFY takes a lock at every commit).
                        f'''CREATE FUNCTION "activity_events"() RETURNS trigger LANGUAGE plpgsql AS $$
+                           DECLARE queued integer := 0;
                            BEGIN
-                               {ENQUEUE_WEBHOOK_MESSAGES};
-                               PERFORM pg_notify('{EVENTS_CHANNEL}',
-                                                 NEW."bucketlist_id" || ',' || coalesce(NEW."moved_from"::text, '')
-                                                 || ',' || coalesce(NEW."member_id"::text, ''));
+                               IF EXISTS (SELECT 1 FROM "webhooks" WHERE "disabled_at" IS NULL) THEN
+                                   {ENQUEUE_WEBHOOK_MESSAGES};
+                                   GET DIAGNOSTICS queued = ROW_COUNT;
+                               END IF;
+                               IF queued > 0 OR EXISTS (SELECT 1 FROM "event_listeners") THEN
+                                   PERFORM pg_notify('{EVENTS_CHANNEL}',
+                                                     NEW."bucketlist_id" || ',' || coalesce(NEW."moved_from"::text, '')
+                                                     || ',' || coalesce(NEW."member_id"::text, ''));
+                               END IF;
                                RETURN NULL;
                            END $$''',
                        '''CREATE TRIGGER "activity_events" AFTER INSERT ON "activity"
@@ -814,6 +825,7 @@ STEPS = [
         'sqlite': [*in_dialect('sqlite', WEBHOOK_TABLES),
                    sqlite_edit_table('api_tokens', SCOPES_BEFORE_WEBHOOKS, SCOPES_WITH_WEBHOOKS),
                    f'''CREATE TRIGGER "activity_events" AFTER INSERT ON "activity"
+                       WHEN EXISTS (SELECT 1 FROM "webhooks" WHERE "disabled_at" IS NULL)
                        BEGIN {ENQUEUE_WEBHOOK_MESSAGES}; END'''],
     }, down={
         'postgresql': ['DROP TRIGGER "activity_events" ON "activity"', 'DROP FUNCTION "activity_events"()',
@@ -822,11 +834,13 @@ STEPS = [
                        '''ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_scope_check"
                            CHECK ("scope" IN ('read', 'write'))''',
                        'ALTER TABLE "api_tokens" ALTER COLUMN "scope" TYPE VARCHAR(5)',
-                       'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"', 'DROP TABLE "webhooks"'],
+                       'DROP TABLE "event_listeners"', 'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"',
+                       'DROP TABLE "webhooks"'],
         'sqlite': ['DROP TRIGGER "activity_events"',
                    'DELETE FROM "api_tokens" WHERE "scope" = \'webhooks\'',
                    sqlite_edit_table('api_tokens', SCOPES_WITH_WEBHOOKS, SCOPES_BEFORE_WEBHOOKS),
-                   'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"', 'DROP TABLE "webhooks"'],
+                   'DROP TABLE "event_listeners"', 'DROP TABLE "webhook_counters"', 'DROP TABLE "webhook_messages"',
+                   'DROP TABLE "webhooks"'],
     }),
 ]
 

@@ -33,6 +33,7 @@ from database import (  # noqa: F401
     db,
     locked,
     open_database,
+    run_session_check,
     utcnow,
     violated_constraint,
 )
@@ -831,6 +832,15 @@ class WebhookCounter(BaseModel):
         table_name = 'webhook_counters'
 
 
+class EventListener(BaseModel):
+    """A PostgreSQL connection listening for changes for event streams (events.Listener): while
+    none is, the trigger that fills the webhook outbox notifies nobody."""
+    pid = IntegerField(primary_key=True)
+
+    class Meta:
+        table_name = 'event_listeners'
+
+
 add_declared_columns(ApiToken, fields.API_TOKEN)
 add_declared_columns(Membership, fields.MEMBER)
 add_declared_columns(Invitation, fields.MEMBER)
@@ -838,4 +848,4 @@ add_declared_columns(Webhook, fields.WEBHOOK)
 
 MODELS = [User, Bucketlist, Item, Membership, Session, RefreshToken, ApiToken, Deletion, SyncState, IdempotencyKey,
           ThrottleEvent, Invitation, Label, ItemLabel, Step, Trash, Activity,
-          Completion, ForgottenList, Webhook, WebhookMessage, WebhookCounter]
+          Completion, ForgottenList, Webhook, WebhookMessage, WebhookCounter, EventListener]

@@ -7,6 +7,7 @@ import problems
 import settings
 import sync
 import web
+import webhooks
 from fields import (
     ACCOUNT,
     ACTIVITY_ENTRY,
@@ -227,10 +228,12 @@ SCHEMAS = {
     },
     'Event': {
         'type': 'object', 'required': ['type', 'timestamp', 'data'], 'additionalProperties': False,
-        'properties': {'type': component('EventType'),
+        'properties': {'type': {'anyOf': [component('EventType'), {'const': 'ping'}],
+                                'description': 'An event type, or `ping` (POST /webhooks/{webhook_id}/ping).'},
                        'timestamp': {**TIMESTAMP, 'description': 'When it happened.'},
-                       'data': {**schema('ActivityEntry'), 'description': 'The change, as the list\'s activity '
-                                                                          'shows it.'}},
+                       'data': {'anyOf': [schema('ActivityEntry'), {
+                           'type': 'object', 'required': ['webhook_id'], 'properties': {'webhook_id': ID}}],
+                           'description': 'The change, as the list\'s activity shows it (a ping: the webhook).'}},
         'description': 'A webhook\'s body: one change to a list you see.',
         'examples': [{'type': 'item.updated', 'timestamp': EXAMPLE_TIME, 'data': ACTIVITY_EXAMPLE}],
     },
@@ -1013,9 +1016,9 @@ PATHS = {
     '/webhooks/{webhook_id}/ping': {'post': operation(
         'pingWebhook', 'webhooks', 'Send a test event',
         'An event of type `ping` ({"webhook_id": …} as its data), as soon as a worker can: its delivery shows how '
-        'it went.',
+        f'it went. At most {webhooks.PINGS_PER_HOUR} an hour per webhook (429 after).',
         {'202': response('Queued.', json_content(schema('Delivery'), {**example(DELIVERY), 'event_type': 'ping'}),
-                         ['ETag']), **NOT_FOUND},
+                         ['ETag']), **NOT_FOUND, **THROTTLED},
         parameters=['WebhookId'])},
     '/events': {'get': operation(
         'streamEvents', 'webhooks', 'A live stream of your changes',

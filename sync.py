@@ -21,7 +21,7 @@ from peewee import fn
 import settings
 import sql
 from database import ON_POSTGRESQL, db, utcnow
-from fields import MAX_ID, text_size, within_text_max
+from fields import MAX_ID, QUERY_VALUE_MAX_LENGTH, text_size, within_text_max
 from models import Bucketlist, Deletion, Item, ItemLabel, Label, Step, SyncState, role_of, visible_to
 from sql import SYNC_PARTS
 
@@ -54,9 +54,11 @@ def encode(cursor):
 def decode(text):
     """The Cursor ``text`` spells, or BadCursor: each part is checked, so a forged cursor can only
     ask for the caller's own rows in another order."""
+    if len(text) > QUERY_VALUE_MAX_LENGTH:  # (a header's may be longer than a query value: none of ours is)
+        raise BadCursor(text[:QUERY_VALUE_MAX_LENGTH])
     try:
         since, low_water, phase, after = json.loads(base64.urlsafe_b64decode(text + '=' * (-len(text) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise BadCursor(text) from None
     version = lambda value: type(value) is int and 0 <= value < 2**63  # noqa: E731
     row_id = lambda value: type(value) is int and 0 < value <= MAX_ID  # noqa: E731

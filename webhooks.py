@@ -13,7 +13,7 @@ import ipaddress
 import json
 import secrets
 import socket
-import ssl
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ from peewee import fn
 from standardwebhooks import Webhook as Signer
 
 import settings
-from fields import ACTIVITY_ENTRY, DELIVERY, EVENT_KINDS, EVENT_OF_KIND, MAX_ID, WEBHOOK, serializer
+from fields import ACTIVITY_ENTRY, DELIVERY, EVENT_KINDS, EVENT_OF_KIND, MAX_ID, WEBHOOK, serializer, timestamp
 from models import (
     ON_POSTGRESQL,
     Activity,
@@ -45,7 +45,7 @@ from problems import (
     WEBHOOK_QUOTA,
     WEBHOOK_URL_REFUSED,
 )
-from web import app, clean_body, idempotent, page_and_limit, set_page_headers
+from web import app, clean_body, idempotent, page_and_limit, set_page_headers, throttle_attempt
 
 webhook_json = serializer(WEBHOOK)
 delivery_json = serializer(DELIVERY)
@@ -56,6 +56,7 @@ PREVIOUS_SECRET_HOURS = 24  # how long the secret before a rotation still signs
 RESPONSE_EXCERPT = 1024  # characters of a receiver's answer kept in the delivery log
 RESPONSE_READ_MAX = 64 * 1024  # bytes read of it at most
 OUTCOMES = ('delivered', 'failed', 'refused', 'gave_up')
+PINGS_PER_HOUR = 20  # of one webhook: each is a message the worker sends
 
 
 # --- Endpoints -----------------------------------------------------------------------------------
@@ -72,14 +73,15 @@ def kinds_of(events):
 def refused_address(address):
     """Why a receiver must not be at ``address`` (an IP address's text), or None: it is public."""
     ip = ipaddress.ip_address(address.split('%')[0])
-    if ip.version == 6 and (ip.ipv4_mapped or ip.sixtofour or ip.teredo):
-        ip = ip.ipv4_mapped or ip.sixtofour or ip.teredo[1]
-    if ip.is_loopback:
-        return 'a loopback address'
-    if ip.is_link_local:
-        return 'a link-local address (cloud metadata services live there)'
-    if ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified or not ip.is_global:
-        return 'a private or reserved address'
+    wrapped = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())] if ip.version == 6 else []
+    for each in [*filter(None, wrapped), ip]:  # (an address an IPv6 one carries reaches it too)
+        if each.is_loopback:
+            return 'a loopback address'
+        if each.is_link_local:
+            return 'a link-local address (cloud metadata services live there)'
+        if (each.is_private or each.is_reserved or each.is_multicast or each.is_unspecified or not each.is_global
+                or getattr(each, 'is_site_local', False)):
+            return 'a private or reserved address'
     return None
 
 
@@ -229,6 +231,7 @@ def webhook_ping(webhook_id):
     """A test event (type ``ping``) to the endpoint, as soon as a worker can: its delivery shows how it went."""
     with db.atomic():
         own_webhook(webhook_id)
+        throttle_attempt([('webhook-ping', str(webhook_id), PINGS_PER_HOUR, timedelta(hours=1))])
         now = utcnow()
         message = WebhookMessage.create(webhook=webhook_id, event_type='ping', created_at=now, next_attempt_at=now,
                                         body=event_body('ping', now, {'webhook_id': webhook_id}))
@@ -239,8 +242,7 @@ def webhook_ping(webhook_id):
 # --- Delivery (worker.py) ------------------------------------------------------------------------
 
 def event_body(event_type, at, data):
-    return json.dumps({'type': event_type, 'timestamp': at.isoformat(timespec='microseconds') + 'Z', 'data': data},
-                      separators=(',', ':'))
+    return json.dumps({'type': event_type, 'timestamp': timestamp(at), 'data': data}, separators=(',', ':'))
 
 
 def claim(now=None):
@@ -276,8 +278,13 @@ def claim(now=None):
             endpoint = Endpoint.get_by_id(message.webhook_id)
             if message.body is None:
                 entry = Activity.get_or_none(Activity.id == message.activity_id)
-                event_type = entry and EVENT_OF_KIND.get(entry.kind)
-                if event_type is None or event_type not in json.loads(endpoint.events):
+                if entry is None:  # (its list deleted for good, or its account, before a first attempt)
+                    message.state, message.next_attempt_at = 'failed', None
+                    message.last_error = 'Not sent: its list was deleted for good before a first attempt.'
+                    message.save()
+                    continue
+                event_type = EVENT_OF_KIND.get(entry.kind)
+                if event_type not in json.loads(endpoint.events):  # (no longer wanted)
                     message.delete_instance()
                     continue
                 message.event_type, message.body = event_type, event_body(event_type, entry.at,
@@ -337,8 +344,13 @@ def deliver(message, endpoint, now=None):
                'webhook-signature': ' '.join(Signer(secret).sign(message.message_id, now, message.body)
                                              for secret in secrets_signing)}
     started = time.monotonic()
-    connection_class = CheckedHTTPSConnection if url.scheme == 'https' else CheckedHTTPConnection
-    connection = connection_class(url.hostname, url.port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    https = url.scheme == 'https'
+    connection = (CheckedHTTPSConnection if https else CheckedHTTPConnection)(
+        url.hostname, url.port or (443 if https else 80), timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    # Each socket operation has the timeout; the whole delivery too: a receiver answering a byte at
+    # a time is cut off at it, well within the lease.
+    deadline = threading.Timer(settings.WEBHOOK_TIMEOUT_SECONDS, cut, (connection,))
+    deadline.start()
     try:
         connection.request('POST', (url.path or '/') + (f'?{url.query}' if url.query else ''),
                            body=message.body.encode(), headers=headers)
@@ -347,11 +359,22 @@ def deliver(message, endpoint, now=None):
         return answer.status, None, elapsed_ms(started), excerpt
     except Refused as refused:
         return None, f'Refused: {refused}', elapsed_ms(started), None
-    except (OSError, http.client.HTTPException, ssl.SSLError) as failure:
-        kind = 'Timed out' if isinstance(failure, (socket.timeout, TimeoutError)) else 'Failed'
-        return None, f'{kind}: {type(failure).__name__}: {failure}'[:255], elapsed_ms(started), None
+    except Exception as failure:  # (whatever a receiver or its name does, the attempt failed: the worker goes on)
+        timed_out = isinstance(failure, (socket.timeout, TimeoutError)) or not deadline.is_alive()
+        said = f'{"Timed out" if timed_out else "Failed"}: {type(failure).__name__}: {failure}'
+        return None, said[:255], elapsed_ms(started), None
     finally:
+        deadline.cancel()
         connection.close()
+
+
+def cut(connection):
+    """End a delivery at its deadline: its socket shut, its read fails at once."""
+    if connection.sock is not None:
+        try:
+            connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def elapsed_ms(started):
@@ -370,9 +393,12 @@ def record(message, endpoint, status, error, latency_ms, excerpt, now=None):
     outcome = ('delivered' if delivered else 'gave_up' if gave_up
                else 'refused' if error and error.startswith('Refused') else 'failed')
     with db.atomic():
-        WebhookMessage.update(state=state, next_attempt_at=next_attempt, leased_until=None, last_status=status,
-                              last_error=error, last_latency_ms=latency_ms, last_response=excerpt).where(
-            (WebhookMessage.id == message.id) & (WebhookMessage.attempts == message.attempts)).execute()
+        # The claim's own lease: an attempt whose lease ended and was claimed again since says nothing.
+        if not WebhookMessage.update(state=state, next_attempt_at=next_attempt, leased_until=None,
+                                     last_status=status, last_error=error, last_latency_ms=latency_ms,
+                                     last_response=excerpt).where(
+                (WebhookMessage.id == message.id) & (WebhookMessage.leased_until == message.leased_until)).execute():
+            return None
         count(outcome)
         if gave_up and message.event_type != 'ping':
             said = f'HTTP {status}' if status is not None else error
@@ -393,14 +419,18 @@ def forget_old(now=None):
     """The delivery log past WEBHOOK_KEEP_DAYS goes (a batch at a time), whatever its state."""
     before = (now or utcnow()) - timedelta(days=settings.WEBHOOK_KEEP_DAYS)
     oldest = WebhookMessage.select(WebhookMessage.id).where(WebhookMessage.created_at < before).limit(1000)
-    return WebhookMessage.delete().where(WebhookMessage.id.in_(oldest)).execute()
+    forgotten = 0
+    while deleted := WebhookMessage.delete().where(WebhookMessage.id.in_(oldest)).execute():
+        forgotten += deleted
+    return forgotten
 
 
 def queue_state(now=None):
     """(messages waiting, seconds the oldest due one has waited) for /metrics."""
     now = now or utcnow()
     depth, oldest = (WebhookMessage.select(fn.COUNT(WebhookMessage.id), fn.MIN(WebhookMessage.next_attempt_at))
-                     .where(WebhookMessage.state == 'pending').tuples().get())
+                     .join(Endpoint).where((WebhookMessage.state == 'pending') & Endpoint.disabled_at.is_null())
+                     .tuples().get())
     if isinstance(oldest, str):  # (SQLite gives an aggregate's time as text)
         oldest = datetime.fromisoformat(oldest)
     return depth, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

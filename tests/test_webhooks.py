@@ -14,14 +14,14 @@ from standardwebhooks.webhooks import WebhookVerificationError
 import settings
 import webhooks
 from fields import EVENT_TYPES
-from models import Webhook, WebhookMessage, db, utcnow
+from models import Activity, Webhook, WebhookMessage, db, utcnow
 
 
 class Receiver(ThreadingHTTPServer):
     """A webhook receiver on 127.0.0.1: it keeps what it gets and answers ``statuses`` in turn (then 200)."""
 
     def __init__(self):
-        self.received, self.statuses, self.delay, self.answer = [], [], 0, b'ok'
+        self.received, self.statuses, self.delay, self.answer, self.drip = [], [], 0, b'ok', 0
         super().__init__(('127.0.0.1', 0), ReceiverHandler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -43,6 +43,10 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         self.server.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
         time.sleep(self.server.delay)
         status = self.server.statuses.pop(0) if self.server.statuses else 200
+        for byte in b'HTTP/1.1 200 OK\r\n'[:self.server.drip and 12]:  # (a byte at a time, each in time)
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(self.server.drip)
         self.send_response(status)
         self.send_header('Content-Length', str(len(self.server.answer)))
         self.end_headers()
@@ -312,3 +316,54 @@ def test_the_document_describes_each_event_a_webhook_receives(client):
         body = path_item['post']['requestBody']['content']['application/json']
         assert body['schema'] == {'$ref': '#/components/schemas/Event'} and body['example']['type'] == event
     assert document['components']['schemas']['EventType']['enum'] == list(EVENT_TYPES)
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_timeout(user, receiver, monkeypatch):
+    monkeypatch.setattr(settings, 'WEBHOOK_TIMEOUT_SECONDS', 0.5)
+    hook(user, receiver.url, ['bucketlist.created'])
+    receiver.drip = 0.2  # (each byte well within the timeout; all of them twice past it)
+    new_list(user)
+    started = time.monotonic()
+    assert deliver_due() == ['failed']
+    assert time.monotonic() - started < 1.5
+
+
+def test_an_attempt_whose_lease_ended_and_was_claimed_again_says_nothing(user, receiver):
+    endpoint = hook(user, receiver.url, ['bucketlist.created'])
+    new_list(user)
+    with db.connection_context():
+        first = webhooks.claim()
+        again = webhooks.claim(utcnow() + timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 6))
+        assert again[0].id == first[0].id
+        assert webhooks.record(*first, 500, None, 5, 'late') is None
+        assert webhooks.record(*again, 200, None, 5, 'ok') == 'delivered'
+    [delivery] = user.get(f'/webhooks/{endpoint["id"]}/deliveries').json
+    assert (delivery['state'], delivery['last_status'], delivery['attempts']) == ('delivered', 200, 2)
+
+
+def test_an_ipv6_receiver_without_a_port_fails_an_attempt_and_the_worker_goes_on(user, receiver, monkeypatch):
+    monkeypatch.setattr(settings, 'WEBHOOK_TIMEOUT_SECONDS', 0.2)
+    other = hook(user, 'https://[2606:4700::abcd]/hook', ['bucketlist.created'])
+    hook(user, receiver.url, ['bucketlist.created'])
+    new_list(user)
+    assert sorted(deliver_due()) == ['delivered', 'failed']
+    [delivery] = user.get(f'/webhooks/{other["id"]}/deliveries').json
+    assert delivery['last_error'] and delivery['state'] == 'pending'
+
+
+def test_a_delivery_whose_change_was_forgotten_says_so(user, receiver):
+    endpoint = hook(user, receiver.url, ['bucketlist.created'])
+    new_list(user)
+    with db.connection_context():
+        Activity.delete().execute()  # (as a list deleted for good takes its activity)
+    assert deliver_due() == []
+    [delivery] = user.get(f'/webhooks/{endpoint["id"]}/deliveries').json
+    assert delivery['state'] == 'failed' and 'deleted for good' in delivery['last_error']
+    assert delivery['event_type'] is None and receiver.received == []
+
+
+def test_pings_are_throttled(user):
+    endpoint = hook(user, 'https://hooks.example.com/')
+    for _ in range(webhooks.PINGS_PER_HOUR):
+        user.post(f'/webhooks/{endpoint["id"]}/ping', status=202)
+    assert user.post(f'/webhooks/{endpoint["id"]}/ping', status=429).headers['Retry-After']
