@@ -1010,13 +1010,15 @@ PATHS = {
         parameters=['WebhookId', 'Page', 'Limit', 'IfNoneMatch'])},
     '/webhooks/{webhook_id}/deliveries/{message_id}/redeliver': {'post': operation(
         'redeliverWebhookDelivery', 'webhooks', 'Send a delivery again',
-        'As soon as a worker can, with the same webhook-id (a receiver that has it already drops it).',
-        {'202': response('Queued.', json_content(schema('Delivery'), example(DELIVERY)), ['ETag']), **NOT_FOUND},
+        'As soon as a worker can, with the same webhook-id (a receiver that has it already drops it). '
+        f'Pings and redeliveries: {webhooks.SENDS_PER_HOUR} an hour per account (429 after).',
+        {'202': response('Queued.', json_content(schema('Delivery'), example(DELIVERY)), ['ETag']), **NOT_FOUND,
+         **THROTTLED},
         parameters=['WebhookId', 'MessageId'])},
     '/webhooks/{webhook_id}/ping': {'post': operation(
         'pingWebhook', 'webhooks', 'Send a test event',
         'An event of type `ping` ({"webhook_id": …} as its data), as soon as a worker can: its delivery shows how '
-        f'it went. At most {webhooks.PINGS_PER_HOUR} an hour per webhook (429 after).',
+        f'it went. Pings and redeliveries: {webhooks.SENDS_PER_HOUR} an hour per account (429 after).',
         {'202': response('Queued.', json_content(schema('Delivery'), {**example(DELIVERY), 'event_type': 'ping'}),
                          ['ETag']), **NOT_FOUND, **THROTTLED},
         parameters=['WebhookId'])},

@@ -56,7 +56,8 @@ PREVIOUS_SECRET_HOURS = 24  # how long the secret before a rotation still signs
 RESPONSE_EXCERPT = 1024  # characters of a receiver's answer kept in the delivery log
 RESPONSE_READ_MAX = 64 * 1024  # bytes read of it at most
 OUTCOMES = ('delivered', 'failed', 'refused', 'gave_up')
-PINGS_PER_HOUR = 20  # of one webhook: each is a message the worker sends
+SENDS_PER_HOUR = 60  # pings and redeliveries of one account (each a message the worker sends), then 429
+IN_FLIGHT_PER_ACCOUNT = 2  # deliveries to one account's webhooks at once: its receivers hold no more threads
 
 
 # --- Endpoints -----------------------------------------------------------------------------------
@@ -101,8 +102,11 @@ def check_url(url):
         raise WEBHOOK_URL_REFUSED(reason='its host is this machine')
     try:
         why = refused_address(host)
-    except ValueError:  # a name: checked each time it is resolved, at delivery
-        return
+    except ValueError:
+        try:  # (127.1, 0x7f.1, 2130706433: what the resolver reads as an IPv4 address)
+            why = refused_address(str(ipaddress.IPv4Address(socket.inet_aton(host))))
+        except OSError:  # a name: checked each time it is resolved, at delivery
+            return
     if why:
         raise WEBHOOK_URL_REFUSED(reason=f'its host is {why}')
 
@@ -216,6 +220,7 @@ def webhook_redeliver(webhook_id, message_id):
     """Send a delivery again (with its webhook-id: a receiver that has it drops it), as soon as a worker can."""
     with db.atomic():
         own_webhook(webhook_id)
+        throttle_attempt([('webhook-send', str(request.user_id), SENDS_PER_HOUR, timedelta(hours=1))])
         message = locked(WebhookMessage.select().where((WebhookMessage.id == message_id)
                                                        & (WebhookMessage.webhook == webhook_id))).get_or_none()
         if message is None:
@@ -231,7 +236,7 @@ def webhook_ping(webhook_id):
     """A test event (type ``ping``) to the endpoint, as soon as a worker can: its delivery shows how it went."""
     with db.atomic():
         own_webhook(webhook_id)
-        throttle_attempt([('webhook-ping', str(webhook_id), PINGS_PER_HOUR, timedelta(hours=1))])
+        throttle_attempt([('webhook-send', str(request.user_id), SENDS_PER_HOUR, timedelta(hours=1))])
         now = utcnow()
         message = WebhookMessage.create(webhook=webhook_id, event_type='ping', created_at=now, next_attempt_at=now,
                                         body=event_body('ping', now, {'webhook_id': webhook_id}))
@@ -254,10 +259,16 @@ def claim(now=None):
     lease = now + timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 5)
     in_flight = (WebhookMessage.select(WebhookMessage.webhook)
                  .where((WebhookMessage.state == 'pending') & (WebhookMessage.leased_until > now)))
+    # An account whose receivers hang (a dozen webhooks that never answer) keeps this many
+    # threads, however much it queues: the other accounts' deliveries take the rest.
+    busy_accounts = (Endpoint.select(Endpoint.user).join(WebhookMessage)
+                     .where((WebhookMessage.state == 'pending') & (WebhookMessage.leased_until > now))
+                     .group_by(Endpoint.user).having(fn.COUNT(WebhookMessage.id) >= IN_FLIGHT_PER_ACCOUNT))
     due = (WebhookMessage.select(WebhookMessage.id).join(Endpoint)
            .where((WebhookMessage.state == 'pending') & (WebhookMessage.next_attempt_at <= now)
                   & ((WebhookMessage.leased_until.is_null()) | (WebhookMessage.leased_until <= now))
-                  & Endpoint.disabled_at.is_null() & WebhookMessage.webhook.not_in(in_flight))
+                  & Endpoint.disabled_at.is_null() & WebhookMessage.webhook.not_in(in_flight)
+                  & Endpoint.user.not_in(busy_accounts))
            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(1))
     while True:
         with db.atomic():  # (SQLite's transactions are IMMEDIATE: one claim at a time)
@@ -315,9 +326,9 @@ def connect_checked(host, port, timeout):
     deadline = time.monotonic() + timeout
     error = None
     for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        why = None if settings.WEBHOOK_ALLOW_PRIVATE else refused_address(address[0])
-        if why:
-            raise Refused(f'{host} resolves to {why}')
+        if not settings.WEBHOOK_ALLOW_PRIVATE and refused_address(address[0]):
+            # (one message whatever the address is: the log must not map the host's network)
+            raise Refused(f'{host} resolves to an address that is not public')
         sock = socket.socket(family, kind, protocol)
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         try:

@@ -203,7 +203,7 @@ def test_a_receiver_at_a_private_address_is_refused_when_it_is_connected_to(user
     assert deliver_due() == ['refused']
     assert receiver.received == []
     [delivery] = user.get(f'/webhooks/{endpoint["id"]}/deliveries').json
-    assert delivery['last_status'] is None and 'loopback' in delivery['last_error']
+    assert delivery['last_status'] is None and 'not public' in delivery['last_error']
 
 
 def test_a_slow_receiver_times_out(user, receiver, monkeypatch):
@@ -221,6 +221,8 @@ def test_a_slow_receiver_times_out(user, receiver, monkeypatch):
     ('https://127.0.0.1/x', 'loopback'), ('https://169.254.169.254/latest/meta-data', 'link-local'),
     ('https://[::1]/x', 'loopback'), ('https://10.1.2.3/x', 'private'), ('https://localhost:8000/x', 'this machine'),
     ('https://[::ffff:127.0.0.1]/x', 'loopback'), ('https://0.0.0.0/x', 'private'),
+    ('https://127.1/x', 'loopback'), ('https://0x7f.1/x', 'loopback'), ('https://2130706433/x', 'loopback'),
+    ('https://0177.0.0.1/x', 'loopback'), ('https://2852039166/latest', 'link-local'),
 ])
 def test_a_url_that_could_reach_the_host_or_its_network_is_refused(user, url, refused):
     answer = user.post_json('/webhooks', {'url': url, 'events': ['item.created']}, status=422).json
@@ -362,8 +364,25 @@ def test_a_delivery_whose_change_was_forgotten_says_so(user, receiver):
     assert delivery['event_type'] is None and receiver.received == []
 
 
-def test_pings_are_throttled(user):
+def test_pings_and_redeliveries_are_throttled_per_account(user, monkeypatch):
+    monkeypatch.setattr(webhooks, 'SENDS_PER_HOUR', 3)
     endpoint = hook(user, 'https://hooks.example.com/')
-    for _ in range(webhooks.PINGS_PER_HOUR):
-        user.post(f'/webhooks/{endpoint["id"]}/ping', status=202)
-    assert user.post(f'/webhooks/{endpoint["id"]}/ping', status=429).headers['Retry-After']
+    ping = user.post(f'/webhooks/{endpoint["id"]}/ping', status=202).json
+    user.post(f'/webhooks/{endpoint["id"]}/deliveries/{ping["id"].removeprefix("msg_")}/redeliver', status=202)
+    user.delete(f'/webhooks/{endpoint["id"]}')
+    another = hook(user, 'https://hooks.example.com/')  # (a new webhook is no new count)
+    user.post(f'/webhooks/{another["id"]}/ping', status=202)
+    assert user.post(f'/webhooks/{another["id"]}/ping', status=429).headers['Retry-After']
+
+
+def test_an_account_whose_receivers_hang_holds_a_few_deliveries_at_once(user, other_user, receiver):
+    for number in range(4):
+        hook(user, f'{receiver.url}/{number}', ['bucketlist.created'])
+    theirs = hook(other_user, receiver.url, ['bucketlist.created'])
+    new_list(user)  # (one message to each of the four)
+    new_list(other_user)
+    with db.connection_context():
+        claimed = [webhooks.claim() for _ in range(webhooks.IN_FLIGHT_PER_ACCOUNT + 1)]
+    assert [endpoint.id for _, endpoint in claimed][-1] == theirs['id']
+    with db.connection_context():
+        assert webhooks.claim() is None  # (the first account's others wait their turn)
