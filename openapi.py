@@ -118,6 +118,13 @@ def operation(operation_id, tag, summary, description, responses, parameters=(),
     return answer
 
 
+def without_read_only(node):
+    """A schema as a request holds it: ``node`` without its readOnly marks."""
+    if isinstance(node, dict):
+        return {key: without_read_only(value) for key, value in node.items() if key != 'readOnly'}
+    return [without_read_only(value) for value in node] if isinstance(node, list) else node
+
+
 # --- Examples ------------------------------------------------------------------------------------
 
 ITEM_EXAMPLE = example(ITEM)
@@ -231,11 +238,17 @@ SCHEMAS = {
         'properties': {'type': {'anyOf': [component('EventType'), {'const': 'ping'}],
                                 'description': 'An event type, or `ping` (POST /webhooks/{webhook_id}/ping).'},
                        'timestamp': {**TIMESTAMP, 'description': 'When it happened.'},
-                       'data': {'anyOf': [schema('ActivityEntry'), {
+                       'data': {'anyOf': [schema('EventChange'), {
                            'type': 'object', 'required': ['webhook_id'], 'properties': {'webhook_id': ID}}],
                            'description': 'The change, as the list\'s activity shows it (a ping: the webhook).'}},
         'description': 'A webhook\'s body: one change to a list you see.',
         'examples': [{'type': 'item.updated', 'timestamp': EXAMPLE_TIME, 'data': ACTIVITY_EXAMPLE}],
+    },
+    # What a webhook receives is a request to its receiver: the entry's fields are not read-only there.
+    'EventChange': {
+        **without_read_only(answer_schema(ACTIVITY_ENTRY)),
+        'description': 'A change to a list, as its activity shows it (GET /bucketlists/{bucketlist_id}/activity).',
+        'examples': [ACTIVITY_EXAMPLE],
     },
     'ActivityEntry': {
         **answer_schema(ACTIVITY_ENTRY),
