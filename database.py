@@ -290,6 +290,17 @@ db = open_database(settings.DATABASE_URL)
 ON_POSTGRESQL = isinstance(db, PostgresqlDatabase)
 
 
+def listening(channel):
+    """A PostgreSQL connection of its own (the pool's are for requests; this one waits, idle, for
+    as long as the process lives), in autocommit, listening to ``channel``."""
+    params = {name: value for name, value in db.connect_params.items() if name != 'connection_factory'}
+    connection = psycopg2.connect(database=db.database, **params)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'LISTEN "{channel}"')
+    return connection
+
+
 def violated_constraint(error):
     """Which kind of constraint an IntegrityError broke: 'unique', 'foreign_key' or None."""
     code, text = getattr(error.__context__, 'pgcode', None), str(error)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import metrics
 import settings
-from database import ON_POSTGRESQL, UNDER_GEVENT, db, utcnow
+from database import ON_POSTGRESQL, UNDER_GEVENT, db, listening, utcnow
 from fields import timestamp
 from migrations import EVENTS_CHANNEL
 from problems import STREAMS_FULL, TOO_MANY_STREAMS
@@ -185,12 +185,8 @@ class Listener:
                     self.disconnect(connection)
 
     def connect(self):
-        import psycopg2
-        params = {name: value for name, value in db.connect_params.items() if name != 'connection_factory'}
-        connection = psycopg2.connect(database=db.database, **params)
-        connection.autocommit = True
+        connection = listening(EVENTS_CHANNEL)
         with connection.cursor() as cursor:
-            cursor.execute(f'LISTEN "{EVENTS_CHANNEL}"')
             # Changes notify while a listener is registered; those of processes gone are forgotten.
             cursor.execute('DELETE FROM "event_listeners" WHERE "pid" NOT IN (SELECT "pid" FROM pg_stat_activity)')
             cursor.execute('INSERT INTO "event_listeners" ("pid") VALUES (pg_backend_pid()) ON CONFLICT DO NOTHING')

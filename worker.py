@@ -16,7 +16,7 @@ from functools import partial
 
 import settings
 import webhooks
-from database import ON_POSTGRESQL, db
+from database import ON_POSTGRESQL, db, listening
 from migrations import EVENTS_CHANNEL
 
 log = logging.getLogger('bucketlist.worker')  # (written by web.py's handler of bucketlist, as LOG_FORMAT says)
@@ -76,13 +76,10 @@ class Worker:
 
     def listen(self):
         """Wake the delivery threads when a change is committed (PostgreSQL's NOTIFY of each activity entry)."""
-        import psycopg2
         while not self.stopping.is_set():
+            connection = None
             try:
-                params = {name: value for name, value in db.connect_params.items() if name != 'connection_factory'}
-                connection = psycopg2.connect(database=db.database, **params)
-                connection.autocommit = True
-                connection.cursor().execute(f'LISTEN "{EVENTS_CHANNEL}"')
+                connection = listening(EVENTS_CHANNEL)
                 while not self.stopping.is_set():
                     if select.select([connection], [], [], 5)[0]:
                         connection.poll()
@@ -91,6 +88,9 @@ class Worker:
             except Exception:
                 log.warning('worker: listening failed; polling meanwhile', exc_info=True)
                 self.stopping.wait(5)
+            finally:
+                if connection is not None:
+                    connection.close()
 
 
 def main(argv):
