@@ -7,8 +7,8 @@ from peewee import IntegrityError
 
 import settings
 import sync
-from fields import LABEL, MAX_ID, serializer
-from models import ItemLabel, Label, User, db, locked, utcnow, violated_constraint
+from fields import LABEL, serializer
+from models import ItemLabel, Label, User, db, locked, own_row, utcnow, violated_constraint
 from problems import LABEL_DELETED, LABEL_NAME_TAKEN, LABEL_NOT_FOUND, LABEL_QUOTA, UNKNOWN_LABEL
 from web import app, check_if_match, clean_body, idempotent
 
@@ -17,8 +17,7 @@ label_json = serializer(LABEL)
 
 def own_label(label_id, for_update=False):
     """The caller's label, or 404 (another account's too)."""
-    query = Label.select().where((Label.id == label_id) & (Label.user == request.user_id))
-    found = (locked(query) if for_update else query).get_or_none() if 0 < label_id <= MAX_ID else None
+    found = own_row(Label, label_id, request.user_id, for_update)
     if found is None:
         raise LABEL_NOT_FOUND(label_id=label_id)
     return found

@@ -669,6 +669,15 @@ class Invitation(BaseModel):
         )
 
 
+def own_row(model, row_id, user_id, for_update=False):
+    """``user_id``'s row ``row_id`` of ``model`` (its ``user`` is theirs), locked if ``for_update``;
+    None for another's, a missing one, or an id no row can have."""
+    if not 0 < row_id <= MAX_ID:
+        return None
+    query = model.select().where((model.id == row_id) & (model.user == user_id))
+    return (locked(query) if for_update else query).get_or_none()
+
+
 def visible_ids(user_id):
     """The ids of the bucketlists ``user_id`` may see: their own and those shared with them (each
     branch read through its own index, however many bucketlists the table holds)."""

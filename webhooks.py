@@ -23,7 +23,7 @@ from peewee import fn
 from standardwebhooks import Webhook as Signer
 
 import settings
-from fields import ACTIVITY_ENTRY, DELIVERY, EVENT_KINDS, EVENT_OF_KIND, MAX_ID, WEBHOOK, serializer, timestamp
+from fields import ACTIVITY_ENTRY, DELIVERY, EVENT_KINDS, EVENT_OF_KIND, WEBHOOK, serializer, timestamp
 from models import (
     ON_POSTGRESQL,
     Activity,
@@ -33,6 +33,7 @@ from models import (
     WebhookMessage,
     db,
     locked,
+    own_row,
     utcnow,
     visible_to,
 )
@@ -112,8 +113,7 @@ def check_url(url):
 
 
 def own_webhook(webhook_id, for_update=False):
-    query = Endpoint.select().where((Endpoint.id == webhook_id) & (Endpoint.user == request.user_id))
-    found = (locked(query) if for_update else query).get_or_none() if 0 < webhook_id <= MAX_ID else None
+    found = own_row(Endpoint, webhook_id, request.user_id, for_update)
     if found is None:
         raise NO_SUCH_WEBHOOK(webhook_id=webhook_id)
     return found
