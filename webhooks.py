@@ -253,8 +253,8 @@ def event_body(event_type, at, data):
 def claim(now=None):
     """A due message of an enabled endpoint with none in flight, leased to this worker (another
     takes it once the lease is over: a worker that dies loses nothing), with its endpoint; or None.
-    Its body is made now, at its first attempt; a message whose activity is gone, or whose event
-    type its endpoint no longer wants, is dropped."""
+    Its body is made now, at its first attempt: a message whose activity is gone is failed, saying
+    so, and one whose event type its endpoint no longer wants is dropped."""
     now = now or utcnow()
     lease = now + timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 5)
     in_flight = (WebhookMessage.select(WebhookMessage.webhook)
